@@ -1,0 +1,47 @@
+# Domestique — development commands. Everything runs inside the Debian trixie development root
+# (.devroot/), built once with debootstrap and cached in $(DEVROOT_CACHE). Needs root.
+#   make run [PORT=8123]        serve the app on 0.0.0.0:$(PORT) with PostgreSQL under data/
+#   make test [ARGS='-k name']  the whole test suite (unit, integration, web, browser)
+#   make shell                  a shell in the root, database started, psql ready
+#   make exec CMD='...'         one command in the root, database started
+#   make bench [ONLY=name]      benchmarks; figures written to data/bench/latest.json
+#   make i18n                   extract, update and compile the ko/en message catalogs
+#   make lint                   ruff check and ruff format --check
+#   make devroot                build (or reuse) the development root only
+.PHONY: run test shell exec bench i18n lint devroot clean-devroot
+
+PORT ?= 8000
+ARGS ?=
+CMD ?=
+ONLY ?=
+DEVROOT_CACHE ?= /var/cache/domestique-devroot
+export PORT ARGS CMD ONLY DEVROOT_CACHE
+
+ENTER = .devroot/enter
+
+run:
+	@$(ENTER) run
+
+test:
+	@$(ENTER) test
+
+shell:
+	@$(ENTER) shell
+
+exec:
+	@$(ENTER) exec
+
+bench:
+	@$(ENTER) bench
+
+i18n:
+	@$(ENTER) i18n
+
+lint:
+	@$(ENTER) lint
+
+devroot:
+	@$(ENTER) noop
+
+clean-devroot:
+	rm -rf --one-file-system $(DEVROOT_CACHE)

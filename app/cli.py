@@ -1,0 +1,134 @@
+"""``domestique``: the command line. Every command calls a service."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+
+import typer
+
+from app import __version__
+
+cli = typer.Typer(help="Domestique: a self-hosted training and health appliance.",
+                  no_args_is_help=True, add_completion=False)
+
+
+def _settings():
+    from app.config import get_settings
+
+    try:
+        return get_settings()
+    except ValueError as error:  # pydantic ValidationError is a ValueError
+        typer.echo(f"configuration error: {error}", err=True)
+        raise typer.Exit(2) from error
+
+
+@cli.command()
+def serve(
+    host: str = typer.Option(None, help="Listen address (default DOMESTIQUE_HOST)."),
+    port: int = typer.Option(None, help="Port (default DOMESTIQUE_PORT)."),
+    migrate_first: bool = typer.Option(True, "--migrate/--no-migrate",
+                                       help="Apply migrations before serving."),
+) -> None:
+    """Serve the web app (one worker: the scheduler lives in this process)."""
+    import uvicorn
+
+    from app.db.migrate import upgrade
+    from app.logs import configure_logging
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    if migrate_first:
+        upgrade(settings.database_url.get_secret_value())
+    uvicorn.run(
+        "app.web.app:create_app", factory=True, host=host or settings.host,
+        port=port or settings.port, workers=1, log_config=None, access_log=False,
+        proxy_headers=True, forwarded_allow_ips="127.0.0.1", timeout_graceful_shutdown=10,
+    )
+
+
+@cli.command()
+def migrate(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Apply database migrations (up to REVISION)."""
+    from app.db.migrate import upgrade
+    from app.logs import configure_logging
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    upgrade(settings.database_url.get_secret_value(), revision)
+    typer.echo(f"database at revision {revision}")
+
+
+@cli.command("create-owner")
+def create_owner(
+    username: str = typer.Option(..., prompt=True),
+    display_name: str = typer.Option(..., "--name", prompt="Your name"),
+    locale: str = typer.Option("en", help="ko or en"),
+    timezone: str = typer.Option(None, help="IANA time zone (default DOMESTIQUE_TIMEZONE)."),
+    password_stdin: bool = typer.Option(False, help="Read the password from standard input."),
+) -> None:
+    """Create the owner account (instead of the first-run page)."""
+    from app.db import make_engine, make_session_factory
+    from app.services import owners
+
+    settings = _settings()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Password again: ") != password:
+            typer.echo("the two passwords differ", err=True)
+            raise typer.Exit(1)
+    engine = make_engine(settings)
+    try:
+        with make_session_factory(engine)() as session:
+            owners.create_owner(session, owners.NewOwner(
+                display_name=display_name, username=username, password=password,
+                locale=locale, timezone=timezone or settings.timezone))
+    except owners.OwnerError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from error
+    finally:
+        engine.dispose()
+    typer.echo(f"owner {username} created")
+
+
+@cli.command()
+def check() -> None:
+    """Print versions, database reachability, TimescaleDB edition and pgvector."""
+    from app.db import make_engine
+    from app.services.status import database_status, versions
+
+    settings = _settings()
+    for name, value in versions().items():
+        typer.echo(f"{name}: {value}")
+    engine = make_engine(settings)
+    status = database_status(engine)
+    engine.dispose()
+    if not status.ok:
+        typer.echo(f"database: unreachable ({status.error})")
+        raise typer.Exit(1)
+    features = status.features
+    assert features is not None
+    typer.echo("database: ok")
+    typer.echo(f"postgresql: {features.postgres_version}")
+    typer.echo(f"timescaledb: {features.timescaledb_installed or 'not installed'} "
+               f"(edition {features.timescaledb_edition}; server offers "
+               f"{features.timescaledb_available or 'none'})")
+    typer.echo(f"pgvector: {features.pgvector_installed or 'not installed'} "
+               f"(server offers {features.pgvector_available or 'none'})")
+    typer.echo(f"schema: {status.revision or 'empty'} (code expects {status.head})")
+
+
+@cli.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""The one Settings object. Only this module reads the environment.
+
+Every field is set by ``DOMESTIQUE_<NAME>``; secrets also by ``DOMESTIQUE_<NAME>_FILE`` (a path
+whose content is the value, for Docker secrets). The README's settings table documents every
+field; a test fails when one is missing there.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+ENV_PREFIX = "DOMESTIQUE_"
+PLACEHOLDERS = {"", "change-me", "changeme", "change_me", "secret", "password", "placeholder"}
+
+
+class FileVariantSource(PydanticBaseSettingsSource):
+    """Reads ``DOMESTIQUE_<NAME>_FILE`` for every field (the Docker secrets convention)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        path = os.environ.get(f"{ENV_PREFIX}{field_name.upper()}_FILE")
+        if not path:
+            return None, field_name, False
+        return Path(path).read_text(encoding="utf-8").strip(), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name, field in self.settings_cls.model_fields.items():
+            value, key, _ = self.get_field_value(field, name)
+            if value is not None:
+                values[key] = value
+        return values
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    env: Literal["production", "development"] = Field(
+        "production", description="`development` relaxes the placeholder-secret check."
+    )
+    database_url: SecretStr = Field(
+        SecretStr("postgresql+psycopg://domestique:change-me@db:5432/domestique"),
+        description="SQLAlchemy URL of the PostgreSQL database.",
+    )
+    data_dir: Path = Field(Path("data"), description="Raw files, uploads and the secret key.")
+    backup_dir: Path = Field(Path("backups"), description="Where backups are written.")
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Fernet key (or a passphrase of 32+ characters) that encrypts credentials "
+        "and signs sessions; generated into `data/secret.key` when unset.",
+    )
+    host: str = Field("0.0.0.0", description="Address `domestique serve` listens on.")  # noqa: S104
+    port: int = Field(8000, description="Port `domestique serve` listens on.")
+    session_cookie_secure: bool = Field(
+        False, description="Mark the session cookie `Secure` (set when served over HTTPS)."
+    )
+    session_max_age_days: int = Field(30, ge=1, description="Days a login stays valid.")
+    login_attempts_per_minute: int = Field(
+        5, ge=1, description="Failed and successful logins allowed per client per minute."
+    )
+    metrics_token: SecretStr | None = Field(
+        None, description="Bearer token required by `/metrics` when set."
+    )
+    max_upload_mb: int = Field(2048, ge=1, description="Largest request body accepted, in MiB.")
+    default_locale: Literal["ko", "en"] = Field(
+        "en", description="Language when neither the owner nor the browser says."
+    )
+    timezone: str = Field("UTC", description="Default time zone for a new owner and the scheduler.")
+    log_level: str = Field("INFO", description="Python log level of the JSON logs.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, FileVariantSource(settings_cls), file_secret_settings)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(value)  # raises on an unknown zone
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> Settings:
+        if self.env == "development":
+            return self
+        password = urlsplit(self.database_url.get_secret_value()).password
+        if password is not None and password.lower() in PLACEHOLDERS:
+            raise ValueError(
+                "DOMESTIQUE_DATABASE_URL still has the placeholder password; set a real one in .env"
+            )
+        if self.secret_key is not None and self.secret_key.get_secret_value().lower() in PLACEHOLDERS:
+            raise ValueError("DOMESTIQUE_SECRET_KEY is a placeholder; set a real key or leave it unset")
+        return self
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.data_dir / "raw"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,33 @@
+"""Engine and sessions (SQLAlchemy 2.0, psycopg 3). Services own transactions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import Settings
+from app.security.redaction import register_secret
+
+
+def make_engine(settings: Settings) -> Engine:
+    url = settings.database_url.get_secret_value()
+    register_secret(url)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=5,
+        connect_args={"connect_timeout": 5, "application_name": "domestique"},
+    )
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A request-scoped session (FastAPI dependency body)."""
+    with factory() as session:
+        yield session

@@ -1,0 +1,102 @@
+"""Korean and English: gettext catalogs under app/locale, Babel formatting for the locale.
+
+The current locale and time zone live in context variables set per request (app.web.context),
+so Python code and templates translate with the same ``gettext``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale, dates, numbers
+from babel.core import UnknownLocaleError
+from babel.support import LazyProxy, Translations
+
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+SUPPORTED_LOCALES = ("ko", "en")
+DOMAIN = "messages"
+
+current_locale: contextvars.ContextVar[str] = contextvars.ContextVar("locale", default="en")
+current_timezone: contextvars.ContextVar[str] = contextvars.ContextVar("timezone", default="UTC")
+
+
+@lru_cache
+def translations(locale: str) -> Translations:
+    return Translations.load(str(LOCALE_DIR), [locale], DOMAIN)
+
+
+def gettext(message: str, **variables: object) -> str:
+    text = translations(current_locale.get()).gettext(message)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
+    text = translations(current_locale.get()).ngettext(singular, plural, n)
+    return text % {"num": n, **variables}
+
+
+def lazy_gettext(message: str, **variables: object) -> LazyProxy:
+    """For module-level strings: translated when rendered, in the locale of that moment."""
+    return LazyProxy(gettext, message, enable_cache=False, **variables)
+
+
+_ = gettext
+
+
+def negotiate(accept_language: str | None, default: str) -> str:
+    """The best supported locale for an ``Accept-Language`` header."""
+    if not accept_language:
+        return default
+    wanted: list[tuple[float, str]] = []
+    for index, part in enumerate(accept_language.split(",")):
+        tag, _sep, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        if tag:
+            wanted.append((quality - index * 1e-6, tag.strip()))
+    for _quality, tag in sorted(wanted, reverse=True):
+        try:
+            language = Locale.parse(tag.replace("-", "_")).language
+        except (UnknownLocaleError, ValueError):
+            continue
+        if language in SUPPORTED_LOCALES:
+            return language
+    return default
+
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(current_timezone.get())
+
+
+def format_datetime(value: datetime, format: str = "medium") -> str:  # noqa: A002
+    return dates.format_datetime(value, format=format, tzinfo=_tz(), locale=current_locale.get())
+
+
+def format_date(value: date | datetime, format: str = "medium") -> str:  # noqa: A002
+    if isinstance(value, datetime):
+        value = value.astimezone(_tz()).date()
+    return dates.format_date(value, format=format, locale=current_locale.get())
+
+
+def format_number(value: float | int, digits: int | None = None) -> str:
+    if digits is None:
+        return numbers.format_decimal(value, locale=current_locale.get())
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return numbers.format_decimal(value, format=pattern, locale=current_locale.get())
+
+
+def format_percent(value: float) -> str:
+    return numbers.format_percent(value, locale=current_locale.get())
+
+
+def language_name(locale: str) -> str:
+    """A language's own name for itself (한국어, English)."""
+    return Locale.parse(locale).get_display_name(locale).capitalize()

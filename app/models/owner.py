@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, DateTime, Integer, String, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from app.models.base import Base
+
+
+class Owner(Base):
+    """The single owner of this installation (the athlete)."""
+
+    __tablename__ = "owner"
+    __table_args__ = (CheckConstraint("id = 1", name="single_owner"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
+    display_name: Mapped[str] = mapped_column(String(80))
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    locale: Mapped[str | None] = mapped_column(String(8))
+    timezone: Mapped[str] = mapped_column(String(64))
+    # Bumped to sign out every browser (logout everywhere, password change).
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+def get_owner(session: Session) -> Owner | None:
+    return session.scalars(select(Owner).limit(1)).first()

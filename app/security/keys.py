@@ -1,0 +1,95 @@
+"""The master key: encrypts connection credentials (Fernet) and signs session cookies.
+
+It comes from ``DOMESTIQUE_SECRET_KEY`` (or ``_FILE``); otherwise it is generated once into
+``data/secret.key`` with mode 0600. Losing it makes stored credentials unreadable, which is why
+backups carry it (and must be kept as safe as the key itself).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from app.config import Settings
+from app.security.redaction import register_secret
+
+KEY_FILE_NAME = "secret.key"
+
+
+class SecretKeyError(RuntimeError):
+    """The configured key cannot be used."""
+
+
+def _is_fernet_key(value: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(value.encode())) == 32
+    except (binascii.Error, ValueError):
+        return False
+
+
+def _derive(material: bytes, purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(material)
+
+
+def load_master_key(settings: Settings) -> str:
+    """Return the Fernet master key, creating ``data/secret.key`` on first run."""
+    if settings.secret_key is not None:
+        value = settings.secret_key.get_secret_value()
+        register_secret(value)
+        if _is_fernet_key(value):
+            return value
+        if len(value) < 32:
+            raise SecretKeyError(
+                "DOMESTIQUE_SECRET_KEY must be a Fernet key or a passphrase of at least 32 characters"
+            )
+        key = base64.urlsafe_b64encode(_derive(value.encode(), b"domestique master key")).decode()
+        register_secret(key)
+        return key
+    path = Path(settings.data_dir) / KEY_FILE_NAME
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = Fernet.generate_key()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key + b"\n")
+    value = path.read_text(encoding="ascii").strip()
+    if not _is_fernet_key(value):
+        raise SecretKeyError(f"{path} does not hold a valid key; restore it from a backup")
+    register_secret(value)
+    return value
+
+
+def session_signing_key(master_key: str) -> str:
+    """A separate key for signing session cookies, derived from the master key."""
+    derived = _derive(master_key.encode(), b"domestique session cookies")
+    key = base64.urlsafe_b64encode(derived).decode()
+    register_secret(key)
+    return key
+
+
+class SecretBox:
+    """Encrypts and decrypts small secrets (tokens, API keys) for storage in the database."""
+
+    def __init__(self, master_key: str) -> None:
+        self._fernet = Fernet(master_key.encode())
+
+    def encrypt(self, plaintext: str) -> str:
+        register_secret(plaintext)
+        return self._fernet.encrypt(plaintext.encode()).decode()
+
+    def decrypt(self, token: str) -> str:
+        try:
+            plaintext = self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken as exc:
+            raise SecretKeyError(
+                "a stored credential cannot be decrypted with this secret key; "
+                "restore the key that encrypted it or reconnect the source"
+            ) from exc
+        register_secret(plaintext)
+        return plaintext

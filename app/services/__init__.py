@@ -1,0 +1,1 @@
+"""Use cases: import, sync, recompute, plan, backup. Services own transactions."""

@@ -1,0 +1,134 @@
+"""The single owner: first-run creation, authentication, preferences."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.orm import Session
+
+from app.i18n import SUPPORTED_LOCALES, _
+from app.models.owner import Owner, get_owner
+from app.security.passwords import (
+    MIN_PASSWORD_LENGTH,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
+
+
+class OwnerError(ValueError):
+    """Input the owner can correct; ``str(error)`` is a translated message."""
+
+
+class OwnerExists(OwnerError):
+    pass
+
+
+@dataclass(frozen=True)
+class NewOwner:
+    display_name: str
+    username: str
+    password: str
+    locale: str | None
+    timezone: str
+
+
+def _validate(new: NewOwner) -> None:
+    if not new.display_name.strip():
+        raise OwnerError(_("Please enter your name."))
+    if not new.username.strip() or any(ch.isspace() for ch in new.username.strip()):
+        raise OwnerError(_("Please choose a user name without spaces."))
+    if len(new.password) < MIN_PASSWORD_LENGTH:
+        raise OwnerError(
+            _("The password needs at least %(n)s characters.", n=MIN_PASSWORD_LENGTH)
+        )
+    if new.locale is not None and new.locale not in SUPPORTED_LOCALES:
+        raise OwnerError(_("Unknown language."))
+    _check_timezone(new.timezone)
+
+
+def _check_timezone(name: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise OwnerError(_("Unknown time zone.")) from exc
+
+
+def owner_exists(session: Session) -> bool:
+    return get_owner(session) is not None
+
+
+def create_owner(session: Session, new: NewOwner) -> Owner:
+    """Create the one owner; refuses when one exists."""
+    _validate(new)
+    with session.begin():
+        if get_owner(session) is not None:
+            raise OwnerExists(_("This Domestique already has its owner."))
+        owner = Owner(
+            id=1,
+            display_name=new.display_name.strip(),
+            username=new.username.strip(),
+            password_hash=hash_password(new.password),
+            locale=new.locale,
+            timezone=new.timezone,
+            session_epoch=0,
+        )
+        session.add(owner)
+    return owner
+
+
+def authenticate(session: Session, username: str, password: str) -> Owner | None:
+    with session.begin():
+        owner = get_owner(session)
+        if owner is None or owner.username != username.strip():
+            # Spend the same time as a real check, so timing does not reveal the user name.
+            verify_password(_DUMMY_HASH, password)
+            return None
+        if not verify_password(owner.password_hash, password):
+            return None
+        if needs_rehash(owner.password_hash):
+            owner.password_hash = hash_password(password)
+        return owner
+
+
+def update_preferences(
+    session: Session, *, display_name: str | None = None, locale: str | None = None,
+    timezone: str | None = None,
+) -> Owner:
+    with session.begin():
+        owner = get_owner(session)
+        if owner is None:
+            raise OwnerError(_("There is no owner yet."))
+        if display_name is not None:
+            if not display_name.strip():
+                raise OwnerError(_("Please enter your name."))
+            owner.display_name = display_name.strip()
+        if locale is not None:
+            if locale not in SUPPORTED_LOCALES:
+                raise OwnerError(_("Unknown language."))
+            owner.locale = locale
+        if timezone is not None:
+            _check_timezone(timezone)
+            owner.timezone = timezone
+    return owner
+
+
+def sign_out_everywhere(session: Session) -> None:
+    with session.begin():
+        owner = get_owner(session)
+        if owner is not None:
+            owner.session_epoch += 1
+
+
+_DUMMY_HASH = hash_password("domestique-timing-equaliser")
+
+
+def common_timezones() -> list[str]:
+    """Time zones to offer in forms: Area/City names, sorted."""
+    from zoneinfo import available_timezones
+
+    return sorted(
+        name for name in available_timezones()
+        if "/" in name and not name.startswith(("Etc/", "SystemV/", "US/", "posix/", "right/"))
+    ) + ["UTC"]

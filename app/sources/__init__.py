@@ -1,0 +1,27 @@
+"""Source adapters, one package per external protocol or file format (``app/sources/<name>/``:
+``client.py``, ``schemas.py``, ``mapper.py``). They return typed records and raise only these
+errors; they never import the database or the web layer."""
+
+
+class SourceError(Exception):
+    """Base of every error a source adapter raises."""
+
+
+class SourceAuthError(SourceError):
+    """Credentials were refused or expired: the owner must reconnect."""
+
+
+class SourceRateLimited(SourceError):
+    """The service asked us to slow down; ``retry_after`` seconds when it said."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class SourceUnavailable(SourceError):
+    """The service is down or unreachable; try again later."""
+
+
+class SourceDataError(SourceError):
+    """The payload or file is malformed; nothing from it was stored."""

@@ -1,0 +1,88 @@
+"""The FastAPI application: ``create_app()`` wires settings, database, scheduler and routes."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from app import __version__
+from app.config import Settings, get_settings
+from app.db import make_engine, make_session_factory
+from app.jobs import registry as default_registry
+from app.jobs.registry import JobRegistry
+from app.jobs.scheduler import Scheduler
+from app.security.keys import SecretBox, load_master_key, session_signing_key
+from app.web.gate import OwnerGateMiddleware
+from app.web.middleware import (
+    BodySizeLimitMiddleware,
+    CrossOriginProtectionMiddleware,
+    RequestContextMiddleware,
+)
+from app.web.routes import auth, pages, system
+from app.web.routes import settings as settings_routes
+from app.web.throttle import SlidingWindowLimiter
+
+STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
+SESSION_COOKIE = "domestique_session"
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, jobs: JobRegistry | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    jobs = default_registry if jobs is None else jobs
+    master_key = load_master_key(settings)
+    engine = make_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        scheduler = Scheduler(jobs, app.state.sessions, settings.timezone)
+        app.state.scheduler = scheduler
+        try:
+            scheduler.start()
+        except Exception:
+            log.exception("the scheduler did not start; pages still work, scheduled jobs do not")
+        log.info("domestique %s started", __version__)
+        try:
+            yield
+        finally:
+            scheduler.shutdown()
+            engine.dispose()
+
+    app = FastAPI(
+        title="Domestique", version=__version__, lifespan=lifespan,
+        docs_url=None, redoc_url=None, openapi_url="/api/v1/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = make_session_factory(engine)
+    app.state.secret_box = SecretBox(master_key)
+    app.state.login_limiter = SlidingWindowLimiter(settings.login_attempts_per_minute, 60.0)
+    app.state.scheduler = None
+
+    # add_middleware wraps: the last added runs first.
+    app.add_middleware(
+        OwnerGateMiddleware,
+        default_locale=settings.default_locale,
+        default_timezone=settings.timezone,
+    )
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=session_signing_key(master_key),
+        session_cookie=SESSION_COOKIE,
+        max_age=settings.session_max_age_days * 86400,
+        same_site="lax",
+        https_only=settings.session_cookie_secure,
+    )
+    app.add_middleware(CrossOriginProtectionMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_mb * 1024 * 1024)
+    app.add_middleware(RequestContextMiddleware)
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (system, auth, pages, settings_routes):
+        app.include_router(module.router)
+    return app

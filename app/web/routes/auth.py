@@ -1,0 +1,100 @@
+"""First-run setup, login and logout."""
+
+from __future__ import annotations
+
+import math
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from app.i18n import SUPPORTED_LOCALES, _, current_locale
+from app.services import owners
+from app.web.deps import db_session, safe_next
+from app.web.templating import render
+
+router = APIRouter()
+
+
+def _sign_in(request: Request, owner) -> None:
+    request.session.clear()
+    request.session.update(owner_id=owner.id, epoch=owner.session_epoch)
+
+
+@router.get("/setup", name="auth:setup")
+def setup_form(request: Request) -> Response:
+    return render(request, "auth/setup.html", {
+        "form": {"locale": current_locale.get(),
+                 "timezone": request.app.state.settings.timezone},
+        "timezones": owners.common_timezones(),
+    })
+
+
+@router.post("/setup", name="auth:setup_submit")
+def setup_submit(
+    request: Request,
+    display_name: str = Form(""),
+    username: str = Form(""),
+    password: str = Form(""),
+    password_confirm: str = Form(""),
+    locale: str = Form("en"),
+    timezone: str = Form("UTC"),
+    session: Session = Depends(db_session),
+) -> Response:
+    form = {"display_name": display_name, "username": username, "locale": locale,
+            "timezone": timezone}
+    try:
+        if password != password_confirm:
+            raise owners.OwnerError(_("The two passwords are not the same."))
+        owner = owners.create_owner(session, owners.NewOwner(
+            display_name=display_name, username=username, password=password,
+            locale=locale if locale in SUPPORTED_LOCALES else None, timezone=timezone))
+    except owners.OwnerError as error:
+        return render(request, "auth/setup.html", {
+            "form": form, "error": str(error), "timezones": owners.common_timezones(),
+        }, status_code=422)
+    _sign_in(request, owner)
+    return RedirectResponse(request.url_for("dashboard"), status_code=303)
+
+
+@router.get("/login", name="auth:login")
+def login_form(request: Request, next: str = "/") -> Response:  # noqa: A002
+    if request.state.owner is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return render(request, "auth/login.html", {"next": safe_next(next)})
+
+
+@router.post("/login", name="auth:login_submit")
+def login_submit(
+    request: Request,
+    username: str = Form(""),
+    password: str = Form(""),
+    next: str = Form("/"),  # noqa: A002
+    session: Session = Depends(db_session),
+) -> Response:
+    client = request.client.host if request.client else "unknown"
+    wait = request.app.state.login_limiter.hit(client)
+    context = {"next": safe_next(next), "username": username}
+    if wait:
+        seconds = max(1, math.ceil(wait))
+        return render(request, "auth/login.html", {
+            **context,
+            "error": _("Too many login attempts. Please wait %(seconds)s seconds and try again.",
+                       seconds=seconds),
+        }, status_code=429, headers={"Retry-After": str(seconds)})
+    owner = owners.authenticate(session, username, password)
+    if owner is None:
+        return render(request, "auth/login.html", {
+            **context, "error": _("The user name or password is not right."),
+        }, status_code=401)
+    request.app.state.login_limiter.reset(client)
+    _sign_in(request, owner)
+    return RedirectResponse(safe_next(next), status_code=303)
+
+
+@router.post("/logout", name="auth:logout")
+def logout(request: Request) -> Response:
+    request.session.clear()
+    if request.headers.get("hx-request") == "true":
+        return Response(status_code=204, headers={"HX-Redirect": "/login"})
+    return RedirectResponse("/login", status_code=303)

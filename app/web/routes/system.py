@@ -1,0 +1,67 @@
+"""Health, metrics and the language switch."""
+
+from __future__ import annotations
+
+import hmac
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
+
+from app import __version__
+from app.i18n import SUPPORTED_LOCALES
+from app.services import owners
+from app.services.status import database_status
+from app.web.deps import safe_next
+from app.web.gate import LANGUAGE_COOKIE
+
+router = APIRouter()
+
+
+@router.get("/healthz", name="system:health")
+async def health(request: Request) -> JSONResponse:
+    database = await run_in_threadpool(database_status, request.app.state.engine)
+    scheduler = request.app.state.scheduler
+    body = {
+        "status": "ok" if database.ok else "unavailable",
+        "version": __version__,
+        "database": database.as_dict(),
+        "scheduler": {
+            "running": bool(scheduler and scheduler.running),
+            "jobs": len(scheduler.jobs) if scheduler else 0,
+        },
+    }
+    return JSONResponse(body, status_code=200 if database.ok else 503)
+
+
+@router.get("/metrics", name="system:metrics")
+async def metrics(request: Request) -> Response:
+    token = request.app.state.settings.metrics_token
+    if token is not None:
+        expected = f"Bearer {token.get_secret_value()}"
+        given = request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            return Response("unauthorized\n", status_code=401,
+                            headers={"WWW-Authenticate": "Bearer"})
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.post("/language", name="system:language")
+def switch_language(
+    request: Request, locale: str = Form(...), next: str = Form("/")  # noqa: A002
+) -> Response:
+    """Switch the language and come back to the same page."""
+    if locale not in SUPPORTED_LOCALES:
+        return Response(status_code=400)
+    if request.state.owner is not None:
+        with request.app.state.sessions() as session:
+            owners.update_preferences(session, locale=locale)
+    target = safe_next(next)
+    if request.headers.get("hx-request") == "true":
+        response: Response = Response(status_code=204, headers={"HX-Redirect": target})
+    else:
+        response = RedirectResponse(target, status_code=303)
+    response.set_cookie(LANGUAGE_COOKIE, locale, max_age=365 * 86400, samesite="lax",
+                        httponly=True, secure=request.app.state.settings.session_cookie_secure)
+    return response

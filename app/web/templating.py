@@ -1,0 +1,72 @@
+"""Jinja2 with gettext and Babel filters; one helper renders a page, or its fragment for HTMX."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.templating import Jinja2Templates
+
+from app import __version__, i18n
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        lambda message: i18n.translations(i18n.current_locale.get()).gettext(message),
+        lambda singular, plural, n: i18n.translations(i18n.current_locale.get()).ngettext(
+            singular, plural, n),
+        newstyle=True,
+    )
+    env.filters.update(
+        datetime=i18n.format_datetime,
+        date=i18n.format_date,
+        number=i18n.format_number,
+        percent=i18n.format_percent,
+    )
+    env.globals.update(
+        app_version=__version__,
+        current_locale=i18n.current_locale.get,
+        supported_locales=i18n.SUPPORTED_LOCALES,
+        language_name=i18n.language_name,
+    )
+    return env
+
+
+templates = Jinja2Templates(env=_environment())
+
+
+def is_fragment_request(request: Request) -> bool:
+    """An HTMX request for part of a page (boosted navigation wants the whole page)."""
+    return request.headers.get("hx-request") == "true" and request.headers.get(
+        "hx-boosted") != "true"
+
+
+def render(
+    request: Request,
+    page: str,
+    context: dict[str, Any] | None = None,
+    *,
+    fragment: str | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """Render ``page``, or ``fragment`` when HTMX asks for part of it. Always ``Vary: HX-Request``."""
+    name = fragment if fragment and is_fragment_request(request) else page
+    response = templates.TemplateResponse(
+        request, name, {"owner": getattr(request.state, "owner", None), **(context or {})},
+        status_code=status_code, headers=headers,
+    )
+    response.headers["Vary"] = "HX-Request"
+    return response
