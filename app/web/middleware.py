@@ -86,29 +86,37 @@ class BodySizeLimitMiddleware:
             await self._refuse(scope, receive, send)
             return
         received = 0
+        refused = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise BodyTooLarge
+                    # Answer now; the app sees a client that went away, and whatever it
+                    # tries to send afterwards is dropped.
+                    refused = True
+                    await self._refuse(scope, receive, send)
+                    return {"type": "http.disconnect"}
             return message
 
+        async def guarded_send(message: Message) -> None:
+            if not refused:
+                await send(message)
+
         try:
-            await self.app(scope, limited_receive, send)
-        except BodyTooLarge:
-            await self._refuse(scope, receive, send)
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not refused:
+                raise
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit_mb = self.max_bytes // (1024 * 1024)
         message = _("The upload is larger than %(mb)s MiB; nothing was stored.", mb=limit_mb)
         await PlainTextResponse(message, status_code=413)(scope, receive, send)
-
-
-class BodyTooLarge(Exception):
-    pass
 
 
 def _same_origin(origin: str, host: str | None, scheme: str) -> bool:

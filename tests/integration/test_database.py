@@ -1,0 +1,49 @@
+"""Migrations and server features against the real PostgreSQL 17 + TimescaleDB + pgvector."""
+
+from __future__ import annotations
+
+from sqlalchemy import create_engine, inspect, text
+
+from app.db.migrate import current_revision, downgrade, head_revision, upgrade
+from app.db.timescale import server_features
+
+
+def test_upgrade_downgrade_upgrade(pg_cluster):
+    url = pg_cluster.create_database("domestique_migrations")
+    engine = create_engine(url)
+    try:
+        upgrade(url)
+        assert current_revision(engine) == head_revision()
+        assert {"owner", "scheduled_job_state"} <= set(inspect(engine).get_table_names())
+        downgrade(url, "base")
+        assert current_revision(engine) is None
+        assert "owner" not in inspect(engine).get_table_names()
+        upgrade(url)
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_server_features_detected(connection):
+    features = server_features(connection)
+    assert features.postgres_version.startswith("17")
+    assert features.timescaledb_installed and features.timescaledb_available
+    assert features.timescaledb_license in ("apache", "timescale")
+    assert features.supports_policies == (features.timescaledb_license == "timescale")
+    assert features.pgvector_installed
+
+
+def test_only_one_owner_row_is_possible(connection):
+    connection.execute(text(
+        "INSERT INTO owner (id, display_name, username, password_hash, timezone) "
+        "VALUES (1, 'a', 'a', 'x', 'UTC')"))
+    savepoint = connection.begin_nested()
+    try:
+        connection.execute(text(
+            "INSERT INTO owner (id, display_name, username, password_hash, timezone) "
+            "VALUES (2, 'b', 'b', 'x', 'UTC')"))
+        raise AssertionError("a second owner row was accepted")
+    except Exception as error:  # noqa: BLE001
+        assert "single_owner" in str(error)
+    finally:
+        savepoint.rollback()
