@@ -1,0 +1,35 @@
+# Domestique app image: Python 3.13 on Debian trixie (the same release as the development root).
+FROM python:3.13-slim-trixie
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    DOMESTIQUE_DATA_DIR=/data \
+    DOMESTIQUE_BACKUP_DIR=/backups
+
+# pg_dump/pg_restore 17 for backups; tzdata for the owner's time zone.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends postgresql-client-17 tzdata \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --uid 1000 --user-group --create-home --shell /usr/sbin/nologin domestique \
+ && mkdir -p /data /backups && chown domestique:domestique /data /backups
+
+WORKDIR /app
+# Dependencies first (cached until pyproject.toml changes), then the code.
+COPY pyproject.toml README.md ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml','rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+ && pip install -r /tmp/requirements.txt
+COPY app ./app
+COPY migrations ./migrations
+COPY templates ./templates
+COPY static ./static
+RUN pip install --no-deps --editable . && python -m compileall -q app
+
+USER domestique
+EXPOSE 8000
+VOLUME ["/data", "/backups"]
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
+# One worker: the scheduler lives in this process. Migrations run before serving.
+CMD ["domestique", "serve", "--host", "0.0.0.0", "--port", "8000"]
