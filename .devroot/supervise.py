@@ -6,6 +6,7 @@ PID 1 (tini) passes the signal to the process group inside, which shuts down cle
 first, then PostgreSQL). SIGINT from a terminal already reaches the processes inside directly.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -21,10 +22,8 @@ def forward(signum, _frame):
     except OSError:
         pids = []
     for pid in pids or [child.pid]:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
 
 
 signal.signal(signal.SIGTERM, forward)

@@ -9,8 +9,11 @@ import typer
 
 from app import __version__
 
-cli = typer.Typer(help="Domestique: a self-hosted training and health appliance.",
-                  no_args_is_help=True, add_completion=False)
+cli = typer.Typer(
+    help="Domestique: a self-hosted training and health appliance.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 
 
 def _settings():
@@ -27,8 +30,9 @@ def _settings():
 def serve(
     host: str = typer.Option(None, help="Listen address (default DOMESTIQUE_HOST)."),
     port: int = typer.Option(None, help="Port (default DOMESTIQUE_PORT)."),
-    migrate_first: bool = typer.Option(True, "--migrate/--no-migrate",
-                                       help="Apply migrations before serving."),
+    migrate_first: bool = typer.Option(
+        True, "--migrate/--no-migrate", help="Apply migrations before serving."
+    ),
 ) -> None:
     """Serve the web app (one worker: the scheduler lives in this process)."""
     import uvicorn
@@ -41,9 +45,16 @@ def serve(
     if migrate_first:
         upgrade(settings.database_url.get_secret_value())
     uvicorn.run(
-        "app.web.app:create_app", factory=True, host=host or settings.host,
-        port=port or settings.port, workers=1, log_config=None, access_log=False,
-        proxy_headers=True, forwarded_allow_ips="127.0.0.1", timeout_graceful_shutdown=10,
+        "app.web.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=1,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+        timeout_graceful_shutdown=10,
     )
 
 
@@ -82,9 +93,16 @@ def create_owner(
     engine = make_engine(settings)
     try:
         with make_session_factory(engine)() as session:
-            owners.create_owner(session, owners.NewOwner(
-                display_name=display_name, username=username, password=password,
-                locale=locale, timezone=timezone or settings.timezone))
+            owners.create_owner(
+                session,
+                owners.NewOwner(
+                    display_name=display_name,
+                    username=username,
+                    password=password,
+                    locale=locale,
+                    timezone=timezone or settings.timezone,
+                ),
+            )
     except owners.OwnerError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(1) from error
@@ -112,11 +130,15 @@ def check() -> None:
     assert features is not None
     typer.echo("database: ok")
     typer.echo(f"postgresql: {features.postgres_version}")
-    typer.echo(f"timescaledb: {features.timescaledb_installed or 'not installed'} "
-               f"(edition {features.timescaledb_edition}; server offers "
-               f"{features.timescaledb_available or 'none'})")
-    typer.echo(f"pgvector: {features.pgvector_installed or 'not installed'} "
-               f"(server offers {features.pgvector_available or 'none'})")
+    typer.echo(
+        f"timescaledb: {features.timescaledb_installed or 'not installed'} "
+        f"(edition {features.timescaledb_edition}; server offers "
+        f"{features.timescaledb_available or 'none'})"
+    )
+    typer.echo(
+        f"pgvector: {features.pgvector_installed or 'not installed'} "
+        f"(server offers {features.pgvector_available or 'none'})"
+    )
     typer.echo(f"schema: {status.revision or 'empty'} (code expects {status.head})")
 
 

@@ -106,8 +106,13 @@ class Settings(BaseSettings):
             raise ValueError(
                 "DOMESTIQUE_DATABASE_URL still has the placeholder password; set a real one in .env"
             )
-        if self.secret_key is not None and self.secret_key.get_secret_value().lower() in PLACEHOLDERS:
-            raise ValueError("DOMESTIQUE_SECRET_KEY is a placeholder; set a real key or leave it unset")
+        if (
+            self.secret_key is not None
+            and self.secret_key.get_secret_value().lower() in PLACEHOLDERS
+        ):
+            raise ValueError(
+                "DOMESTIQUE_SECRET_KEY is a placeholder; set a real key or leave it unset"
+            )
         return self
 
     @property

@@ -76,11 +76,11 @@ def _tz() -> ZoneInfo:
     return ZoneInfo(current_timezone.get())
 
 
-def format_datetime(value: datetime, format: str = "medium") -> str:  # noqa: A002
+def format_datetime(value: datetime, format: str = "medium") -> str:
     return dates.format_datetime(value, format=format, tzinfo=_tz(), locale=current_locale.get())
 
 
-def format_date(value: date | datetime, format: str = "medium") -> str:  # noqa: A002
+def format_date(value: date | datetime, format: str = "medium") -> str:
     if isinstance(value, datetime):
         value = value.astimezone(_tz()).date()
     return dates.format_date(value, format=format, locale=current_locale.get())

@@ -60,8 +60,9 @@ def connection(engine: Engine) -> Iterator[Connection]:
 @pytest.fixture
 def sessions(connection: Connection) -> sessionmaker[Session]:
     """Sessions whose commits are savepoints inside the test's transaction."""
-    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
-                        expire_on_commit=False)
+    return sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
 
 
 @pytest.fixture
@@ -96,9 +97,16 @@ def client(app) -> Iterator[TestClient]:
 
 @pytest.fixture
 def owner(db_session: Session):
-    return owners.create_owner(db_session, owners.NewOwner(
-        display_name="Jiwoo Kim", username="jiwoo", password=OWNER_PASSWORD, locale=None,
-        timezone="Asia/Seoul"))
+    return owners.create_owner(
+        db_session,
+        owners.NewOwner(
+            display_name="Jiwoo Kim",
+            username="jiwoo",
+            password=OWNER_PASSWORD,
+            locale=None,
+            timezone="Asia/Seoul",
+        ),
+    )
 
 
 @pytest.fixture

@@ -51,9 +51,7 @@ def run_job(spec: JobSpec, sessions: sessionmaker[Session]) -> None:
             state.last_finished_at, state.last_status, state.last_error = _now(), status, error
 
 
-def missed_jobs(
-    jobs: JobRegistry, sessions: sessionmaker[Session], now: datetime
-) -> list[JobSpec]:
+def missed_jobs(jobs: JobRegistry, sessions: sessionmaker[Session], now: datetime) -> list[JobSpec]:
     """Jobs whose trigger fired after their last recorded start and before ``now``."""
     missed = []
     with sessions() as session:

@@ -46,7 +46,8 @@ def load_master_key(settings: Settings) -> str:
             return value
         if len(value) < 32:
             raise SecretKeyError(
-                "DOMESTIQUE_SECRET_KEY must be a Fernet key or a passphrase of at least 32 characters"
+                "DOMESTIQUE_SECRET_KEY must be a Fernet key "
+                "or a passphrase of at least 32 characters"
             )
         key = base64.urlsafe_b64encode(_derive(value.encode(), b"domestique master key")).decode()
         register_secret(key)

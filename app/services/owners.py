@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
@@ -40,9 +41,7 @@ def _validate(new: NewOwner) -> None:
     if not new.username.strip() or any(ch.isspace() for ch in new.username.strip()):
         raise OwnerError(_("Please choose a user name without spaces."))
     if len(new.password) < MIN_PASSWORD_LENGTH:
-        raise OwnerError(
-            _("The password needs at least %(n)s characters.", n=MIN_PASSWORD_LENGTH)
-        )
+        raise OwnerError(_("The password needs at least %(n)s characters.", n=MIN_PASSWORD_LENGTH))
     if new.locale is not None and new.locale not in SUPPORTED_LOCALES:
         raise OwnerError(_("Unknown language."))
     _check_timezone(new.timezone)
@@ -93,7 +92,10 @@ def authenticate(session: Session, username: str, password: str) -> Owner | None
 
 
 def update_preferences(
-    session: Session, *, display_name: str | None = None, locale: str | None = None,
+    session: Session,
+    *,
+    display_name: str | None = None,
+    locale: str | None = None,
     timezone: str | None = None,
 ) -> Owner:
     with session.begin():
@@ -124,11 +126,11 @@ def sign_out_everywhere(session: Session) -> None:
 _DUMMY_HASH = hash_password("domestique-timing-equaliser")
 
 
-def common_timezones() -> list[str]:
-    """Time zones to offer in forms: Area/City names, sorted."""
+@lru_cache
+def common_timezones() -> tuple[str, ...]:
+    """Time zones to offer in forms: Area/City names, sorted, then UTC."""
     from zoneinfo import available_timezones
 
-    return sorted(
-        name for name in available_timezones()
-        if "/" in name and not name.startswith(("Etc/", "SystemV/", "US/", "posix/", "right/"))
-    ) + ["UTC"]
+    skipped = ("Etc/", "SystemV/", "US/", "posix/", "right/")
+    names = sorted(n for n in available_timezones() if "/" in n and not n.startswith(skipped))
+    return (*names, "UTC")

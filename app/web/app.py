@@ -54,8 +54,12 @@ def create_app(settings: Settings | None = None, *, jobs: JobRegistry | None = N
             engine.dispose()
 
     app = FastAPI(
-        title="Domestique", version=__version__, lifespan=lifespan,
-        docs_url=None, redoc_url=None, openapi_url="/api/v1/openapi.json",
+        title="Domestique",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
     )
     app.state.settings = settings
     app.state.engine = engine

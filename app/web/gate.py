@@ -55,9 +55,11 @@ class OwnerGateMiddleware(BaseHTTPMiddleware):
         signed_in = is_signed_in(request, owner)
         request.state.owner = owner if signed_in else None
         locale_token = i18n.current_locale.set(
-            choose_locale(request, owner, signed_in, self.default_locale))
+            choose_locale(request, owner, signed_in, self.default_locale)
+        )
         tz_token = i18n.current_timezone.set(
-            owner.timezone if owner is not None else self.default_timezone)
+            owner.timezone if owner is not None else self.default_timezone
+        )
         try:
             if owner is None and path not in ("/setup", "/language", "/favicon.ico"):
                 return _redirect(request, "/setup")
@@ -70,7 +72,6 @@ class OwnerGateMiddleware(BaseHTTPMiddleware):
         finally:
             i18n.current_locale.reset(locale_token)
             i18n.current_timezone.reset(tz_token)
-
 
 
 def _load_owner(sessions) -> Owner | None:

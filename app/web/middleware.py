@@ -19,11 +19,11 @@ from app.logs import request_id
 
 log = logging.getLogger("domestique.http")
 
-REQUESTS = Counter(
-    "domestique_http_requests_total", "HTTP requests", ["method", "route", "status"]
-)
+REQUESTS = Counter("domestique_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
-    "domestique_http_request_duration_seconds", "HTTP request latency", ["method", "route"],
+    "domestique_http_request_duration_seconds",
+    "HTTP request latency",
+    ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
@@ -59,12 +59,17 @@ class RequestContextMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
-            label = getattr(route, "path", None) or ("/static" if scope["path"].startswith(
-                "/static/") else "unmatched")
+            label = getattr(route, "path", None) or (
+                "/static" if scope["path"].startswith("/static/") else "unmatched"
+            )
             REQUESTS.labels(scope["method"], label, str(status)).inc()
             LATENCY.labels(scope["method"], label).observe(elapsed)
             log.info(
-                "%s %s %s %.1fms", scope["method"], scope["path"], status, elapsed * 1000,
+                "%s %s %s %.1fms",
+                scope["method"],
+                scope["path"],
+                status,
+                elapsed * 1000,
                 extra={"status": status, "duration_ms": round(elapsed * 1000, 1)},
             )
             request_id.reset(token)
@@ -121,8 +126,11 @@ class BodySizeLimitMiddleware:
 
 def _same_origin(origin: str, host: str | None, scheme: str) -> bool:
     parts = urlsplit(origin)
-    return bool(host) and parts.netloc.lower() == (host or "").lower() and parts.scheme in (
-        "http", "https")
+    return (
+        bool(host)
+        and parts.netloc.lower() == (host or "").lower()
+        and parts.scheme in ("http", "https")
+    )
 
 
 class CrossOriginProtectionMiddleware:
@@ -146,12 +154,19 @@ class CrossOriginProtectionMiddleware:
         if fetch_site is not None:
             allowed = fetch_site in ("same-origin", "none")
         elif origin is not None:
-            allowed = origin != "null" and _same_origin(origin, headers.get("host"), scope["scheme"])
+            allowed = origin != "null" and _same_origin(
+                origin, headers.get("host"), scope["scheme"]
+            )
         else:
             allowed = True
         if not allowed:
-            log.warning("cross-origin %s %s refused (origin=%s, sec-fetch-site=%s)",
-                        scope["method"], scope["path"], origin, fetch_site)
+            log.warning(
+                "cross-origin %s %s refused (origin=%s, sec-fetch-site=%s)",
+                scope["method"],
+                scope["path"],
+                origin,
+                fetch_site,
+            )
             response = PlainTextResponse(
                 _("This request came from another site and was refused."), status_code=403
             )

@@ -26,7 +26,8 @@ def _environment() -> Environment:
     env.install_gettext_callables(  # type: ignore[attr-defined]
         lambda message: i18n.translations(i18n.current_locale.get()).gettext(message),
         lambda singular, plural, n: i18n.translations(i18n.current_locale.get()).ngettext(
-            singular, plural, n),
+            singular, plural, n
+        ),
         newstyle=True,
     )
     env.filters.update(
@@ -49,8 +50,9 @@ templates = Jinja2Templates(env=_environment())
 
 def is_fragment_request(request: Request) -> bool:
     """An HTMX request for part of a page (boosted navigation wants the whole page)."""
-    return request.headers.get("hx-request") == "true" and request.headers.get(
-        "hx-boosted") != "true"
+    return (
+        request.headers.get("hx-request") == "true" and request.headers.get("hx-boosted") != "true"
+    )
 
 
 def render(
@@ -62,11 +64,17 @@ def render(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    """Render ``page``, or ``fragment`` when HTMX asks for part of it. Always ``Vary: HX-Request``."""
+    """Render ``page``, or ``fragment`` when HTMX asks for part of it.
+
+    Always sends ``Vary: HX-Request``, so caches keep the two apart.
+    """
     name = fragment if fragment and is_fragment_request(request) else page
     response = templates.TemplateResponse(
-        request, name, {"owner": getattr(request.state, "owner", None), **(context or {})},
-        status_code=status_code, headers=headers,
+        request,
+        name,
+        {"owner": getattr(request.state, "owner", None), **(context or {})},
+        status_code=status_code,
+        headers=headers,
     )
     response.headers["Vary"] = "HX-Request"
     return response

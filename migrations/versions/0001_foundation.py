@@ -39,8 +39,12 @@ def upgrade() -> None:
         sa.Column("locale", sa.String(8), nullable=True),
         sa.Column("timezone", sa.String(64), nullable=False),
         sa.Column("session_epoch", sa.Integer(), nullable=False, server_default="0"),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
         sa.CheckConstraint("id = 1", name=op.f("ck_owner_single_owner")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_owner")),
         sa.UniqueConstraint("username", name=op.f("uq_owner_username")),

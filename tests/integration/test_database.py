@@ -34,16 +34,22 @@ def test_server_features_detected(connection):
 
 
 def test_only_one_owner_row_is_possible(connection):
-    connection.execute(text(
-        "INSERT INTO owner (id, display_name, username, password_hash, timezone) "
-        "VALUES (1, 'a', 'a', 'x', 'UTC')"))
+    connection.execute(
+        text(
+            "INSERT INTO owner (id, display_name, username, password_hash, timezone) "
+            "VALUES (1, 'a', 'a', 'x', 'UTC')"
+        )
+    )
     savepoint = connection.begin_nested()
     try:
-        connection.execute(text(
-            "INSERT INTO owner (id, display_name, username, password_hash, timezone) "
-            "VALUES (2, 'b', 'b', 'x', 'UTC')"))
+        connection.execute(
+            text(
+                "INSERT INTO owner (id, display_name, username, password_hash, timezone) "
+                "VALUES (2, 'b', 'b', 'x', 'UTC')"
+            )
+        )
         raise AssertionError("a second owner row was accepted")
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         assert "single_owner" in str(error)
     finally:
         savepoint.rollback()

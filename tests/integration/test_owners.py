@@ -14,13 +14,25 @@ def test_create_then_refuse_a_second_owner(sessions, owner):
         owners.create_owner(session, owners.NewOwner("B", "b", "x" * 12, None, "UTC"))
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("display_name", "  "), ("username", "two words"), ("password", "short"),
-    ("locale", "fr"), ("timezone", "Nowhere/Land"),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("display_name", "  "),
+        ("username", "two words"),
+        ("password", "short"),
+        ("locale", "fr"),
+        ("timezone", "Nowhere/Land"),
+    ],
+)
 def test_invalid_owner_input_is_refused(db_session, field, value):
-    values = {"display_name": "A", "username": "a", "password": "x" * 12, "locale": "en",
-              "timezone": "UTC", field: value}
+    values = {
+        "display_name": "A",
+        "username": "a",
+        "password": "x" * 12,
+        "locale": "en",
+        "timezone": "UTC",
+        field: value,
+    }
     with pytest.raises(owners.OwnerError):
         owners.create_owner(db_session, owners.NewOwner(**values))
     assert not owners.owner_exists(db_session)

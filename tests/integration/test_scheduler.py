@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
@@ -14,7 +15,9 @@ from app.models import ScheduledJobState
 
 
 def _nightly(calls: list[str], name: str = "nightly") -> JobSpec:
-    return JobSpec(name, "test job", lambda: calls.append(name), CronTrigger(hour=3, timezone="UTC"))
+    return JobSpec(
+        name, "test job", lambda: calls.append(name), CronTrigger(hour=3, timezone="UTC")
+    )
 
 
 def _record_last_start(sessions, job_id: str, when: datetime) -> None:
@@ -41,7 +44,9 @@ def test_missed_run_is_found_and_run_once_at_start(sessions):
         scheduler.shutdown()
         return next_run
 
-    next_run = asyncio.run(scenario())
+    # Its own thread: Playwright's sync API may hold an event loop in the main thread.
+    with ThreadPoolExecutor(1) as pool:
+        next_run = pool.submit(asyncio.run, scenario()).result()
     assert calls == ["nightly"]
     assert next_run is not None and next_run > datetime.now(UTC)
     with sessions() as session:

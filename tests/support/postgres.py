@@ -3,6 +3,7 @@ benchmarks: Unix socket only, in a temporary directory, stopped at the end."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -36,27 +37,48 @@ class TemporaryCluster:
 
     def start(self) -> TemporaryCluster:
         if not (PG_BIN / "initdb").exists():
-            raise RuntimeError(f"PostgreSQL 17 not found in {PG_BIN}; run the tests with `make test`")
+            raise RuntimeError(
+                f"PostgreSQL 17 not found in {PG_BIN}; run the tests with `make test`"
+            )
         self.socket_dir.mkdir(parents=True)
         if self._as_postgres:
             uid = pwd.getpwnam("postgres").pw_uid
             for path in (self.root, self.socket_dir):
                 os.chown(path, uid, -1)
-        self._run(str(PG_BIN / "initdb"), "-D", str(self.data), "-U", self.user, "-A", "trust",
-                  "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
+        self._run(
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            self.user,
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        )
         with (self.data / "postgresql.conf").open("a") as handle:
             handle.write(CONFIG)
-        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-o", f"-k {self.socket_dir}",
-                  "-l", str(self.root / "server.log"), "-w", "start")
+        self._run(
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            f"-k {self.socket_dir}",
+            "-l",
+            str(self.root / "server.log"),
+            "-w",
+            "start",
+        )
         return self
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():
-            try:
-                self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w",
-                          "stop")
-            except subprocess.CalledProcessError:
-                pass
+            with contextlib.suppress(subprocess.CalledProcessError):
+                self._run(
+                    str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"
+                )
         shutil.rmtree(self.root, ignore_errors=True)
 
     def url(self, database: str) -> str:
@@ -65,8 +87,9 @@ class TemporaryCluster:
     def create_database(self, name: str) -> str:
         import psycopg
 
-        with psycopg.connect(host=str(self.socket_dir), user=self.user, dbname="postgres",
-                             autocommit=True) as connection:
+        with psycopg.connect(
+            host=str(self.socket_dir), user=self.user, dbname="postgres", autocommit=True
+        ) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             connection.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)

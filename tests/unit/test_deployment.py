@@ -59,7 +59,8 @@ def test_serve_runs_exactly_one_worker():
 
 
 def test_env_example_only_names_real_settings():
-    names = set(re.findall(r"^#?\s*(DOMESTIQUE_[A-Z_]+)=", (ROOT / ".env.example").read_text(),
-                           re.M))
+    names = set(
+        re.findall(r"^#?\s*(DOMESTIQUE_[A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M)
+    )
     known = {f"DOMESTIQUE_{name.upper()}" for name in Settings.model_fields}
     assert names and names <= known

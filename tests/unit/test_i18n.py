@@ -36,15 +36,18 @@ def test_compiled_catalogs_are_current(locale):
     assert mo_file.read_bytes() == compiled(load(locale)), "run `make i18n`"
 
 
-@pytest.mark.parametrize(("header", "expected"), [
-    ("ko-KR,ko;q=0.9,en-US;q=0.8", "ko"),
-    ("en-GB,en;q=0.9", "en"),
-    ("fr-FR,ko;q=0.5", "ko"),
-    ("fr-FR,de;q=0.9", "en"),
-    ("en;q=0.2,ko;q=0.8", "ko"),
-    ("", "en"),
-    ("garbage;;,", "en"),
-])
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("ko-KR,ko;q=0.9,en-US;q=0.8", "ko"),
+        ("en-GB,en;q=0.9", "en"),
+        ("fr-FR,ko;q=0.5", "ko"),
+        ("fr-FR,de;q=0.9", "en"),
+        ("en;q=0.2,ko;q=0.8", "ko"),
+        ("", "en"),
+        ("garbage;;,", "en"),
+    ],
+)
 def test_negotiate(header, expected):
     assert i18n.negotiate(header, "en") == expected
 
@@ -58,7 +61,8 @@ def test_formatting_follows_locale_and_time_zone():
         assert i18n.format_number(12345.678, 1) == "12,345.7"
         assert i18n.gettext("Dashboard") == "대시보드"
         assert i18n.gettext("The password needs at least %(n)s characters.", n=10) == (
-            "비밀번호는 10자 이상이어야 합니다.")
+            "비밀번호는 10자 이상이어야 합니다."
+        )
     finally:
         i18n.current_locale.reset(token_locale)
         i18n.current_timezone.reset(token_tz)

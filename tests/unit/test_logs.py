@@ -35,8 +35,10 @@ def test_logs_are_json_lines_with_request_id(log_stream, client):
 def test_secrets_never_appear_in_logs(log_stream, settings, sessions, owner):
     secret_key = "a passphrase that is long enough to be a key!"
     metrics_token = "prometheus-scrape-token-42"
-    application = create_app(with_settings(settings, secret_key=secret_key,
-                                           metrics_token=metrics_token), jobs=JobRegistry())
+    application = create_app(
+        with_settings(settings, secret_key=secret_key, metrics_token=metrics_token),
+        jobs=JobRegistry(),
+    )
     application.state.sessions = sessions
     credential = "garmin-refresh-token-SENSITIVE"
     with TestClient(application, follow_redirects=False) as client:
@@ -55,8 +57,7 @@ def test_secrets_never_appear_in_logs(log_stream, settings, sessions, owner):
         log.info("url %s", settings.database_url.get_secret_value())
     output = log_stream.getvalue()
     assert "connecting with token ***" in output  # the line is there, the value is not
-    for secret in (secret_key, metrics_token, credential, OWNER_PASSWORD,
-                   "wrong-password-attempt"):
+    for secret in (secret_key, metrics_token, credential, OWNER_PASSWORD, "wrong-password-attempt"):
         assert secret not in output
 
 

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from tests.conftest import with_settings
-
 import pytest
 
 from app.services import owners
-from tests.conftest import OWNER_PASSWORD
+from tests.conftest import OWNER_PASSWORD, with_settings
 
-PROTECTED = ["/", "/activities", "/wellness", "/insights", "/plan", "/missions", "/connections",
-             "/settings"]
-SETUP_FORM = {"display_name": "Jiwoo Kim", "username": "jiwoo", "password": OWNER_PASSWORD,
-              "password_confirm": OWNER_PASSWORD, "locale": "ko", "timezone": "Asia/Seoul"}
+PROTECTED = [
+    "/",
+    "/activities",
+    "/wellness",
+    "/insights",
+    "/plan",
+    "/missions",
+    "/connections",
+    "/settings",
+]
+SETUP_FORM = {
+    "display_name": "Jiwoo Kim",
+    "username": "jiwoo",
+    "password": OWNER_PASSWORD,
+    "password_confirm": OWNER_PASSWORD,
+    "locale": "ko",
+    "timezone": "Asia/Seoul",
+}
 
 
 @pytest.mark.parametrize("path", [*PROTECTED, "/login"])
@@ -52,8 +64,9 @@ def test_setup_rejects_mismatched_and_short_passwords(client, db_session):
     response = client.post("/setup", data={**SETUP_FORM, "password_confirm": "different one"})
     assert response.status_code == 422
     assert "두 비밀번호가 서로 다릅니다" in response.text or "not the same" in response.text
-    short = client.post("/setup", data={**SETUP_FORM, "password": "short",
-                                        "password_confirm": "short"})
+    short = client.post(
+        "/setup", data={**SETUP_FORM, "password": "short", "password_confirm": "short"}
+    )
     assert short.status_code == 422
     assert not owners.owner_exists(db_session)
 
@@ -66,16 +79,18 @@ def test_pages_need_the_owner(client, owner, path):
 
 
 def test_login_returns_to_the_page_asked_for(client, owner):
-    response = client.post("/login", data={"username": "jiwoo", "password": OWNER_PASSWORD,
-                                           "next": "/wellness"})
+    response = client.post(
+        "/login", data={"username": "jiwoo", "password": OWNER_PASSWORD, "next": "/wellness"}
+    )
     assert response.status_code == 303 and response.headers["location"] == "/wellness"
     assert client.get("/wellness").status_code == 200
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil"])
 def test_login_never_redirects_off_site(client, owner, target):
-    response = client.post("/login", data={"username": "jiwoo", "password": OWNER_PASSWORD,
-                                           "next": target})
+    response = client.post(
+        "/login", data={"username": "jiwoo", "password": OWNER_PASSWORD, "next": target}
+    )
     assert response.headers["location"] == "/"
 
 
@@ -87,8 +102,9 @@ def test_wrong_password_is_refused_with_a_message(client, owner):
 
 def test_login_is_throttled_per_client(client, owner, settings):
     for _ in range(settings.login_attempts_per_minute):
-        assert client.post("/login", data={"username": "jiwoo", "password": "nope"}
-                           ).status_code == 401
+        assert (
+            client.post("/login", data={"username": "jiwoo", "password": "nope"}).status_code == 401
+        )
     blocked = client.post("/login", data={"username": "jiwoo", "password": OWNER_PASSWORD})
     assert blocked.status_code == 429
     assert int(blocked.headers["Retry-After"]) >= 1
@@ -110,8 +126,9 @@ def test_secure_cookie_when_configured(settings, sessions, owner):
     from app.jobs.registry import JobRegistry
     from app.web.app import create_app
 
-    application = create_app(with_settings(settings, **{"session_cookie_secure": True}),
-                             jobs=JobRegistry())
+    application = create_app(
+        with_settings(settings, **{"session_cookie_secure": True}), jobs=JobRegistry()
+    )
     application.state.sessions = sessions
     with TestClient(application, base_url="https://testserver", follow_redirects=False) as client:
         response = client.post("/login", data={"username": "jiwoo", "password": OWNER_PASSWORD})

@@ -34,15 +34,20 @@ def test_null_origin_is_refused(signed_in):
 
 
 def test_login_from_another_site_is_refused(client, owner):
-    response = client.post("/login", data={"username": "jiwoo", "password": OWNER_PASSWORD},
-                           headers={"Origin": "http://evil.example"})
+    response = client.post(
+        "/login",
+        data={"username": "jiwoo", "password": OWNER_PASSWORD},
+        headers={"Origin": "http://evil.example"},
+    )
     assert response.status_code == 403
 
 
 def test_same_origin_requests_pass(signed_in):
     response = signed_in.post(
-        "/settings", data={"display_name": "Jiwoo", "locale": "en", "timezone": "UTC"},
-        headers={"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"})
+        "/settings",
+        data={"display_name": "Jiwoo", "locale": "en", "timezone": "UTC"},
+        headers={"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"},
+    )
     assert response.status_code == 303
 
 

@@ -72,8 +72,9 @@ def test_language_switch_refuses_unknown_languages(signed_in):
 
 
 def test_settings_save_and_validate(signed_in):
-    response = signed_in.post("/settings", data={
-        "display_name": "지우", "locale": "ko", "timezone": "Europe/Berlin"})
+    response = signed_in.post(
+        "/settings", data={"display_name": "지우", "locale": "ko", "timezone": "Europe/Berlin"}
+    )
     assert response.status_code == 303
     page = signed_in.get("/settings")
     assert "설정을 저장했습니다" not in page.text  # only after the redirect's ?saved=1
@@ -82,8 +83,9 @@ def test_settings_save_and_validate(signed_in):
     assert re.search(r"<option selected>Europe/Berlin</option>", saved.text)
     assert 'data-testid="owner-name">지우<' in saved.text
 
-    bad = signed_in.post("/settings", data={
-        "display_name": "지우", "locale": "ko", "timezone": "Mars/Olympus"})
+    bad = signed_in.post(
+        "/settings", data={"display_name": "지우", "locale": "ko", "timezone": "Mars/Olympus"}
+    )
     assert bad.status_code == 422
     assert "알 수 없는 시간대" in bad.text
 
@@ -92,6 +94,7 @@ def test_static_files_are_public_and_htmx_is_local(client):
     css = client.get("/static/css/app.css")
     assert css.status_code == 200 and "--tap: 44px" in css.text
     page = client.get("/setup")
-    assert re.search(r'<script src="http://testserver/static/vendor/htmx-[\d.]+\.min\.js"',
-                     page.text)
+    assert re.search(
+        r'<script src="http://testserver/static/vendor/htmx-[\d.]+\.min\.js"', page.text
+    )
     assert "cdn" not in page.text.lower() and "unpkg" not in page.text.lower()

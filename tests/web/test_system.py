@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from tests.conftest import with_settings
-
 from fastapi.testclient import TestClient
 
 from app.jobs.registry import JobRegistry
 from app.web.app import create_app
+from tests.conftest import with_settings
 
 
 def test_healthz_reports_database_and_scheduler(client):
@@ -24,8 +23,9 @@ def test_healthz_reports_database_and_scheduler(client):
 
 
 def test_healthz_is_503_when_the_database_is_down(settings, tmp_path):
-    down = with_settings(settings, **{
-        "database_url": f"postgresql+psycopg://nobody@/nowhere?host={tmp_path}"})
+    down = with_settings(
+        settings, **{"database_url": f"postgresql+psycopg://nobody@/nowhere?host={tmp_path}"}
+    )
     with TestClient(create_app(down, jobs=JobRegistry())) as client:
         response = client.get("/healthz")
     assert response.status_code == 503
@@ -38,13 +38,15 @@ def test_metrics_are_public_without_a_token(client):
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     assert 'domestique_http_requests_total{method="GET",route="/healthz",status="200"}' in (
-        response.text)
+        response.text
+    )
     assert "domestique_http_request_duration_seconds_bucket" in response.text
 
 
 def test_metrics_token_protects_the_endpoint(settings, sessions):
-    application = create_app(with_settings(settings, **{"metrics_token": "scrape-me-please"}),
-                             jobs=JobRegistry())
+    application = create_app(
+        with_settings(settings, **{"metrics_token": "scrape-me-please"}), jobs=JobRegistry()
+    )
     application.state.sessions = sessions
     with TestClient(application) as client:
         assert client.get("/metrics").status_code == 401
@@ -67,8 +69,9 @@ def test_oversized_bodies_are_refused(settings, sessions, owner):
     application.state.sessions = sessions
     with TestClient(application, follow_redirects=False) as client:
         big = b"x" * (1024 * 1024 + 1)
-        response = client.post("/login", content=big,
-                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+        response = client.post(
+            "/login", content=big, headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
         assert response.status_code == 413
         assert "1 MiB" in response.text
 
@@ -76,8 +79,11 @@ def test_oversized_bodies_are_refused(settings, sessions, owner):
             for _ in range(3):
                 yield b"y" * (512 * 1024)
 
-        streamed = client.post("/login", content=chunks(),
-                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+        streamed = client.post(
+            "/login",
+            content=chunks(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
         assert streamed.status_code == 413
 
 

@@ -23,11 +23,17 @@ def _sign_in(request: Request, owner) -> None:
 
 @router.get("/setup", name="auth:setup")
 def setup_form(request: Request) -> Response:
-    return render(request, "auth/setup.html", {
-        "form": {"locale": current_locale.get(),
-                 "timezone": request.app.state.settings.timezone},
-        "timezones": owners.common_timezones(),
-    })
+    return render(
+        request,
+        "auth/setup.html",
+        {
+            "form": {
+                "locale": current_locale.get(),
+                "timezone": request.app.state.settings.timezone,
+            },
+            "timezones": owners.common_timezones(),
+        },
+    )
 
 
 @router.post("/setup", name="auth:setup_submit")
@@ -41,24 +47,42 @@ def setup_submit(
     timezone: str = Form("UTC"),
     session: Session = Depends(db_session),
 ) -> Response:
-    form = {"display_name": display_name, "username": username, "locale": locale,
-            "timezone": timezone}
+    form = {
+        "display_name": display_name,
+        "username": username,
+        "locale": locale,
+        "timezone": timezone,
+    }
     try:
         if password != password_confirm:
             raise owners.OwnerError(_("The two passwords are not the same."))
-        owner = owners.create_owner(session, owners.NewOwner(
-            display_name=display_name, username=username, password=password,
-            locale=locale if locale in SUPPORTED_LOCALES else None, timezone=timezone))
+        owner = owners.create_owner(
+            session,
+            owners.NewOwner(
+                display_name=display_name,
+                username=username,
+                password=password,
+                locale=locale if locale in SUPPORTED_LOCALES else None,
+                timezone=timezone,
+            ),
+        )
     except owners.OwnerError as error:
-        return render(request, "auth/setup.html", {
-            "form": form, "error": str(error), "timezones": owners.common_timezones(),
-        }, status_code=422)
+        return render(
+            request,
+            "auth/setup.html",
+            {
+                "form": form,
+                "error": str(error),
+                "timezones": owners.common_timezones(),
+            },
+            status_code=422,
+        )
     _sign_in(request, owner)
     return RedirectResponse(request.url_for("dashboard"), status_code=303)
 
 
 @router.get("/login", name="auth:login")
-def login_form(request: Request, next: str = "/") -> Response:  # noqa: A002
+def login_form(request: Request, next: str = "/") -> Response:
     if request.state.owner is not None:
         return RedirectResponse(safe_next(next), status_code=303)
     return render(request, "auth/login.html", {"next": safe_next(next)})
@@ -69,7 +93,7 @@ def login_submit(
     request: Request,
     username: str = Form(""),
     password: str = Form(""),
-    next: str = Form("/"),  # noqa: A002
+    next: str = Form("/"),
     session: Session = Depends(db_session),
 ) -> Response:
     client = request.client.host if request.client else "unknown"
@@ -77,16 +101,30 @@ def login_submit(
     context = {"next": safe_next(next), "username": username}
     if wait:
         seconds = max(1, math.ceil(wait))
-        return render(request, "auth/login.html", {
-            **context,
-            "error": _("Too many login attempts. Please wait %(seconds)s seconds and try again.",
-                       seconds=seconds),
-        }, status_code=429, headers={"Retry-After": str(seconds)})
+        return render(
+            request,
+            "auth/login.html",
+            {
+                **context,
+                "error": _(
+                    "Too many login attempts. Please wait %(seconds)s seconds and try again.",
+                    seconds=seconds,
+                ),
+            },
+            status_code=429,
+            headers={"Retry-After": str(seconds)},
+        )
     owner = owners.authenticate(session, username, password)
     if owner is None:
-        return render(request, "auth/login.html", {
-            **context, "error": _("The user name or password is not right."),
-        }, status_code=401)
+        return render(
+            request,
+            "auth/login.html",
+            {
+                **context,
+                "error": _("The user name or password is not right."),
+            },
+            status_code=401,
+        )
     request.app.state.login_limiter.reset(client)
     _sign_in(request, owner)
     return RedirectResponse(safe_next(next), status_code=303)

@@ -19,8 +19,10 @@ def dashboard(request: Request) -> Response:
 
 def _area_page(area: str):
     def page(request: Request) -> Response:
-        return render(request, f"{area}/page.html", {"area": area},
-                      fragment=f"{area}/_content.html")
+        return render(
+            request, f"{area}/page.html", {"area": area}, fragment=f"{area}/_content.html"
+        )
+
     page.__name__ = f"{area}_page"
     return page
 

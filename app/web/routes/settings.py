@@ -14,12 +14,26 @@ from app.web.templating import render
 router = APIRouter()
 
 
-def _page(request: Request, owner, *, error: str | None = None, saved: bool = False,
-          status_code: int = 200) -> Response:
-    return render(request, "settings/page.html", {
-        "profile": owner, "timezones": owners.common_timezones(), "error": error,
-        "saved": saved,
-    }, fragment="settings/_content.html", status_code=status_code)
+def _page(
+    request: Request,
+    owner,
+    *,
+    error: str | None = None,
+    saved: bool = False,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "settings/page.html",
+        {
+            "profile": owner,
+            "timezones": owners.common_timezones(),
+            "error": error,
+            "saved": saved,
+        },
+        fragment="settings/_content.html",
+        status_code=status_code,
+    )
 
 
 @router.get("/settings", name="settings")
@@ -38,7 +52,8 @@ def save_settings(
 ) -> Response:
     try:
         updated = owners.update_preferences(
-            session, display_name=display_name, locale=locale, timezone=timezone)
+            session, display_name=display_name, locale=locale, timezone=timezone
+        )
     except owners.OwnerError as error:
         return _page(request, owner, error=str(error), status_code=422)
     current_locale.set(updated.locale or current_locale.get())
@@ -46,10 +61,9 @@ def save_settings(
 
 
 @router.post("/settings/sign-out-everywhere", name="settings:sign_out_everywhere")
-def sign_out_everywhere(request: Request, session: Session = Depends(db_session),
-                        owner=Depends(current_owner)) -> Response:
+def sign_out_everywhere(
+    request: Request, session: Session = Depends(db_session), owner=Depends(current_owner)
+) -> Response:
     owners.sign_out_everywhere(session)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
-
-

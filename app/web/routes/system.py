@@ -42,14 +42,17 @@ async def metrics(request: Request) -> Response:
         expected = f"Bearer {token.get_secret_value()}"
         given = request.headers.get("authorization", "")
         if not hmac.compare_digest(given.encode(), expected.encode()):
-            return Response("unauthorized\n", status_code=401,
-                            headers={"WWW-Authenticate": "Bearer"})
+            return Response(
+                "unauthorized\n", status_code=401, headers={"WWW-Authenticate": "Bearer"}
+            )
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.post("/language", name="system:language")
 def switch_language(
-    request: Request, locale: str = Form(...), next: str = Form("/")  # noqa: A002
+    request: Request,
+    locale: str = Form(...),
+    next: str = Form("/"),
 ) -> Response:
     """Switch the language and come back to the same page."""
     if locale not in SUPPORTED_LOCALES:
@@ -62,6 +65,12 @@ def switch_language(
         response: Response = Response(status_code=204, headers={"HX-Redirect": target})
     else:
         response = RedirectResponse(target, status_code=303)
-    response.set_cookie(LANGUAGE_COOKIE, locale, max_age=365 * 86400, samesite="lax",
-                        httponly=True, secure=request.app.state.settings.session_cookie_secure)
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        locale,
+        max_age=365 * 86400,
+        samesite="lax",
+        httponly=True,
+        secure=request.app.state.settings.session_cookie_secure,
+    )
     return response

@@ -1,0 +1,101 @@
+"""A live server (uvicorn in a thread, its own database) and Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from sqlalchemy import create_engine, text
+
+from app.config import Settings
+from app.db.migrate import upgrade
+from app.jobs.registry import JobRegistry
+from app.web.app import create_app
+
+CHROMIUM = os.environ.get("DOMESTIQUE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORTS = {"phone": {"width": 360, "height": 740}, "desktop": {"width": 1280, "height": 800}}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_database(pg_cluster) -> str:
+    url = pg_cluster.create_database("domestique_browser")
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def live_server(live_database, tmp_path_factory) -> Iterator[str]:
+    settings = Settings(
+        env="development",
+        database_url=live_database,
+        data_dir=tmp_path_factory.mktemp("live-data"),
+        timezone="Asia/Seoul",
+        login_attempts_per_minute=100,
+    )
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, jobs=JobRegistry()), host="127.0.0.1", port=port, log_config=None
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the live server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def fresh_install(live_database) -> None:
+    """Each browser test starts from a first run: no owner."""
+    engine = create_engine(live_database)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM owner"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM}; run the tests with `make test`")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    from tests.conftest import ARTIFACTS
+
+    path = ARTIFACTS / "screenshots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

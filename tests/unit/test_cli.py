@@ -1,0 +1,76 @@
+"""The command line, against the real test database."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from app.cli import cli
+from app.config import get_settings
+
+
+@pytest.fixture
+def cli_env(monkeypatch, pg_cluster, tmp_path):
+    url = pg_cluster.create_database("domestique_cli")
+    monkeypatch.setenv("DOMESTIQUE_ENV", "development")
+    monkeypatch.setenv("DOMESTIQUE_DATABASE_URL", url)
+    monkeypatch.setenv("DOMESTIQUE_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    yield url
+    get_settings.cache_clear()
+
+
+def test_migrate_check_and_create_owner(cli_env):
+    runner = CliRunner()
+    before = runner.invoke(cli, ["check"])
+    assert before.exit_code == 0, before.output
+    assert "schema: empty" in before.output
+
+    migrated = runner.invoke(cli, ["migrate"])
+    assert migrated.exit_code == 0, migrated.output
+
+    checked = runner.invoke(cli, ["check"])
+    assert checked.exit_code == 0
+    assert "postgresql: 17" in checked.output
+    assert "timescaledb: 2." in checked.output
+    assert "edition apache" in checked.output or "edition timescale" in checked.output
+    assert "pgvector: 0." in checked.output
+    assert "schema: 0001 (code expects 0001)" in checked.output
+
+    created = runner.invoke(
+        cli,
+        ["create-owner", "--username", "jiwoo", "--name", "Jiwoo", "--password-stdin"],
+        input="a long password here\n",
+    )
+    assert created.exit_code == 0, created.output
+    again = runner.invoke(
+        cli,
+        ["create-owner", "--username", "x", "--name", "X", "--password-stdin"],
+        input="another long password\n",
+    )
+    assert again.exit_code == 1
+    assert "already has its owner" in again.output
+
+
+def test_check_reports_an_unreachable_database(monkeypatch, tmp_path):
+    monkeypatch.setenv("DOMESTIQUE_ENV", "development")
+    monkeypatch.setenv("DOMESTIQUE_DATABASE_URL", f"postgresql+psycopg://nobody@/x?host={tmp_path}")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["check"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1
+    assert "database: unreachable (OperationalError)" in result.output
+
+
+def test_placeholder_secrets_stop_the_cli_with_a_clear_message(monkeypatch):
+    monkeypatch.delenv("DOMESTIQUE_ENV", raising=False)
+    monkeypatch.delenv("DOMESTIQUE_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["check"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "placeholder password" in result.output
