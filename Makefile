@@ -14,6 +14,9 @@ PORT ?= 8000
 ARGS ?=
 CMD ?=
 ONLY ?=
+# Pass CMD and ARGS through as typed: make must not expand the $VARS inside them.
+override CMD := $(value CMD)
+override ARGS := $(value ARGS)
 DEVROOT_CACHE ?= /var/cache/domestique-devroot
 export PORT ARGS CMD ONLY DEVROOT_CACHE
 
