@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale, dates, numbers
 from babel.core import UnknownLocaleError
-from babel.support import LazyProxy, Translations
+from babel.support import Translations
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 SUPPORTED_LOCALES = ("ko", "en")
@@ -37,11 +37,6 @@ def gettext(message: str, **variables: object) -> str:
 def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
     text = translations(current_locale.get()).ngettext(singular, plural, n)
     return text % {"num": n, **variables}
-
-
-def lazy_gettext(message: str, **variables: object) -> LazyProxy:
-    """For module-level strings: translated when rendered, in the locale of that moment."""
-    return LazyProxy(gettext, message, enable_cache=False, **variables)
 
 
 _ = gettext

@@ -7,6 +7,7 @@ entries without a translation are listed, and the command fails until they are w
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
 
@@ -20,11 +21,13 @@ from app.i18n import DOMAIN, LOCALE_DIR, SUPPORTED_LOCALES
 ROOT = Path(__file__).resolve().parents[1]
 METHOD_MAP = [("app/**.py", "python"), ("templates/**.html", "jinja2.ext:babel_extract")]
 OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n", "newstyle_gettext": "true"}}
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None}
+CATALOG_DATE = datetime(2026, 1, 1, tzinfo=UTC)
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}
 
 
 def extract() -> Catalog:
-    catalog = Catalog(project="domestique", charset="utf-8")
+    # A fixed date keeps `make i18n` idempotent: catalogs change only when messages do.
+    catalog = Catalog(project="domestique", charset="utf-8", creation_date=CATALOG_DATE)
     for filename, lineno, message, comments, context in extract_from_dir(
         str(ROOT), METHOD_MAP, OPTIONS, keywords=KEYWORDS, comment_tags=("TRANSLATORS:",)
     ):
@@ -75,7 +78,9 @@ def main() -> int:
         catalog.obsolete.clear()
         if locale == "en":
             for message in catalog:
-                if message.id and not message.string:
+                if message.pluralizable and not all(message.string):
+                    message.string = tuple(message.id)
+                elif message.id and not message.string:
                     message.string = message.id
         path = po_path(locale)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -51,7 +51,3 @@ def database_status(engine: Engine) -> DatabaseStatus:
 
 def versions() -> dict[str, str]:
     return {"domestique": __version__, "python": sys.version.split()[0]}
-
-
-def features_dict(features: ServerFeatures) -> dict[str, object]:
-    return asdict(features)

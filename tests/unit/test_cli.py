@@ -52,25 +52,31 @@ def test_migrate_check_and_create_owner(cli_env):
     assert "already has its owner" in again.output
 
 
-def test_check_reports_an_unreachable_database(monkeypatch, tmp_path):
-    monkeypatch.setenv("DOMESTIQUE_ENV", "development")
-    monkeypatch.setenv("DOMESTIQUE_DATABASE_URL", f"postgresql+psycopg://nobody@/x?host={tmp_path}")
+def _check_with(monkeypatch, **env: str | None):
+    """Run `domestique check` with these DOMESTIQUE_* variables (None removes one)."""
+    for name, value in env.items():
+        if value is None:
+            monkeypatch.delenv(f"DOMESTIQUE_{name}", raising=False)
+        else:
+            monkeypatch.setenv(f"DOMESTIQUE_{name}", value)
     get_settings.cache_clear()
     try:
-        result = CliRunner().invoke(cli, ["check"])
+        return CliRunner().invoke(cli, ["check"])
     finally:
         get_settings.cache_clear()
+
+
+def test_check_reports_an_unreachable_database(monkeypatch, tmp_path):
+    result = _check_with(
+        monkeypatch,
+        ENV="development",
+        DATABASE_URL=f"postgresql+psycopg://nobody@/x?host={tmp_path}",
+    )
     assert result.exit_code == 1
     assert "database: unreachable (OperationalError)" in result.output
 
 
 def test_placeholder_secrets_stop_the_cli_with_a_clear_message(monkeypatch):
-    monkeypatch.delenv("DOMESTIQUE_ENV", raising=False)
-    monkeypatch.delenv("DOMESTIQUE_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(cli, ["check"])
-    finally:
-        get_settings.cache_clear()
+    result = _check_with(monkeypatch, ENV=None, DATABASE_URL=None)
     assert result.exit_code == 2
     assert "placeholder password" in result.output

@@ -6,7 +6,6 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from app.i18n import current_locale
 from app.services import owners
 from app.web.deps import current_owner, db_session
 from app.web.templating import render
@@ -51,12 +50,11 @@ def save_settings(
     owner=Depends(current_owner),
 ) -> Response:
     try:
-        updated = owners.update_preferences(
+        owners.update_preferences(
             session, display_name=display_name, locale=locale, timezone=timezone
         )
     except owners.OwnerError as error:
         return _page(request, owner, error=str(error), status_code=422)
-    current_locale.set(updated.locale or current_locale.get())
     return RedirectResponse(str(request.url_for("settings")) + "?saved=1", status_code=303)
 
 
