@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import hmac
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app import __version__
 from app.i18n import SUPPORTED_LOCALES
 from app.services import owners
 from app.services.status import database_status
-from app.web.deps import safe_next
+from app.web.deps import db_session, safe_next
 from app.web.gate import LANGUAGE_COOKIE
 
 router = APIRouter()
@@ -53,13 +54,13 @@ def switch_language(
     request: Request,
     locale: str = Form(...),
     next: str = Form("/"),
+    session: Session = Depends(db_session),
 ) -> Response:
     """Switch the language and come back to the same page."""
     if locale not in SUPPORTED_LOCALES:
         return Response(status_code=400)
     if request.state.owner is not None:
-        with request.app.state.sessions() as session:
-            owners.update_preferences(session, locale=locale)
+        owners.update_preferences(session, locale=locale)
     target = safe_next(next)
     if request.headers.get("hx-request") == "true":
         response: Response = Response(status_code=204, headers={"HX-Redirect": target})
