@@ -24,4 +24,13 @@ class SourceUnavailable(SourceError):
 
 
 class SourceDataError(SourceError):
-    """The payload or file is malformed; nothing from it was stored."""
+    """The payload or file is malformed; nothing from it was stored.
+
+    ``code`` names the problem for the owner (``app.services.import_messages`` turns it into a
+    Korean or English sentence); ``params`` fill that sentence; the message is for logs.
+    """
+
+    def __init__(self, message: str, *, code: str = "malformed", **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
