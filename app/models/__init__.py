@@ -1,7 +1,31 @@
 """SQLAlchemy 2.0 models. Reusable queries are plain functions next to their models."""
 
+from app.models.activity import (
+    Activity,
+    ActivityRR,
+    ActivitySource,
+    Lap,
+    RawFile,
+    sample_table,
+)
 from app.models.base import Base
+from app.models.imports import ImportItem, ImportJob
 from app.models.jobs import ScheduledJobState
 from app.models.owner import Owner
+from app.models.wellness import DailyWellness, health_sample_table
 
-__all__ = ["Base", "Owner", "ScheduledJobState"]
+__all__ = [
+    "Activity",
+    "ActivityRR",
+    "ActivitySource",
+    "Base",
+    "DailyWellness",
+    "ImportItem",
+    "ImportJob",
+    "Lap",
+    "Owner",
+    "RawFile",
+    "ScheduledJobState",
+    "health_sample_table",
+    "sample_table",
+]

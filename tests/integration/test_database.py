@@ -14,7 +14,9 @@ def test_upgrade_downgrade_upgrade(pg_cluster):
     try:
         upgrade(url)
         assert current_revision(engine) == head_revision()
-        assert {"owner", "scheduled_job_state"} <= set(inspect(engine).get_table_names())
+        assert {"owner", "scheduled_job_state", "activity", "sample", "daily_wellness"} <= set(
+            inspect(engine).get_table_names()
+        )
         downgrade(url, "base")
         assert current_revision(engine) is None
         assert "owner" not in inspect(engine).get_table_names()
@@ -53,3 +55,30 @@ def test_only_one_owner_row_is_possible(connection):
         assert "single_owner" in str(error)
     finally:
         savepoint.rollback()
+
+
+def test_models_match_migrations(connection):
+    """The SQLAlchemy models and the hand-written migrations describe the same schema."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from app.models import Base
+
+    def include(obj, name, type_, reflected, compare_to):
+        # TimescaleDB adds its own time index to each hypertable.
+        return not (type_ == "index" and name and name.endswith("_time_idx"))
+
+    context = MigrationContext.configure(
+        connection, opts={"include_object": include, "compare_server_default": False}
+    )
+    diff = compare_metadata(context, Base.metadata)
+    assert diff == [], "\n".join(map(str, diff))
+
+
+def test_sample_tables_are_hypertables(connection):
+    names = set(
+        connection.execute(
+            text("SELECT hypertable_name FROM timescaledb_information.hypertables")
+        ).scalars()
+    )
+    assert {"sample", "health_sample"} <= names
