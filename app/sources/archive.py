@@ -126,9 +126,10 @@ def _open_zip(stream: BinaryIO) -> zipfile.ZipFile:
 
 
 def _is_file(info: zipfile.ZipInfo) -> bool:
-    if info.is_dir():
+    name = info.filename.replace("\\", "/")
+    if name.endswith("/"):  # a directory (also when written as "dir\\")
         return False
-    parts = info.filename.replace("\\", "/").split("/")
+    parts = name.split("/")
     return not (_JUNK_PARTS.intersection(parts) or parts[-1] in _JUNK_NAMES)
 
 
@@ -154,7 +155,7 @@ def _walk(
     for info in infos:
         if not _is_file(info):
             continue
-        name = prefix + info.filename
+        name = prefix + info.filename.replace("\\", "/")  # some Windows tools write "\\"
         if _is_unsafe(info.orig_filename):
             yield Notice("zip_unsafe_name", {"name": prefix + info.orig_filename})
             continue

@@ -92,6 +92,11 @@ def test_member_cannot_be_opened_after_the_iterator_moved_on(tmp_path):
         member.read()
 
 
+def test_backslash_separators_become_posix_names(tmp_path):
+    path = _write(tmp_path, _zip_bytes([("dir\\", b""), ("dir\\sub\\a.json", b"{}")]))
+    assert _items(path) == [("dir/sub/a.json", 2, b"{}")]
+
+
 def test_macos_junk_and_directories_are_skipped_silently(tmp_path):
     path = _write(
         tmp_path,

@@ -663,4 +663,8 @@ def test_is_garmin_export(tmp_path):
         archive.writestr("rides/a.fit", b"x")
         archive.writestr("DI_CONNECT_notes.txt", b"x")
     assert not is_garmin_export(plain)
+    windows = tmp_path / "windows.zip"
+    with zipfile.ZipFile(windows, "w") as archive:
+        archive.writestr("DI_CONNECT\\DI-Connect-Aggregator\\UDSFile_a.json", "[]")
+    assert is_garmin_export(windows)
     assert not is_garmin_export(tmp_path / "missing.zip")

@@ -69,10 +69,8 @@ def is_garmin_export(path: Path) -> bool:
     folder down when the owner re-zipped the unpacked export). Reads no member."""
     try:
         with zipfile.ZipFile(path) as archive:
-            return any(
-                name.startswith("DI_CONNECT/") or "/DI_CONNECT/" in name
-                for name in archive.namelist()
-            )
+            names = (name.replace("\\", "/") for name in archive.namelist())
+            return any(name.startswith("DI_CONNECT/") or "/DI_CONNECT/" in name for name in names)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError):
         return False
 
