@@ -581,7 +581,9 @@ def _prepare(leg: Leg, start: int) -> _Prepared:
     return _Prepared(leg, columns, times, laps, pauses)
 
 
-def _summaries(prep: _Prepared, starts: Sequence[int], enhanced: bool) -> list[dict[str, float]]:
+def _summaries(
+    prep: _Prepared, starts: Sequence[int], enhanced: bool, sport: int
+) -> list[dict[str, float]]:
     """Lap/session field values of the segments of samples that begin at ``starts``.
 
     A segment ends where the next begins (the last at the last sample): its elapsed time,
@@ -657,7 +659,7 @@ def _summaries(prep: _Prepared, starts: Sequence[int], enhanced: bool) -> list[d
         segment = np.searchsorted(first, have[:-1], side="right") - 1
         put("total_ascent", np.bincount(segment, np.maximum(steps, 0), minlength=count))
         put("total_descent", np.bincount(segment, np.maximum(-steps, 0), minlength=count))
-    # Calories, roughly: mechanical work if there is power (kJ of work ~ kcal burnt at ~24 %
+    # Calories, roughly: on a bike with power, the work (kJ of work ~ kcal burnt at ~24 %
     # efficiency), else Keytel et al.'s estimate from heart rate (70 kg, 35 years), else time.
     calories = timer / 60.0 * 8.0
     if "heart_rate" in cols:
@@ -667,7 +669,7 @@ def _summaries(prep: _Prepared, starts: Sequence[int], enhanced: bool) -> list[d
         calories = np.where(
             np.isfinite(sums["heart_rate"]), np.add.reduceat(per_second, first), calories
         )
-    if "power" in cols:
+    if "power" in cols and sport == SPORTS["cycling"]:
         calories = np.where(np.isfinite(sums["power"]), sums["power"] / 1000.0, calories)
     put("total_calories", np.rint(calories))
     return rows
@@ -829,7 +831,7 @@ def _leg_chunks(
         record_columns.append((spec, values))
     record_definition, records = _messages(_RECORD, record_columns, n)
 
-    lap_rows = _summaries(prep, prep.laps, enhanced)
+    lap_rows = _summaries(prep, prep.laps, enhanced, sport)
     for k, row in enumerate(lap_rows):
         last = k == len(lap_rows) - 1
         row |= {
@@ -842,7 +844,7 @@ def _leg_chunks(
         }
     lap_definition, laps = _summary_messages(_LAP, _LAP_FIELDS, lap_rows)
 
-    (session,) = _summaries(prep, [0], enhanced)
+    (session,) = _summaries(prep, [0], enhanced, sport)
     for key in ("end_position_lat", "end_position_long"):
         session.pop(key, None)
     session["total_calories"] = sum(row.get("total_calories", 0) for row in lap_rows)
