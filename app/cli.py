@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import sys
+from pathlib import Path
 
 import typer
 
@@ -140,6 +141,117 @@ def check() -> None:
         f"(server offers {features.pgvector_available or 'none'})"
     )
     typer.echo(f"schema: {status.revision or 'empty'} (code expects {status.head})")
+
+
+@cli.command("import")
+def import_(
+    paths: list[Path] = typer.Argument(..., help="FIT files, ZIPs, exports or folders."),  # noqa: B008
+    workers: int = typer.Option(
+        None, help="Decoder processes (default DOMESTIQUE_IMPORT_WORKERS)."
+    ),
+) -> None:
+    """Import FIT files, ZIPs of them, Garmin's data export or an Apple Health export."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from app.db import make_engine, make_session_factory
+    from app.i18n import current_locale
+    from app.logs import configure_logging
+    from app.services import imports
+    from app.services.imports.messages import describe
+
+    settings = _settings()
+    configure_logging("WARNING")
+    current_locale.set(settings.default_locale)
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        typer.echo(f"not found: {', '.join(missing)}", err=True)
+        raise typer.Exit(2)
+    console = Console(stderr=True)
+    engine = make_engine(settings)
+    sessions = make_session_factory(engine)
+    try:
+        raws = imports.keep_paths(sessions, settings, paths)
+        if not raws:
+            typer.echo("no files found", err=True)
+            raise typer.Exit(2)
+        with sessions.begin() as session:
+            job_id = imports.create_job(session, raws, origin="cli").id
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("import", total=len(raws))
+            job = imports.run_job(
+                sessions,
+                settings,
+                job_id,
+                workers=workers,
+                progress=lambda j: bar.update(task, total=max(j.total, 1), completed=j.done),
+            )
+    finally:
+        engine.dispose()
+    summary = job.summary
+    table = Table(title=f"import job {job.id}: {job.status}")
+    table.add_column("")
+    table.add_column("", justify="right")
+    for key in (
+        "activities_added",
+        "activities_duplicate",
+        "wellness_days",
+        "samples",
+        "health_samples",
+        "files_failed",
+        "files_skipped",
+    ):
+        table.add_row(key.replace("_", " "), f"{summary.get(key, 0):,}")
+    console.print(table)
+    for item in job.items:
+        if item.status in ("failed", "skipped"):
+            console.print(
+                f"[red]{item.status}[/red] {item.name}: "
+                f"{describe(item.error_code, item.error_params)}"
+            )
+        for notice in item.notices:
+            console.print(
+                f"[yellow]note[/yellow] {item.name}: {describe(notice['code'], notice['params'])}"
+            )
+    if job.error:
+        console.print(f"[red]job failed[/red]: {job.error}")
+    if job.status != "done" or summary.get("files_failed"):
+        raise typer.Exit(1)
+
+
+@cli.command()
+def stats(as_json: bool = typer.Option(False, "--json", help="One JSON object.")) -> None:
+    """Print what the database holds."""
+    import json
+
+    from app.db import make_engine, make_session_factory
+    from app.services.imports import database_stats
+
+    settings = _settings()
+    engine = make_engine(settings)
+    try:
+        with make_session_factory(engine)() as session:
+            figures = database_stats(session)
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(figures, sort_keys=True))
+        return
+    for key, value in figures.items():
+        if isinstance(value, dict):
+            typer.echo(f"{key}:")
+            for name, count in value.items():
+                typer.echo(f"  {name}: {count:,}")
+        else:
+            typer.echo(f"{key}: {value:,}" if isinstance(value, int) else f"{key}: {value}")
 
 
 @cli.command()

@@ -69,6 +69,15 @@ class Settings(BaseSettings):
         None, description="Bearer token required by `/metrics` when set."
     )
     max_upload_mb: int = Field(2048, ge=1, description="Largest request body accepted, in MiB.")
+    import_workers: int = Field(
+        -1,
+        ge=-1,
+        description="Processes that decode FIT files during an import; `-1`: one fewer than the "
+        "CPU count (at least 1, at most 4); `0`: decode in the app process.",
+    )
+    import_max_unpacked_gb: int = Field(
+        20, ge=1, description="Largest total uncompressed size of one archive (ZIP bomb guard)."
+    )
     default_locale: Literal["ko", "en"] = Field(
         "en", description="Language when neither the owner nor the browser says."
     )

@@ -15,6 +15,7 @@ from app.config import Settings
 from app.db.migrate import upgrade
 from app.jobs.registry import JobRegistry
 from app.services import owners
+from app.services.imports.runner import InlineRunner
 from app.web.app import create_app
 from tests.support.postgres import TemporaryCluster
 
@@ -86,6 +87,8 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 def app(settings: Settings, sessions: sessionmaker[Session]):
     application = create_app(settings, jobs=JobRegistry())
     application.state.sessions = sessions
+    # Imports run at once in the request's thread, inside the test's transaction.
+    application.state.import_runner = InlineRunner(sessions, settings)
     return application
 
 

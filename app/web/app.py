@@ -17,13 +17,14 @@ from app.jobs import registry as default_registry
 from app.jobs.registry import JobRegistry
 from app.jobs.scheduler import Scheduler
 from app.security.keys import SecretBox, load_master_key, session_signing_key
+from app.services.imports.runner import ImportRunner
 from app.web.gate import OwnerGateMiddleware
 from app.web.middleware import (
     BodySizeLimitMiddleware,
     CrossOriginProtectionMiddleware,
     RequestContextMiddleware,
 )
-from app.web.routes import auth, pages, system
+from app.web.routes import auth, imports, pages, system
 from app.web.routes import settings as settings_routes
 from app.web.throttle import SlidingWindowLimiter
 
@@ -40,6 +41,11 @@ def create_app(settings: Settings | None = None, *, jobs: JobRegistry | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        runner = app.state.import_runner
+        try:
+            runner.start()
+        except Exception:
+            log.exception("the import runner did not start; unfinished imports wait for a restart")
         scheduler = Scheduler(jobs, app.state.sessions, settings.timezone)
         app.state.scheduler = scheduler
         try:
@@ -51,6 +57,7 @@ def create_app(settings: Settings | None = None, *, jobs: JobRegistry | None = N
             yield
         finally:
             scheduler.shutdown()
+            runner.stop()
             engine.dispose()
 
     app = FastAPI(
@@ -67,6 +74,7 @@ def create_app(settings: Settings | None = None, *, jobs: JobRegistry | None = N
     app.state.secret_box = SecretBox(master_key)
     app.state.login_limiter = SlidingWindowLimiter(settings.login_attempts_per_minute, 60.0)
     app.state.scheduler = None
+    app.state.import_runner = ImportRunner(app.state.sessions, settings)
 
     # add_middleware wraps: the last added runs first.
     app.add_middleware(
@@ -87,6 +95,6 @@ def create_app(settings: Settings | None = None, *, jobs: JobRegistry | None = N
     app.add_middleware(RequestContextMiddleware)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (system, auth, pages, settings_routes):
+    for module in (system, auth, pages, imports, settings_routes):
         app.include_router(module.router)
     return app

@@ -1,0 +1,680 @@
+"""Import jobs: originals are kept first, then each input is decoded and stored.
+
+A job is a list of inputs (files already in the raw store). Archives (a ZIP of FIT files, the
+Garmin export) grow child items, one per member, as they are read. Each FIT file (all legs of a
+multisport file together) or each wellness file is one transaction: a failure rolls back that
+file only, is recorded with a reason the owner can read, and the job goes on. An Apple Health
+export is one transaction for the whole file. A job cut short (the process killed, the NAS
+rebooted) is picked up again by ``resume_unfinished``; what was stored is found again by its
+source key and not stored twice.
+
+FIT decoding runs in worker processes (``ProcessPoolExecutor``) a few files ahead of the
+database writes, so on a two-core NAS one core decodes while PostgreSQL ingests.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import zipfile
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import Settings
+from app.models import ImportItem, ImportJob, RawFile
+from app.models.owner import get_owner
+from app.services import raw_store
+from app.services.imports import store
+from app.sources import SourceDataError, records
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[ImportJob], None]
+LOOKAHEAD_PER_WORKER = 3
+
+
+@dataclass
+class _Unit:
+    """One thing to store: a FIT payload to decode, or records already parsed."""
+
+    name: str
+    source: str
+    data: bytes | None = None  # FIT bytes, decoded in a worker
+    decoded: records.DecodedFile | None = None
+    error: SourceDataError | None = None
+    raw: RawFile | None = None
+
+
+@dataclass
+class _Context:
+    sessions: sessionmaker[Session]
+    settings: Settings
+    job_id: int
+    zone: ZoneInfo
+    pool: Executor
+    lookahead: int
+    progress: Progress | None
+    next_position: int = 0
+    finished_children: dict[int, set[str]] = field(default_factory=dict)
+
+
+class _InlineExecutor(Executor):
+    """Decode in this process (tests, or ``DOMESTIQUE_IMPORT_WORKERS=0``)."""
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # handed to the caller through the future
+            future.set_exception(exc)
+        return future
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _decode(data: bytes, source: str) -> records.DecodedFile:
+    from app.sources.fit import decode_fit
+
+    return decode_fit(data, source=source)
+
+
+def looks_like_fit(head: bytes) -> bool:
+    from app.sources.fit import looks_like_fit as check
+
+    return check(head)
+
+
+# --- creating jobs -----------------------------------------------------------------------
+
+
+def create_job(session: Session, raws: list[RawFile], *, origin: str) -> ImportJob:
+    job = ImportJob(origin=origin, status="queued", total=len(raws), done=0, summary={})
+    session.add(job)
+    session.flush()
+    for position, raw in enumerate(raws):
+        session.add(
+            ImportItem(
+                job_id=job.id,
+                position=position,
+                name=raw.original_name or raw.sha256[:12],
+                raw_file_id=raw.id,
+                status="pending",
+            )
+        )
+    session.flush()
+    return job
+
+
+def files_under(paths: list[Path]) -> list[Path]:
+    """Files named on the command line, folders walked recursively (hidden files skipped)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and not any(part.startswith(".") for part in p.parts)
+            )
+        else:
+            found.append(path)
+    return found
+
+
+# --- running jobs ------------------------------------------------------------------------
+
+
+def _zone(session: Session, settings: Settings) -> ZoneInfo:
+    owner = get_owner(session)
+    return ZoneInfo(owner.timezone if owner else settings.timezone)
+
+
+def _default_workers() -> int:
+    return max(1, min(4, (os.cpu_count() or 2) - 1))
+
+
+def run_job(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    job_id: int,
+    *,
+    progress: Progress | None = None,
+    workers: int | None = None,
+) -> ImportJob:
+    """Process every pending input of a job; returns the finished job."""
+    with sessions.begin() as session:
+        job = session.get_one(ImportJob, job_id)
+        job.status, job.started_at, job.error = "running", job.started_at or _now(), None
+        zone = _zone(session, settings)
+        next_position = (
+            session.execute(
+                select(func.coalesce(func.max(ImportItem.position), -1)).where(
+                    ImportItem.job_id == job_id
+                )
+            ).scalar_one()
+            + 1
+        )
+    workers = settings.import_workers if workers is None else workers
+    if workers < 0:
+        workers = _default_workers()
+    # forkserver: forking the app process (threads, database pool) could deadlock a child.
+    pool: Executor = (
+        ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
+        if workers > 0
+        else _InlineExecutor()
+    )
+    context = _Context(
+        sessions=sessions,
+        settings=settings,
+        job_id=job_id,
+        zone=zone,
+        pool=pool,
+        lookahead=max(1, workers) * LOOKAHEAD_PER_WORKER,
+        progress=progress,
+        next_position=next_position,
+    )
+    try:
+        with sessions() as session:
+            inputs = (
+                session.execute(
+                    select(ImportItem)
+                    .where(
+                        ImportItem.job_id == job_id,
+                        ImportItem.parent_id.is_(None),
+                        ImportItem.status.in_(("pending", "running")),
+                    )
+                    .order_by(ImportItem.position)
+                )
+                .scalars()
+                .all()
+            )
+            session.expunge_all()
+        for item in inputs:
+            _process_input(context, item)
+        status, error = "done", None
+    except Exception as exc:  # a bug or the database going away: the job says so
+        log.exception("import job %s failed", job_id)
+        status, error = "failed", f"{type(exc).__name__}: {exc}"
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    with sessions.begin() as session:
+        job = session.get_one(ImportJob, job_id)
+        job.status, job.error, job.finished_at = status, error, _now()
+        job.summary = summarize(session, job_id)
+        _count_progress(session, job)
+    return _load(sessions, job_id)
+
+
+def _load(sessions: sessionmaker[Session], job_id: int) -> ImportJob:
+    with sessions() as session:
+        job = session.get_one(ImportJob, job_id)
+        _ = job.items
+        session.expunge_all()
+        return job
+
+
+def _count_progress(session: Session, job: ImportJob) -> None:
+    total, done = session.execute(
+        select(
+            func.count(),
+            func.count().filter(ImportItem.status != "pending"),
+        ).where(ImportItem.job_id == job.id)
+    ).one()
+    # An archive counts as done when its members are; report members, not the archive.
+    archives = session.execute(
+        select(func.count(func.distinct(ImportItem.parent_id))).where(
+            ImportItem.job_id == job.id, ImportItem.parent_id.is_not(None)
+        )
+    ).scalar_one()
+    job.total, job.done = total - archives, min(done, total - archives)
+
+
+def _report(context: _Context) -> None:
+    with context.sessions.begin() as session:
+        job = session.get_one(ImportJob, context.job_id)
+        _count_progress(session, job)
+        job.summary = summarize(session, context.job_id)
+        if context.progress is not None:
+            context.progress(job)
+
+
+def _finish_item(session: Session, item: ImportItem, **values: Any) -> None:
+    session.execute(
+        update(ImportItem).where(ImportItem.id == item.id).values(finished_at=_now(), **values)
+    )
+
+
+def _fail(context: _Context, item: ImportItem, error: SourceDataError) -> None:
+    log.info("import item %s failed: %s (%s)", item.name, error.code, error)
+    with context.sessions.begin() as session:
+        _finish_item(
+            session,
+            item,
+            status="failed",
+            error_code=error.code,
+            error_params=_jsonable(error.params),
+        )
+
+
+def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v if isinstance(v, int | float | str | None) else str(v) for k, v in params.items()}
+
+
+def _notices(notices: list[records.Notice]) -> list[dict[str, Any]]:
+    return [{"code": n.code, "params": _jsonable(n.params)} for n in notices]
+
+
+def _classify(path: Path) -> str:
+    with path.open("rb") as stream:
+        head = stream.read(4096)
+    if looks_like_fit(head[:14]):
+        return "fit"
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return "zip"  # the archive reader reports the corruption precisely
+        if any(name.startswith("DI_CONNECT/") for name in names):
+            return "garmin_export"
+        if any(name.rsplit("/", 1)[-1] == "export.xml" for name in names):
+            return "apple_health"
+        return "zip"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith((b"<?xml", b"<!DOCTYPE", b"<HealthData")) and b"HealthData" in head:
+        return "apple_health_xml"
+    return "unknown"
+
+
+def _process_input(context: _Context, item: ImportItem) -> None:
+    with context.sessions() as session:
+        raw = session.get(RawFile, item.raw_file_id) if item.raw_file_id else None
+        if raw is not None:
+            session.expunge(raw)
+    if raw is None:
+        _fail(context, item, SourceDataError("original missing", code="raw_missing"))
+        return
+    path = raw_store.raw_path(context.settings, raw)
+    if not path.exists():
+        _fail(context, item, SourceDataError("original missing", code="raw_missing"))
+        return
+    try:
+        kind = _classify(path)
+    except OSError as exc:
+        _fail(context, item, SourceDataError(str(exc), code="unreadable"))
+        return
+    if kind != raw.kind:
+        with context.sessions.begin() as session:
+            session.execute(update(RawFile).where(RawFile.id == raw.id).values(kind=kind))
+    if kind == "fit":
+        unit = _Unit(name=item.name, source="fit", data=path.read_bytes(), raw=raw)
+        for done in _decoded(context, iter([unit])):
+            _store_unit(context, item, done)
+    elif kind in ("zip", "garmin_export"):
+        _process_archive(context, item, path, kind)
+    elif kind in ("apple_health", "apple_health_xml"):
+        _process_apple_health(context, item, path, kind)
+    else:
+        _fail(context, item, SourceDataError("unknown format", code="unknown_format"))
+    _report(context)
+
+
+def _decoded(context: _Context, units: Iterator[_Unit]) -> Iterator[_Unit]:
+    """Decode FIT payloads in the pool, ``lookahead`` ahead, results in input order."""
+    window: deque[tuple[_Unit, Future | None]] = deque()
+
+    def settle(unit: _Unit, future: Future | None) -> _Unit:
+        if future is not None:
+            try:
+                unit.decoded = future.result()
+            except SourceDataError as error:
+                unit.error = error
+            unit.data = None
+        return unit
+
+    for unit in units:
+        future = None
+        if unit.data is not None:
+            future = context.pool.submit(_decode, unit.data, unit.source)
+        window.append((unit, future))
+        if len(window) >= context.lookahead:
+            yield settle(*window.popleft())
+    while window:
+        yield settle(*window.popleft())
+
+
+def _store_unit(context: _Context, item: ImportItem, unit: _Unit) -> None:
+    """Store one decoded unit in one transaction and record the outcome on ``item``."""
+    if unit.error is not None:
+        _fail(context, item, unit.error)
+        return
+    decoded = unit.decoded
+    assert decoded is not None
+    notices = _notices(decoded.notices)
+    if not decoded.activities and not decoded.wellness and not decoded.health:
+        with context.sessions.begin() as session:
+            _finish_item(
+                session,
+                item,
+                status="skipped",
+                error_code="not_activity",
+                error_params={"kind": decoded.kind},
+                notices=notices,
+                raw_file_id=unit.raw.id if unit.raw else item.raw_file_id,
+            )
+        return
+    sha = unit.raw.sha256 if unit.raw else f"item{item.id}"
+    keys = [
+        activity.external_id or f"{sha}:{activity.multisport_index or 0}"
+        for activity in decoded.activities
+    ]
+    try:
+        with context.sessions.begin() as session:
+            result = store.store_activities(
+                session,
+                decoded.activities,
+                source_keys=keys,
+                raw_file_id=unit.raw.id if unit.raw else None,
+                zone=context.zone,
+            )
+            days = store.merge_wellness(session, decoded.wellness)
+            health = sum(store.store_health(session, series) for series in decoded.health)
+            added = result.added or days or health
+            _finish_item(
+                session,
+                item,
+                status="ok" if added else "duplicate",
+                activities_added=result.added,
+                activities_duplicate=result.duplicate,
+                samples=result.samples,
+                wellness_days=days,
+                health_samples=health,
+                notices=notices,
+                raw_file_id=unit.raw.id if unit.raw else item.raw_file_id,
+            )
+    except SourceDataError as error:
+        _fail(context, item, error)
+    except Exception as exc:  # a bug must cost one file, not the job
+        log.exception("storing %s failed", item.name)
+        _fail(context, item, SourceDataError(str(exc), code="internal", error=type(exc).__name__))
+
+
+def _child(context: _Context, parent: ImportItem, name: str) -> ImportItem | None:
+    """A new child item for an archive member, or None when a previous run finished it."""
+    done = context.finished_children.get(parent.id)
+    if done is None:
+        with context.sessions() as session:
+            done = set(
+                session.execute(
+                    select(ImportItem.name).where(
+                        ImportItem.parent_id == parent.id, ImportItem.status != "pending"
+                    )
+                ).scalars()
+            )
+        context.finished_children[parent.id] = done
+    if name in done:
+        return None
+    with context.sessions.begin() as session:
+        existing = session.execute(
+            select(ImportItem).where(ImportItem.parent_id == parent.id, ImportItem.name == name)
+        ).scalar_one_or_none()
+        if existing is None:
+            existing = ImportItem(
+                job_id=parent.job_id,
+                position=context.next_position,
+                parent_id=parent.id,
+                name=name,
+                status="pending",
+            )
+            context.next_position += 1
+            session.add(existing)
+            session.flush()
+        session.expunge(existing)
+    return existing
+
+
+def _archive_units(
+    context: _Context, parent: ImportItem, path: Path, kind: str
+) -> Iterator[tuple[ImportItem, _Unit]]:
+    from app.sources.archive import ArchiveLimits, Member, iter_members
+    from app.sources.garmin_export import (
+        ActivitySummaries,
+        FitMember,
+        WellnessBatch,
+        iter_export,
+    )
+
+    limits = ArchiveLimits(max_total_bytes=context.settings.import_max_unpacked_gb * 1024**3)
+    source = "garmin_export" if kind == "garmin_export" else "fit"
+    if kind == "garmin_export":
+        entries: Iterator[Any] = iter_export(path, limits=limits)
+    else:
+        entries = iter_members(path, limits=limits)
+    notices: list[records.Notice] = []
+    for entry in entries:
+        if isinstance(entry, records.Notice):
+            notices.append(entry)
+            continue
+        if isinstance(entry, FitMember | Member):
+            name = entry.name
+            data = entry.data if isinstance(entry, FitMember) else None
+            if data is None:
+                with entry.open() as stream:
+                    head = stream.read(14)
+                if not looks_like_fit(head):
+                    notices.append(records.Notice("archive_skipped", {"name": name}))
+                    continue
+                data = entry.read()
+            child = _child(context, parent, name)
+            if child is None:
+                continue
+            with context.sessions.begin() as session:
+                raw = raw_store.store_bytes(
+                    session,
+                    context.settings,
+                    data,
+                    original_name=name.rsplit("/", 1)[-1],
+                    kind="fit",
+                )
+                session.expunge(raw)
+            yield child, _Unit(name=name, source=source, data=data, raw=raw)
+        elif isinstance(entry, WellnessBatch):
+            child = _child(context, parent, entry.name)
+            if child is not None:
+                yield (
+                    child,
+                    _Unit(
+                        name=entry.name,
+                        source=source,
+                        decoded=records.DecodedFile(kind="wellness", wellness=entry.days),
+                    ),
+                )
+        elif isinstance(entry, ActivitySummaries):
+            child = _child(context, parent, entry.name)
+            if child is not None:
+                yield (
+                    child,
+                    _Unit(
+                        name=entry.name,
+                        source=source,
+                        decoded=records.DecodedFile(kind="summaries", activities=entry.activities),
+                    ),
+                )
+    with context.sessions.begin() as session:
+        _finish_item(session, parent, status="ok", notices=_notices(notices))
+
+
+def _process_archive(context: _Context, parent: ImportItem, path: Path, kind: str) -> None:
+    pairs = _archive_units(context, parent, path, kind)
+    children: dict[int, ImportItem] = {}
+
+    def units() -> Iterator[_Unit]:
+        for child, unit in pairs:
+            children[id(unit)] = child
+            yield unit
+
+    stored = 0
+    try:
+        for unit in _decoded(context, units()):
+            _store_unit(context, children.pop(id(unit)), unit)
+            stored += 1
+            if stored % 25 == 0:
+                _report(context)
+    except SourceDataError as error:  # the archive itself is unreadable or hostile
+        _fail(context, parent, error)
+
+
+def _process_apple_health(context: _Context, item: ImportItem, path: Path, kind: str) -> None:
+    from app.sources.apple_health import parse_export
+
+    archive: zipfile.ZipFile | None = None
+    try:
+        if kind == "apple_health":
+            archive = zipfile.ZipFile(path)
+            names = archive.namelist()
+            export_name = next(n for n in names if n.rsplit("/", 1)[-1] == "export.xml")
+            base = export_name.rsplit("/", 1)[0] + "/" if "/" in export_name else ""
+
+            def open_member(relative: str) -> BinaryIO | None:
+                name = base + relative.lstrip("/")
+                try:
+                    return archive.open(name)  # type: ignore[union-attr]
+                except KeyError:
+                    return None
+
+            stream: BinaryIO = archive.open(export_name)  # type: ignore[assignment]
+        else:
+            open_member = None  # type: ignore[assignment]
+            stream = path.open("rb")
+        with stream, context.sessions.begin() as session:
+            counts = _store_apple_health(
+                context, session, parse_export(stream, open_member=open_member)
+            )
+            _finish_item(session, item, **counts)
+    except SourceDataError as error:
+        _fail(context, item, error)
+    except zipfile.BadZipFile as exc:
+        _fail(context, item, SourceDataError(str(exc), code="zip_corrupt"))
+    finally:
+        if archive is not None:
+            archive.close()
+
+
+def _store_apple_health(
+    context: _Context, session: Session, entries: Iterator[Any]
+) -> dict[str, Any]:
+    added = duplicate = samples = health = 0
+    days: list[records.DailyWellness] = []
+    notices: list[records.Notice] = []
+    for entry in entries:
+        if isinstance(entry, records.Activity):
+            key = entry.external_id or entry.start.isoformat()
+            result = store.store_activities(
+                session, [entry], source_keys=[key], raw_file_id=None, zone=context.zone
+            )
+            added, duplicate, samples = (
+                added + result.added,
+                duplicate + result.duplicate,
+                samples + result.samples,
+            )
+        elif isinstance(entry, records.HealthSeries):
+            health += store.store_health(session, entry)
+        elif isinstance(entry, records.DailyWellness):
+            days.append(entry)
+        elif isinstance(entry, records.Notice):
+            notices.append(entry)
+    wellness_days = store.merge_wellness(session, days)
+    return {
+        "status": "ok" if (added or health or wellness_days) else "duplicate",
+        "activities_added": added,
+        "activities_duplicate": duplicate,
+        "samples": samples,
+        "health_samples": health,
+        "wellness_days": wellness_days,
+        "notices": _notices(notices),
+    }
+
+
+# --- reading jobs ------------------------------------------------------------------------
+
+
+def summarize(session: Session, job_id: int) -> dict[str, int]:
+    row = session.execute(
+        select(
+            func.coalesce(func.sum(ImportItem.activities_added), 0),
+            func.coalesce(func.sum(ImportItem.activities_duplicate), 0),
+            func.coalesce(func.sum(ImportItem.wellness_days), 0),
+            func.coalesce(func.sum(ImportItem.samples), 0),
+            func.coalesce(func.sum(ImportItem.health_samples), 0),
+            func.count().filter(ImportItem.status == "failed"),
+            func.count().filter(ImportItem.status == "skipped"),
+            func.count().filter(ImportItem.status == "duplicate"),
+        ).where(ImportItem.job_id == job_id)
+    ).one()
+    keys = (
+        "activities_added",
+        "activities_duplicate",
+        "wellness_days",
+        "samples",
+        "health_samples",
+        "files_failed",
+        "files_skipped",
+        "files_duplicate",
+    )
+    return {key: int(value) for key, value in zip(keys, row, strict=True)}
+
+
+def get_job(session: Session, job_id: int) -> ImportJob | None:
+    return session.get(ImportJob, job_id)
+
+
+def recent_jobs(session: Session, limit: int = 10) -> list[ImportJob]:
+    return list(
+        session.execute(select(ImportJob).order_by(ImportJob.id.desc()).limit(limit)).scalars()
+    )
+
+
+def unfinished_jobs(session: Session) -> list[int]:
+    return list(
+        session.execute(
+            select(ImportJob.id)
+            .where(ImportJob.status.in_(("queued", "running")))
+            .order_by(ImportJob.id)
+        ).scalars()
+    )
+
+
+def keep_paths(
+    sessions: sessionmaker[Session], settings: Settings, paths: list[Path]
+) -> list[RawFile]:
+    """Copy files (folders walked) into the raw store, one transaction each."""
+    kept: list[RawFile] = []
+    for path in files_under(paths):
+        with sessions.begin() as session, path.open("rb") as stream:
+            raw = raw_store.store_stream(session, settings, stream, original_name=path.name)
+            session.expunge(raw)
+        kept.append(raw)
+    return kept
+
+
+def resume_unfinished(
+    sessions: sessionmaker[Session], settings: Settings, *, workers: int | None = None
+) -> list[int]:
+    """Finish jobs a stopped process left queued or running; returns their ids."""
+    with sessions() as session:
+        job_ids = unfinished_jobs(session)
+    for job_id in job_ids:
+        log.info("resuming import job %s", job_id)
+        run_job(sessions, settings, job_id, workers=workers)
+    return job_ids

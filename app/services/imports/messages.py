@@ -1,0 +1,145 @@
+"""What each import error or notice code means, in the owner's language.
+
+Adapters raise ``SourceDataError(code=…, **params)`` or return ``Notice(code, params)``; items
+store the code and params; this turns them into a sentence when a page or the CLI shows them,
+in the reader's language. Every code says what happened and, where it helps, what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from app.i18n import _
+
+_MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
+    # Whole files
+    "unknown_format": lambda p: _(
+        "Not a file Domestique can read. Supported: FIT files, ZIPs of FIT files, the Garmin "
+        "data export ZIP and the Apple Health export (export.zip or export.xml)."
+    ),
+    "too_large": lambda p: _(
+        "The file is larger than the upload limit (%(limit_mb)s MB). Import it with the "
+        "command line or raise DOMESTIQUE_MAX_UPLOAD_MB.",
+        limit_mb=p.get("limit_mb", "?"),
+    ),
+    "raw_missing": lambda p: _(
+        "The original file is missing from the data folder; upload it again."
+    ),
+    "unreadable": lambda p: _("The file could not be read from disk."),
+    "internal": lambda p: _(
+        "An unexpected error stopped this file (%(error)s). Nothing from it was stored; the "
+        "logs have the details.",
+        error=p.get("error", "?"),
+    ),
+    "not_activity": lambda p: _(
+        "Skipped: a FIT file of type “%(kind)s”, not an activity.", kind=p.get("kind", "?")
+    ),
+    # FIT
+    "not_fit": lambda p: _("Not a FIT file (the header is wrong); nothing was stored."),
+    "fit_empty": lambda p: _("The FIT file holds no activity data; nothing was stored."),
+    "fit_corrupt": lambda p: _(
+        "The FIT file is damaged and nothing in it could be read; nothing was stored."
+    ),
+    "fit_crc_mismatch": lambda p: _(
+        "The FIT file's checksum is wrong; its data looked sound and was kept."
+    ),
+    "fit_truncated": lambda p: _(
+        "The FIT file is cut short; the %(records)s records before the cut were kept.",
+        records=p.get("records", "?"),
+    ),
+    "fit_partial": lambda p: _(
+        "The FIT file breaks part-way; the %(records)s records before the break were kept.",
+        records=p.get("records", "?"),
+    ),
+    # Archives
+    "zip_corrupt": lambda p: _("The ZIP archive is damaged or not a ZIP; nothing was stored."),
+    "zip_empty": lambda p: _("The ZIP archive is empty."),
+    "zip_bomb": lambda p: _(
+        "Refused: the ZIP archive unpacks to more than %(limit_mb)s MB or is compressed "
+        "suspiciously well (a “ZIP bomb”). Nothing was stored.",
+        limit_mb=p.get("limit_mb", "?"),
+    ),
+    "zip_member_corrupt": lambda p: _(
+        "A file inside the ZIP is damaged (%(name)s).", name=p.get("name", "?")
+    ),
+    "zip_unsafe_name": lambda p: _(
+        "Skipped a file with an unsafe name inside the ZIP (%(name)s).", name=p.get("name", "?")
+    ),
+    "zip_encrypted": lambda p: _(
+        "Skipped an encrypted file inside the ZIP (%(name)s).", name=p.get("name", "?")
+    ),
+    "zip_unsupported_method": lambda p: _(
+        "Skipped %(name)s inside the ZIP: it uses a compression method Domestique cannot "
+        "unpack. Re-create the ZIP with ordinary compression.",
+        name=p.get("name", "?"),
+    ),
+    "zip_too_deep": lambda p: _(
+        "Skipped %(name)s: ZIPs nested deeper than %(max_depth)s levels are not opened.",
+        name=p.get("name", "?"),
+        max_depth=p.get("max_depth", "?"),
+    ),
+    "zip_nested_corrupt": lambda p: _(
+        "Skipped %(name)s: a ZIP inside the archive is damaged; the rest was imported.",
+        name=p.get("name", "?"),
+    ),
+    "archive_skipped": lambda p: _(
+        "Skipped %(name)s inside the ZIP: not a FIT file.", name=p.get("name", "?")
+    ),
+    # Garmin export
+    "garmin_export_skipped": lambda p: (
+        _(
+            "Skipped %(count)s %(format)s files in the Garmin export: only FIT files carry the "
+            "full recording.",
+            count=p.get("count", "?"),
+            format=p.get("format", "?"),
+        )
+        if p.get("reason") == "format"
+        else _(
+            "Skipped %(name)s in the Garmin export: it is larger than %(limit_mb)s MB.",
+            name=p.get("name", "?"),
+            limit_mb=p.get("limit_mb", "?"),
+        )
+        if p.get("reason") == "too_large"
+        else _(
+            "Skipped %(count)s activity summaries in %(name)s: they lack an id or a start time.",
+            count=p.get("count", "?"),
+            name=p.get("name", "?"),
+        )
+    ),
+    "garmin_export_bad_json": lambda p: _(
+        "A file in the Garmin export is not valid JSON and was skipped (%(name)s).",
+        name=p.get("name", "?"),
+    ),
+    # Apple Health
+    "apple_health_not_export": lambda p: _(
+        "This XML file is not an Apple Health export (no HealthData element)."
+    ),
+    "xml_malformed": lambda p: _(
+        "The XML is malformed near line %(line)s; nothing from this file was stored. Export "
+        "again from the Health app.",
+        line=p.get("line", "?"),
+    ),
+    "xml_entities": lambda p: _(
+        "Refused: the XML defines entities (a known attack); nothing was stored."
+    ),
+    "apple_health_skipped_types": lambda p: _(
+        "%(records)s records of %(types)s types Domestique does not use yet were skipped.",
+        records=p.get("records", "?"),
+        types=p.get("types", "?"),
+    ),
+}
+
+
+def describe(code: str | None, params: dict[str, Any] | None = None) -> str:
+    """The owner-facing sentence for ``code`` (a generic one for codes this build lacks)."""
+    if code is None:
+        return ""
+    render = _MESSAGES.get(code)
+    if render is None:
+        return _("The file could not be imported (%(code)s).", code=code)
+    return render(params or {})
+
+
+def known_codes() -> set[str]:
+    return set(_MESSAGES)

@@ -1,0 +1,321 @@
+"""Write decoded records: activities (deduplicated across sources), samples by binary COPY,
+daily wellness merged field by field, health samples idempotently.
+
+Every function here runs inside the caller's transaction; the caller decides its extent (one
+file, or one activity) and rolls it back on failure so nothing partial is kept.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from app.db.copy import CopyColumn, binary_copy_payload
+from app.models import Activity, ActivityRR, ActivitySource, DailyWellness, Lap
+from app.models.activity import SUMMARY_FIELDS
+from app.sources import records
+from app.sources.records import SAMPLE_CHANNELS, WELLNESS_FIELDS
+
+# Two recordings of one activity start within this of each other (device clocks, GPS lock).
+MATCH_WINDOW = timedelta(seconds=60)
+# When two sources disagree about one day's value, the higher priority wins; equal priority:
+# the newer import wins (a re-import of a corrected file updates the value).
+SOURCE_PRIORITY = {
+    "garmin": 30,
+    "garmin_export": 30,
+    "oura": 25,
+    "fit": 20,
+    "strava": 15,
+    "apple_health": 10,
+}
+_CHANNEL_KIND = {
+    "distance": "float8",
+    "lat": "float8",
+    "lon": "float8",
+}
+
+
+@dataclass
+class StoreResult:
+    added: int = 0
+    duplicate: int = 0
+    samples: int = 0
+
+
+def _clean(value: float | None) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) or math.isinf(value) else value
+
+
+def _local(activity: records.Activity, zone: ZoneInfo) -> tuple[date, int | None]:
+    if activity.local_start is not None:
+        naive = activity.local_start.replace(tzinfo=None)
+        offset = naive - activity.start.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+        return naive.date(), round(offset.total_seconds())
+    local = activity.start.astimezone(zone)
+    offset = local.utcoffset()
+    return local.date(), None if offset is None else round(offset.total_seconds())
+
+
+def _find_match(session: Session, activity: records.Activity) -> Activity | None:
+    """The stored activity this recording is another copy of: same sport (or one side
+    ``generic``), starting within a minute."""
+    distance = func.abs(func.extract("epoch", Activity.start_time - activity.start))
+    query = (
+        select(Activity)
+        .where(
+            Activity.start_time.between(
+                activity.start - MATCH_WINDOW, activity.start + MATCH_WINDOW
+            )
+        )
+        .order_by(distance)
+        .limit(5)
+    )
+    for candidate in session.execute(query).scalars():
+        if activity.sport in (candidate.sport, "generic") or candidate.sport == "generic":
+            return candidate
+    return None
+
+
+def _copy_samples(session: Session, activity_id: int, samples: records.Samples) -> int:
+    n = len(samples)
+    if n == 0:
+        return 0
+    columns = [
+        CopyColumn(np.full(n, activity_id, dtype=np.int64), "int8"),
+        CopyColumn(np.asarray(samples.time, dtype=np.float64), "timestamptz"),
+    ]
+    for name in SAMPLE_CHANNELS:
+        values = np.asarray(samples.channel(name), dtype=np.float64)
+        columns.append(CopyColumn(values, _CHANNEL_KIND.get(name, "float4")))
+    names = ", ".join(("activity_id", "time", *SAMPLE_CHANNELS))
+    raw = session.connection().connection.driver_connection
+    with (
+        raw.cursor() as cursor,
+        cursor.copy(f"COPY sample ({names}) FROM STDIN (FORMAT BINARY)") as copy,
+    ):
+        for chunk in binary_copy_payload(columns):
+            copy.write(chunk)
+    return n
+
+
+def _fill(row: Activity, activity: records.Activity) -> None:
+    """Copy the summary values a stored activity lacks from another recording of it."""
+    for name in SUMMARY_FIELDS:
+        if getattr(row, name) is None:
+            setattr(row, name, _clean(getattr(activity, name)))
+    row.sub_sport = row.sub_sport or activity.sub_sport
+    row.name = row.name or activity.name
+    row.device = row.device or activity.device
+    if row.sport == "generic" and activity.sport != "generic":
+        row.sport = activity.sport
+
+
+def _insert(
+    session: Session, activity: records.Activity, zone: ZoneInfo, parent_id: int | None
+) -> Activity:
+    local_date, offset = _local(activity, zone)
+    row = Activity(
+        sport=activity.sport,
+        sub_sport=activity.sub_sport,
+        name=activity.name,
+        start_time=activity.start,
+        local_date=local_date,
+        utc_offset_s=offset,
+        device=activity.device,
+        multisport_parent_id=parent_id,
+        multisport_index=activity.multisport_index,
+        developer_fields=activity.developer_fields or {},
+        extras=activity.extras or {},
+        **{name: _clean(getattr(activity, name)) for name in SUMMARY_FIELDS},
+    )
+    session.add(row)
+    session.flush()
+    for index, lap in enumerate(activity.laps):
+        session.add(
+            Lap(
+                activity_id=row.id,
+                lap_index=index,
+                start_time=lap.start,
+                **{name: _clean(getattr(lap, name)) for name in SUMMARY_FIELDS},
+            )
+        )
+    return row
+
+
+def _attach_details(session: Session, row: Activity, activity: records.Activity) -> int:
+    """Samples, laps and R-R intervals for a stored activity that has none yet."""
+    stored = 0
+    if row.sample_count == 0 and activity.samples is not None and len(activity.samples):
+        stored = _copy_samples(session, row.id, activity.samples)
+        row.sample_count = stored
+    if not row.laps and activity.laps:
+        for index, lap in enumerate(activity.laps):
+            row.laps.append(
+                Lap(
+                    lap_index=index,
+                    start_time=lap.start,
+                    **{name: _clean(getattr(lap, name)) for name in SUMMARY_FIELDS},
+                )
+            )
+    rr = activity.rr_intervals_ms
+    if rr is not None and len(rr) and session.get(ActivityRR, row.id) is None:
+        session.add(ActivityRR(activity_id=row.id, rr_ms=[float(v) for v in rr]))
+    if activity.developer_fields and not row.developer_fields:
+        row.developer_fields = activity.developer_fields
+    return stored
+
+
+def store_activities(
+    session: Session,
+    items: list[records.Activity],
+    *,
+    source_keys: list[str],
+    raw_file_id: int | None,
+    zone: ZoneInfo,
+) -> StoreResult:
+    """Store the activities of one input (the legs of a multisport file share a parent).
+
+    ``source_keys[i]`` identifies ``items[i]`` within its source: the source's own id, or
+    ``<sha256>:<leg>`` for a plain file. A key seen before is a duplicate; an activity another
+    source already brought (same sport, start within a minute) gains this source and whatever
+    it lacked (samples, laps, R-R, summary values).
+    """
+    result = StoreResult()
+    parent_id: int | None = None
+    for activity, key in zip(items, source_keys, strict=True):
+        known = session.execute(
+            select(ActivitySource).where(
+                ActivitySource.source == activity.source, ActivitySource.source_key == key
+            )
+        ).scalar_one_or_none()
+        if known is not None:
+            result.duplicate += 1
+            parent_id = parent_id or known.activity_id
+            continue
+        row = _find_match(session, activity)
+        if row is not None:
+            result.duplicate += 1
+            _fill(row, activity)
+        else:
+            row = _insert(session, activity, zone, parent_id)
+            result.added += 1
+        session.flush()
+        result.samples += _attach_details(session, row, activity)
+        session.add(
+            ActivitySource(
+                activity_id=row.id,
+                source=activity.source,
+                source_key=key,
+                external_id=activity.external_id,
+                raw_file_id=raw_file_id,
+            )
+        )
+        if activity.multisport_index is not None and parent_id is None:
+            parent_id = row.id
+    session.flush()
+    return result
+
+
+def merge_wellness(session: Session, days: list[records.DailyWellness]) -> int:
+    """Merge daily values field by field (see ``SOURCE_PRIORITY``); returns days touched."""
+    by_day: dict[date, list[records.DailyWellness]] = {}
+    for entry in days:
+        by_day.setdefault(entry.day, []).append(entry)
+    if not by_day:
+        return 0
+    existing = {
+        row.day: row
+        for row in session.execute(
+            select(DailyWellness).where(DailyWellness.day.in_(list(by_day))).with_for_update()
+        ).scalars()
+    }
+    touched = 0
+    for day, entries in by_day.items():
+        row = existing.get(day)
+        if row is None:
+            row = DailyWellness(day=day, sources={})
+            session.add(row)
+        sources = dict(row.sources or {})
+        changed = False
+        for entry in entries:
+            priority = SOURCE_PRIORITY.get(entry.source, 0)
+            for name, value in entry.values.items():
+                value = _clean(value)
+                if name not in WELLNESS_FIELDS or value is None:
+                    continue
+                holder = sources.get(name)
+                if holder is not None and SOURCE_PRIORITY.get(holder, 0) > priority:
+                    continue
+                if getattr(row, name) != value or holder != entry.source:
+                    setattr(row, name, value)
+                    sources[name] = entry.source
+                    changed = True
+        if changed:
+            row.sources = sources
+            touched += 1
+    session.flush()
+    return touched
+
+
+def store_health(session: Session, series: records.HealthSeries) -> int:
+    """Insert one series idempotently (the unique index drops rows already stored)."""
+    n = len(series)
+    if n == 0:
+        return 0
+    session.execute(
+        text(
+            "CREATE TEMP TABLE IF NOT EXISTS health_stage "
+            "(time timestamptz, value float8, end_time timestamptz) ON COMMIT DROP"
+        )
+    )
+    end = series.end_time if series.end_time is not None else np.full(n, np.nan)
+    payload = binary_copy_payload(
+        [
+            CopyColumn(np.asarray(series.time, dtype=np.float64), "timestamptz"),
+            CopyColumn(np.asarray(series.value, dtype=np.float64), "float8"),
+            CopyColumn(np.asarray(end, dtype=np.float64), "timestamptz"),
+        ]
+    )
+    raw = session.connection().connection.driver_connection
+    with (
+        raw.cursor() as cursor,
+        cursor.copy("COPY health_stage (time, value, end_time) FROM STDIN (FORMAT BINARY)") as copy,
+    ):
+        for chunk in payload:
+            copy.write(chunk)
+    inserted = session.execute(
+        text(
+            "INSERT INTO health_sample (time, metric, source, device, value, end_time) "
+            "SELECT time, :metric, :source, :device, value, end_time FROM health_stage "
+            "WHERE value IS NOT NULL AND time IS NOT NULL "
+            "ON CONFLICT DO NOTHING"
+        ),
+        {"metric": series.metric, "source": series.source, "device": series.device},
+    ).rowcount
+    session.execute(text("TRUNCATE health_stage"))
+    return int(inserted or 0)
+
+
+def day_bounds(session: Session) -> tuple[date | None, date | None]:
+    first_activity, last_activity = session.execute(
+        select(func.min(Activity.local_date), func.max(Activity.local_date))
+    ).one()
+    first_day, last_day = session.execute(
+        select(func.min(DailyWellness.day), func.max(DailyWellness.day))
+    ).one()
+    firsts = [d for d in (first_activity, first_day) if d is not None]
+    lasts = [d for d in (last_activity, last_day) if d is not None]
+    return (min(firsts) if firsts else None, max(lasts) if lasts else None)
+
+
+def now_utc() -> datetime:
+    return datetime.now(ZoneInfo("UTC"))
