@@ -14,10 +14,10 @@ from app.db.copy import CopyColumn, binary_copy_payload
 
 def _copy(connection, table: str, columns: list[str], payload: list[bytes]) -> None:
     raw = connection.connection.driver_connection
-    with raw.cursor() as cursor:
-        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
-            for chunk in payload:
-                copy.write(chunk)
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        for chunk in payload:
+            copy.write(chunk)
 
 
 def test_values_and_nulls_round_trip(connection):

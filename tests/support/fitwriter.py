@@ -176,6 +176,7 @@ UINT16 = _Base(0x84, "<u2", 0xFFFF, 0, 0xFFFE)
 SINT32 = _Base(0x85, "<i4", 0x7FFF_FFFF, -0x8000_0000, 0x7FFF_FFFE)
 UINT32 = _Base(0x86, "<u4", 0xFFFF_FFFF, 0, 0xFFFF_FFFE)
 UINT32Z = _Base(0x8C, "<u4", 0, 1, 0xFFFF_FFFF)
+BYTE = _Base(0x0D, "u1", 0xFF, 0, 0xFF)  # invalid only when every byte of the field is 0xFF
 
 
 @dataclass(frozen=True, slots=True)
@@ -692,6 +693,8 @@ def write_activity(
     software_version: float = 12.5,
     local_offset_s: int = 32400,
     hr_messages: tuple[ArrayLike, ArrayLike] | None = None,
+    hr_packed: bool = True,
+    strap_clock_s: float = 1_234_567.0,
     hrv: ArrayLike | None = None,
     enhanced: bool = True,
 ) -> bytes:
@@ -701,8 +704,11 @@ def write_activity(
     ``lap_trigger``: see ``Leg``) for one session, or ``legs`` for a multisport activity.
     ``device`` is (manufacturer name or number, product number): (garmin, 3113) is a
     Forerunner 945. ``local_offset_s`` gives the activity's ``local_timestamp``.
-    ``hr_messages`` is (beat times in s after ``start``, filtered bpm), written 8 beats to an
-    ``hr`` message; ``hrv`` is R-R intervals in s, 5 to an ``hrv`` message. ``enhanced``
+    ``hr_messages`` is (beat times in s after ``start``, filtered bpm), written as a strap
+    writes them: an anchor message tying the first beat's UTC time to the strap's clock
+    (``strap_clock_s`` at ``start``), then 8 beats a message with packed 12-bit times
+    (``hr_packed``, as devices do) or full ones. ``hrv`` is R-R intervals in s, 5 to an
+    ``hrv`` message. ``enhanced``
     writes speed and altitude as ``enhanced_speed``/``enhanced_altitude`` (and the summaries'
     ``enhanced_avg_speed``/``enhanced_max_speed``), as current Garmin devices do.
     """
@@ -768,7 +774,7 @@ def write_activity(
         lap_index += len(prep.laps)
 
     if hr_messages is not None:
-        chunks += _hr_chunks(t0, hr_messages)
+        chunks += _hr_chunks(t0, hr_messages, strap_clock_s, hr_packed)
     if hrv is not None:
         chunks += _hrv_chunks(hrv)
 
@@ -915,20 +921,67 @@ def _grouped(
     return out
 
 
-def _hr_chunks(t0: int, hr_messages: tuple[ArrayLike, ArrayLike]) -> list[bytes]:
+def _hr_chunks(
+    t0: int, hr_messages: tuple[ArrayLike, ArrayLike], strap_clock_s: float, packed: bool
+) -> list[bytes]:
+    """``hr`` messages the way a swim-capable strap's beats are written.
+
+    First an anchor: ``timestamp`` + ``fractional_timestamp`` (the first beat's UTC time) with
+    that beat's single ``event_timestamp`` on the strap's own clock (``strap_clock_s`` at the
+    activity's start, 1/1024 s) and bpm. Then 8 beats a message: ``filtered_bpm`` and, packed,
+    ``event_timestamp_12`` (each beat's low 12 clock bits, two beats to 3 bytes, accumulated by
+    decoders onto the previous full value) or, unpacked, full ``event_timestamp`` values. A
+    last group of fewer than 8 beats is always written unpacked.
+    """
     beats = np.asarray(hr_messages[0], dtype=np.float64)
     bpm = np.asarray(hr_messages[1], dtype=np.float64)
     if beats.shape != bpm.shape or beats.ndim != 1 or not beats.size:
         raise ValueError("hr_messages needs two equal-length, non-empty 1-d arrays")
-    # Each message's timestamp is the whole second of its first beat, so a decoder can line
-    # the beat times (seconds after start) up with the records.
-    stamps = t0 + np.floor(beats)
-    columns = [
-        (_TIMESTAMP, stamps),
-        (_Field("filtered_bpm", 6, UINT8, count=_HR_PER_MESSAGE), bpm),
-        (_Field("event_timestamp", 9, UINT32, 1024, count=_HR_PER_MESSAGE), beats),
-    ]
-    return _grouped(_HR, columns, _HR_PER_MESSAGE)
+    if np.any(np.diff(beats) <= 0) or beats[0] < 0:
+        raise ValueError("beat times must increase from the activity's start")
+    clock = beats + strap_clock_s
+    if packed and np.any(np.diff(clock) * 1024 >= 4096):
+        raise ValueError("packed beat times cannot be 4 s or more apart; use hr_packed=False")
+    first = float(beats[0])
+    definition, anchor = _messages(
+        _HR,
+        [
+            (_TIMESTAMP, [t0 + math.floor(first)]),
+            (_f("fractional_timestamp", 0, UINT16, 32768), [first - math.floor(first)]),
+            (_f("event_timestamp", 9, UINT32, 1024), clock[:1]),
+            (_f("filtered_bpm", 6, UINT8), bpm[:1]),
+        ],
+        1,
+    )
+    out = [definition, anchor.tobytes()]
+    rest_clock, rest_bpm = clock[1:], bpm[1:]
+    full = rest_clock.size // _HR_PER_MESSAGE * _HR_PER_MESSAGE
+    if packed and full:
+        ticks = np.rint(rest_clock[:full] * 1024).astype(np.int64) & 0xFFF
+        pairs = ticks.reshape(-1, 2)
+        word = pairs[:, 0] | pairs[:, 1] << 12  # 24 bits, little-endian in 3 bytes
+        packed_bytes = np.stack([word & 0xFF, word >> 8 & 0xFF, word >> 16], axis=1)
+        rows = full // _HR_PER_MESSAGE
+        definition, data = _messages(
+            _HR,
+            [
+                (
+                    _Field("filtered_bpm", 6, UINT8, count=_HR_PER_MESSAGE),
+                    rest_bpm[:full].reshape(rows, -1),
+                ),
+                (_Field("event_timestamp_12", 10, BYTE, count=12), packed_bytes.reshape(rows, 12)),
+            ],
+            rows,
+        )
+        out += [definition, data.tobytes()]
+        rest_clock, rest_bpm = rest_clock[full:], rest_bpm[full:]
+    if rest_clock.size:
+        columns = [
+            (_Field("filtered_bpm", 6, UINT8, count=_HR_PER_MESSAGE), rest_bpm),
+            (_Field("event_timestamp", 9, UINT32, 1024, count=_HR_PER_MESSAGE), rest_clock),
+        ]
+        out += _grouped(_HR, columns, _HR_PER_MESSAGE)
+    return out
 
 
 def _hrv_chunks(hrv: ArrayLike) -> list[bytes]:

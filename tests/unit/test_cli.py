@@ -6,8 +6,8 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import cli
-from app.db.migrate import head_revision
 from app.config import get_settings
+from app.db.migrate import head_revision
 
 
 @pytest.fixture

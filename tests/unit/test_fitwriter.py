@@ -330,53 +330,87 @@ def test_multisport_is_one_session_per_leg() -> None:
         assert records[700]["power"] == bike["power"][0]
 
 
-def test_hr_and_hrv_messages() -> None:
+def _values(value) -> list:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _unpack_12(messages: list[dict], anchor_ticks: int) -> list[float]:
+    """Beat times from packed ``event_timestamp_12`` bytes, accumulated onto the anchor."""
+    ticks, previous = [], anchor_ticks
+    for message in messages:
+        raw = bytes(message["event_timestamp_12"])
+        for i in range(0, len(raw), 3):
+            word = raw[i] | raw[i + 1] << 8 | raw[i + 2] << 16
+            for low in (word & 0xFFF, word >> 12):
+                previous += (low - previous) % 4096
+                ticks.append(previous)
+    return [t / 1024 for t in ticks]
+
+
+def test_hr_messages_as_a_strap_writes_them() -> None:
     rng = np.random.default_rng(9)
     rr = np.round(0.4 + 0.3 * rng.random(37), 3)
-    beats = np.cumsum(rr) + 0.25
+    beats = np.cumsum(rr) + 0.25  # s after start
     bpm = np.round(60 / rr).clip(0, 254)
+    clock = 2_000_000.0
     blob = write_activity(
         None,
-        sport="running",
+        sport="swimming",
+        sub_sport="lap_swimming",
         start=START,
         samples=run_samples(60),
         hr_messages=(beats, bpm),
-        hrv=rr,
+        strap_clock_s=clock,
     )
-    assert fitfast.message_counts(blob)["hr"] == 5  # 4 x 8 beats + 1 x 5
-    assert fitfast.message_counts(blob)["hrv"] == 8  # 7 x 5 intervals + 1 x 2
-    parsed = fitfast.parse(blob)
-    got_beats = np.concatenate([m["event_timestamp"] for m in parsed["hr"]])
-    np.testing.assert_allclose(got_beats, beats, atol=0.51 / 1024)
-    assert np.concatenate([m["filtered_bpm"] for m in parsed["hr"]]).tolist() == bpm.tolist()
-    first = parsed["hr"][0]
-    assert first["timestamp"] == START.timestamp() + int(beats[0])
-    np.testing.assert_allclose(np.concatenate([m["time"] for m in parsed["hrv"]]), rr)
+    # an anchor, 4 packed messages of 8 beats, and the last 4 beats unpacked
+    assert fitfast.message_counts(blob)["hr"] == 6
+    parsed = fitfast.parse(blob)["hr"]
+    anchor, packed, tail = parsed[0], parsed[1:5], parsed[5]
+    assert anchor["timestamp"] + anchor["fractional_timestamp"] == pytest.approx(
+        START.timestamp() + beats[0], abs=1 / 32768
+    )
+    assert anchor["event_timestamp"] == pytest.approx([clock + beats[0]], abs=0.51 / 1024)
+    anchor_ticks = round(anchor["event_timestamp"][0] * 1024)
+    times = [*_unpack_12(packed, anchor_ticks), *tail["event_timestamp"]]
+    np.testing.assert_allclose(times, clock + beats[1:], atol=0.51 / 1024)
+    got_bpm = [b for m in parsed for b in _values(m["filtered_bpm"])]
+    assert got_bpm == bpm.tolist()
     for decoded in (fitdecode_messages(blob), fitparse_messages(blob)):
         hr = of(decoded, "hr")
-        got = [t for m in hr for t in m["event_timestamp"]]
-        np.testing.assert_allclose(got, beats, atol=0.51 / 1024)
-        assert [b for m in hr for b in m["filtered_bpm"]] == bpm.tolist()
-        got_rr = [t for m in of(decoded, "hrv") for t in m["time"]]
-        np.testing.assert_allclose(got_rr, rr)
+        assert len(hr) == 6
+        assert hr[0]["event_timestamp"] == pytest.approx(clock + beats[0], abs=0.51 / 1024)
+        # these decoders accumulate the 12-bit times from zero, not from the anchor: the
+        # steps between beats come out right
+        expanded = [t for m in hr[1:5] for t in _values(m["event_timestamp"])]
+        np.testing.assert_allclose(np.diff(expanded), np.diff(beats[1:33]), atol=1.1 / 1024)
+        np.testing.assert_allclose(hr[5]["event_timestamp"], clock + beats[33:], atol=0.51 / 1024)
+        assert [b for m in hr for b in _values(m["filtered_bpm"])] == bpm.tolist()
         strap = of(decoded, "device_info")[1]
         assert strap["device_index"] == 1
 
 
-def test_one_beat_left_over_is_a_plain_field() -> None:
+def test_hr_messages_unpacked_and_hrv() -> None:
+    beats = np.arange(1, 10) * 0.5
+    rr = np.round(np.linspace(0.45, 0.9, 11), 3)
     blob = write_activity(
         None,
         sport="running",
         start=START,
         samples=run_samples(20),
-        hr_messages=(np.arange(9) * 0.5, np.full(9, 120)),
-        hrv=np.full(6, 0.5),
+        hr_messages=(beats, np.full(9, 120)),
+        hr_packed=False,
+        strap_clock_s=0,
+        hrv=rr,
     )
+    assert fitfast.message_counts(blob)["hrv"] == 3  # 5 + 5 + 1 intervals
     for decoded in (fitdecode_messages(blob), fitparse_messages(blob)):
-        last = of(decoded, "hr")[-1]
-        assert last["event_timestamp"] == 4.0
-        assert last["filtered_bpm"] == 120
-        assert of(decoded, "hrv")[-1]["time"] == 0.5
+        hr = of(decoded, "hr")
+        assert [len(_values(m["event_timestamp"])) for m in hr] == [1, 8]
+        times = [t for m in hr for t in _values(m["event_timestamp"])]
+        assert times == pytest.approx(beats.tolist(), abs=0.51 / 1024)
+        hrv = of(decoded, "hrv")
+        assert [t for m in hrv for t in _values(m["time"])] == pytest.approx(rr.tolist())
+        assert hrv[-1]["time"] == rr[-1]  # a one-element array is written as a plain field
 
 
 # --- refusals and speed ----------------------------------------------------------------------
