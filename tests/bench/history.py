@@ -51,7 +51,7 @@ __all__ = [
     "plan_history",
 ]
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 HISTORY_END = date(2026, 10, 31)  # fixed, so that a seed always means the same history
 MANIFEST = "manifest.json"
 

@@ -43,6 +43,31 @@ def fitparse_messages(blob: bytes) -> list[tuple[str, dict]]:
     return [(m.name, m.get_values()) for m in fit.get_messages()]
 
 
+def _values(value) -> list:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def event_times(blob: bytes) -> dict[str, list[list[float]]]:
+    """Per decoder, per ``hr`` message, every ``event_timestamp`` value (expanded components
+    repeat the name, so the dicts above keep only the last), as seconds."""
+    out: dict[str, list[list[float]]] = {"fitdecode": [], "fitparse": []}
+    with fitdecode.FitReader(io.BytesIO(blob), check_crc=fitdecode.CrcCheck.RAISE) as reader:
+        for frame in reader:
+            if frame.frame_type == fitdecode.FIT_FRAME_DATA and frame.name == "hr":
+                # fitdecode turns expanded components into datetimes; their raw_value is the
+                # scaled number (a plain field's raw_value is not scaled, its value is)
+                raw = [
+                    f.raw_value if isinstance(f.value, datetime) else f.value
+                    for f in frame.fields
+                    if f.name == "event_timestamp"
+                ]
+                out["fitdecode"].append([t for v in raw for t in _values(v)])
+    for message in fitparse.FitFile(io.BytesIO(blob)).get_messages("hr"):
+        raw = [f.value for f in message.fields if f.name == "event_timestamp"]
+        out["fitparse"].append([t for v in raw for t in _values(v)])
+    return out
+
+
 def of(messages: list[tuple[str, dict]], name: str) -> list[dict]:
     return [values for kind, values in messages if kind == name]
 
@@ -330,10 +355,6 @@ def test_multisport_is_one_session_per_leg() -> None:
         assert records[700]["power"] == bike["power"][0]
 
 
-def _values(value) -> list:
-    return list(value) if isinstance(value, list | tuple) else [value]
-
-
 def _unpack_12(messages: list[dict], anchor_ticks: int) -> list[float]:
     """Beat times from packed ``event_timestamp_12`` bytes, accumulated onto the anchor."""
     ticks, previous = [], anchor_ticks
@@ -375,15 +396,16 @@ def test_hr_messages_as_a_strap_writes_them() -> None:
     np.testing.assert_allclose(times, clock + beats[1:], atol=0.51 / 1024)
     got_bpm = [b for m in parsed for b in _values(m["filtered_bpm"])]
     assert got_bpm == bpm.tolist()
-    for decoded in (fitdecode_messages(blob), fitparse_messages(blob)):
-        hr = of(decoded, "hr")
-        assert len(hr) == 6
-        assert hr[0]["event_timestamp"] == pytest.approx(clock + beats[0], abs=0.51 / 1024)
+    for times in event_times(blob).values():
+        assert len(times) == 6
+        assert times[0] == pytest.approx([clock + beats[0]], abs=0.51 / 1024)
         # these decoders accumulate the 12-bit times from zero, not from the anchor: the
         # steps between beats come out right
-        expanded = [t for m in hr[1:5] for t in _values(m["event_timestamp"])]
+        expanded = [t for m in times[1:5] for t in m]
         np.testing.assert_allclose(np.diff(expanded), np.diff(beats[1:33]), atol=1.1 / 1024)
-        np.testing.assert_allclose(hr[5]["event_timestamp"], clock + beats[33:], atol=0.51 / 1024)
+        np.testing.assert_allclose(times[5], clock + beats[33:], atol=0.51 / 1024)
+    for decoded in (fitdecode_messages(blob), fitparse_messages(blob)):
+        hr = of(decoded, "hr")
         assert [b for m in hr for b in _values(m["filtered_bpm"])] == bpm.tolist()
         strap = of(decoded, "device_info")[1]
         assert strap["device_index"] == 1
