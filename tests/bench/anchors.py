@@ -18,7 +18,9 @@ alone) with the figure:
   characters, so the zipped copy is repaired first unless ``repair=False``.
 
 Both return an ``AnchorResult``: ``value`` is the figure, then ``peak_rss_mb`` (MiB),
-``seconds`` (what the figure was measured over) and ``detail``.
+``seconds`` (the wall time the figure was measured over) and ``detail``, which includes
+``cpu_seconds`` (the child's CPU time over the same span: steadier than wall time when other
+work shares the machine).
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ class _Child(NamedTuple):
     result: dict[str, Any]
     peak_rss_mb: float
     wall_s: float
+    cpu_s: float  # user + system
 
 
 def _run_child(argv: Sequence[str], *, result: Path | None = None) -> _Child:
@@ -78,7 +81,8 @@ def _run_child(argv: Sequence[str], *, result: Path | None = None) -> _Child:
             tail = errors.read()[-4000:].decode(errors="replace")
             raise RuntimeError(f"{argv[0]} exited with {process.returncode}:\n{tail}")
     payload = json.loads(result.read_text()) if result is not None else {}
-    return _Child(payload, round(usage.ru_maxrss / 1024, 1), wall)
+    cpu = usage.ru_utime + usage.ru_stime
+    return _Child(payload, round(usage.ru_maxrss / 1024, 1), wall, cpu)
 
 
 # --- fitparse ----------------------------------------------------------------------------------
@@ -90,10 +94,10 @@ import fitparse
 paths, out = json.load(open(sys.argv[1])), sys.argv[2]
 valid, excluded = [], {}
 records = messages = 0
-seconds = 0.0
+seconds = cpu = 0.0
 for path in paths:
     count = kinds = 0
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     try:
         for message in fitparse.FitFile(path).get_messages():
             kinds += 1
@@ -103,12 +107,13 @@ for path in paths:
         excluded[path] = f"{type(error).__name__}: {error}"
         continue
     seconds += time.perf_counter() - started
+    cpu += time.process_time() - started_cpu
     valid.append(path)
     records += count
     messages += kinds
 json.dump(
     {"valid": valid, "excluded": excluded, "records": records, "messages": messages,
-     "seconds": seconds},
+     "seconds": seconds, "cpu_seconds": cpu},
     open(out, "w"),
 )
 """
@@ -143,6 +148,7 @@ def fitparse_parse_records_per_s(paths: Iterable[Path] | None = None) -> AnchorR
             "bytes": sum(Path(p).stat().st_size for p in result["valid"]),
             "records": result["records"],
             "messages": result["messages"],
+            "cpu_seconds": round(result["cpu_seconds"], 3),
             "excluded": {p.removeprefix(root): why for p, why in result["excluded"].items()},
         },
     )
@@ -221,6 +227,7 @@ def healthkit_to_sqlite_mb_per_s(
             "xml_bytes": xml_bytes,
             "zip_bytes": archive.stat().st_size,
             "db_bytes": database.stat().st_size,
+            "cpu_seconds": round(child.cpu_s, 3),
             "startup_s": round(startup, 3),
             "repaired": repaired,
         },

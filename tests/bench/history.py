@@ -30,8 +30,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -873,9 +875,32 @@ def _write_one(task: tuple[Planned, int, str]) -> dict[str, Any]:
     return _summary(planned, built) | {"bytes": len(blob)}
 
 
-def _tasks(plan: Sequence[Planned], seed: int, folder: Path) -> Iterator[tuple]:
-    for planned in plan:
-        yield planned, seed, str(folder)
+def _write_part(years: int, seed: int, end: date, fit: Path, part: int, parts: int) -> list:
+    """Write every ``parts``-th planned activity from ``part`` on; their manifest entries."""
+    plan = plan_history(years, seed, end)
+    return [_write_one((p, seed, str(fit))) | {"index": p.index} for p in plan[part::parts]]
+
+
+def _write_in_children(years: int, seed: int, end: date, fit: Path, workers: int) -> list:
+    """Share the writing among ``workers`` child interpreters (``python -m`` this module):
+    no fork of a caller that may run threads, no re-import of the caller's main script."""
+    root = Path(__file__).resolve().parents[2]
+    env = os.environ | {
+        "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])
+    }
+    with tempfile.TemporaryDirectory(dir=fit.parent) as scratch:
+        children = []
+        for part in range(workers):
+            out = Path(scratch) / f"part-{part}.json"
+            argv = [sys.executable, "-m", "tests.bench.history", str(years), str(seed)]
+            argv += [end.isoformat(), str(fit), str(part), str(workers), str(out)]
+            children.append((subprocess.Popen(argv, cwd=root, env=env), out))
+        failed = [child.args for child, _ in children if child.wait() != 0]
+        if failed:
+            raise RuntimeError(f"history writers failed: {failed}")
+        entries = [e for _, out in children for e in json.loads(out.read_text())]
+    entries.sort(key=lambda e: e.pop("index"))
+    return entries
 
 
 def _manifest_ok(folder: Path, key: dict[str, Any]) -> dict[str, Any] | None:
@@ -920,10 +945,11 @@ def generate_history(
                 stale.unlink()
         workers = workers or min(2, os.cpu_count() or 1)
         if workers > 1:
-            with ProcessPoolExecutor(workers) as pool:
-                activities = list(pool.map(_write_one, _tasks(plan, seed, fit), chunksize=16))
+            activities = _write_in_children(years, seed, end, fit, workers)
         else:
-            activities = [_write_one(task) for task in _tasks(plan, seed, fit)]
+            activities = _write_part(years, seed, end, fit, 0, 1)
+            for entry in activities:
+                del entry["index"]
         manifest = key | {
             "files": len(activities),
             "activities": len(activities),
@@ -1074,3 +1100,16 @@ def generate_history_export(
 
     build_export(path, fit_files=fit_files(), days=days, activities=activities)
     return counts | {"days": len(days), "zip_bytes": path.stat().st_size}
+
+
+if __name__ == "__main__":  # one writer of _write_in_children
+    years_arg, seed_arg, end_arg, fit_arg, part_arg, parts_arg, out_arg = sys.argv[1:8]
+    written = _write_part(
+        int(years_arg),
+        int(seed_arg),
+        date.fromisoformat(end_arg),
+        Path(fit_arg),
+        int(part_arg),
+        int(parts_arg),
+    )
+    Path(out_arg).write_text(json.dumps(written))
