@@ -90,25 +90,17 @@ def _decode(data: bytes, source: str) -> DecodedFile:
 
 
 def _read(data: bytes) -> RawFit:
-    try:
-        return fast.read(data)
-    except Exception as exc:  # fitfast.FitDecodeError, FastPathUnsupported, anything else
-        log.debug("fast FIT path declined: %r", exc)
-    except BaseException as exc:  # a Rust panic surfaces as pyo3's PanicException
-        if not type(exc).__name__.endswith("PanicException"):
-            raise
-        log.warning("fitfast panicked: %r", exc)
+    raw = _fast(data)
+    if raw is not None:
+        return raw
     padded = crc.padding_start(data)
     if padded is not None:
         return _read(data[:padded])
     repaired = crc.repair(data)
     if repaired is not None:
         fixed, was_wrong = repaired
-        try:
-            raw = fast.read(fixed)
-        except Exception as exc:
-            log.debug("fast FIT path declined the CRC-repaired file: %r", exc)
-        else:
+        raw = _fast(fixed)
+        if raw is not None:
             if was_wrong:
                 raw.notices.append(Notice("fit_crc_mismatch"))
             return raw
@@ -116,6 +108,19 @@ def _read(data: bytes) -> RawFit:
         return tolerant.read(data)
     except tolerant.NoFitHeader:
         raise SourceDataError("no FIT header", code="not_fit") from None
+
+
+def _fast(data: bytes) -> RawFit | None:
+    """The fast path's reading, or None when it declines the file."""
+    try:
+        return fast.read(data)
+    except Exception as exc:  # fitfast.FitDecodeError, FastPathUnsupported, anything else
+        log.debug("fast FIT path declined: %r", exc)
+    except BaseException as exc:  # a Rust panic surfaces as pyo3's PanicException
+        if type(exc).__name__ != "PanicException":
+            raise
+        log.warning("fitfast panicked: %r", exc)
+    return None
 
 
 def _finish_header(data: bytes) -> tuple[bytes, bool]:

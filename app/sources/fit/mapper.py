@@ -12,6 +12,7 @@ import numpy as np
 from app.sources import SourceDataError
 from app.sources.fit import hr
 from app.sources.fit.profile import (
+    FIT_EPOCH,
     RELATIVE_TIME_LIMIT,
     device_name,
     file_kind,
@@ -64,8 +65,16 @@ def build(raw: RawFit, *, source: str) -> DecodedFile:
             samples.channels["heart_rate"] = merged
 
     # Session i owns [start_i, start_{i+1}); the first also owns anything earlier, the last
-    # anything later, so every sample lands in exactly one activity.
-    bounds = [-math.inf, *starts[1:], math.inf] if sessions else [-math.inf, math.inf]
+    # anything later, so every sample lands in exactly one activity. A file cut during a
+    # multisport leg whose session was never written: the records after the last session's end
+    # are that leg, built from its records.
+    legs: list[Message | None] = list(sessions) or [None]
+    bounds = [-math.inf, *starts[1:], math.inf]
+    if sessions and broke and len(samples):
+        last_end = starts[-1] + (_number(sessions[-1].get("total_elapsed_time")) or 0.0)
+        if samples.time[-1] >= last_end + 1:
+            legs.append(None)
+            bounds.insert(-1, last_end)
     local_offset = _local_offset(messages["activity"], time_shift)
     dev_units = _developer_units(messages["field_description"])
     laps = sorted(
@@ -76,17 +85,24 @@ def build(raw: RawFit, *, source: str) -> DecodedFile:
     record_time = samples.time
 
     activities: list[Activity] = []
-    legs = max(len(sessions), 1)
-    for leg in range(legs):
+    for leg, session in enumerate(legs):
         lo_t, hi_t = bounds[leg], bounds[leg + 1]
         lo, hi = np.searchsorted(record_time, [lo_t, hi_t], side="left")
         leg_samples = Samples(
-            time=record_time[lo:hi], channels={k: v[lo:hi] for k, v in samples.channels.items()}
+            time=record_time[lo:hi],
+            channels={
+                name: values[lo:hi]
+                for name, values in samples.channels.items()
+                if np.isfinite(values[lo:hi]).any()  # a leg keeps only the channels it has
+            },
         )
-        if sessions:
-            activity = _from_session(sessions[leg], starts[leg], source)
+        if session is not None:
+            activity = _from_session(session, starts[leg], source)
+        elif not len(leg_samples):
+            continue
         else:
-            activity = _synthesized(messages["sport"], leg_samples, source)
+            sports = messages["sport"]
+            activity = _synthesized(sports[leg] if leg < len(sports) else {}, leg_samples, source)
         activity.device = device
         if local_offset is not None:
             activity.local_start = datetime.fromtimestamp(
@@ -100,11 +116,11 @@ def build(raw: RawFit, *, source: str) -> DecodedFile:
         if in_leg.any():
             activity.rr_intervals_ms = raw.hrv_ms[in_leg]
         activity.developer_fields = _developer_fields(
-            sessions[leg] if sessions else None,
+            session,
             {name: values[lo:hi] for name, values in timeline.developer.items()},
             dev_units,
         )
-        activity.multisport_index = leg if legs > 1 else None
+        activity.multisport_index = leg if len(legs) > 1 else None
         activity.extras["decoder"] = raw.decoder
         if shift is not None:
             activity.extras["clock"] = "local" if shift else "relative"
@@ -295,9 +311,9 @@ def _from_session(session: Message, start: float, source: str) -> Activity:
     )
 
 
-def _synthesized(sports: list[Message], samples: Samples, source: str) -> Activity:
-    """An activity from records alone (a file cut before its session was written)."""
-    sport = sports[0] if sports else {}
+def _synthesized(sport: Message, samples: Samples, source: str) -> Activity:
+    """An activity from records alone (a file cut before its session was written); its sport
+    from the leg's ``sport`` message when there is one."""
 
     def stat(name: str, how: Any) -> float | None:
         values = samples.channels.get(name)
@@ -451,7 +467,8 @@ def _monitoring(messages: dict[str, list[Message]], source: str, device: str | N
         if full is not None:
             last = full
         elif short is not None and last is not None:
-            last = last + ((int(short) - int(last)) & 0xFFFF)
+            fit_time = int(last) - FIT_EPOCH  # the 16 bits are those of FIT time
+            last = last + ((int(short) - fit_time) & 0xFFFF)
         else:
             continue
         bpm = _positive(message.get("heart_rate"))
