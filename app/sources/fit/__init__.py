@@ -5,22 +5,23 @@ Public API::
     looks_like_fit(head: bytes) -> bool          # the first 14 bytes hold a FIT header
     decode_fit(data: bytes, *, source="fit") -> DecodedFile
 
-``decode_fit`` is a plain top-level function of bytes to a picklable ``DecodedFile`` so the import
-service can run it in worker processes. It never touches the database or the network.
+``decode_fit`` is a plain top-level function of bytes to a picklable ``DecodedFile``, so the
+import service can run it in worker processes. It touches no database, network or clock.
 
-Errors — ``SourceDataError.code`` (nothing from the file is kept):
+Errors: ``SourceDataError.code``, nothing from the file kept (no params):
 
-- ``not_fit``: no FIT header (too short, wrong size byte, no ``.FIT`` at offset 8): a PNG,
-  random bytes, an empty upload.
-- ``fit_corrupt``: a FIT header, but not a single message after it could be decoded.
+- ``not_fit``: no FIT header (under 12 bytes, a header size below 12, no ``.FIT`` at offset 8):
+  a PNG, random bytes, an empty upload.
+- ``fit_corrupt``: a FIT header, but not one message after it could be decoded.
 - ``fit_empty``: decodable, but nothing usable before the first break: no messages at all, or an
   activity file with neither a timestamped record nor a session.
 
-Notices — ``DecodedFile.notices`` (data kept; the owner should know):
+Notices: ``DecodedFile.notices``, data kept, the owner should know:
 
-- ``Notice("fit_crc_mismatch")``: a stored header or file CRC is wrong; everything decoded.
+- ``Notice("fit_crc_mismatch")`` (no params): a stored header or file CRC is wrong; everything
+  decoded. A 14-byte header whose CRC is 0 means "not computed" and is not wrong.
 - ``Notice("fit_truncated", {"records": n})``: the file ends inside a message or before its
-  declared data size (also a header whose data size was never written, as a crashed recorder
+  declared data size, or its header's data size was never written (0, as a recorder that stopped
   leaves it); the ``n`` record messages before the cut are kept.
 - ``Notice("fit_partial", {"records": n})``: decoding broke part-way (data for an undefined local
   message type, a corrupt chained header, an unreadable message); the ``n`` record messages
@@ -28,24 +29,41 @@ Notices — ``DecodedFile.notices`` (data kept; the owner should know):
 
 ``DecodedFile.kind`` is the ``file_id.type`` name ("activity", "course", "workout", "settings",
 "weight", "monitoring_b"…; "unknown" without a ``file_id``). Only activity files produce
-activities; monitoring files produce intraday heart-rate ``HealthSeries`` when they carry any;
-every other kind comes back with empty lists.
+activities; monitoring files produce an intraday ``heart_rate`` ``HealthSeries`` when they carry
+heart rate; every other kind comes back with empty lists.
 
-Activities: one per ``session`` (multisport legs in start order, ``multisport_index`` 0..n-1;
-session i owns the records from its start to the next session's start), or one built from the
-records when the file has none (``extras["summary"] == "from_records"``). Samples: one row per
-timestamped ``record``, time strictly increasing (later records at or before an earlier time are
-dropped and counted in ``extras["dropped_records"]``); a field written twice in one record counts
-with its first valid value; heart rate from ``hr`` messages (swim straps) is merged in; a heart
-rate of 0 is "no strap", stored as missing. Devices without a clock write times relative to
-power-on; those are moved onto the ``activity`` message's local wall-clock time
-(``extras["clock"] == "local"``: the UTC offset is unknown). ``extras["decoder"]`` names the path.
+Activities:
 
-Two paths give the same result on every file both can read (the tests check it): the fast path
-(``fast``: fitfast, Rust) and, when fitfast refuses a file, the tolerant path (``tolerant``:
-fitdecode, pure Python), which keeps what precedes a break. A file whose only fault is its CRC
-(including a 14-byte header whose CRC is 0, which fitfast mishandles) gets its CRCs rewritten
-and stays on the fast path.
+- one per ``session``, in start order; a multisport file's legs have ``multisport_index``
+  0..n-1, and session i owns the samples, laps and R-R intervals from its start to the next
+  session's start. A file without sessions, or cut during a leg whose session was never written,
+  gets an activity built from its records (``extras["summary"] == "from_records"``; sport from
+  that leg's ``sport`` message, else "generic").
+- totals from the session (``*_avg_speed`` where valid, else ``enhanced_*``); ``local_start`` =
+  start + (``activity.local_timestamp`` - ``activity.timestamp``), a naive wall-clock time;
+  ``device`` = "<manufacturer> <product>": Garmin-family products by their profile name, else
+  ``product_name``, else the number ("wahoo_fitness 28").
+- ``extras``: ``decoder`` ("fitfast" or "fitdecode"); on the first activity, file-wide,
+  ``merged_records`` (records that repeated the previous record's second) and
+  ``dropped_records`` (records earlier than one before them, or dated more than a day outside
+  the sessions); ``clock`` ("local"/"relative") for a device without a real-time clock, whose
+  times count from power-on: they are moved onto the activity's local wall-clock time when the
+  file gives it, so ``start`` is then off by the unknown UTC offset.
+
+Samples: one row per second with a timestamped record, ``time`` strictly increasing; records
+sharing a second are one sample, each field its first valid value among them; a field written
+twice in one record counts with its first valid value. ``speed``/``altitude`` are the records'
+``speed``/``altitude`` where valid, else ``enhanced_speed``/``enhanced_altitude`` (the same
+quantity at the same resolution with a wider range). A heart rate of 0 is "no strap": missing.
+Heart rate stored in ``hr`` messages (swim straps) is merged in (``hr``). A leg keeps only the
+channels it has. Developer fields: numeric ones of records, aligned with the samples, and every
+one of the session, JSON-ready (strings, numbers, lists; ``None`` for missing).
+
+Two paths give the same result on every file both can read (the tests compare them): the fast
+path (``fast``: fitfast, Rust, plus a walk over message headers) and, when fitfast refuses a
+file, the tolerant path (``tolerant``: fitdecode, pure Python, about 30 times slower), which
+keeps what precedes a break. A file whose only fault is its CRC, or zero padding after its end,
+stays on the fast path.
 """
 
 from __future__ import annotations
@@ -64,8 +82,9 @@ log = logging.getLogger(__name__)
 
 
 def looks_like_fit(head: bytes) -> bool:
-    """Whether ``head`` (the first 12-14 bytes of a file) is a FIT header."""
-    return crc.parse_header(bytes(head[:14])) is not None
+    """Whether ``head`` (the first 14 bytes of a file, at least 12) starts with a FIT header: a
+    header size of 12 or more and ``.FIT`` at offset 8."""
+    return len(head) >= 12 and head[0] >= 12 and bytes(head[8:12]) == b".FIT"
 
 
 def decode_fit(data: bytes, *, source: str = "fit") -> DecodedFile:

@@ -80,6 +80,8 @@ def read(data: bytes) -> RawFit:
             raise NoFitHeader from None
         failure = "fit_partial"
     except fitdecode.FitEOFError:
+        if not headers:  # the file ends inside its first header
+            raise NoFitHeader from None
         failure = "fit_truncated"
     except Exception:  # any other break: keep what came before it
         failure = "fit_partial"
