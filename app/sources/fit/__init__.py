@@ -61,7 +61,7 @@ one of the session, JSON-ready (strings, numbers, lists; ``None`` for missing).
 
 Two paths give the same result on every file both can read (the tests compare them): the fast
 path (``fast``: fitfast, Rust, plus a walk over message headers) and, when fitfast refuses a
-file, the tolerant path (``tolerant``: fitdecode, pure Python, about 30 times slower), which
+file, the tolerant path (``tolerant``: fitdecode, pure Python, about 40 times slower), which
 keeps what precedes a break. A file whose only fault is its CRC, or zero padding after its end,
 stays on the fast path.
 """
