@@ -163,9 +163,9 @@ class ActivityRR(Base):
 sample_table = Table(
     "sample",
     Base.metadata,
-    Column(
-        "activity_id", BigInteger, ForeignKey("activity.id", ondelete="CASCADE"), nullable=False
-    ),
+    # No foreign key (a per-row check would halve COPY speed): whoever deletes an activity
+    # deletes its samples in the same transaction.
+    Column("activity_id", BigInteger, nullable=False),
     Column("time", DateTime(timezone=True), nullable=False),
     Column("heart_rate", REAL),
     Column("power", REAL),

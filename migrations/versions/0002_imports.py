@@ -189,12 +189,6 @@ def upgrade() -> None:
         sa.Column("lon", sa.Float(), nullable=True),
         sa.Column("altitude", sa.REAL(), nullable=True),
         sa.Column("temperature", sa.REAL(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["activity_id"],
-            ["activity.id"],
-            name=op.f("fk_sample_activity_id_activity"),
-            ondelete="CASCADE",
-        ),
     )
     op.create_index(op.f("ix_sample_activity_id"), "sample", ["activity_id", "time"])
 
@@ -279,9 +273,16 @@ def upgrade() -> None:
 
     if _timescale_installed():
         # Month chunks: ten years of per-second samples are ~120 chunks, not ~520.
-        op.execute("SELECT create_hypertable('sample', by_range('time', INTERVAL '30 days'))")
+        # No foreign key on sample.activity_id: a per-row check would halve COPY speed;
+        # deleting an activity deletes its samples explicitly. No default time index either:
+        # every read goes through (activity_id, time).
         op.execute(
-            "SELECT create_hypertable('health_sample', by_range('time', INTERVAL '30 days'))"
+            "SELECT create_hypertable('sample', by_range('time', INTERVAL '30 days'), "
+            "create_default_indexes => false)"
+        )
+        op.execute(
+            "SELECT create_hypertable('health_sample', by_range('time', INTERVAL '30 days'), "
+            "create_default_indexes => false)"
         )
         if _policies_allowed():
             # health_sample's unique index columns must be segment or order columns so that

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import time
 import zipfile
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -65,6 +66,7 @@ class _Context:
     lookahead: int
     progress: Progress | None
     next_position: int = 0
+    reported_at: float = 0.0
     finished_children: dict[int, set[str]] = field(default_factory=dict)
 
 
@@ -200,8 +202,7 @@ def run_job(
                 .all()
             )
             session.expunge_all()
-        for item in inputs:
-            _process_input(context, item)
+        _process_inputs(context, inputs)
         status, error = "done", None
     except Exception as exc:  # a bug or the database going away: the job says so
         log.exception("import job %s failed", job_id)
@@ -240,7 +241,15 @@ def _count_progress(session: Session, job: ImportJob) -> None:
     job.total, job.done = total - archives, min(done, total - archives)
 
 
-def _report(context: _Context) -> None:
+REPORT_EVERY_S = 0.5
+
+
+def _report(context: _Context, *, force: bool = False) -> None:
+    """Refresh the job's counters and summary (at most every ``REPORT_EVERY_S``)."""
+    now = time.monotonic()
+    if not force and now - context.reported_at < REPORT_EVERY_S:
+        return
+    context.reported_at = now
     with context.sessions.begin() as session:
         job = session.get_one(ImportJob, context.job_id)
         _count_progress(session, job)
@@ -297,37 +306,54 @@ def _classify(path: Path) -> str:
     return "unknown"
 
 
-def _process_input(context: _Context, item: ImportItem) -> None:
-    with context.sessions() as session:
-        raw = session.get(RawFile, item.raw_file_id) if item.raw_file_id else None
-        if raw is not None:
-            session.expunge(raw)
-    if raw is None:
-        _fail(context, item, SourceDataError("original missing", code="raw_missing"))
-        return
-    path = raw_store.raw_path(context.settings, raw)
-    if not path.exists():
-        _fail(context, item, SourceDataError("original missing", code="raw_missing"))
-        return
-    try:
-        kind = _classify(path)
-    except OSError as exc:
-        _fail(context, item, SourceDataError(str(exc), code="unreadable"))
-        return
-    if kind != raw.kind:
-        with context.sessions.begin() as session:
-            session.execute(update(RawFile).where(RawFile.id == raw.id).values(kind=kind))
-    if kind == "fit":
-        unit = _Unit(name=item.name, source="fit", data=path.read_bytes(), raw=raw)
-        for done in _decoded(context, iter([unit])):
-            _store_unit(context, item, done)
-    elif kind in ("zip", "garmin_export"):
-        _process_archive(context, item, path, kind)
-    elif kind in ("apple_health", "apple_health_xml"):
-        _process_apple_health(context, item, path, kind)
-    else:
-        _fail(context, item, SourceDataError("unknown format", code="unknown_format"))
-    _report(context)
+def _input_units(
+    context: _Context, inputs: list[ImportItem]
+) -> Iterator[tuple[ImportItem, _Unit]]:
+    """Every input as decode units (FIT files, archive members); Apple Health exports and
+    failures are handled on the way, as the stream reaches them."""
+    for item in inputs:
+        with context.sessions() as session:
+            raw = session.get(RawFile, item.raw_file_id) if item.raw_file_id else None
+            if raw is not None:
+                session.expunge(raw)
+        path = raw_store.raw_path(context.settings, raw) if raw is not None else None
+        if raw is None or path is None or not path.exists():
+            _fail(context, item, SourceDataError("original missing", code="raw_missing"))
+            continue
+        try:
+            kind = _classify(path)
+        except OSError as exc:
+            _fail(context, item, SourceDataError(str(exc), code="unreadable"))
+            continue
+        if kind != raw.kind:
+            with context.sessions.begin() as session:
+                session.execute(update(RawFile).where(RawFile.id == raw.id).values(kind=kind))
+        if kind == "fit":
+            yield item, _Unit(name=item.name, source="fit", data=path.read_bytes(), raw=raw)
+        elif kind in ("zip", "garmin_export"):
+            try:
+                yield from _archive_units(context, item, path, kind)
+            except SourceDataError as error:  # the archive itself is unreadable or hostile
+                _fail(context, item, error)
+        elif kind in ("apple_health", "apple_health_xml"):
+            _process_apple_health(context, item, path, kind)
+        else:
+            _fail(context, item, SourceDataError("unknown format", code="unknown_format"))
+        _report(context)
+
+
+def _process_inputs(context: _Context, inputs: list[ImportItem]) -> None:
+    """One pipeline over all inputs: workers decode a few files ahead of the writes."""
+    owners: dict[int, ImportItem] = {}
+
+    def units() -> Iterator[_Unit]:
+        for item, unit in _input_units(context, inputs):
+            owners[id(unit)] = item
+            yield unit
+
+    for unit in _decoded(context, units()):
+        _store_unit(context, owners.pop(id(unit)), unit)
+        _report(context)
 
 
 def _decoded(context: _Context, units: Iterator[_Unit]) -> Iterator[_Unit]:
@@ -381,6 +407,7 @@ def _store_unit(context: _Context, item: ImportItem, unit: _Unit) -> None:
     ]
     try:
         with context.sessions.begin() as session:
+            store.relax_commit(session)
             result = store.store_activities(
                 session,
                 decoded.activities,
@@ -513,26 +540,6 @@ def _archive_units(
                 )
     with context.sessions.begin() as session:
         _finish_item(session, parent, status="ok", notices=_notices(notices))
-
-
-def _process_archive(context: _Context, parent: ImportItem, path: Path, kind: str) -> None:
-    pairs = _archive_units(context, parent, path, kind)
-    children: dict[int, ImportItem] = {}
-
-    def units() -> Iterator[_Unit]:
-        for child, unit in pairs:
-            children[id(unit)] = child
-            yield unit
-
-    stored = 0
-    try:
-        for unit in _decoded(context, units()):
-            _store_unit(context, children.pop(id(unit)), unit)
-            stored += 1
-            if stored % 25 == 0:
-                _report(context)
-    except SourceDataError as error:  # the archive itself is unreadable or hostile
-        _fail(context, parent, error)
 
 
 def _process_apple_health(context: _Context, item: ImportItem, path: Path, kind: str) -> None:

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from app.db.copy import CopyColumn, binary_copy_payload
@@ -85,6 +85,24 @@ def _find_match(session: Session, activity: records.Activity) -> Activity | None
     return None
 
 
+def relax_commit(session: Session) -> None:
+    """Do not wait for this transaction's WAL flush. Safe for imports: if the machine dies
+    before the flush, the item's own "done" mark is lost with its data and it is redone."""
+    session.execute(text("SET LOCAL synchronous_commit = off"))
+
+
+def _lap_rows(activity_id: int, laps: list[records.Lap]) -> list[dict]:
+    return [
+        {
+            "activity_id": activity_id,
+            "lap_index": index,
+            "start_time": lap.start,
+            **{name: _clean(getattr(lap, name)) for name in SUMMARY_FIELDS},
+        }
+        for index, lap in enumerate(laps)
+    ]
+
+
 def _copy_samples(session: Session, activity_id: int, samples: records.Samples) -> int:
     n = len(samples)
     if n == 0:
@@ -139,15 +157,8 @@ def _insert(
     )
     session.add(row)
     session.flush()
-    for index, lap in enumerate(activity.laps):
-        session.add(
-            Lap(
-                activity_id=row.id,
-                lap_index=index,
-                start_time=lap.start,
-                **{name: _clean(getattr(lap, name)) for name in SUMMARY_FIELDS},
-            )
-        )
+    if activity.laps:
+        session.execute(insert(Lap), _lap_rows(row.id, activity.laps))
     return row
 
 
@@ -157,18 +168,18 @@ def _attach_details(session: Session, row: Activity, activity: records.Activity)
     if row.sample_count == 0 and activity.samples is not None and len(activity.samples):
         stored = _copy_samples(session, row.id, activity.samples)
         row.sample_count = stored
-    if not row.laps and activity.laps:
-        for index, lap in enumerate(activity.laps):
-            row.laps.append(
-                Lap(
-                    lap_index=index,
-                    start_time=lap.start,
-                    **{name: _clean(getattr(lap, name)) for name in SUMMARY_FIELDS},
-                )
-            )
+    if activity.laps and not session.execute(
+        select(Lap.lap_index).where(Lap.activity_id == row.id).limit(1)
+    ).first():
+        session.execute(insert(Lap), _lap_rows(row.id, activity.laps))
     rr = activity.rr_intervals_ms
     if rr is not None and len(rr) and session.get(ActivityRR, row.id) is None:
-        session.add(ActivityRR(activity_id=row.id, rr_ms=[float(v) for v in rr]))
+        # As an array literal: psycopg adapts a list of 10⁵ floats one by one, slowly.
+        literal = "{" + ",".join(np.char.mod("%.6g", np.asarray(rr, dtype=np.float64))) + "}"
+        session.execute(
+            text("INSERT INTO activity_rr (activity_id, rr_ms) VALUES (:id, CAST(:rr AS real[]))"),
+            {"id": row.id, "rr": literal},
+        )
     if activity.developer_fields and not row.developer_fields:
         row.developer_fields = activity.developer_fields
     return stored
