@@ -64,6 +64,7 @@ class ImportItem(Base):
     activities_added: Mapped[int] = mapped_column(Integer, server_default="0")
     activities_duplicate: Mapped[int] = mapped_column(Integer, server_default="0")
     wellness_days: Mapped[int] = mapped_column(Integer, server_default="0")
+    wellness_dates: Mapped[list[str]] = mapped_column(JSONB, server_default="[]")
     samples: Mapped[int] = mapped_column(BigInteger, server_default="0")
     health_samples: Mapped[int] = mapped_column(BigInteger, server_default="0")
     error_code: Mapped[str | None] = mapped_column(String(48))

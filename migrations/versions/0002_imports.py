@@ -249,6 +249,7 @@ def upgrade() -> None:
         sa.Column("activities_added", sa.Integer(), server_default="0", nullable=False),
         sa.Column("activities_duplicate", sa.Integer(), server_default="0", nullable=False),
         sa.Column("wellness_days", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("wellness_dates", pg.JSONB(), server_default="[]", nullable=False),
         sa.Column("samples", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("health_samples", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("error_code", sa.String(48), nullable=True),

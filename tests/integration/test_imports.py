@@ -302,3 +302,96 @@ def test_stats_describe_the_database(sessions, settings, db_session):
     assert figures["activities_by_sport"] == {"running": 1}
     assert figures["activities_by_source"] == {"fit": 1}
     assert (figures["first_day"], figures["last_day"]) == ("2025-04-30", "2025-05-02")
+
+
+def test_garmin_export_brings_activities_and_wellness_once(sessions, settings, db_session):
+    from tests.support.garmin_export import build_export
+
+    path = settings.data_dir / "export.zip"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    days = [
+        {
+            "date": date(2025, 5, 1) + timedelta(days=i),
+            "resting_hr": 45 + i,
+            "sleep_s": 27000,
+            "hrv_rmssd_ms": 60.0,
+            "steps": 10000 + i,
+        }
+        for i in range(3)
+    ]
+    build_export(
+        path,
+        fit_files=[("run.fit", _run())],
+        days=days,
+        activities=[
+            # The same run as the FIT file (Garmin's summary of it) and a manual entry.
+            {"activity_id": 111, "start": START, "sport": "running", "distance_m": 1900.0},
+            {
+                "activity_id": 222,
+                "start": START + timedelta(days=1),
+                "sport": "strength_training",
+                "elapsed_s": 1800.0,
+            },
+        ],
+    )
+    job = _import(sessions, settings, {"export.zip": path.read_bytes()})
+
+    assert job.status == "done", job.error
+    assert job.summary["files_failed"] == 0
+    assert job.summary["activities_added"] == 2  # the run (once) and the strength session
+    assert job.summary["wellness_days"] == 3  # distinct days, though three files carry them
+    run = db_session.execute(select(Activity).where(Activity.sport == "running")).scalar_one()
+    assert run.sample_count == 600
+    sources = {s.source for s in run.sources}
+    assert sources == {"garmin_export"} and len(run.sources) == 2  # FIT file + summary
+    row = db_session.get(DailyWellness, date(2025, 5, 2))
+    assert (row.resting_hr, row.hrv_rmssd_ms, row.steps) == (46, 60.0, 10001)
+    assert row.sources["resting_hr"] == "garmin_export"
+
+    again = _import(sessions, settings, {"export-again.zip": path.read_bytes()})
+    assert again.summary["activities_added"] == 0 and again.summary["wellness_days"] == 0
+
+
+@pytest.mark.parametrize(
+    "fixture", ["dogsheep-export.xml", "tdda-export6s3sample.xml", "apple-health-parser-export.zip"]
+)
+def test_apple_health_exports_import_once(sessions, settings, db_session, fixture):
+    from pathlib import Path
+
+    data = (Path("tests/fixtures/apple_health") / fixture).read_bytes()
+    job = _import(sessions, settings, {fixture: data})
+    assert job.status == "done" and job.summary["files_failed"] == 0, job.items[0].error_code
+    assert job.summary["health_samples"] + job.summary["wellness_days"] > 0
+    again = _import(sessions, settings, {"copy-" + fixture: data})
+    assert again.summary["activities_added"] == 0 and again.summary["health_samples"] == 0
+    assert again.items[0].status == "duplicate"
+
+
+def test_rr_intervals_are_kept(sessions, settings, db_session):
+    rr = np.full(500, 0.8)  # seconds, as FIT stores them
+    data = _run(hrv=rr)
+    _import(sessions, settings, {"rr.fit": data})
+    stored = db_session.execute(text("SELECT rr_ms FROM activity_rr")).scalar_one()
+    assert len(stored) == 500 and stored[0] == pytest.approx(800.0)
+
+
+def test_apple_health_parses_in_a_worker_process_with_the_same_result(
+    sessions, settings, db_session
+):
+    from pathlib import Path
+
+    data = (Path("tests/fixtures/apple_health") / "dogsheep-export.xml").read_bytes()
+    broken = data[: len(data) // 2]
+    folder = settings.data_dir / "apple"
+    folder.mkdir(parents=True)
+    (folder / "export.xml").write_bytes(data)
+    (folder / "broken.xml").write_bytes(broken)
+    raws = imports.keep_paths(sessions, settings, [folder / "export.xml", folder / "broken.xml"])
+    with sessions.begin() as session:
+        job_id = imports.create_job(session, raws, origin="cli").id
+    job = imports.run_job(sessions, settings, job_id, workers=1)
+
+    ok, failed = job.items
+    assert ok.status == "ok" and ok.health_samples + ok.wellness_days > 0
+    assert failed.status == "failed" and failed.error_code == "xml_malformed"
+    assert failed.error_params.get("line")

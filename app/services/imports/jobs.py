@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
@@ -67,6 +67,7 @@ class _Context:
     progress: Progress | None
     next_position: int = 0
     reported_at: float = 0.0
+    workers: int = 0
     finished_children: dict[int, set[str]] = field(default_factory=dict)
 
 
@@ -185,6 +186,7 @@ def run_job(
         lookahead=max(1, workers) * LOOKAHEAD_PER_WORKER,
         progress=progress,
         next_position=next_position,
+        workers=workers,
     )
     try:
         with sessions() as session:
@@ -306,9 +308,7 @@ def _classify(path: Path) -> str:
     return "unknown"
 
 
-def _input_units(
-    context: _Context, inputs: list[ImportItem]
-) -> Iterator[tuple[ImportItem, _Unit]]:
+def _input_units(context: _Context, inputs: list[ImportItem]) -> Iterator[tuple[ImportItem, _Unit]]:
     """Every input as decode units (FIT files, archive members); Apple Health exports and
     failures are handled on the way, as the stream reaches them."""
     for item in inputs:
@@ -425,7 +425,8 @@ def _store_unit(context: _Context, item: ImportItem, unit: _Unit) -> None:
                 activities_added=result.added,
                 activities_duplicate=result.duplicate,
                 samples=result.samples,
-                wellness_days=days,
+                wellness_days=len(days),
+                wellness_dates=[day.isoformat() for day in days],
                 health_samples=health,
                 notices=notices,
                 raw_file_id=unit.raw.id if unit.raw else item.raw_file_id,
@@ -542,40 +543,92 @@ def _archive_units(
         _finish_item(session, parent, status="ok", notices=_notices(notices))
 
 
-def _process_apple_health(context: _Context, item: ImportItem, path: Path, kind: str) -> None:
+def apple_health_entries(path: Path, kind: str) -> Iterator[Any]:
+    """Parse an Apple Health export (``export.zip`` or ``export.xml``) at ``path``."""
     from app.sources.apple_health import parse_export
 
-    archive: zipfile.ZipFile | None = None
+    if kind != "apple_health":
+        with path.open("rb") as stream:
+            yield from parse_export(stream)
+        return
     try:
-        if kind == "apple_health":
-            archive = zipfile.ZipFile(path)
-            names = archive.namelist()
-            export_name = next(n for n in names if n.rsplit("/", 1)[-1] == "export.xml")
-            base = export_name.rsplit("/", 1)[0] + "/" if "/" in export_name else ""
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise SourceDataError(str(exc), code="zip_corrupt") from exc
+    with archive:
+        export_name = next(n for n in archive.namelist() if n.rsplit("/", 1)[-1] == "export.xml")
+        base = export_name.rsplit("/", 1)[0] + "/" if "/" in export_name else ""
 
-            def open_member(relative: str) -> BinaryIO | None:
-                name = base + relative.lstrip("/")
-                try:
-                    return archive.open(name)  # type: ignore[union-attr]
-                except KeyError:
-                    return None
+        def open_member(relative: str) -> BinaryIO | None:
+            try:
+                return archive.open(base + relative.lstrip("/"))  # type: ignore[return-value]
+            except KeyError:
+                return None
 
-            stream: BinaryIO = archive.open(export_name)  # type: ignore[assignment]
-        else:
-            open_member = None  # type: ignore[assignment]
-            stream = path.open("rb")
-        with stream, context.sessions.begin() as session:
-            counts = _store_apple_health(
-                context, session, parse_export(stream, open_member=open_member)
-            )
+        with archive.open(export_name) as stream:
+            try:
+                yield from parse_export(stream, open_member=open_member)  # type: ignore[arg-type]
+            except zipfile.BadZipFile as exc:
+                raise SourceDataError(
+                    str(exc), code="zip_member_corrupt", name=export_name
+                ) from exc
+
+
+_END = "end"
+
+
+def _apple_health_worker(path: str, kind: str, channel: Any) -> None:
+    """Runs in a worker process: parse and send entries; errors as (code, message, params)."""
+    try:
+        for entry in apple_health_entries(Path(path), kind):
+            channel.put(entry)
+        channel.put((_END, None))
+    except SourceDataError as error:
+        channel.put((_END, (error.code, str(error), error.params)))
+    except Exception as exc:  # reported as one failed file, like any other bug
+        channel.put((_END, ("internal", repr(exc), {"error": type(exc).__name__})))
+
+
+def _apple_health_in_worker(path: Path, kind: str) -> Iterator[Any]:
+    """Parse in another process while this one stores: the two halves of the work overlap on
+    a two-core NAS. A bounded queue keeps memory flat when storing is the slower half."""
+    context = multiprocessing.get_context("forkserver")
+    channel = context.Queue(maxsize=8)
+    worker = context.Process(target=_apple_health_worker, args=(str(path), kind, channel))
+    worker.start()
+    try:
+        while True:
+            entry = channel.get()
+            if isinstance(entry, tuple) and entry and entry[0] == _END:
+                if entry[1] is not None:
+                    code, message, params = entry[1]
+                    raise SourceDataError(message, code=code, **params)
+                return
+            yield entry
+    finally:
+        if worker.is_alive():
+            worker.terminate()
+        worker.join()
+        channel.close()
+
+
+def _process_apple_health(context: _Context, item: ImportItem, path: Path, kind: str) -> None:
+    entries = (
+        _apple_health_in_worker(path, kind)
+        if context.workers > 0
+        else apple_health_entries(path, kind)
+    )
+    try:
+        with context.sessions.begin() as session:
+            store.relax_commit(session)
+            counts = _store_apple_health(context, session, entries)
             _finish_item(session, item, **counts)
     except SourceDataError as error:
         _fail(context, item, error)
-    except zipfile.BadZipFile as exc:
-        _fail(context, item, SourceDataError(str(exc), code="zip_corrupt"))
     finally:
-        if archive is not None:
-            archive.close()
+        close = getattr(entries, "close", None)
+        if close is not None:
+            close()
 
 
 def _store_apple_health(
@@ -601,14 +654,15 @@ def _store_apple_health(
             days.append(entry)
         elif isinstance(entry, records.Notice):
             notices.append(entry)
-    wellness_days = store.merge_wellness(session, days)
+    touched = store.merge_wellness(session, days)
     return {
-        "status": "ok" if (added or health or wellness_days) else "duplicate",
+        "status": "ok" if (added or health or touched) else "duplicate",
         "activities_added": added,
         "activities_duplicate": duplicate,
         "samples": samples,
         "health_samples": health,
-        "wellness_days": wellness_days,
+        "wellness_days": len(touched),
+        "wellness_dates": [day.isoformat() for day in touched],
         "notices": _notices(notices),
     }
 
@@ -621,7 +675,7 @@ def summarize(session: Session, job_id: int) -> dict[str, int]:
         select(
             func.coalesce(func.sum(ImportItem.activities_added), 0),
             func.coalesce(func.sum(ImportItem.activities_duplicate), 0),
-            func.coalesce(func.sum(ImportItem.wellness_days), 0),
+            func.coalesce(func.sum(ImportItem.wellness_days), 0),  # replaced below
             func.coalesce(func.sum(ImportItem.samples), 0),
             func.coalesce(func.sum(ImportItem.health_samples), 0),
             func.count().filter(ImportItem.status == "failed"),
@@ -639,7 +693,18 @@ def summarize(session: Session, job_id: int) -> dict[str, int]:
         "files_skipped",
         "files_duplicate",
     )
-    return {key: int(value) for key, value in zip(keys, row, strict=True)}
+    summary = {key: int(value) for key, value in zip(keys, row, strict=True)}
+    # Distinct days: one day is usually touched by several files (sleep, daily summary, HRV).
+    summary["wellness_days"] = int(
+        session.execute(
+            select(func.count(func.distinct(text("day")))).select_from(
+                select(func.jsonb_array_elements_text(ImportItem.wellness_dates).label("day"))
+                .where(ImportItem.job_id == job_id)
+                .subquery()
+            )
+        ).scalar_one()
+    )
+    return summary
 
 
 def get_job(session: Session, job_id: int) -> ImportJob | None:

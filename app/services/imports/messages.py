@@ -128,6 +128,21 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
         records=p.get("records", "?"),
         types=p.get("types", "?"),
     ),
+    "apple_health_invalid_records": lambda p: _(
+        "%(records)s records were skipped: a value that is not a number, an unknown unit or a "
+        "date without a time zone.",
+        records=p.get("records", "?"),
+    ),
+    "apple_health_routes_missing": lambda p: _(
+        "%(routes)s workout routes named in the export are missing from it; the workouts were "
+        "kept without a map.",
+        routes=p.get("routes", "?"),
+    ),
+    "apple_health_routes_unreadable": lambda p: _(
+        "%(routes)s workout routes could not be read; the workouts were kept without a map.",
+        routes=p.get("routes", "?"),
+    ),
+    "gpx_invalid": lambda p: _("The GPX route is not valid XML."),
 }
 
 

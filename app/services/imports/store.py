@@ -168,9 +168,12 @@ def _attach_details(session: Session, row: Activity, activity: records.Activity)
     if row.sample_count == 0 and activity.samples is not None and len(activity.samples):
         stored = _copy_samples(session, row.id, activity.samples)
         row.sample_count = stored
-    if activity.laps and not session.execute(
-        select(Lap.lap_index).where(Lap.activity_id == row.id).limit(1)
-    ).first():
+    if (
+        activity.laps
+        and not session.execute(
+            select(Lap.lap_index).where(Lap.activity_id == row.id).limit(1)
+        ).first()
+    ):
         session.execute(insert(Lap), _lap_rows(row.id, activity.laps))
     rr = activity.rr_intervals_ms
     if rr is not None and len(rr) and session.get(ActivityRR, row.id) is None:
@@ -236,20 +239,21 @@ def store_activities(
     return result
 
 
-def merge_wellness(session: Session, days: list[records.DailyWellness]) -> int:
-    """Merge daily values field by field (see ``SOURCE_PRIORITY``); returns days touched."""
+def merge_wellness(session: Session, days: list[records.DailyWellness]) -> list[date]:
+    """Merge daily values field by field (see ``SOURCE_PRIORITY``); returns the days whose
+    values changed."""
     by_day: dict[date, list[records.DailyWellness]] = {}
     for entry in days:
         by_day.setdefault(entry.day, []).append(entry)
     if not by_day:
-        return 0
+        return []
     existing = {
         row.day: row
         for row in session.execute(
             select(DailyWellness).where(DailyWellness.day.in_(list(by_day))).with_for_update()
         ).scalars()
     }
-    touched = 0
+    touched: list[date] = []
     for day, entries in by_day.items():
         row = existing.get(day)
         if row is None:
@@ -272,7 +276,7 @@ def merge_wellness(session: Session, days: list[records.DailyWellness]) -> int:
                     changed = True
         if changed:
             row.sources = sources
-            touched += 1
+            touched.append(day)
     session.flush()
     return touched
 
