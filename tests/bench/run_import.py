@@ -1,5 +1,5 @@
 """One import, end to end, in its own process: ``python -m tests.bench.run_import URL DATA
-WORKERS OUT PATH...``. Writes {seconds, summary, rss_main_mb, rss_tree_peak_mb} to OUT.
+WORKERS OUT PATH...``. Writes {seconds, summary, rss_tree_peak_mb} to OUT.
 
 Run as a child so that its peak memory is the import's own (the benchmark process holds other
 groups' data), and so decoder workers are this process's children.
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import sys
 import threading
 import time
@@ -94,7 +93,6 @@ def main(argv: list[str]) -> None:
         "status": job.status,
         "error": job.error,
         "summary": job.summary,
-        "rss_main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rss_tree_peak_mb": memory.peak_mb,
     }
     Path(out).write_text(json.dumps(result))
