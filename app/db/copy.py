@@ -32,6 +32,14 @@ class CopyColumn:
     kind: str
 
 
+@dataclass(frozen=True)
+class CopyConstant:
+    """A text column holding the same value on every row (a metric name, a source)."""
+
+    value: str
+    kind: str = "text"
+
+
 def _encode(column: CopyColumn) -> tuple[np.ndarray, np.ndarray]:
     """Big-endian bytes (n × width) and a validity mask (n) for one column."""
     values = column.values
@@ -53,13 +61,19 @@ def _encode(column: CopyColumn) -> tuple[np.ndarray, np.ndarray]:
     return raw.view(np.uint8).reshape(len(values), _WIDTH[column.kind]), valid
 
 
-def _block(columns: Sequence[CopyColumn], lo: int, hi: int) -> bytes:
+def _block(columns: Sequence[CopyColumn | CopyConstant], lo: int, hi: int) -> bytes:
     n = hi - lo
     parts: list[np.ndarray] = [
         np.broadcast_to(np.frombuffer(len(columns).to_bytes(2, "big"), np.uint8), (n, 2))
     ]
     masks: list[np.ndarray] = [np.ones((n, 2), dtype=bool)]
     for column in columns:
+        if isinstance(column, CopyConstant):
+            encoded = column.value.encode()
+            field = np.frombuffer(len(encoded).to_bytes(4, "big") + encoded, np.uint8)
+            parts.append(np.broadcast_to(field, (n, field.size)))
+            masks.append(np.ones((n, field.size), dtype=bool))
+            continue
         width = _WIDTH[column.kind]
         data, valid = _encode(CopyColumn(column.values[lo:hi], column.kind))
         length = np.where(valid, width, -1).astype(">i4").view(np.uint8).reshape(n, 4)
@@ -70,10 +84,10 @@ def _block(columns: Sequence[CopyColumn], lo: int, hi: int) -> bytes:
     return matrix[keep].tobytes()
 
 
-def binary_copy_payload(columns: Sequence[CopyColumn]) -> list[bytes]:
+def binary_copy_payload(columns: Sequence[CopyColumn | CopyConstant]) -> list[bytes]:
     """The COPY BINARY stream for these columns, as a list of chunks (header first, trailer
     last) so a caller can write it to ``cursor.copy`` without one giant buffer."""
-    lengths = {len(column.values) for column in columns}
+    lengths = {len(column.values) for column in columns if isinstance(column, CopyColumn)}
     if len(lengths) > 1:
         raise ValueError("COPY columns differ in length")
     rows = lengths.pop() if lengths else 0

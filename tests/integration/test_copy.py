@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from app.db import copy as pgcopy
-from app.db.copy import CopyColumn, binary_copy_payload
+from app.db.copy import CopyColumn, CopyConstant, binary_copy_payload
 
 
 def _copy(connection, table: str, columns: list[str], payload: list[bytes]) -> None:
@@ -59,3 +59,19 @@ def test_many_rows_span_blocks(connection, monkeypatch):
 def test_columns_of_different_length_are_refused():
     with pytest.raises(ValueError, match="differ"):
         binary_copy_payload([CopyColumn(np.zeros(2), "float8"), CopyColumn(np.zeros(3), "float8")])
+
+
+def test_constant_text_columns(connection):
+    connection.execute(text("CREATE TEMP TABLE t (id int8, metric text, device text)"))
+    payload = binary_copy_payload(
+        [
+            CopyColumn(np.array([1, 2]), "int8"),
+            CopyConstant("heart_rate"),
+            CopyConstant("Jonathan’s Apple Watch"),
+        ]
+    )
+    _copy(connection, "t", ["id", "metric", "device"], payload)
+    assert connection.execute(text("SELECT * FROM t ORDER BY id")).all() == [
+        (1, "heart_rate", "Jonathan’s Apple Watch"),
+        (2, "heart_rate", "Jonathan’s Apple Watch"),
+    ]

@@ -395,3 +395,27 @@ def test_apple_health_parses_in_a_worker_process_with_the_same_result(
     assert ok.status == "ok" and ok.health_samples + ok.wellness_days > 0
     assert failed.status == "failed" and failed.error_code == "xml_malformed"
     assert failed.error_params.get("line")
+
+
+def test_health_series_with_repeated_times_and_overlap_keep_one_row_per_time(db_session):
+    t0 = START.timestamp()
+    first = records.HealthSeries(
+        "steps",
+        "apple_health",
+        t0 + np.array([0, 60, 60, 120.0]),
+        np.array([5, 6, 7, 8.0]),
+        "Phone",
+    )
+    assert store.store_health(db_session, first) == 3  # the repeated time is stored once
+    overlapping = records.HealthSeries(
+        "steps", "apple_health", t0 + np.array([120, 180.0]), np.array([8, 9.0]), "Phone"
+    )
+    assert store.store_health(db_session, overlapping) == 1
+    other_device = records.HealthSeries(
+        "steps", "apple_health", t0 + np.array([0.0]), np.array([1.0]), "Watch"
+    )
+    assert store.store_health(db_session, other_device) == 1
+    rows = db_session.execute(
+        text("SELECT device, count(*) FROM health_sample GROUP BY device ORDER BY device")
+    ).all()
+    assert rows == [("Phone", 4), ("Watch", 1)]

@@ -16,7 +16,7 @@ import numpy as np
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
-from app.db.copy import CopyColumn, binary_copy_payload
+from app.db.copy import CopyColumn, CopyConstant, binary_copy_payload
 from app.models import Activity, ActivityRR, ActivitySource, DailyWellness, Lap
 from app.models.activity import SUMMARY_FIELDS
 from app.sources import records
@@ -155,28 +155,33 @@ def _insert(
         extras=activity.extras or {},
         **{name: _clean(getattr(activity, name)) for name in SUMMARY_FIELDS},
     )
+    row.sample_count = len(activity.samples) if activity.samples is not None else 0
     session.add(row)
     session.flush()
-    if activity.laps:
-        session.execute(insert(Lap), _lap_rows(row.id, activity.laps))
     return row
 
 
-def _attach_details(session: Session, row: Activity, activity: records.Activity) -> int:
-    """Samples, laps and R-R intervals for a stored activity that has none yet."""
+def _attach_details(
+    session: Session, row: Activity, activity: records.Activity, *, new: bool
+) -> int:
+    """Samples, laps and R-R intervals for a stored activity that has none yet (``new``: the
+    row was just inserted, so it has none and nothing needs checking)."""
     stored = 0
-    if row.sample_count == 0 and activity.samples is not None and len(activity.samples):
-        stored = _copy_samples(session, row.id, activity.samples)
-        row.sample_count = stored
-    if (
-        activity.laps
-        and not session.execute(
+    if activity.samples is not None and len(activity.samples):
+        if new:
+            stored = _copy_samples(session, row.id, activity.samples)
+        elif row.sample_count == 0:
+            stored = _copy_samples(session, row.id, activity.samples)
+            row.sample_count = stored
+    if activity.laps and (
+        new
+        or not session.execute(
             select(Lap.lap_index).where(Lap.activity_id == row.id).limit(1)
         ).first()
     ):
         session.execute(insert(Lap), _lap_rows(row.id, activity.laps))
     rr = activity.rr_intervals_ms
-    if rr is not None and len(rr) and session.get(ActivityRR, row.id) is None:
+    if rr is not None and len(rr) and (new or session.get(ActivityRR, row.id) is None):
         # As an array literal: psycopg adapts a list of 10⁵ floats one by one, slowly.
         literal = "{" + ",".join(np.char.mod("%.6g", np.asarray(rr, dtype=np.float64))) + "}"
         session.execute(
@@ -216,14 +221,15 @@ def store_activities(
             parent_id = parent_id or known.activity_id
             continue
         row = _find_match(session, activity)
+        new = row is None
         if row is not None:
             result.duplicate += 1
             _fill(row, activity)
+            session.flush()
         else:
             row = _insert(session, activity, zone, parent_id)
             result.added += 1
-        session.flush()
-        result.samples += _attach_details(session, row, activity)
+        result.samples += _attach_details(session, row, activity, new=new)
         session.add(
             ActivitySource(
                 activity_id=row.id,
@@ -281,40 +287,81 @@ def merge_wellness(session: Session, days: list[records.DailyWellness]) -> list[
     return touched
 
 
+def _copy(session: Session, statement: str, payload: list[bytes]) -> None:
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        for chunk in payload:
+            copy.write(chunk)
+
+
 def store_health(session: Session, series: records.HealthSeries) -> int:
-    """Insert one series idempotently (the unique index drops rows already stored)."""
-    n = len(series)
+    """Insert one series idempotently; returns the rows added.
+
+    When nothing of this metric, source and device is stored in the series' time span (a first
+    import, the common case), the rows go straight in with COPY; otherwise through a staging
+    table and ``ON CONFLICT DO NOTHING``, so a re-import adds nothing.
+    """
+    time_ = np.asarray(series.time, dtype=np.float64)
+    value = np.asarray(series.value, dtype=np.float64)
+    keep = ~(np.isnan(time_) | np.isnan(value))
+    if not keep.all():
+        time_, value = time_[keep], value[keep]
+    n = len(time_)
     if n == 0:
         return 0
+    end = series.end_time if series.end_time is not None else np.full(len(keep), np.nan)
+    end = np.asarray(end, dtype=np.float64)[keep]
+    key = {"metric": series.metric, "source": series.source, "device": series.device}
+    overlap = session.execute(
+        text(
+            "SELECT 1 FROM health_sample WHERE metric = :metric AND source = :source "
+            "AND device = :device AND time BETWEEN to_timestamp(:lo) AND to_timestamp(:hi) "
+            "LIMIT 1"
+        ),
+        {**key, "lo": float(time_.min()), "hi": float(time_.max())},
+    ).first()
+    unique_times = n == len(np.unique(time_))
+    if overlap is None and unique_times:
+        _copy(
+            session,
+            "COPY health_sample (time, metric, source, device, value, end_time) "
+            "FROM STDIN (FORMAT BINARY)",
+            binary_copy_payload(
+                [
+                    CopyColumn(time_, "timestamptz"),
+                    CopyConstant(series.metric),
+                    CopyConstant(series.source),
+                    CopyConstant(series.device),
+                    CopyColumn(value, "float8"),
+                    CopyColumn(end, "timestamptz"),
+                ]
+            ),
+        )
+        return n
     session.execute(
         text(
             "CREATE TEMP TABLE IF NOT EXISTS health_stage "
             "(time timestamptz, value float8, end_time timestamptz) ON COMMIT DROP"
         )
     )
-    end = series.end_time if series.end_time is not None else np.full(n, np.nan)
-    payload = binary_copy_payload(
-        [
-            CopyColumn(np.asarray(series.time, dtype=np.float64), "timestamptz"),
-            CopyColumn(np.asarray(series.value, dtype=np.float64), "float8"),
-            CopyColumn(np.asarray(end, dtype=np.float64), "timestamptz"),
-        ]
+    _copy(
+        session,
+        "COPY health_stage (time, value, end_time) FROM STDIN (FORMAT BINARY)",
+        binary_copy_payload(
+            [
+                CopyColumn(time_, "timestamptz"),
+                CopyColumn(value, "float8"),
+                CopyColumn(end, "timestamptz"),
+            ]
+        ),
     )
-    raw = session.connection().connection.driver_connection
-    with (
-        raw.cursor() as cursor,
-        cursor.copy("COPY health_stage (time, value, end_time) FROM STDIN (FORMAT BINARY)") as copy,
-    ):
-        for chunk in payload:
-            copy.write(chunk)
     inserted = session.execute(
         text(
             "INSERT INTO health_sample (time, metric, source, device, value, end_time) "
             "SELECT time, :metric, :source, :device, value, end_time FROM health_stage "
-            "WHERE value IS NOT NULL AND time IS NOT NULL "
             "ON CONFLICT DO NOTHING"
         ),
-        {"metric": series.metric, "source": series.source, "device": series.device},
+        key,
     ).rowcount
     session.execute(text("TRUNCATE health_stage"))
     return int(inserted or 0)
