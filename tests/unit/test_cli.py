@@ -82,3 +82,43 @@ def test_placeholder_secrets_stop_the_cli_with_a_clear_message(monkeypatch):
     result = _check_with(monkeypatch, ENV=None, DATABASE_URL=None)
     assert result.exit_code == 2
     assert "placeholder password" in result.output
+
+
+def test_import_and_stats(cli_env, tmp_path):
+    import json
+    from datetime import UTC, datetime
+
+    import numpy as np
+
+    from tests.support.fitwriter import write_activity
+
+    runner = CliRunner()
+    assert runner.invoke(cli, ["migrate"]).exit_code == 0
+    folder = tmp_path / "incoming"
+    (folder / "2025").mkdir(parents=True)
+    write_activity(
+        folder / "2025" / "ride.fit",
+        sport="cycling",
+        start=datetime(2025, 4, 1, 6, 0, tzinfo=UTC),
+        samples={"power": np.full(120, 200.0)},
+    )
+    (folder / "notes.txt").write_text("not an activity")
+
+    imported = runner.invoke(cli, ["import", str(folder), "--workers", "0"])
+    assert imported.exit_code == 1, imported.output  # one file failed
+    assert "activities added" in imported.output and "notes.txt" in imported.output
+
+    again = runner.invoke(cli, ["import", str(folder / "2025" / "ride.fit"), "--workers", "0"])
+    assert again.exit_code == 0, again.output
+
+    stats = runner.invoke(cli, ["stats", "--json"])
+    assert stats.exit_code == 0
+    figures = json.loads(stats.output)
+    assert figures["activities"] == 1 and figures["samples"] == 120
+    assert figures["activities_by_sport"] == {"cycling": 1}
+    assert figures["activities_by_source"] == {"fit": 1}
+    assert figures["first_day"] == figures["last_day"] == "2025-04-01"
+    assert figures["wellness_days"] == 0
+
+    missing = runner.invoke(cli, ["import", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 2
