@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
@@ -28,7 +29,10 @@ def downgrade(database_url: str, revision: str) -> None:
     command.downgrade(alembic_config(database_url), revision)
 
 
+@lru_cache(maxsize=1)
 def head_revision() -> str:
+    """The newest revision in ``migrations/`` (loading the scripts costs milliseconds, and they
+    do not change while the process runs)."""
     script = ScriptDirectory.from_config(alembic_config("postgresql://unused"))
     head = script.get_current_head()
     assert head is not None
