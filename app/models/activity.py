@@ -49,6 +49,23 @@ SUMMARY_FIELDS = (
 )
 
 
+class Summary:
+    """The summary values an activity and each of its laps carry (``SUMMARY_FIELDS``)."""
+
+    elapsed_s: Mapped[float | None] = mapped_column(Float)
+    moving_s: Mapped[float | None] = mapped_column(Float)
+    distance_m: Mapped[float | None] = mapped_column(Float)
+    ascent_m: Mapped[float | None] = mapped_column(Float)
+    descent_m: Mapped[float | None] = mapped_column(Float)
+    calories: Mapped[float | None] = mapped_column(Float)
+    avg_hr: Mapped[float | None] = mapped_column(Float)
+    max_hr: Mapped[float | None] = mapped_column(Float)
+    avg_power: Mapped[float | None] = mapped_column(Float)
+    max_power: Mapped[float | None] = mapped_column(Float)
+    avg_cadence: Mapped[float | None] = mapped_column(Float)
+    avg_speed: Mapped[float | None] = mapped_column(Float)
+
+
 class RawFile(Base):
     """An original file kept forever under ``data/raw/`` (content-addressed by SHA-256)."""
 
@@ -63,7 +80,7 @@ class RawFile(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class Activity(Base):
+class Activity(Summary, Base):
     __tablename__ = "activity"
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -73,18 +90,6 @@ class Activity(Base):
     start_time: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     local_date: Mapped[date] = mapped_column(Date, index=True)
     utc_offset_s: Mapped[int | None] = mapped_column(Integer)
-    elapsed_s: Mapped[float | None] = mapped_column(Float)
-    moving_s: Mapped[float | None] = mapped_column(Float)
-    distance_m: Mapped[float | None] = mapped_column(Float)
-    ascent_m: Mapped[float | None] = mapped_column(Float)
-    descent_m: Mapped[float | None] = mapped_column(Float)
-    calories: Mapped[float | None] = mapped_column(Float)
-    avg_hr: Mapped[float | None] = mapped_column(Float)
-    max_hr: Mapped[float | None] = mapped_column(Float)
-    avg_power: Mapped[float | None] = mapped_column(Float)
-    max_power: Mapped[float | None] = mapped_column(Float)
-    avg_cadence: Mapped[float | None] = mapped_column(Float)
-    avg_speed: Mapped[float | None] = mapped_column(Float)
     device: Mapped[str | None] = mapped_column(Text)
     multisport_parent_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("activity.id", ondelete="SET NULL")
@@ -127,7 +132,7 @@ class ActivitySource(Base):
     activity: Mapped[Activity] = relationship(back_populates="sources")
 
 
-class Lap(Base):
+class Lap(Summary, Base):
     __tablename__ = "lap"
 
     activity_id: Mapped[int] = mapped_column(
@@ -135,18 +140,6 @@ class Lap(Base):
     )
     lap_index: Mapped[int] = mapped_column(Integer, primary_key=True)
     start_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    elapsed_s: Mapped[float | None] = mapped_column(Float)
-    moving_s: Mapped[float | None] = mapped_column(Float)
-    distance_m: Mapped[float | None] = mapped_column(Float)
-    ascent_m: Mapped[float | None] = mapped_column(Float)
-    descent_m: Mapped[float | None] = mapped_column(Float)
-    calories: Mapped[float | None] = mapped_column(Float)
-    avg_hr: Mapped[float | None] = mapped_column(Float)
-    max_hr: Mapped[float | None] = mapped_column(Float)
-    avg_power: Mapped[float | None] = mapped_column(Float)
-    max_power: Mapped[float | None] = mapped_column(Float)
-    avg_cadence: Mapped[float | None] = mapped_column(Float)
-    avg_speed: Mapped[float | None] = mapped_column(Float)
 
 
 class ActivityRR(Base):

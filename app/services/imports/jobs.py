@@ -517,28 +517,15 @@ def _archive_units(
                 )
                 session.expunge(raw)
             yield child, _Unit(name=name, source=source, data=data, raw=raw)
-        elif isinstance(entry, WellnessBatch):
+        elif isinstance(entry, WellnessBatch | ActivitySummaries):
+            decoded = (
+                records.DecodedFile(kind="wellness", wellness=entry.days)
+                if isinstance(entry, WellnessBatch)
+                else records.DecodedFile(kind="summaries", activities=entry.activities)
+            )
             child = _child(context, parent, entry.name)
             if child is not None:
-                yield (
-                    child,
-                    _Unit(
-                        name=entry.name,
-                        source=source,
-                        decoded=records.DecodedFile(kind="wellness", wellness=entry.days),
-                    ),
-                )
-        elif isinstance(entry, ActivitySummaries):
-            child = _child(context, parent, entry.name)
-            if child is not None:
-                yield (
-                    child,
-                    _Unit(
-                        name=entry.name,
-                        source=source,
-                        decoded=records.DecodedFile(kind="summaries", activities=entry.activities),
-                    ),
-                )
+                yield child, _Unit(name=entry.name, source=source, decoded=decoded)
     with context.sessions.begin() as session:
         _finish_item(session, parent, status="ok", notices=_notices(notices))
 
