@@ -9,6 +9,7 @@ from app.models.activity import (
     sample_table,
 )
 from app.models.base import Base
+from app.models.connection import Connection
 from app.models.imports import ImportItem, ImportJob
 from app.models.jobs import ScheduledJobState
 from app.models.owner import Owner
@@ -19,6 +20,7 @@ __all__ = [
     "ActivityRR",
     "ActivitySource",
     "Base",
+    "Connection",
     "DailyWellness",
     "ImportItem",
     "ImportJob",

@@ -1,0 +1,33 @@
+"""A connection to an outside service: its status, encrypted tokens, sync cursors and the
+cooldown that keeps a refused login from being retried in a loop."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Integer, String, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base
+
+STATUSES = ("disconnected", "connected", "needs_reconnect")
+
+
+class Connection(Base):
+    __tablename__ = "connection"
+
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), server_default="disconnected")
+    account: Mapped[str | None] = mapped_column(Text)
+    tokens_encrypted: Mapped[str | None] = mapped_column(Text)
+    cursors: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    login_failures: Mapped[int] = mapped_column(Integer, server_default="0")
+    cooldown_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error_code: Mapped[str | None] = mapped_column(String(48))
+    last_sync_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
