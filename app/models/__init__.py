@@ -9,7 +9,7 @@ from app.models.activity import (
     sample_table,
 )
 from app.models.base import Base
-from app.models.connection import Connection
+from app.models.connection import Connection, SyncRun
 from app.models.imports import ImportItem, ImportJob
 from app.models.jobs import ScheduledJobState
 from app.models.owner import Owner
@@ -28,6 +28,7 @@ __all__ = [
     "Owner",
     "RawFile",
     "ScheduledJobState",
+    "SyncRun",
     "health_sample_table",
     "sample_table",
 ]

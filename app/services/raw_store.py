@@ -39,6 +39,12 @@ def _suffix(original_name: str | None) -> str:
     return suffix if suffix in KNOWN_SUFFIXES else ""
 
 
+def _relative(sha: str, original_name: str | None, namespace: str) -> str:
+    """``<namespace>/<sha[:2]>/<sha><ext>`` (``garmin/…`` for API responses)."""
+    prefix = f"{namespace}/" if namespace else ""
+    return f"{prefix}{sha[:2]}/{sha}{_suffix(original_name)}"
+
+
 def raw_path(settings: Settings, raw: RawFile) -> Path:
     return settings.raw_dir / raw.path
 
@@ -58,12 +64,19 @@ class IncomingFile:
     """A file being received (an upload): written to ``.incoming`` and hashed as it streams,
     then ``keep()``-ed into the store or ``discard()``-ed."""
 
-    def __init__(self, settings: Settings, original_name: str | None, max_bytes: int | None):
+    def __init__(
+        self,
+        settings: Settings,
+        original_name: str | None,
+        max_bytes: int | None,
+        namespace: str = "",
+    ):
         incoming = settings.raw_dir / ".incoming"
         incoming.mkdir(parents=True, exist_ok=True)
         self.settings = settings
         self.original_name = original_name
         self.max_bytes = max_bytes
+        self.namespace = namespace
         self.path = incoming / uuid.uuid4().hex
         self.size = 0
         self._digest = hashlib.sha256()
@@ -91,7 +104,7 @@ class IncomingFile:
         self._out.close()
         self._out = None
         sha = self._digest.hexdigest()
-        relative = f"{sha[:2]}/{sha}{_suffix(self.original_name)}"
+        relative = _relative(sha, self.original_name, self.namespace)
         final = self.settings.raw_dir / relative
         if final.exists():
             self.path.unlink()
@@ -109,9 +122,10 @@ def store_chunks(
     original_name: str | None,
     kind: str = "upload",
     max_bytes: int | None = None,
+    namespace: str = "",
 ) -> RawFile:
     """Stream ``chunks`` into the raw store and return its ``raw_file`` row (existing or new)."""
-    incoming = IncomingFile(settings, original_name, max_bytes)
+    incoming = IncomingFile(settings, original_name, max_bytes, namespace)
     try:
         for chunk in chunks:
             incoming.write(chunk)
@@ -141,12 +155,26 @@ def store_stream(
 
 
 def store_bytes(
-    session: Session, settings: Settings, data: bytes, *, original_name: str | None, kind: str
+    session: Session,
+    settings: Settings,
+    data: bytes,
+    *,
+    original_name: str | None,
+    kind: str,
+    namespace: str = "",
 ) -> RawFile:
-    """Small payloads (one FIT file out of an archive): hash first, write only when new."""
+    """Small payloads (one FIT file out of an archive, an API response): hash first, write only
+    when new."""
     sha = hashlib.sha256(data).hexdigest()
-    relative = f"{sha[:2]}/{sha}{_suffix(original_name)}"
+    relative = _relative(sha, original_name, namespace)
     final = settings.raw_dir / relative
     if not final.exists():
-        return store_chunks(session, settings, [data], original_name=original_name, kind=kind)
+        return store_chunks(
+            session,
+            settings,
+            [data],
+            original_name=original_name,
+            kind=kind,
+            namespace=namespace,
+        )
     return _record(session, sha, relative, len(data), kind, original_name)

@@ -38,7 +38,25 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("source", name=op.f("pk_connection")),
     )
+    op.create_table(
+        "sync_run",
+        sa.Column("id", sa.BigInteger(), sa.Identity(), nullable=False),
+        sa.Column("source", sa.String(32), nullable=False),
+        sa.Column("mode", sa.String(16), nullable=False),  # backfill | incremental
+        # running | done | partial | cooling_down | needs_reconnect | failed
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("items_done", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("items_total", sa.Integer(), nullable=True),
+        sa.Column("counts", pg.JSONB(), server_default="{}", nullable=False),
+        sa.Column("failures", pg.JSONB(), server_default="[]", nullable=False),
+        sa.Column("error_code", sa.String(48), nullable=True),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sync_run")),
+    )
+    op.create_index(op.f("ix_sync_run_source"), "sync_run", ["source", "started_at"])
 
 
 def downgrade() -> None:
+    op.drop_table("sync_run")
     op.drop_table("connection")

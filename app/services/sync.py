@@ -1,0 +1,439 @@
+"""Syncing a connected source (Garmin first): backfill newest-first and incremental runs, with
+per-dataset cursors, throttling, retries with backoff, cooldowns and "needs reconnect".
+
+The service talks to a client through the small ``SourceApi`` protocol; the Garmin adapter
+implements it, and tests inject a hand-written fake. Time (``Clock``) is injected too, so the
+throttle and the backoff schedule are tested without sleeping.
+
+Cursors (``connection.cursors``), so a crash or restart resumes where it stopped:
+``{"activities": {"newest": "2026-11-20", "backfill_before": "2019-03-01",
+"backfill_done": false}, "wellness": {…same…}, "retry_activities": ["123", …]}``.
+Every window or day is stored in its own transaction together with its cursor, and activities
+are found again by their Garmin id, so a re-run adds nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from io import BytesIO
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from prometheus_client import Counter
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import Settings
+from app.models import ActivitySource, SyncRun
+from app.models.owner import get_owner
+from app.security.keys import SecretBox
+from app.services import connections, raw_store
+from app.services.imports import store
+from app.sources import (
+    SourceAuthError,
+    SourceDataError,
+    SourceError,
+    SourceRateLimited,
+    SourceUnavailable,
+    records,
+)
+
+log = logging.getLogger(__name__)
+SYNC_RUNS = Counter("domestique_sync_runs_total", "Source sync runs", ["source", "status"])
+SYNC_ITEMS = Counter("domestique_sync_items_total", "Items synced", ["source", "kind"])
+
+
+class SourceApi(Protocol):
+    """What the sync needs from a source client (the Garmin adapter implements it)."""
+
+    def activities(self, start: date, end: date) -> list[dict[str, Any]]: ...
+
+    def original_file(self, activity_id: int) -> bytes: ...
+
+    def daily(self, day: date) -> dict[str, Any]: ...
+
+    def current_tokens(self) -> str: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    delay_s: float = 1.0  # between calls: one request at a time, politely
+    overlap_days: int = 3  # late sleep and HRV arrive after the day
+    window_days: int = 30  # activity list window
+    max_attempts: int = 4  # per call, for 5xx and network errors
+    backoff_s: float = 2.0  # first retry wait; doubles, with jitter
+    empty_windows_to_stop: int = 12  # a year of empty activity windows ends the backfill
+    empty_days_to_stop: int = 60  # two months of empty wellness days end the backfill
+    floor: date = date(2006, 1, 1)  # nothing older than Garmin Connect itself
+
+
+@dataclass
+class Mappers:
+    """Source-specific translations of raw payloads into our records."""
+
+    activity: Callable[[dict[str, Any]], records.Activity]
+    wellness: Callable[[date, dict[str, Any]], records.DailyWellness | None]
+    activity_id: Callable[[dict[str, Any]], int]
+
+
+class _Stop(Exception):
+    def __init__(self, status: str, code: str, retry_after: float | None = None) -> None:
+        super().__init__(code)
+        self.status, self.code, self.retry_after = status, code, retry_after
+
+
+@dataclass
+class _Run:
+    source: str
+    run_id: int
+    counts: dict[str, int] = field(default_factory=dict)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    done: int = 0
+
+    def count(self, key: str, n: int = 1) -> None:
+        self.counts[key] = self.counts.get(key, 0) + n
+
+
+class Syncer:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        settings: Settings,
+        box: SecretBox,
+        api: SourceApi,
+        mappers: Mappers,
+        *,
+        source: str = "garmin",
+        clock: Clock | None = None,
+        options: SyncOptions | None = None,
+        jitter: Callable[[], float] = random.random,
+        progress: Callable[[SyncRun], None] | None = None,
+    ) -> None:
+        self.sessions, self.settings, self.box, self.api = sessions, settings, box, api
+        self.mappers, self.source = mappers, source
+        self.clock = clock or SystemClock()
+        self.options = options or SyncOptions()
+        self.jitter = jitter
+        self.progress = progress
+
+    # --- calls ------------------------------------------------------------------------------
+
+    def _call(self, what: str, fn: Callable[[], Any]) -> Any:
+        """One throttled call; 5xx/network errors retried with exponential backoff and jitter;
+        429 and refused tokens stop the run (the service's limits are respected, not fought)."""
+        attempt = 0
+        while True:
+            self.clock.sleep(self.options.delay_s)
+            try:
+                return fn()
+            except SourceRateLimited as error:
+                raise _Stop("cooling_down", "rate_limited", error.retry_after) from error
+            except SourceAuthError as error:
+                raise _Stop("needs_reconnect", "auth_expired") from error
+            except SourceUnavailable:
+                attempt += 1
+                if attempt >= self.options.max_attempts:
+                    raise
+                wait = self.options.backoff_s * 2 ** (attempt - 1)
+                self.clock.sleep(wait * (1 + self.jitter()))
+                log.info("%s unavailable (%s); retry %d", self.source, what, attempt)
+
+    # --- state ------------------------------------------------------------------------------
+
+    def _cursors(self) -> dict[str, Any]:
+        with self.sessions() as session:
+            return dict(connections.get_connection(session, self.source).cursors or {})
+
+    def _zone(self, session: Session) -> ZoneInfo:
+        owner = get_owner(session)
+        return ZoneInfo(owner.timezone if owner else self.settings.timezone)
+
+    def _today(self) -> date:
+        with self.sessions() as session:
+            return self.clock.now().astimezone(self._zone(session)).date()
+
+    def _save_cursor(self, session: Session, name: str, values: dict[str, Any]) -> None:
+        connection = connections.get_connection(session, self.source)
+        cursors = dict(connection.cursors or {})
+        cursors[name] = {**cursors.get(name, {}), **values}
+        connection.cursors = cursors
+
+    def _report(self, run: _Run) -> None:
+        with self.sessions.begin() as session:
+            row = session.get_one(SyncRun, run.run_id)
+            row.items_done, row.counts, row.failures = run.done, dict(run.counts), run.failures
+            if self.progress is not None:
+                self.progress(row)
+
+    # --- activities -------------------------------------------------------------------------
+
+    def _known(self, session: Session, activity_id: int) -> bool:
+        return (
+            session.execute(
+                select(ActivitySource.id).where(
+                    ActivitySource.source == self.source,
+                    ActivitySource.external_id == str(activity_id),
+                )
+            ).first()
+            is not None
+        )
+
+    def _activity(self, run: _Run, summary: dict[str, Any]) -> None:
+        activity_id = self.mappers.activity_id(summary)
+        with self.sessions() as session:
+            if self._known(session, activity_id):
+                run.count("activities_known")
+                return
+        try:
+            original = self._call(
+                f"original {activity_id}", lambda: self.api.original_file(activity_id)
+            )
+            decoded = _decode_original(original, self.source, str(activity_id))
+        except (SourceUnavailable, SourceDataError) as error:
+            run.failures.append({"activity_id": activity_id, "error": type(error).__name__})
+            self._remember_retry(activity_id)
+            return
+        try:
+            legs = decoded or [self.mappers.activity(summary)]
+        except (KeyError, TypeError, ValueError) as error:
+            run.failures.append({"activity_id": activity_id, "error": type(error).__name__})
+            return
+        for leg in legs:
+            leg.extras = {**leg.extras, "garmin": summary}
+        keys = [
+            str(activity_id) if len(legs) == 1 else f"{activity_id}:{leg.multisport_index or 0}"
+            for leg in legs
+        ]
+        with self.sessions.begin() as session:
+            store.relax_commit(session)
+            raw = raw_store.store_bytes(
+                session,
+                self.settings,
+                original,
+                original_name=f"{activity_id}.zip",
+                kind="garmin_original",
+                namespace=self.source,
+            )
+            raw_store.store_bytes(
+                session,
+                self.settings,
+                json.dumps(summary, sort_keys=True).encode(),
+                original_name=f"activity-{activity_id}.json",
+                kind="garmin_json",
+                namespace=self.source,
+            )
+            result = store.store_activities(
+                session, legs, source_keys=keys, raw_file_id=raw.id, zone=self._zone(session)
+            )
+            self._forget_retry(session, activity_id)
+        run.count("activities_added", result.added)
+        run.count("activities_merged", result.duplicate)
+        SYNC_ITEMS.labels(self.source, "activity").inc()
+
+    def _remember_retry(self, activity_id: int) -> None:
+        with self.sessions.begin() as session:
+            connection = connections.get_connection(session, self.source)
+            cursors = dict(connection.cursors or {})
+            retry = set(cursors.get("retry_activities", []))
+            retry.add(str(activity_id))
+            cursors["retry_activities"] = sorted(retry)
+            connection.cursors = cursors
+
+    def _forget_retry(self, session: Session, activity_id: int) -> None:
+        connection = connections.get_connection(session, self.source)
+        cursors = dict(connection.cursors or {})
+        retry = [i for i in cursors.get("retry_activities", []) if i != str(activity_id)]
+        if retry != cursors.get("retry_activities", []):
+            cursors["retry_activities"] = retry
+            connection.cursors = cursors
+
+    def _activity_window(self, run: _Run, start: date, end: date) -> int:
+        summaries = self._call(
+            f"activities {start}..{end}", lambda: self.api.activities(start, end)
+        )
+        for summary in summaries:
+            self._activity(run, summary)
+        return len(summaries)
+
+    # --- wellness ---------------------------------------------------------------------------
+
+    def _day(self, run: _Run, day: date) -> bool:
+        """Fetch and merge one day; True when the day had anything."""
+        payloads = self._call(f"daily {day}", lambda: self.api.daily(day))
+        wellness = self.mappers.wellness(day, payloads) if payloads else None
+        with self.sessions.begin() as session:
+            store.relax_commit(session)
+            if payloads:
+                raw_store.store_bytes(
+                    session,
+                    self.settings,
+                    json.dumps(payloads, sort_keys=True, default=str).encode(),
+                    original_name=f"daily-{day.isoformat()}.json",
+                    kind="garmin_json",
+                    namespace=self.source,
+                )
+            touched = store.merge_wellness(session, [wellness]) if wellness else []
+            self._save_cursor(session, "wellness", {"last_fetched": day.isoformat()})
+        run.count("wellness_days", len(touched))
+        return bool(wellness and wellness.values)
+
+    # --- runs -------------------------------------------------------------------------------
+
+    def run(self, mode: str = "auto") -> SyncRun:
+        """``incremental`` (overlap + newer), ``backfill`` (older history, newest first),
+        or ``auto``: incremental, then backfill where the history is not complete yet."""
+        now = self.clock.now()
+        with self.sessions.begin() as session:
+            connection = connections.get_connection(session, self.source)
+            if connection.status != "connected" or connection.tokens_encrypted is None:
+                raise SourceAuthError(f"{self.source} is not connected")
+            row = SyncRun(source=self.source, mode=mode, status="running", started_at=now)
+            session.add(row)
+            session.flush()
+            run = _Run(self.source, row.id)
+        status, code = "done", None
+        try:
+            self._incremental(run)
+            if mode in ("auto", "backfill"):
+                self._backfill(run)
+            if run.failures:
+                status = "partial"
+        except _Stop as stop:
+            status, code = stop.status, stop.code
+            with self.sessions.begin() as session:
+                if stop.status == "needs_reconnect":
+                    connections.mark_needs_reconnect(session, self.source, stop.code)
+                else:
+                    connection = connections.get_connection(session, self.source)
+                    wait = stop.retry_after if stop.retry_after is not None else 3600.0
+                    connection.cooldown_until = self.clock.now() + timedelta(seconds=wait)
+                    connection.last_error_code = stop.code
+        except SourceError as error:
+            status, code = "failed", type(error).__name__
+            log.warning("%s sync failed: %s", self.source, error)
+        finally:
+            self._keep_tokens()
+        with self.sessions.begin() as session:
+            row = session.get_one(SyncRun, run.run_id)
+            row.status, row.error_code, row.finished_at = status, code, self.clock.now()
+            row.items_done, row.counts, row.failures = run.done, run.counts, run.failures
+            if status in ("done", "partial"):
+                connections.get_connection(session, self.source).last_sync_at = row.finished_at
+        SYNC_RUNS.labels(self.source, status).inc()
+        with self.sessions() as session:
+            result = session.get_one(SyncRun, run.run_id)
+            session.expunge(result)
+            return result
+
+    def _keep_tokens(self) -> None:
+        try:
+            tokens = self.api.current_tokens()
+        except Exception:  # a client that cannot say keeps the stored tokens
+            log.exception("could not read %s tokens after the run", self.source)
+            return
+        with self.sessions.begin() as session:
+            connections.keep_rotated_tokens(session, self.box, self.source, tokens)
+
+    def _incremental(self, run: _Run) -> None:
+        today = self._today()
+        cursors = self._cursors()
+        for name in ("activities", "wellness"):
+            newest = cursors.get(name, {}).get("newest")
+            start = (
+                date.fromisoformat(newest) - timedelta(days=self.options.overlap_days)
+                if newest
+                else today - timedelta(days=self.options.overlap_days)
+            )
+            if name == "activities":
+                self._activity_window(run, start, today)
+                for retry in list(cursors.get("retry_activities", [])):
+                    self._activity(run, {"activityId": int(retry)})
+            else:
+                day = today
+                while day >= start:
+                    self._day(run, day)
+                    run.done += 1
+                    day -= timedelta(days=1)
+            with self.sessions.begin() as session:
+                values: dict[str, Any] = {"newest": today.isoformat()}
+                if not cursors.get(name, {}).get("backfill_before"):
+                    values["backfill_before"] = start.isoformat()
+                self._save_cursor(session, name, values)
+            self._report(run)
+
+    def _backfill(self, run: _Run) -> None:
+        cursors = self._cursors()
+        activities = cursors.get("activities", {})
+        empty = 0
+        while not activities.get("backfill_done"):
+            before = date.fromisoformat(activities["backfill_before"])
+            start = max(self.options.floor, before - timedelta(days=self.options.window_days))
+            found = self._activity_window(run, start, before - timedelta(days=1))
+            empty = 0 if found else empty + 1
+            finished = start <= self.options.floor or empty >= self.options.empty_windows_to_stop
+            activities = {"backfill_before": start.isoformat(), "backfill_done": finished}
+            with self.sessions.begin() as session:
+                self._save_cursor(session, "activities", activities)
+            run.done += 1
+            self._report(run)
+        wellness = cursors.get("wellness", {})
+        empty = 0
+        while not wellness.get("backfill_done"):
+            day = date.fromisoformat(wellness["backfill_before"]) - timedelta(days=1)
+            had = self._day(run, day)
+            empty = 0 if had else empty + 1
+            finished = day <= self.options.floor or empty >= self.options.empty_days_to_stop
+            wellness = {"backfill_before": day.isoformat(), "backfill_done": finished}
+            with self.sessions.begin() as session:
+                self._save_cursor(session, "wellness", wellness)
+            run.done += 1
+            if run.done % 10 == 0:
+                self._report(run)
+
+
+def _decode_original(data: bytes, source: str, activity_id: str) -> list[records.Activity]:
+    """The activities in Garmin's "original" download: a ZIP holding the FIT file (or the FIT
+    file itself)."""
+    from app.sources.fit import decode_fit, looks_like_fit
+
+    if looks_like_fit(data[:14]):
+        payloads = [data]
+    else:
+        try:
+            with zipfile.ZipFile(BytesIO(data)) as archive:
+                payloads = [
+                    archive.read(name)
+                    for name in archive.namelist()
+                    if name.lower().endswith(".fit")
+                    and archive.getinfo(name).file_size < 256 * 1024 * 1024
+                ]
+        except zipfile.BadZipFile as exc:
+            raise SourceDataError(str(exc), code="zip_corrupt") from exc
+    found: list[records.Activity] = []
+    for payload in payloads:
+        decoded = decode_fit(payload, source=source)
+        for activity in decoded.activities:
+            activity.external_id = activity_id
+        found += decoded.activities
+    return found

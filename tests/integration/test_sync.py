@@ -1,0 +1,233 @@
+"""The sync service with a hand-written fake source and a fake clock: backfill newest first,
+resume after a crash without duplicates, re-runs add nothing, retries with backoff, cooldown on
+429, needs-reconnect on refused tokens, rotated tokens kept."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import func, select
+
+from app.models import Activity, Connection, DailyWellness, SyncRun
+from app.security.keys import SecretBox
+from app.services import connections
+from app.services.sync import Mappers, Syncer, SyncOptions
+from app.sources import SourceAuthError, SourceRateLimited, SourceUnavailable, records
+from tests.support.fitwriter import write_activity
+
+TODAY = date(2026, 11, 20)
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.current = NOW
+        self.sleeps: list[float] = []
+
+    def now(self) -> datetime:
+        return self.current
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.current += timedelta(seconds=seconds)
+
+
+class FakeGarmin:
+    """Activities every 10 days for ~400 days, wellness every day for 200 days."""
+
+    def __init__(self) -> None:
+        self.summaries = []
+        for i in range(40):
+            start = datetime.combine(TODAY, datetime.min.time(), UTC) - timedelta(days=10 * i)
+            start += timedelta(hours=7)
+            self.summaries.append({"activityId": 1000 + i, "startTimeGMT": start.isoformat()})
+        self.failures: dict[str, list[Exception]] = {}
+        self.crash_after: int | None = None
+        self.calls = 0
+        self.tokens = "tokens-1"
+
+    def _tick(self, what: str) -> None:
+        self.calls += 1
+        if self.crash_after is not None and self.calls > self.crash_after:
+            raise RuntimeError("the process was killed")
+        queue = self.failures.get(what)
+        if queue:
+            raise queue.pop(0)
+
+    def activities(self, start: date, end: date) -> list[dict]:
+        self._tick("activities")
+        return [
+            s for s in self.summaries if start <= date.fromisoformat(s["startTimeGMT"][:10]) <= end
+        ]
+
+    def original_file(self, activity_id: int) -> bytes:
+        self._tick("original")
+        summary = next(s for s in self.summaries if s["activityId"] == activity_id)
+        fit = write_activity(
+            None,
+            sport="running",
+            start=datetime.fromisoformat(summary["startTimeGMT"]),
+            samples={"heart_rate": np.full(60, 140.0)},
+        )
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr(f"{activity_id}_ACTIVITY.fit", fit)
+        return buffer.getvalue()
+
+    def daily(self, day: date) -> dict:
+        self._tick("daily")
+        if (TODAY - day).days > 200:
+            return {}
+        return {"rhr": 40 + (TODAY - day).days % 10}
+
+    def current_tokens(self) -> str:
+        return self.tokens
+
+
+MAPPERS = Mappers(
+    activity=lambda s: records.Activity(
+        source="garmin",
+        sport="running",
+        start=datetime.fromisoformat(s["startTimeGMT"]),
+        external_id=str(s["activityId"]),
+    ),
+    wellness=lambda day, p: records.DailyWellness(day, "garmin", {"resting_hr": p["rhr"]}),
+    activity_id=lambda s: int(s["activityId"]),
+)
+OPTIONS = SyncOptions(delay_s=0.5, empty_windows_to_stop=3, empty_days_to_stop=5)
+
+
+@pytest.fixture
+def box() -> SecretBox:
+    return SecretBox(Fernet.generate_key().decode())
+
+
+@pytest.fixture
+def connected(db_session, box):
+    connections.save_tokens(db_session, box, "garmin", "tokens-1", account="me@example.com")
+    db_session.commit()
+
+
+def _syncer(sessions, settings, box, api, clock=None, **kw) -> Syncer:
+    return Syncer(
+        sessions, settings, box, api, MAPPERS, clock=clock or FakeClock(), options=OPTIONS, **kw
+    )
+
+
+def _count(db_session, model) -> int:
+    return db_session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def test_backfill_brings_the_whole_history_and_a_rerun_adds_nothing(
+    sessions, settings, box, connected, db_session
+):
+    api = FakeGarmin()
+    run = _syncer(sessions, settings, box, api).run("auto")
+
+    assert run.status == "done", run.error_code
+    assert _count(db_session, Activity) == 40
+    assert _count(db_session, DailyWellness) == 201
+    cursors = db_session.get(Connection, "garmin").cursors
+    assert cursors["activities"]["backfill_done"] and cursors["wellness"]["backfill_done"]
+    assert cursors["activities"]["newest"] == TODAY.isoformat()
+    assert any(settings.raw_dir.glob("garmin/*/*.json"))
+
+    again = _syncer(sessions, settings, box, api).run("auto")
+    assert again.status == "done"
+    assert again.counts.get("activities_added", 0) == 0
+    assert again.counts.get("wellness_days", 0) == 0
+    assert _count(db_session, Activity) == 40
+
+
+def test_a_crash_mid_backfill_resumes_without_duplicates(
+    sessions, settings, box, connected, db_session
+):
+    api = FakeGarmin()
+    api.crash_after = 30
+    with pytest.raises(RuntimeError):
+        _syncer(sessions, settings, box, api).run("auto")
+    partial = _count(db_session, Activity)
+    assert 0 < partial < 40
+
+    api.crash_after = None
+    run = _syncer(sessions, settings, box, api).run("auto")
+    assert run.status == "done"
+    assert _count(db_session, Activity) == 40
+    assert _count(db_session, DailyWellness) == 201
+
+
+def test_server_errors_are_retried_with_growing_waits(
+    sessions, settings, box, connected, db_session
+):
+    api = FakeGarmin()
+    api.failures["activities"] = [SourceUnavailable("502"), SourceUnavailable("503")]
+    clock = FakeClock()
+    run = _syncer(sessions, settings, box, api, clock=clock, jitter=lambda: 0.0).run("incremental")
+
+    assert run.status == "done"
+    # throttle, backoff 2 s, throttle, backoff 4 s, throttle: then it worked
+    assert clock.sleeps[:5] == [0.5, 2.0, 0.5, 4.0, 0.5]
+
+
+def test_persistent_server_errors_fail_the_run_but_keep_the_connection(
+    sessions, settings, box, connected, db_session
+):
+    api = FakeGarmin()
+    api.failures["activities"] = [SourceUnavailable("500")] * 10
+    run = _syncer(sessions, settings, box, api).run("incremental")
+    assert run.status == "failed"
+    assert db_session.get(Connection, "garmin").status == "connected"
+
+
+def test_rate_limit_starts_a_cooldown(sessions, settings, box, connected, db_session):
+    api = FakeGarmin()
+    api.failures["daily"] = [SourceRateLimited("429", retry_after=900)]
+    clock = FakeClock()
+    run = _syncer(sessions, settings, box, api, clock=clock).run("auto")
+
+    assert (run.status, run.error_code) == ("cooling_down", "rate_limited")
+    connection = db_session.get(Connection, "garmin")
+    db_session.refresh(connection)
+    assert connection.cooldown_until == clock.now() + timedelta(seconds=900)
+
+
+def test_refused_tokens_mean_reconnect(sessions, settings, box, connected, db_session):
+    api = FakeGarmin()
+    api.failures["activities"] = [SourceAuthError("401")]
+    run = _syncer(sessions, settings, box, api).run("auto")
+    assert run.status == "needs_reconnect"
+    connection = db_session.get(Connection, "garmin")
+    db_session.refresh(connection)
+    assert connection.status == "needs_reconnect"
+    with pytest.raises(SourceAuthError):
+        _syncer(sessions, settings, box, api).run("auto")
+
+
+def test_rotated_tokens_are_kept_after_the_run(sessions, settings, box, connected, db_session):
+    api = FakeGarmin()
+    api.tokens = "tokens-2"
+    _syncer(sessions, settings, box, api).run("incremental")
+    assert connections.load_tokens(db_session, box, "garmin") == "tokens-2"
+
+
+def test_a_failing_download_is_recorded_and_retried_next_time(
+    sessions, settings, box, connected, db_session
+):
+    api = FakeGarmin()
+    api.failures["original"] = [SourceUnavailable("500")] * OPTIONS.max_attempts
+    first = _syncer(sessions, settings, box, api).run("incremental")
+    assert first.status == "partial"
+    assert first.failures and first.failures[0]["activity_id"] == 1000
+    assert db_session.get(Connection, "garmin").cursors["retry_activities"] == ["1000"]
+
+    second = _syncer(sessions, settings, box, api).run("incremental")
+    assert second.status == "done"
+    db_session.expire_all()
+    assert db_session.get(Connection, "garmin").cursors["retry_activities"] == []
+    runs = db_session.execute(select(SyncRun).order_by(SyncRun.id)).scalars().all()
+    assert [r.status for r in runs] == ["partial", "done"]
