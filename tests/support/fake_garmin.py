@@ -61,6 +61,7 @@ class Failure:
     headers: dict[str, str]
     body: bytes
     times: int
+    delay_s: float = 0.0
 
 
 @dataclass
@@ -131,9 +132,11 @@ class FakeGarmin:
         headers: dict[str, str] | None = None,
         body: bytes = b"",
         times: int = 1,
+        delay_s: float = 0.0,
     ) -> None:
-        """The next ``times`` requests whose path starts with ``prefix`` get this answer."""
-        self._failures.append(Failure(prefix, status, headers or {}, body, times))
+        """The next ``times`` requests whose path starts with ``prefix`` get this answer,
+        after ``delay_s`` seconds (longer than the client's timeout = a timeout)."""
+        self._failures.append(Failure(prefix, status, headers or {}, body, times, delay_s))
 
     def issue_tokens(self, *, expires_in: float | None = None) -> str:
         """Tokens as ``GarminClient.current_tokens()`` serializes them, valid on this fake."""
@@ -243,6 +246,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(g.sso_status, b"<html><title>Too many</title></html>")
         failure = g.take_failure(path)
         if failure is not None:
+            time.sleep(failure.delay_s)
             return self._send(failure.status, failure.body, headers=failure.headers)
         if is_sso:
             return self._sso(method, path, body)

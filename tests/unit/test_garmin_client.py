@@ -174,6 +174,13 @@ def test_connection_refused_is_unavailable(fake):
         client.sleep(DAY)
 
 
+def test_timeout_is_unavailable(fake):
+    client = GarminClient.from_tokens(fake.issue_tokens(), endpoints=fake.endpoints, timeout=0.2)
+    fake.fail("/weight-service/", 200, body=b"{}", delay_s=1.0)
+    with pytest.raises(SourceUnavailable):
+        client.body_composition(DAY)
+
+
 def test_malformed_json_is_data_error(client, fake):
     fake.fail("/usersummary-service/", 200, body=b"{not json")
     with pytest.raises(SourceDataError) as err:
@@ -247,6 +254,8 @@ def test_activity_and_original_file(fake):
     with pytest.raises(SourceDataError) as err:
         client.activity(1)
     assert err.value.code == "garmin_not_found"
+    with pytest.raises(SourceDataError):
+        client.original_file("../etc")
 
 
 def test_activity_summary_to_record():

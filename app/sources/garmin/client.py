@@ -141,6 +141,15 @@ def _retry_after(response: Any) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+def _activity_id(activity_id: int | str) -> int:
+    try:
+        return int(activity_id)
+    except (TypeError, ValueError) as e:
+        raise SourceDataError(
+            f"not a Garmin activity id: {activity_id!r}", code="garmin_bad_payload"
+        ) from e
+
+
 def _status_error(status: int, response: Any, what: str) -> SourceError:
     if status == 429:
         return SourceRateLimited(f"Garmin rate limited {what}", retry_after=_retry_after(response))
@@ -291,7 +300,7 @@ class GarminClient:
     def activity(self, activity_id: int | str) -> dict[str, Any]:
         what = f"activity {activity_id}"
         payload = self._expect(
-            self._get(f"/activity-service/activity/{int(activity_id)}", what), dict, what
+            self._get(f"/activity-service/activity/{_activity_id(activity_id)}", what), dict, what
         )
         if payload is None:
             raise SourceDataError(f"Garmin sent nothing for {what}", code="garmin_bad_payload")
@@ -304,7 +313,7 @@ class GarminClient:
             resp = self._client.request(
                 "GET",
                 "connectapi",
-                f"/download-service/files/activity/{int(activity_id)}",
+                f"/download-service/files/activity/{_activity_id(activity_id)}",
                 headers={"Accept": "*/*"},
                 timeout=self._timeout,
             )
