@@ -143,6 +143,21 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
         routes=p.get("routes", "?"),
     ),
     "gpx_invalid": lambda p: _("The GPX route is not valid XML."),
+    # Garmin Connect
+    "garmin_bad_payload": lambda p: _(
+        "Garmin Connect sent an answer Domestique cannot read; it will be tried again at the "
+        "next sync."
+    ),
+    "garmin_not_found": lambda p: _("Garmin Connect no longer has this item."),
+    "garmin_bad_request": lambda p: _(
+        "Garmin Connect refused the request; it will be tried again at the next sync."
+    ),
+    "rate_limited": lambda p: _(
+        "Garmin Connect asked Domestique to slow down; syncing pauses and resumes by itself."
+    ),
+    "auth_expired": lambda p: _(
+        "Garmin Connect no longer accepts the saved sign-in. Reconnect on the Connections page."
+    ),
 }
 
 
