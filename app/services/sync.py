@@ -97,6 +97,16 @@ class Mappers:
     activity_id: Callable[[dict[str, Any]], int]
 
 
+def garmin_mappers() -> Mappers:
+    from app.sources.garmin import mapper
+
+    return Mappers(
+        activity=mapper.activity_summary_to_record,
+        wellness=mapper.daily_to_wellness,
+        activity_id=lambda summary: int(summary["activityId"]),
+    )
+
+
 class _Stop(Exception):
     def __init__(self, status: str, code: str, retry_after: float | None = None) -> None:
         super().__init__(code)

@@ -13,7 +13,7 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
-from app.models import Activity, Connection, DailyWellness, SyncRun
+from app.models import Activity, ActivitySource, Connection, DailyWellness, SyncRun
 from app.security.keys import SecretBox
 from app.services import connections
 from app.services.sync import Mappers, Syncer, SyncOptions
@@ -231,3 +231,42 @@ def test_a_failing_download_is_recorded_and_retried_next_time(
     assert db_session.get(Connection, "garmin").cursors["retry_activities"] == []
     runs = db_session.execute(select(SyncRun).order_by(SyncRun.id)).scalars().all()
     assert [r.status for r in runs] == ["partial", "done"]
+
+
+def test_the_garmin_adapter_and_fake_garmin_connect_end_to_end(sessions, settings, box, db_session):
+    """The real adapter (garminconnect underneath) against the loopback fake Garmin Connect."""
+    from app.services.sync import garmin_mappers
+    from app.sources.garmin.client import GarminClient
+    from tests.support.fake_garmin import FakeGarmin as FakeGarminServer
+
+    server = FakeGarminServer().start()
+    try:
+        history = server.add_history(3, newest=TODAY)
+        tokens = server.issue_tokens()
+        connections.save_tokens(db_session, box, "garmin", tokens)
+        db_session.commit()
+        client = GarminClient.from_tokens(tokens, endpoints=server.endpoints)
+        syncer = Syncer(
+            sessions,
+            settings,
+            box,
+            client,
+            garmin_mappers(),
+            clock=FakeClock(),
+            options=SyncOptions(
+                delay_s=0, overlap_days=3, empty_windows_to_stop=1, empty_days_to_stop=1
+            ),
+        )
+        run = syncer.run("auto")
+    finally:
+        server.stop()
+
+    assert run.status in ("done", "partial"), (run.error_code, run.failures)
+    ids = {str(item["activityId"]) for item in history}
+    stored = set(
+        db_session.execute(
+            select(ActivitySource.external_id).where(ActivitySource.source == "garmin")
+        ).scalars()
+    )
+    assert ids <= stored
+    assert run.counts.get("activities_added", 0) + run.counts.get("activities_merged", 0) == 3
