@@ -12,63 +12,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from app.sources import SourceDataError
+from app.sources.garmin.sports import sport_of
 from app.sources.records import WELLNESS_FIELDS, Activity, DailyWellness
 
 SOURCE = "garmin"
-
-# Garmin activityType.typeKey → FIT (sport, sub_sport).
-SPORTS: dict[str, tuple[str, str | None]] = {
-    "running": ("running", None),
-    "street_running": ("running", "street"),
-    "trail_running": ("running", "trail"),
-    "treadmill_running": ("running", "treadmill"),
-    "track_running": ("running", "track"),
-    "indoor_running": ("running", "indoor_running"),
-    "virtual_run": ("running", "virtual_activity"),
-    "ultra_run": ("running", None),
-    "cycling": ("cycling", None),
-    "road_biking": ("cycling", "road"),
-    "mountain_biking": ("cycling", "mountain"),
-    "gravel_cycling": ("cycling", "gravel_cycling"),
-    "cyclocross": ("cycling", "cyclocross"),
-    "indoor_cycling": ("cycling", "indoor_cycling"),
-    "virtual_ride": ("cycling", "virtual_activity"),
-    "e_bike_fitness": ("cycling", "e_bike_fitness"),
-    "e_bike_mountain": ("cycling", "e_bike_mountain"),
-    "track_cycling": ("cycling", "track_cycling"),
-    "bmx": ("cycling", "bmx"),
-    "swimming": ("swimming", None),
-    "lap_swimming": ("swimming", "lap_swimming"),
-    "open_water_swimming": ("swimming", "open_water"),
-    "walking": ("walking", None),
-    "casual_walking": ("walking", "casual_walking"),
-    "speed_walking": ("walking", "speed_walking"),
-    "hiking": ("hiking", None),
-    "rowing": ("rowing", None),
-    "indoor_rowing": ("fitness_equipment", "indoor_rowing"),
-    "elliptical": ("fitness_equipment", "elliptical"),
-    "stair_climbing": ("fitness_equipment", "stair_climbing"),
-    "strength_training": ("training", "strength_training"),
-    "indoor_cardio": ("training", "cardio_training"),
-    "cardio": ("training", "cardio_training"),
-    "hiit": ("training", "cardio_training"),
-    "yoga": ("training", "yoga"),
-    "pilates": ("training", "pilates"),
-    "breathwork": ("training", None),
-    "multi_sport": ("multisport", None),
-    "transition": ("transition", None),
-    "cross_country_skiing_ws": ("cross_country_skiing", None),
-    "skate_skiing_ws": ("cross_country_skiing", "skate_skiing"),
-    "resort_skiing_snowboarding_ws": ("alpine_skiing", "resort"),
-    "backcountry_skiing": ("alpine_skiing", "backcountry"),
-    "stand_up_paddleboarding": ("stand_up_paddleboarding", None),
-    "kayaking": ("kayaking", None),
-    "mountaineering": ("mountaineering", None),
-    "rock_climbing": ("rock_climbing", None),
-    "tennis": ("tennis", None),
-    "golf": ("golf", None),
-    "soccer": ("soccer", None),
-}
 
 # Summary metrics without a column of their own, kept in ``Activity.extras``.
 EXTRAS = (
@@ -101,10 +48,6 @@ def _num(value: Any) -> float | None:
 
 def _gmt(value: Any) -> datetime:
     return datetime.fromisoformat(str(value).replace(" ", "T")).replace(tzinfo=UTC)
-
-
-def sport_of(type_key: str | None) -> tuple[str, str | None]:
-    return SPORTS.get(type_key or "", ("generic", None))
 
 
 def activity_summary_to_record(summary: dict[str, Any]) -> Activity:

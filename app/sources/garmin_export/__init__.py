@@ -29,7 +29,7 @@ export files, e.g. ``TrainingReadinessDTO``) in ``shared/fixtures/garmin-connect
 ``DI_CONNECT/DI-Connect-Fitness/<user>_<n>_summarizedActivities.json``
     ``[{"summarizedActivitiesExport": [activity, …]}]``. Per activity: ``activityId`` →
     ``external_id``; ``activityType`` (a type key string; a ``{"typeKey": …}`` object in API
-    dumps) → FIT ``sport``/``sub_sport`` (table in ``mapper.SPORTS``); ``startTimeGmt`` (epoch
+    dumps) → FIT ``sport``/``sub_sport`` (``app.sources.garmin.sports``); ``startTimeGmt`` (epoch
     ms, UTC; else ``beginTimestamp``) → ``start``; ``startTimeLocal`` (epoch ms of the local
     wall-clock time) → ``local_start`` (naive wall clock); ``duration`` (ms, timer time) →
     ``moving_s``, ``elapsedDuration`` (ms) → ``elapsed_s``, ``movingDuration`` (ms) →

@@ -1,0 +1,82 @@
+"""Garmin activity type keys (Garmin Connect's ``activityType.typeKey``, the export's
+``activityType``) → FIT ``sport`` / ``sub_sport`` names. One table for the API adapter and the
+bulk-export adapter."""
+
+from __future__ import annotations
+
+# Garmin activity type keys → FIT sport / sub_sport names (unknown keys become "generic" and keep
+# the key in ``extras["garmin_activity_type"]``).
+SPORTS: dict[str, tuple[str, str | None]] = {
+    "running": ("running", None),
+    "street_running": ("running", "street"),
+    "track_running": ("running", "track"),
+    "trail_running": ("running", "trail"),
+    "treadmill_running": ("running", "treadmill"),
+    "indoor_running": ("running", "indoor_running"),
+    "virtual_run": ("running", "virtual_activity"),
+    "ultra_run": ("running", "ultra"),
+    "obstacle_run": ("running", "obstacle"),
+    "cycling": ("cycling", None),
+    "road_biking": ("cycling", "road"),
+    "mountain_biking": ("cycling", "mountain"),
+    "gravel_cycling": ("cycling", "gravel_cycling"),
+    "cyclocross": ("cycling", "cyclocross"),
+    "downhill_biking": ("cycling", "downhill"),
+    "bmx": ("cycling", "bmx"),
+    "recumbent_cycling": ("cycling", "recumbent"),
+    "track_cycling": ("cycling", "track_cycling"),
+    "indoor_cycling": ("cycling", "indoor_cycling"),
+    "virtual_ride": ("cycling", "virtual_activity"),
+    "e_bike_fitness": ("cycling", "e_bike_fitness"),
+    "e_bike_mountain": ("cycling", "e_bike_mountain"),
+    "hand_cycling": ("cycling", "hand_cycling"),
+    "indoor_hand_cycling": ("cycling", "indoor_hand_cycling"),
+    "swimming": ("swimming", None),
+    "lap_swimming": ("swimming", "lap_swimming"),
+    "open_water_swimming": ("swimming", "open_water"),
+    "walking": ("walking", None),
+    "casual_walking": ("walking", "casual_walking"),
+    "speed_walking": ("walking", "speed_walking"),
+    "indoor_walking": ("walking", "indoor_walking"),
+    "hiking": ("hiking", None),
+    "mountaineering": ("mountaineering", None),
+    "strength_training": ("training", "strength_training"),
+    "indoor_cardio": ("training", "cardio_training"),
+    "cardio": ("training", "cardio_training"),
+    "hiit": ("training", "hiit"),
+    "yoga": ("training", "yoga"),
+    "pilates": ("training", "pilates"),
+    "breathwork": ("training", "breathing"),
+    "floor_climbing": ("floor_climbing", None),
+    "elliptical": ("fitness_equipment", "elliptical"),
+    "stair_climbing": ("fitness_equipment", "stair_climbing"),
+    "indoor_rowing": ("fitness_equipment", "indoor_rowing"),
+    "rowing": ("rowing", None),
+    "kayaking": ("kayaking", None),
+    "stand_up_paddleboarding": ("stand_up_paddleboarding", None),
+    "surfing": ("surfing", None),
+    "resort_skiing_snowboarding_ws": ("alpine_skiing", "resort"),
+    "backcountry_skiing": ("alpine_skiing", "backcountry"),
+    "backcountry_skiing_snowboarding_ws": ("alpine_skiing", "backcountry"),
+    "cross_country_skiing_ws": ("cross_country_skiing", None),
+    "skate_skiing_ws": ("cross_country_skiing", "skate_skiing"),
+    "snowshoeing_ws": ("snowshoeing", None),
+    "inline_skating": ("inline_skating", None),
+    "rock_climbing": ("rock_climbing", None),
+    "indoor_climbing": ("rock_climbing", "indoor_climbing"),
+    "bouldering": ("rock_climbing", "bouldering"),
+    "multi_sport": ("multisport", None),
+    "transition": ("transition", None),
+    "transition_v2": ("transition", None),
+    "tennis": ("tennis", None),
+    "golf": ("golf", None),
+    "soccer": ("soccer", None),
+    "basketball": ("basketball", None),
+    "boxing": ("boxing", None),
+    "other": ("generic", None),
+}
+
+
+def sport_of(type_key: str | None) -> tuple[str, str | None]:
+    """FIT (sport, sub_sport) for a Garmin type key; unknown keys are ``("generic", None)``."""
+    return SPORTS.get(type_key or "", ("generic", None))
