@@ -37,10 +37,6 @@ def get_connection(session: Session, source: str) -> Connection:
     return connection
 
 
-def next_login_allowed_at(connection: Connection) -> datetime | None:
-    return connection.cooldown_until
-
-
 def login_allowed(connection: Connection, now: datetime) -> bool:
     return connection.cooldown_until is None or now >= connection.cooldown_until
 

@@ -6,6 +6,7 @@ Public seams: ``keep_paths`` (inputs into the raw store), ``create_job``, ``run_
 
 from app.services.imports.jobs import (
     create_job,
+    create_upload_job,
     files_under,
     get_job,
     keep_paths,
@@ -19,6 +20,7 @@ from app.services.imports.stats import database_stats
 
 __all__ = [
     "create_job",
+    "create_upload_job",
     "database_stats",
     "files_under",
     "get_job",

@@ -120,6 +120,15 @@ def create_job(session: Session, raws: list[RawFile], *, origin: str) -> ImportJ
     return job
 
 
+def create_upload_job(
+    sessions: sessionmaker[Session], received: list[raw_store.IncomingFile]
+) -> int:
+    """Keep uploaded files (already streamed to ``.incoming``) and queue a job for them."""
+    with sessions.begin() as session:
+        raws = [incoming.keep(session) for incoming in received]
+        return create_job(session, raws, origin="web").id
+
+
 def files_under(paths: list[Path]) -> list[Path]:
     """Files named on the command line, folders walked recursively (hidden files skipped)."""
     found: list[Path] = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -377,7 +377,3 @@ def day_bounds(session: Session) -> tuple[date | None, date | None]:
     firsts = [d for d in (first_activity, first_day) if d is not None]
     lasts = [d for d in (last_activity, last_day) if d is not None]
     return (min(firsts) if firsts else None, max(lasts) if lasts else None)
-
-
-def now_utc() -> datetime:
-    return datetime.now(ZoneInfo("UTC"))

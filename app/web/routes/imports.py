@@ -50,7 +50,10 @@ async def upload(request: Request) -> Response:
         return await run_in_threadpool(_error_page, request, _("Choose files to import."), 400)
     if not received:
         return await run_in_threadpool(_error_page, request, _("Choose files to import."), 400)
-    job_id = await run_in_threadpool(_keep_and_queue, request, received)
+    job_id = await run_in_threadpool(
+        imports.create_upload_job, request.app.state.sessions, received
+    )
+    request.app.state.import_runner.submit(job_id)
     url = str(request.url_for("imports:job", job_id=job_id))
     if request.headers.get("hx-request") == "true":
         return Response(status_code=204, headers={"HX-Location": url})
@@ -60,14 +63,6 @@ async def upload(request: Request) -> Response:
 def _error_page(request: Request, message: str, status_code: int) -> Response:
     with request.app.state.sessions() as session:
         return _page(request, session, error=message, status_code=status_code)
-
-
-def _keep_and_queue(request: Request, received) -> int:
-    with request.app.state.sessions.begin() as session:
-        raws = [incoming.keep(session) for incoming in received]
-        job_id = imports.create_job(session, raws, origin="web").id
-    request.app.state.import_runner.submit(job_id)
-    return job_id
 
 
 @router.get("/import/jobs/{job_id}", name="imports:job")
