@@ -6,13 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Identity, Index, Integer, String, Text, func
+from sqlalchemy import BigInteger, Boolean, DateTime, Identity, Index, Integer, String, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base
 
 STATUSES = ("disconnected", "connected", "needs_reconnect")
+LOGIN_STATES = ("signing_in", "mfa", "failed")  # NULL: no sign-in under way
+RUN_STATUSES = ("running", "done", "partial", "paused", "cooling_down", "needs_reconnect", "failed")
 
 
 class Connection(Base):
@@ -27,6 +29,11 @@ class Connection(Base):
     cooldown_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error_code: Mapped[str | None] = mapped_column(String(48))
     last_sync_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    login_state: Mapped[str | None] = mapped_column(String(16))
+    # The pending MFA challenge (SSO cookies, never the password), encrypted, short-lived.
+    mfa_state_encrypted: Mapped[str | None] = mapped_column(Text)
+    mfa_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    backfill_paused: Mapped[bool] = mapped_column(Boolean, server_default="false")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

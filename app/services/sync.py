@@ -7,9 +7,19 @@ throttle and the backoff schedule are tested without sleeping.
 
 Cursors (``connection.cursors``), so a crash or restart resumes where it stopped:
 ``{"activities": {"newest": "2026-11-20", "backfill_before": "2019-03-01",
-"backfill_done": false}, "wellness": {…same…}, "retry_activities": ["123", …]}``.
+"backfill_done": false}, "wellness": {…same…}, "retry_activities": ["123", …],
+"extent": {"count": 2875, "oldest": "2014-03-02"}}``.
 Every window or day is stored in its own transaction together with its cursor, and activities
 are found again by their Garmin id, so a re-run adds nothing.
+
+``extent`` (how many activities the account has and the date of the oldest) is found once, at
+the start of the first backfill, by a binary search over one-item pages of the activity list
+(about 2·log2(n) throttled calls). It sizes the progress bar and its ETA, and lets the backfill
+stop at the real start of the history instead of after a long run of empty windows.
+
+A backfill can be paused (``connection.backfill_paused``) or the process can be stopping: both
+are checked between items (``interrupt``), and the run ends as ``paused`` or ``interrupted`` with
+its cursors saved; the next run resumes there.
 """
 
 from __future__ import annotations
@@ -27,7 +37,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from prometheus_client import Counter
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
@@ -59,6 +69,10 @@ class SourceApi(Protocol):
 
     def daily(self, day: date) -> dict[str, Any]: ...
 
+    def activity_at(self, offset: int) -> dict[str, Any] | None:
+        """The ``offset``-th activity counting from the newest (0-based), or None past the end."""
+        ...
+
     def current_tokens(self) -> str: ...
 
 
@@ -85,6 +99,10 @@ class SyncOptions:
     backoff_s: float = 2.0  # first retry wait; doubles, with jitter
     empty_windows_to_stop: int = 12  # a year of empty activity windows ends the backfill
     empty_days_to_stop: int = 60  # two months of empty wellness days end the backfill
+    # Before the oldest activity, wellness stops sooner: after this many empty days in a row,
+    # once it is more than ``wellness_margin_days`` older than the oldest activity.
+    empty_days_before_history: int = 14
+    wellness_margin_days: int = 30
     floor: date = date(2006, 1, 1)  # nothing older than Garmin Connect itself
 
 
@@ -95,6 +113,7 @@ class Mappers:
     activity: Callable[[dict[str, Any]], records.Activity]
     wellness: Callable[[date, dict[str, Any]], records.DailyWellness | None]
     activity_id: Callable[[dict[str, Any]], int]
+    activity_day: Callable[[dict[str, Any]], date]  # the local date an activity started
 
 
 def garmin_mappers() -> Mappers:
@@ -104,6 +123,7 @@ def garmin_mappers() -> Mappers:
         activity=mapper.activity_summary_to_record,
         wellness=mapper.daily_to_wellness,
         activity_id=lambda summary: int(summary["activityId"]),
+        activity_day=mapper.activity_local_day,
     )
 
 
@@ -120,6 +140,7 @@ class _Run:
     counts: dict[str, int] = field(default_factory=dict)
     failures: list[dict[str, Any]] = field(default_factory=list)
     done: int = 0
+    total: int | None = None
 
     def count(self, key: str, n: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + n
@@ -139,6 +160,7 @@ class Syncer:
         options: SyncOptions | None = None,
         jitter: Callable[[], float] = random.random,
         progress: Callable[[SyncRun], None] | None = None,
+        interrupt: Callable[[], str | None] | None = None,
     ) -> None:
         self.sessions, self.settings, self.box, self.api = sessions, settings, box, api
         self.mappers, self.source = mappers, source
@@ -146,6 +168,7 @@ class Syncer:
         self.options = options or SyncOptions()
         self.jitter = jitter
         self.progress = progress
+        self.interrupt = interrupt or (lambda: None)
 
     # --- calls ------------------------------------------------------------------------------
 
@@ -193,6 +216,7 @@ class Syncer:
         with self.sessions.begin() as session:
             row = session.get_one(SyncRun, run.run_id)
             row.items_done, row.counts, row.failures = run.done, dict(run.counts), run.failures
+            row.items_total = run.total
             if self.progress is not None:
                 self.progress(row)
 
@@ -210,6 +234,12 @@ class Syncer:
         )
 
     def _activity(self, run: _Run, summary: dict[str, Any]) -> None:
+        try:
+            self._fetch_activity(run, summary)
+        finally:
+            run.done += 1
+
+    def _fetch_activity(self, run: _Run, summary: dict[str, Any]) -> None:
         activity_id = self.mappers.activity_id(summary)
         with self.sessions() as session:
             if self._known(session, activity_id):
@@ -306,26 +336,41 @@ class Syncer:
             touched = store.merge_wellness(session, [wellness]) if wellness else []
             self._save_cursor(session, "wellness", {"last_fetched": day.isoformat()})
         run.count("wellness_days", len(touched))
+        run.done += 1
         return bool(wellness and wellness.values)
 
     # --- runs -------------------------------------------------------------------------------
 
     def run(self, mode: str = "auto") -> SyncRun:
         """``incremental`` (overlap + newer), ``backfill`` (older history, newest first),
-        or ``auto``: incremental, then backfill where the history is not complete yet."""
+        or ``auto``: incremental, then backfill where the history is not complete yet.
+
+        A paused backfill is skipped (the incremental part still runs). While a cooldown from an
+        earlier 429 lasts, nothing is called: the run is recorded as ``cooling_down``."""
         now = self.clock.now()
         with self.sessions.begin() as session:
             connection = connections.get_connection(session, self.source)
             if connection.status != "connected" or connection.tokens_encrypted is None:
                 raise SourceAuthError(f"{self.source} is not connected")
-            row = SyncRun(source=self.source, mode=mode, status="running", started_at=now)
+            cooling = connection.cooldown_until is not None and now < connection.cooldown_until
+            row = SyncRun(
+                source=self.source,
+                mode=mode,
+                status="cooling_down" if cooling else "running",
+                started_at=now,
+                error_code="rate_limited" if cooling else None,
+                finished_at=now if cooling else None,
+            )
             session.add(row)
             session.flush()
             run = _Run(self.source, row.id)
+        if cooling:
+            SYNC_RUNS.labels(self.source, "cooling_down").inc()
+            return self._finished_row(run.run_id)
         status, code = "done", None
         try:
             self._incremental(run)
-            if mode in ("auto", "backfill"):
+            if mode in ("auto", "backfill") and not self._paused():
                 self._backfill(run)
             if run.failures:
                 status = "partial"
@@ -334,13 +379,14 @@ class Syncer:
             with self.sessions.begin() as session:
                 if stop.status == "needs_reconnect":
                     connections.mark_needs_reconnect(session, self.source, stop.code)
-                else:
+                elif stop.status == "cooling_down":
                     connection = connections.get_connection(session, self.source)
                     wait = stop.retry_after if stop.retry_after is not None else 3600.0
                     connection.cooldown_until = self.clock.now() + timedelta(seconds=wait)
                     connection.last_error_code = stop.code
         except SourceError as error:
-            status, code = "failed", type(error).__name__
+            status = "failed"
+            code = getattr(error, "code", None) or type(error).__name__
             log.warning("%s sync failed: %s", self.source, error)
         finally:
             self._keep_tokens()
@@ -348,11 +394,18 @@ class Syncer:
             row = session.get_one(SyncRun, run.run_id)
             row.status, row.error_code, row.finished_at = status, code, self.clock.now()
             row.items_done, row.counts, row.failures = run.done, run.counts, run.failures
-            if status in ("done", "partial"):
-                connections.get_connection(session, self.source).last_sync_at = row.finished_at
+            row.items_total = run.done if status in ("done", "partial") else run.total
+            if status in ("done", "partial", "paused", "interrupted"):
+                connection = connections.get_connection(session, self.source)
+                connection.last_sync_at = row.finished_at
+                if connection.last_error_code == "rate_limited":
+                    connection.last_error_code = None
         SYNC_RUNS.labels(self.source, status).inc()
+        return self._finished_row(run.run_id)
+
+    def _finished_row(self, run_id: int) -> SyncRun:
         with self.sessions() as session:
-            result = session.get_one(SyncRun, run.run_id)
+            result = session.get_one(SyncRun, run_id)
             session.expunge(result)
             return result
 
@@ -364,6 +417,18 @@ class Syncer:
             return
         with self.sessions.begin() as session:
             connections.keep_rotated_tokens(session, self.box, self.source, tokens)
+
+    def _paused(self) -> bool:
+        with self.sessions() as session:
+            return connections.get_connection(session, self.source).backfill_paused
+
+    def _check_interrupt(self) -> None:
+        """Between items: stop cleanly when the process is stopping or the owner paused."""
+        reason = self.interrupt()
+        if reason is None and self._paused():
+            reason = "paused"
+        if reason is not None:
+            raise _Stop(reason, reason)
 
     def _incremental(self, run: _Run) -> None:
         today = self._today()
@@ -383,7 +448,6 @@ class Syncer:
                 day = today
                 while day >= start:
                     self._day(run, day)
-                    run.done += 1
                     day -= timedelta(days=1)
             with self.sessions.begin() as session:
                 values: dict[str, Any] = {"newest": today.isoformat()}
@@ -392,34 +456,124 @@ class Syncer:
                 self._save_cursor(session, name, values)
             self._report(run)
 
+    def _extent(self) -> dict[str, Any]:
+        """How many activities the account holds and the local date of the oldest (cached in
+        the cursors): a doubling then binary search over one-item pages, each call throttled."""
+        known = self._cursors().get("extent")
+        if known is not None:
+            return known
+
+        def at(offset: int) -> dict[str, Any] | None:
+            return self._call(f"activity #{offset}", lambda: self.api.activity_at(offset))
+
+        oldest = at(0)
+        count = 0 if oldest is None else 1
+        if oldest is not None:
+            low, high = 0, 1
+            while (item := at(high)) is not None:
+                low, oldest, high = high, item, high * 2
+            while high - low > 1:
+                middle = (low + high) // 2
+                if (item := at(middle)) is None:
+                    high = middle
+                else:
+                    low, oldest = middle, item
+            count = low + 1
+        extent = {
+            "count": count,
+            "oldest": self.mappers.activity_day(oldest).isoformat() if oldest else None,
+        }
+        with self.sessions.begin() as session:
+            connection = connections.get_connection(session, self.source)
+            connection.cursors = {**(connection.cursors or {}), "extent": extent}
+        return extent
+
     def _backfill(self, run: _Run) -> None:
+        extent = self._extent()
+        oldest = date.fromisoformat(extent["oldest"]) if extent.get("oldest") else None
+        with self.sessions() as session:
+            left = remaining(session, self.source, self.options)
+        run.total = run.done + left.activities + left.days
+        self._report(run)
         cursors = self._cursors()
         activities = cursors.get("activities", {})
         empty = 0
         while not activities.get("backfill_done"):
+            self._check_interrupt()
             before = date.fromisoformat(activities["backfill_before"])
             start = max(self.options.floor, before - timedelta(days=self.options.window_days))
             found = self._activity_window(run, start, before - timedelta(days=1))
             empty = 0 if found else empty + 1
-            finished = start <= self.options.floor or empty >= self.options.empty_windows_to_stop
+            finished = (
+                start <= self.options.floor
+                or (oldest is not None and start <= oldest)
+                or (oldest is None and empty >= self.options.empty_windows_to_stop)
+            )
             activities = {"backfill_before": start.isoformat(), "backfill_done": finished}
             with self.sessions.begin() as session:
                 self._save_cursor(session, "activities", activities)
-            run.done += 1
             self._report(run)
         wellness = cursors.get("wellness", {})
+        history_start = (
+            oldest - timedelta(days=self.options.wellness_margin_days) if oldest else None
+        )
         empty = 0
         while not wellness.get("backfill_done"):
+            self._check_interrupt()
             day = date.fromisoformat(wellness["backfill_before"]) - timedelta(days=1)
             had = self._day(run, day)
             empty = 0 if had else empty + 1
-            finished = day <= self.options.floor or empty >= self.options.empty_days_to_stop
+            finished = (
+                day <= self.options.floor
+                or empty >= self.options.empty_days_to_stop
+                or (
+                    history_start is not None
+                    and day < history_start
+                    and empty >= self.options.empty_days_before_history
+                )
+            )
             wellness = {"backfill_before": day.isoformat(), "backfill_done": finished}
             with self.sessions.begin() as session:
                 self._save_cursor(session, "wellness", wellness)
-            run.done += 1
             if run.done % 10 == 0:
                 self._report(run)
+
+
+@dataclass(frozen=True)
+class Remaining:
+    """What a backfill still has to fetch (estimates: the activity count is Garmin's, days
+    run back to a month before the oldest activity)."""
+
+    activities: int
+    days: int
+    done: bool
+
+
+def _known_activity_count(session: Session, source: str) -> int:
+    key = func.split_part(ActivitySource.external_id, ":", 1)
+    return session.execute(
+        select(func.count(func.distinct(key))).where(ActivitySource.source == source)
+    ).scalar_one()
+
+
+def remaining(session: Session, source: str, options: SyncOptions) -> Remaining:
+    connection = connections.get_connection(session, source)
+    cursors = connection.cursors or {}
+    extent = cursors.get("extent") or {}
+    activities, wellness = cursors.get("activities", {}), cursors.get("wellness", {})
+    done = bool(activities.get("backfill_done") and wellness.get("backfill_done"))
+    activities_left = 0
+    if not activities.get("backfill_done") and extent.get("count") is not None:
+        activities_left = max(0, int(extent["count"]) - _known_activity_count(session, source))
+    days_left = 0
+    if (
+        not wellness.get("backfill_done")
+        and extent.get("oldest")
+        and wellness.get("backfill_before")
+    ):
+        start = date.fromisoformat(extent["oldest"]) - timedelta(days=options.wellness_margin_days)
+        days_left = max(0, (date.fromisoformat(wellness["backfill_before"]) - start).days)
+    return Remaining(activities_left, days_left, done)
 
 
 def _decode_original(data: bytes, source: str, activity_id: str) -> list[records.Activity]:

@@ -49,10 +49,12 @@ class FakeGarmin:
         self.failures: dict[str, list[Exception]] = {}
         self.crash_after: int | None = None
         self.calls = 0
+        self.calls_by_kind: dict[str, int] = {}
         self.tokens = "tokens-1"
 
     def _tick(self, what: str) -> None:
         self.calls += 1
+        self.calls_by_kind[what] = self.calls_by_kind.get(what, 0) + 1
         if self.crash_after is not None and self.calls > self.crash_after:
             raise RuntimeError("the process was killed")
         queue = self.failures.get(what)
@@ -79,6 +81,10 @@ class FakeGarmin:
             archive.writestr(f"{activity_id}_ACTIVITY.fit", fit)
         return buffer.getvalue()
 
+    def activity_at(self, offset: int) -> dict | None:
+        self._tick("activity_at")
+        return self.summaries[offset] if 0 <= offset < len(self.summaries) else None
+
     def daily(self, day: date) -> dict:
         self._tick("daily")
         if (TODAY - day).days > 200:
@@ -98,6 +104,7 @@ MAPPERS = Mappers(
     ),
     wellness=lambda day, p: records.DailyWellness(day, "garmin", {"resting_hr": p["rhr"]}),
     activity_id=lambda s: int(s["activityId"]),
+    activity_day=lambda s: date.fromisoformat(s["startTimeGMT"][:10]),
 )
 OPTIONS = SyncOptions(delay_s=0.5, empty_windows_to_stop=3, empty_days_to_stop=5)
 
@@ -270,3 +277,72 @@ def test_the_garmin_adapter_and_fake_garmin_connect_end_to_end(sessions, setting
     )
     assert ids <= stored
     assert run.counts.get("activities_added", 0) + run.counts.get("activities_merged", 0) == 3
+
+
+def test_the_backfill_is_sized_first_and_stops_at_the_oldest_activity(
+    sessions, settings, box, connected, db_session
+):
+    api = FakeGarmin()
+    seen: list[tuple[int, int | None]] = []
+    syncer = _syncer(
+        sessions, settings, box, api, progress=lambda r: seen.append((r.items_done, r.items_total))
+    )
+    run = syncer.run("auto")
+
+    extent = db_session.get(Connection, "garmin").cursors["extent"]
+    assert extent == {"count": 40, "oldest": api.summaries[-1]["startTimeGMT"][:10]}
+    # a doubling then binary search (2·log2(40) + 2 calls), not a walk over 40 items
+    assert api.calls_by_kind["activity_at"] <= 13
+    sized = [total for _, total in seen if total is not None]
+    assert sized and sized[0] >= 40  # known before the first backfill window
+    assert run.items_done >= 40 + 201
+    assert run.items_total == run.items_done
+
+
+def test_a_paused_backfill_stops_between_items_and_resumes_where_it_was(
+    sessions, settings, box, connected, db_session
+):
+    api = FakeGarmin()
+
+    def pause_after_some(run_row: SyncRun) -> None:
+        if run_row.items_done >= 20:
+            with sessions.begin() as session:
+                connections.get_connection(session, "garmin").backfill_paused = True
+
+    paused = _syncer(sessions, settings, box, api, progress=pause_after_some).run("auto")
+    assert paused.status == "paused"
+    stored = _count(db_session, Activity)
+    assert 0 < stored < 40
+
+    # while paused, a nightly run only does the incremental part
+    nightly = _syncer(sessions, settings, box, api).run("auto")
+    assert nightly.status == "done"
+    assert _count(db_session, Activity) == stored
+
+    with sessions.begin() as session:
+        connections.get_connection(session, "garmin").backfill_paused = False
+    resumed = _syncer(sessions, settings, box, api).run("auto")
+    assert resumed.status == "done"
+    assert _count(db_session, Activity) == 40
+    assert _count(db_session, DailyWellness) == 201
+
+
+def test_a_stopping_process_interrupts_the_backfill_cleanly(
+    sessions, settings, box, connected, db_session
+):
+    api = FakeGarmin()
+    run = _syncer(sessions, settings, box, api, interrupt=lambda: "interrupted").run("auto")
+    assert run.status == "interrupted"
+    assert run.finished_at is not None
+    again = _syncer(sessions, settings, box, api).run("auto")
+    assert again.status == "done"
+    assert _count(db_session, Activity) == 40
+
+
+def test_no_call_is_made_while_a_cooldown_lasts(sessions, settings, box, connected, db_session):
+    with sessions.begin() as session:
+        connections.get_connection(session, "garmin").cooldown_until = NOW + timedelta(hours=1)
+    api = FakeGarmin()
+    run = _syncer(sessions, settings, box, api).run("auto")
+    assert (run.status, run.error_code) == ("cooling_down", "rate_limited")
+    assert api.calls == 0

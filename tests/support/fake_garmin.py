@@ -339,8 +339,8 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/userprofile-service/socialProfile":
             return self._send(200, {"displayName": "mtamizi", "userName": "owner"})
         if path == "/activitylist-service/activities/search/activities":
-            lo = date.fromisoformat(query["startDate"])
-            hi = date.fromisoformat(query["endDate"])
+            lo = date.fromisoformat(query.get("startDate", "1900-01-01"))
+            hi = date.fromisoformat(query.get("endDate", "2999-12-31"))
             chosen = [
                 a
                 for a in g.activities_list

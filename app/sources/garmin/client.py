@@ -297,6 +297,28 @@ class GarminClient:
                 return out
             offset += len(page)
 
+    def activity_at(self, offset: int) -> dict[str, Any] | None:
+        """The ``offset``-th activity of the whole history, newest first (0-based), or ``None``
+        past the oldest: one-item pages let the sync size a backfill in O(log n) calls."""
+        page = self._expect(
+            self._get(
+                "/activitylist-service/activities/search/activities",
+                "the activity list",
+                params={"start": int(offset), "limit": 1},
+            ),
+            list,
+            "the activity list",
+        )
+        if not page:
+            return None
+        if not isinstance(page[0], dict) or "activityId" not in page[0]:
+            raise SourceDataError(
+                "Garmin activity list entry without activityId",
+                code="garmin_bad_payload",
+                what="the activity list",
+            )
+        return page[0]
+
     def activity(self, activity_id: int | str) -> dict[str, Any]:
         what = f"activity {activity_id}"
         payload = self._expect(

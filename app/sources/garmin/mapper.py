@@ -50,6 +50,20 @@ def _gmt(value: Any) -> datetime:
     return datetime.fromisoformat(str(value).replace(" ", "T")).replace(tzinfo=UTC)
 
 
+def activity_local_day(summary: dict[str, Any]) -> date:
+    """The local date an activity started (``startTimeLocal``; else the UTC date)."""
+    for key in ("startTimeLocal", "startTimeGMT"):
+        value = summary.get(key)
+        if value:
+            try:
+                return date.fromisoformat(str(value)[:10])
+            except ValueError:
+                continue
+    raise SourceDataError(
+        "Garmin activity summary without a start time", code="garmin_bad_payload"
+    )
+
+
 def activity_summary_to_record(summary: dict[str, Any]) -> Activity:
     """An activity from the list (or the detail's ``summaryDTO``-less list shape) as a record.
 
