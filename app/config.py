@@ -78,6 +78,20 @@ class Settings(BaseSettings):
     import_max_unpacked_gb: int = Field(
         20, ge=1, description="Largest total uncompressed size of one archive (ZIP bomb guard)."
     )
+    sync_time: str = Field(
+        "04:30",
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="Local time (HH:MM, the owner's time zone) of the nightly sync of every "
+        "connected source.",
+    )
+    sync_delay_s: float = Field(
+        1.0,
+        ge=0.0,
+        description="Seconds between two calls to a source while syncing (one call at a time).",
+    )
+    garmin_domain: Literal["garmin.com", "garmin.cn"] = Field(
+        "garmin.com", description="Garmin Connect region: `garmin.cn` for accounts in China."
+    )
     default_locale: Literal["ko", "en"] = Field(
         "en", description="Language when neither the owner nor the browser says."
     )

@@ -7,7 +7,7 @@ so Python code and templates translate with the same ``gettext``.
 from __future__ import annotations
 
 import contextvars
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -90,6 +90,19 @@ def format_number(value: float | int, digits: int | None = None) -> str:
 
 def format_percent(value: float) -> str:
     return numbers.format_percent(value, locale=current_locale.get())
+
+
+def format_duration(value: timedelta, threshold: float = 0.85) -> str:
+    """A rough duration in words (“3 hours”, “3시간”), for ETAs."""
+    return dates.format_timedelta(value, threshold=threshold, locale=current_locale.get())
+
+
+def format_elapsed(value: timedelta | float) -> str:
+    """An exact short duration: ``1:02:03`` or ``4:05`` (the same in every language)."""
+    seconds = round(value.total_seconds() if isinstance(value, timedelta) else value)
+    hours, rest = divmod(max(seconds, 0), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def language_name(locale: str) -> str:

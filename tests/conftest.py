@@ -16,12 +16,22 @@ from app.db.migrate import upgrade
 from app.jobs.registry import JobRegistry
 from app.services import owners
 from app.services.imports.runner import InlineRunner
+from app.services.sync_runner import InlineSyncRunner
+from app.services.sync_sources import garmin_source
+from app.sources.garmin.client import Endpoints
 from app.web.app import create_app
 from tests.support.postgres import TemporaryCluster
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(os.environ.get("DOMESTIQUE_TEST_ARTIFACTS", ROOT / "test-artifacts"))
 OWNER_PASSWORD = "correct horse battery"
+UNREACHABLE = Endpoints(
+    sso="http://127.0.0.1:9",
+    connect="http://127.0.0.1:9",
+    connectapi="http://127.0.0.1:9",
+    diauth_token_url="http://127.0.0.1:9/token",
+    mobile_integration="http://127.0.0.1:9",
+)
 
 
 @pytest.fixture(scope="session")
@@ -89,6 +99,11 @@ def app(settings: Settings, sessions: sessionmaker[Session]):
     application.state.sessions = sessions
     # Imports run at once in the request's thread, inside the test's transaction.
     application.state.import_runner = InlineRunner(sessions, settings)
+    # So do syncs; Garmin points at a closed loopback port, so nothing can reach garmin.com.
+    application.state.sync_sources = {"garmin": garmin_source(settings, endpoints=UNREACHABLE)}
+    application.state.sync_runner = InlineSyncRunner(
+        sessions, settings, application.state.secret_box, application.state.sync_sources
+    )
     return application
 
 

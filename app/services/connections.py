@@ -37,6 +37,13 @@ def get_connection(session: Session, source: str) -> Connection:
     return connection
 
 
+def peek_connection(session: Session, source: str) -> Connection:
+    """The connection row, or an unsaved disconnected one (for pages: a GET writes nothing)."""
+    return session.get(Connection, source) or Connection(
+        source=source, status="disconnected", cursors={}, login_failures=0, backfill_paused=False
+    )
+
+
 def login_allowed(connection: Connection, now: datetime) -> bool:
     return connection.cooldown_until is None or now >= connection.cooldown_until
 
@@ -107,4 +114,7 @@ def disconnect(session: Session, source: str) -> None:
     connection = get_connection(session, source)
     connection.tokens_encrypted = None
     connection.status = "disconnected"
+    connection.login_state = None
+    connection.mfa_state_encrypted = None
+    connection.mfa_expires_at = None
     session.flush()

@@ -41,7 +41,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
-from app.models import ActivitySource, SyncRun
+from app.models import ActivitySource, Connection, SyncRun
 from app.models.owner import get_owner
 from app.security.keys import SecretBox
 from app.services import connections, raw_store
@@ -386,7 +386,13 @@ class Syncer:
                     connection.last_error_code = stop.code
         except SourceError as error:
             status = "failed"
-            code = getattr(error, "code", None) or type(error).__name__
+            code = (
+                error.code
+                if isinstance(error, SourceDataError)
+                else "source_unavailable"
+                if isinstance(error, SourceUnavailable)
+                else "sync_failed"
+            )
             log.warning("%s sync failed: %s", self.source, error)
         finally:
             self._keep_tokens()
@@ -492,7 +498,9 @@ class Syncer:
         extent = self._extent()
         oldest = date.fromisoformat(extent["oldest"]) if extent.get("oldest") else None
         with self.sessions() as session:
-            left = remaining(session, self.source, self.options)
+            left = remaining(
+                session, connections.get_connection(session, self.source), self.options
+            )
         run.total = run.done + left.activities + left.days
         self._report(run)
         cursors = self._cursors()
@@ -556,8 +564,8 @@ def _known_activity_count(session: Session, source: str) -> int:
     ).scalar_one()
 
 
-def remaining(session: Session, source: str, options: SyncOptions) -> Remaining:
-    connection = connections.get_connection(session, source)
+def remaining(session: Session, connection: Connection, options: SyncOptions) -> Remaining:
+    source = connection.source
     cursors = connection.cursors or {}
     extent = cursors.get("extent") or {}
     activities, wellness = cursors.get("activities", {}), cursors.get("wellness", {})

@@ -11,6 +11,10 @@ class SourceAuthError(SourceError):
     """Credentials were refused or expired: the owner must reconnect."""
 
 
+class MfaCodeRejected(SourceAuthError):
+    """The MFA code was wrong or expired; the same pending sign-in may be tried again."""
+
+
 class SourceRateLimited(SourceError):
     """The service asked us to slow down; ``retry_after`` seconds when it said."""
 

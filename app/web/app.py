@@ -14,17 +14,21 @@ from app import __version__
 from app.config import Settings, get_settings
 from app.db import make_engine, make_session_factory
 from app.jobs import registry as default_registry
+from app.jobs.nightly import nightly_sync_job
 from app.jobs.registry import JobRegistry
 from app.jobs.scheduler import Scheduler
+from app.models.owner import get_owner
 from app.security.keys import SecretBox, load_master_key, session_signing_key
 from app.services.imports.runner import ImportRunner
+from app.services.sync_runner import SyncRunner
+from app.services.sync_sources import default_sources
 from app.web.gate import OwnerGateMiddleware
 from app.web.middleware import (
     BodySizeLimitMiddleware,
     CrossOriginProtectionMiddleware,
     RequestContextMiddleware,
 )
-from app.web.routes import auth, imports, pages, system
+from app.web.routes import auth, connections, imports, pages, system
 from app.web.routes import settings as settings_routes
 from app.web.throttle import SlidingWindowLimiter
 
@@ -46,7 +50,17 @@ def create_app(settings: Settings | None = None, *, jobs: JobRegistry | None = N
             runner.start()
         except Exception:
             log.exception("the import runner did not start; unfinished imports wait for a restart")
-        scheduler = Scheduler(jobs, app.state.sessions, settings.timezone)
+        sync_runner = app.state.sync_runner
+        try:
+            sync_runner.start()
+        except Exception:
+            log.exception("the sync runner did not start; syncs wait for a restart")
+        timezone = _owner_timezone(app, settings)
+        scheduled = JobRegistry()
+        for spec in jobs:
+            scheduled.register(spec)
+        scheduled.register(nightly_sync_job(sync_runner, settings.sync_time, timezone))
+        scheduler = Scheduler(scheduled, app.state.sessions, timezone)
         app.state.scheduler = scheduler
         try:
             scheduler.start()
@@ -57,6 +71,7 @@ def create_app(settings: Settings | None = None, *, jobs: JobRegistry | None = N
             yield
         finally:
             scheduler.shutdown()
+            sync_runner.stop()
             runner.stop()
             engine.dispose()
 
@@ -75,6 +90,10 @@ def create_app(settings: Settings | None = None, *, jobs: JobRegistry | None = N
     app.state.login_limiter = SlidingWindowLimiter(settings.login_attempts_per_minute, 60.0)
     app.state.scheduler = None
     app.state.import_runner = ImportRunner(app.state.sessions, settings)
+    app.state.sync_sources = default_sources(settings)
+    app.state.sync_runner = SyncRunner(
+        app.state.sessions, settings, app.state.secret_box, app.state.sync_sources
+    )
 
     # add_middleware wraps: the last added runs first.
     app.add_middleware(
@@ -95,6 +114,17 @@ def create_app(settings: Settings | None = None, *, jobs: JobRegistry | None = N
     app.add_middleware(RequestContextMiddleware)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (system, auth, pages, imports, settings_routes):
+    for module in (system, auth, pages, imports, connections, settings_routes):
         app.include_router(module.router)
     return app
+
+
+def _owner_timezone(app: FastAPI, settings: Settings) -> str:
+    """The owner's time zone (the nightly sync runs at their local time), else the default."""
+    try:
+        with app.state.sessions() as session:
+            owner = get_owner(session)
+            return owner.timezone if owner and owner.timezone else settings.timezone
+    except Exception:
+        log.exception("could not read the owner's time zone; using %s", settings.timezone)
+        return settings.timezone

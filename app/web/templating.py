@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,8 @@ from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
 from app import __version__, i18n
+
+log = logging.getLogger(__name__)
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
 
@@ -35,6 +38,8 @@ def _environment() -> Environment:
         date=i18n.format_date,
         number=i18n.format_number,
         percent=i18n.format_percent,
+        duration=i18n.format_duration,
+        elapsed=i18n.format_elapsed,
     )
     env.globals.update(
         app_version=__version__,
@@ -69,12 +74,31 @@ def render(
     Always sends ``Vary: HX-Request``, so caches keep the two apart.
     """
     name = fragment if fragment and is_fragment_request(request) else page
+    owner = getattr(request.state, "owner", None)
     response = templates.TemplateResponse(
         request,
         name,
-        {"owner": getattr(request.state, "owner", None), **(context or {})},
+        {
+            "owner": owner,
+            "reconnect_sources": _reconnect_sources(request) if owner is not None else [],
+            **(context or {}),
+        },
         status_code=status_code,
         headers=headers,
     )
     response.headers["Vary"] = "HX-Request"
     return response
+
+
+def _reconnect_sources(request: Request) -> list[str]:
+    """Sources whose sign-in stopped working: every page shows a banner until reconnected."""
+    from app.services.connection_status import needs_reconnect
+
+    try:
+        with request.app.state.sessions() as session:
+            names = needs_reconnect(session)
+        sources = getattr(request.app.state, "sync_sources", {})
+        return [sources[name].label if name in sources else name for name in names]
+    except Exception:  # a page still renders when the database hiccups
+        log.exception("could not check the connections")
+        return []

@@ -33,11 +33,13 @@ import threading
 import time
 import zipfile
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
 
 from app.sources.garmin.client import Endpoints
 
@@ -159,6 +161,21 @@ class FakeGarmin:
             item["startTimeGMT"] = f"{day} 14:10:21"
             self.activities_list.append(item)
         return self.activities_list
+
+    def original_fit(self, activity_id: int) -> bytes:
+        """The recorded FIT file; for ``add_history`` activities, a short run of their own that
+        starts at their start time (so each is a distinct activity, as on Garmin)."""
+        summary = next((a for a in self.activities_list if a["activityId"] == activity_id), None)
+        if summary is None or activity_id < 20_000_000_000:
+            return FIT_FILE.read_bytes()
+        from tests.support.fitwriter import write_activity
+
+        start = datetime.fromisoformat(summary["startTimeGMT"].replace(" ", "T")).replace(
+            tzinfo=UTC
+        )
+        return write_activity(
+            None, sport="running", start=start, samples={"heart_rate": np.full(120, 140.0)}
+        )
 
     def set_daily(self, kind: str, day: date, payload: Any) -> None:
         self.daily_payloads[(kind, day)] = payload
@@ -359,7 +376,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith("/download-service/files/activity/"):
             buf = io.BytesIO()
             with zipfile.ZipFile(buf, "w") as zf:
-                zf.writestr(f"{parts[-1]}_ACTIVITY.fit", FIT_FILE.read_bytes())
+                zf.writestr(f"{parts[-1]}_ACTIVITY.fit", g.original_fit(int(parts[-1])))
             return self._send(200, buf.getvalue(), content_type="application/octet-stream")
         if path == "/sleep-service/sleep/dailySleepData":
             day = date.fromisoformat(query["date"])

@@ -158,6 +158,41 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
     "auth_expired": lambda p: _(
         "Garmin Connect no longer accepts the saved sign-in. Reconnect on the Connections page."
     ),
+    # Connecting and syncing
+    "login_refused": lambda p: _(
+        "Garmin Connect did not accept the email or password. Check them and try again."
+    ),
+    "login_rate_limited": lambda p: _(
+        "Garmin Connect is refusing sign-ins for this account for now (too many attempts). "
+        "Domestique will not try again before %(until)s; trying sooner only extends the block.",
+        until=p.get("until", "?"),
+    ),
+    "login_cooldown": lambda p: _(
+        "Signing in waits until %(until)s because Garmin Connect refused recent attempts; "
+        "trying sooner only extends the block.",
+        until=p.get("until", "?"),
+    ),
+    "login_failed": lambda p: _("The sign-in failed unexpectedly; the logs have the details."),
+    "sign_in_running": lambda p: _("A sign-in is already under way; wait for it to finish."),
+    "mfa_rejected": lambda p: _(
+        "That code was not accepted. Enter the newest code Garmin sent you."
+    ),
+    "mfa_expired": lambda p: _("The sign-in expired before the code was entered. Start again."),
+    "mfa_code_missing": lambda p: _("Enter the code Garmin sent you."),
+    "credentials_missing": lambda p: _("Enter the email and password of your Garmin account."),
+    "source_unavailable": lambda p: _(
+        "Garmin Connect could not be reached or had an error. Nothing was lost; the next sync "
+        "tries again."
+    ),
+    "sync_failed": lambda p: _(
+        "The sync stopped on an unexpected error. Nothing was lost; the next sync tries again."
+    ),
+    "sync_busy": lambda p: _("A sync of this source is already running."),
+    "not_connected": lambda p: _("This source is not connected."),
+    "paused": lambda p: _("The history download is paused. Resume it when you like."),
+    "interrupted": lambda p: _(
+        "The sync stopped because Domestique was shutting down; it resumes by itself."
+    ),
 }
 
 

@@ -47,6 +47,7 @@ from garminconnect.exceptions import (
 )
 
 from app.sources import (
+    MfaCodeRejected,
     SourceAuthError,
     SourceDataError,
     SourceError,
@@ -59,10 +60,6 @@ T = TypeVar("T")
 
 ACTIVITY_PAGE_SIZE = 100
 REQUEST_TIMEOUT_S = 30.0
-
-
-class MfaCodeRejected(SourceAuthError):
-    """The MFA code was wrong or expired; the same ``mfa_state`` may be tried again."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,255 @@
+"""Running syncs and sign-ins: one background thread in the app, the same entry point for the
+nightly job, "Sync now" and `domestique sync`.
+
+- ``sync_source`` is the one way a sync runs. It takes the source's advisory lock first, so only
+  one sync of a source runs at a time across the app and the command line; a run a killed
+  process left ``running`` is marked ``interrupted`` under that lock.
+- ``SyncRunner`` serializes work on a thread (sign-ins are slow: the library pauses seconds
+  between steps), de-duplicates queued requests, stops long backfills between items on shutdown,
+  and at start-up resumes a backfill a stopped process left unfinished.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import Settings
+from app.db.locks import try_advisory_lock
+from app.models import Connection, SyncRun
+from app.security.keys import SecretBox
+from app.services import connections, linking
+from app.services.sync import Clock, Syncer, SystemClock
+from app.services.sync_sources import SyncSource
+from app.sources import SourceAuthError
+
+log = logging.getLogger(__name__)
+
+
+class SyncBusy(Exception):
+    """Another sync of this source is running (in this process or another)."""
+
+
+def sync_source(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    box: SecretBox,
+    source: SyncSource,
+    mode: str = "auto",
+    *,
+    clock: Clock | None = None,
+    progress: Callable[[SyncRun], None] | None = None,
+    interrupt: Callable[[], str | None] | None = None,
+) -> SyncRun:
+    """Sync one connected source. Raises ``SyncBusy`` or ``SourceAuthError`` (not connected)."""
+    clock = clock or SystemClock()
+    with try_advisory_lock(sessions, f"sync:{source.name}") as held:
+        if not held:
+            raise SyncBusy(source.name)
+        with sessions.begin() as session:
+            session.execute(
+                update(SyncRun)
+                .where(SyncRun.source == source.name, SyncRun.status == "running")
+                .values(status="interrupted", finished_at=clock.now())
+            )
+            tokens = connections.load_tokens(session, box, source.name)
+            connection = connections.get_connection(session, source.name)
+            if connection.status != "connected" or tokens is None:
+                raise SourceAuthError(f"{source.name} is not connected")
+        try:
+            api = source.client(tokens)
+        except SourceAuthError:
+            with sessions.begin() as session:
+                connections.mark_needs_reconnect(session, source.name, "auth_expired")
+            raise
+        syncer = Syncer(
+            sessions,
+            settings,
+            box,
+            api,
+            source.mappers(),
+            source=source.name,
+            clock=clock,
+            options=source.options,
+            progress=progress,
+            interrupt=interrupt,
+        )
+        return syncer.run(mode)
+
+
+def connected_sources(
+    sessions: sessionmaker[Session], sources: dict[str, SyncSource]
+) -> list[SyncSource]:
+    with sessions() as session:
+        names = session.execute(
+            select(Connection.source).where(Connection.status == "connected")
+        ).scalars()
+        return [sources[name] for name in names if name in sources]
+
+
+@dataclass
+class _Task:
+    key: tuple[str, ...]
+    work: Callable[[], object]
+    done: Future
+
+
+class SyncRunner:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        settings: Settings,
+        box: SecretBox,
+        sources: dict[str, SyncSource],
+        *,
+        clock: Clock | None = None,
+    ) -> None:
+        self.sessions, self.settings, self.box, self.sources = sessions, settings, box, sources
+        self.clock = clock or SystemClock()
+        self._queue: queue.Queue[_Task | None] = queue.Queue()
+        self._pending: dict[tuple[str, ...], Future] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._work, name="sync", daemon=True)
+        self._thread.start()
+        for source in self._unfinished():
+            log.info("%s sync was cut short; resuming it", source.name)
+            self.submit_sync(source.name)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout)
+
+    def _unfinished(self) -> list[SyncSource]:
+        """Connected sources whose last run did not end (killed) or was interrupted."""
+        out = []
+        with self.sessions() as session:
+            for source in connected_sources(self.sessions, self.sources):
+                last = session.execute(
+                    select(SyncRun.status)
+                    .where(SyncRun.source == source.name)
+                    .order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
+                    .limit(1)
+                ).scalar()
+                if last in ("running", "interrupted"):
+                    out.append(source)
+        return out
+
+    # --- requests ---------------------------------------------------------------------------
+
+    def busy(self, source: str) -> bool:
+        with self._lock:
+            return any(key[1] == source for key in self._pending)
+
+    def _submit(self, key: tuple[str, ...], work: Callable[[], object]) -> Future:
+        with self._lock:
+            if key in self._pending:
+                return self._pending[key]
+            future: Future = Future()
+            self._pending[key] = future
+        self._queue.put(_Task(key, work, future))
+        return future
+
+    def submit_sync(self, name: str, mode: str = "auto") -> Future:
+        """Queue a sync (a second request for the same source while one waits is the same)."""
+        source = self.sources[name]
+        return self._submit(("sync", name), lambda: self._sync(source, mode))
+
+    def sync_all(self) -> list[Future]:
+        return [self.submit_sync(s.name) for s in connected_sources(self.sessions, self.sources)]
+
+    def run_nightly(self) -> None:
+        """The nightly job: sync every connected source and wait (the job records the outcome)."""
+        failed = [f for f in self.sync_all() if isinstance(f.result(), Exception)]
+        if failed:
+            raise RuntimeError(f"{len(failed)} source sync(s) failed")
+
+    def submit_sign_in(self, name: str, email: str, password: str) -> Future:
+        """Start a sign-in (``linking.begin_sign_in`` must have been called)."""
+        source = self.sources[name]
+
+        def work() -> str:
+            outcome = linking.sign_in(
+                self.sessions,
+                self.box,
+                name,
+                source.login_client(),
+                email,
+                password,
+                self.clock.now,
+            )
+            if outcome == "connected":
+                self.submit_sync(name)
+            return outcome
+
+        return self._submit(("sign_in", name), work)
+
+    def submit_mfa(self, name: str, code: str) -> str:
+        """Finish an MFA sign-in now (a couple of quick requests) and start the first sync."""
+        source = self.sources[name]
+        outcome = linking.submit_mfa_code(
+            self.sessions, self.box, name, source.login_client(), code, self.clock.now
+        )
+        if outcome == "connected":
+            self.submit_sync(name)
+        return outcome
+
+    # --- the thread -------------------------------------------------------------------------
+
+    def _sync(self, source: SyncSource, mode: str) -> SyncRun | Exception:
+        try:
+            return sync_source(
+                self.sessions,
+                self.settings,
+                self.box,
+                source,
+                mode,
+                clock=self.clock,
+                interrupt=lambda: "interrupted" if self._stopping.is_set() else None,
+            )
+        except (SyncBusy, SourceAuthError) as error:
+            log.info("%s sync not started: %s", source.name, type(error).__name__)
+            return error
+
+    def _work(self) -> None:
+        while (task := self._queue.get()) is not None:
+            try:
+                task.done.set_result(task.work())
+            except Exception as error:  # the last line of defence: record, never die
+                log.exception("%s failed", "/".join(task.key))
+                task.done.set_result(error)
+            finally:
+                with self._lock:
+                    self._pending.pop(task.key, None)
+
+
+class InlineSyncRunner(SyncRunner):
+    """Does the work at once in the caller's thread (tests)."""
+
+    def start(self) -> None:
+        pass
+
+    def stop(self, timeout: float = 0.0) -> None:
+        pass
+
+    def _submit(self, key: tuple[str, ...], work: Callable[[], object]) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(work())
+        except Exception as error:
+            future.set_result(error)
+        return future
