@@ -228,6 +228,101 @@ def import_(
 
 
 @cli.command()
+def sync(
+    source: str = typer.Option(
+        None, help="Only this source (e.g. garmin); default: every connected source."
+    ),
+    full: bool = typer.Option(
+        False, "--full", help="Walk the whole history again (known activities are skipped)."
+    ),
+) -> None:
+    """Sync connected sources now, with a progress bar (Ctrl-C stops cleanly between items)."""
+    import signal
+    import threading
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from app.db import make_engine, make_session_factory
+    from app.i18n import current_locale
+    from app.logs import configure_logging
+    from app.security.keys import SecretBox, load_master_key
+    from app.services.imports.messages import describe
+    from app.services.sync import restart_backfill
+    from app.services.sync_runner import SyncBusy, connected_sources, sync_source
+    from app.services.sync_sources import default_sources
+    from app.sources import SourceAuthError
+
+    settings = _settings()
+    configure_logging("WARNING")
+    current_locale.set(settings.default_locale)
+    sources = default_sources(settings)
+    if source is not None and source not in sources:
+        typer.echo(f"unknown source {source!r}; known: {', '.join(sources)}", err=True)
+        raise typer.Exit(2)
+    console = Console(stderr=True)
+    engine = make_engine(settings)
+    sessions = make_session_factory(engine)
+    box = SecretBox(load_master_key(settings))
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    failed = False
+    try:
+        targets = [sources[source]] if source else connected_sources(sessions, sources)
+        if not targets:
+            typer.echo("no source is connected; connect one on the Connections page", err=True)
+            raise typer.Exit(1)
+        for target in targets:
+            if full:
+                with sessions.begin() as session:
+                    restart_backfill(session, target.name)
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            ) as bar:
+                task = bar.add_task(target.name, total=None)
+                try:
+                    run = sync_source(
+                        sessions,
+                        settings,
+                        box,
+                        target,
+                        "backfill" if full else "auto",
+                        progress=lambda r, task=task: bar.update(
+                            task, total=r.items_total, completed=r.items_done
+                        ),
+                        interrupt=lambda: "interrupted" if stop.is_set() else None,
+                    )
+                except SyncBusy:
+                    console.print(f"[red]{target.name}[/red]: {describe('sync_busy')}")
+                    failed = True
+                    continue
+                except SourceAuthError:
+                    console.print(f"[red]{target.name}[/red]: {describe('not_connected')}")
+                    failed = True
+                    continue
+            counts = run.counts
+            console.print(
+                f"{target.name}: {run.status} · activities added "
+                f"{counts.get('activities_added', 0):,} · merged "
+                f"{counts.get('activities_merged', 0):,} · wellness days "
+                f"{counts.get('wellness_days', 0):,} · failed items {len(run.failures):,}"
+            )
+            if run.error_code:
+                console.print(f"  {describe(run.error_code)}")
+            failed = failed or run.status not in ("done", "paused")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        engine.dispose()
+    if failed:
+        raise typer.Exit(1)
+
+
+@cli.command()
 def stats(as_json: bool = typer.Option(False, "--json", help="One JSON object.")) -> None:
     """Print what the database holds."""
     import json

@@ -547,6 +547,22 @@ class Syncer:
                 self._report(run)
 
 
+def restart_backfill(session: Session, source: str) -> None:
+    """Walk the whole history again from the newest data down (``domestique sync --full``):
+    known activities are skipped cheaply, every day of wellness is fetched again."""
+    connection = connections.get_connection(session, source)
+    cursors = dict(connection.cursors or {})
+    cursors.pop("extent", None)
+    for name in ("activities", "wellness"):
+        cursor = dict(cursors.get(name, {}))
+        if cursor.get("newest"):
+            cursor["backfill_before"] = cursor["newest"]
+        cursor["backfill_done"] = False
+        cursors[name] = cursor
+    connection.cursors = cursors
+    connection.backfill_paused = False
+
+
 @dataclass(frozen=True)
 class Remaining:
     """What a backfill still has to fetch (estimates: the activity count is Garmin's, days

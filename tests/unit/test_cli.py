@@ -122,3 +122,48 @@ def test_import_and_stats(cli_env, tmp_path):
 
     missing = runner.invoke(cli, ["import", str(tmp_path / "nowhere")])
     assert missing.exit_code == 2
+
+
+def test_sync_brings_garmin_history_and_full_walks_it_again(cli_env, monkeypatch):
+    from datetime import date, timedelta
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import sessionmaker
+
+    from app.config import get_settings
+    from app.security.keys import SecretBox, load_master_key
+    from app.services import connections, sync_sources
+    from app.services.sync_sources import garmin_source
+    from tests.support.fake_garmin import FakeGarmin
+
+    runner = CliRunner()
+    assert runner.invoke(cli, ["migrate"]).exit_code == 0
+    assert runner.invoke(cli, ["sync"]).exit_code == 1  # nothing connected yet
+    assert runner.invoke(cli, ["sync", "--source", "strava2"]).exit_code == 2
+
+    fake = FakeGarmin().start()
+    try:
+        fake.add_history(3, newest=date.today() - timedelta(days=1))
+        settings = get_settings()
+        monkeypatch.setenv("DOMESTIQUE_SYNC_DELAY_S", "0")
+        monkeypatch.setattr(
+            sync_sources,
+            "default_sources",
+            lambda s: {"garmin": garmin_source(s, endpoints=fake.endpoints)},
+        )
+        engine = create_engine(cli_env)
+        with sessionmaker(bind=engine).begin() as session:
+            box = SecretBox(load_master_key(settings))
+            connections.save_tokens(session, box, "garmin", fake.issue_tokens(), account="a@b.c")
+        get_settings.cache_clear()
+
+        first = runner.invoke(cli, ["sync", "--source", "garmin"])
+        assert first.exit_code == 0, first.output
+        assert "garmin: done" in first.output and "activities added 3" in first.output
+
+        full = runner.invoke(cli, ["sync", "--full"])
+        assert full.exit_code == 0, full.output
+        assert "activities added 0" in full.output
+        engine.dispose()
+    finally:
+        fake.stop()
