@@ -114,6 +114,9 @@ class Mappers:
     wellness: Callable[[date, dict[str, Any]], records.DailyWellness | None]
     activity_id: Callable[[dict[str, Any]], int]
     activity_day: Callable[[dict[str, Any]], date]  # the local date an activity started
+    # Other sources whose activity ids are this source's (Garmin's bulk export): an activity
+    # already imported from one of them is not downloaded again.
+    same_ids_from: tuple[str, ...] = ()
 
 
 def garmin_mappers() -> Mappers:
@@ -124,6 +127,7 @@ def garmin_mappers() -> Mappers:
         wellness=mapper.daily_to_wellness,
         activity_id=lambda summary: int(summary["activityId"]),
         activity_day=mapper.activity_local_day,
+        same_ids_from=("garmin_export",),
     )
 
 
@@ -226,7 +230,7 @@ class Syncer:
         return (
             session.execute(
                 select(ActivitySource.id).where(
-                    ActivitySource.source == self.source,
+                    ActivitySource.source.in_((self.source, *self.mappers.same_ids_from)),
                     ActivitySource.external_id == str(activity_id),
                 )
             ).first()
@@ -431,10 +435,14 @@ class Syncer:
     def _check_interrupt(self) -> None:
         """Between items: stop cleanly when the process is stopping or the owner paused."""
         reason = self.interrupt()
-        if reason is None and self._paused():
-            reason = "paused"
         if reason is not None:
             raise _Stop(reason, reason)
+        with self.sessions() as session:
+            connection = connections.get_connection(session, self.source)
+            if connection.status != "connected":  # disconnected from the page meanwhile
+                raise _Stop("interrupted", "not_connected")
+            if connection.backfill_paused:
+                raise _Stop("paused", "paused")
 
     def _incremental(self, run: _Run) -> None:
         today = self._today()
@@ -498,9 +506,8 @@ class Syncer:
         extent = self._extent()
         oldest = date.fromisoformat(extent["oldest"]) if extent.get("oldest") else None
         with self.sessions() as session:
-            left = remaining(
-                session, connections.get_connection(session, self.source), self.options
-            )
+            connection = connections.get_connection(session, self.source)
+            left = remaining(session, connection, self.options, self.mappers.same_ids_from)
         run.total = run.done + left.activities + left.days
         self._report(run)
         cursors = self._cursors()
@@ -573,22 +580,29 @@ class Remaining:
     done: bool
 
 
-def _known_activity_count(session: Session, source: str) -> int:
+def _known_activity_count(session: Session, sources: tuple[str, ...]) -> int:
     key = func.split_part(ActivitySource.external_id, ":", 1)
     return session.execute(
-        select(func.count(func.distinct(key))).where(ActivitySource.source == source)
+        select(func.count(func.distinct(key))).where(
+            ActivitySource.source.in_(sources), ActivitySource.external_id.is_not(None)
+        )
     ).scalar_one()
 
 
-def remaining(session: Session, connection: Connection, options: SyncOptions) -> Remaining:
-    source = connection.source
+def remaining(
+    session: Session,
+    connection: Connection,
+    options: SyncOptions,
+    same_ids_from: tuple[str, ...] = (),
+) -> Remaining:
+    sources = (connection.source, *same_ids_from)
     cursors = connection.cursors or {}
     extent = cursors.get("extent") or {}
     activities, wellness = cursors.get("activities", {}), cursors.get("wellness", {})
     done = bool(activities.get("backfill_done") and wellness.get("backfill_done"))
     activities_left = 0
     if not activities.get("backfill_done") and extent.get("count") is not None:
-        activities_left = max(0, int(extent["count"]) - _known_activity_count(session, source))
+        activities_left = max(0, int(extent["count"]) - _known_activity_count(session, sources))
     days_left = 0
     if (
         not wellness.get("backfill_done")

@@ -105,6 +105,7 @@ MAPPERS = Mappers(
     wellness=lambda day, p: records.DailyWellness(day, "garmin", {"resting_hr": p["rhr"]}),
     activity_id=lambda s: int(s["activityId"]),
     activity_day=lambda s: date.fromisoformat(s["startTimeGMT"][:10]),
+    same_ids_from=("garmin_export",),
 )
 OPTIONS = SyncOptions(delay_s=0.5, empty_windows_to_stop=3, empty_days_to_stop=5)
 
@@ -346,3 +347,34 @@ def test_no_call_is_made_while_a_cooldown_lasts(sessions, settings, box, connect
     run = _syncer(sessions, settings, box, api).run("auto")
     assert (run.status, run.error_code) == ("cooling_down", "rate_limited")
     assert api.calls == 0
+
+
+def test_an_activity_from_the_garmin_export_is_not_downloaded_again(
+    sessions, settings, box, connected, db_session
+):
+    from zoneinfo import ZoneInfo
+
+    from app.services.imports import store
+    from app.services.sync import garmin_mappers
+
+    assert garmin_mappers().same_ids_from == MAPPERS.same_ids_from
+    api = FakeGarmin()
+    newest = api.summaries[0]
+    exported = records.Activity(
+        source="garmin_export",
+        sport="running",
+        start=datetime.fromisoformat(newest["startTimeGMT"]),
+        external_id=str(newest["activityId"]),
+    )
+    with sessions.begin() as session:
+        store.store_activities(
+            session,
+            [exported],
+            source_keys=[exported.external_id],
+            raw_file_id=None,
+            zone=ZoneInfo("UTC"),
+        )
+    run = _syncer(sessions, settings, box, api).run("incremental")
+    assert run.status == "done"
+    assert "original" not in api.calls_by_kind
+    assert run.counts == {"activities_known": 1, "wellness_days": 4}
