@@ -177,4 +177,5 @@ def test_an_unknown_source_is_404(signed_in):
 def test_the_page_speaks_korean(signed_in):
     signed_in.post("/language", data={"locale": "ko", "next": "/connections"}, headers=ORIGIN)
     page = _page(signed_in)
-    assert "연결" in page
+    assert "다음 야간 동기화" in page and "비밀번호는 절대 저장하지 않습니다" in page
+    assert "Next nightly sync" not in page
