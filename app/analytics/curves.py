@@ -1,0 +1,227 @@
+"""Mean-maximal curves (best average of a channel for each duration) and best efforts by distance.
+
+Everything here works on a **1 Hz grid**: :func:`resample_to_1hz` turns the stored samples
+(``app.sources.records.Samples``: Unix seconds, strictly increasing, ``NaN`` = not recorded) into
+one value per second, and the curves are computed from cumulative sums over that grid, so a
+whole curve costs a handful of vector operations per duration.
+
+Gaps (the convention, shared by :mod:`app.analytics.running` and
+:mod:`app.analytics.efficiency`):
+
+* a gap between two samples of at most ``max_gap_s`` seconds (Garmin "smart recording", a
+  dropped packet) is filled by linear interpolation between its two ends — GoldenCheetah does
+  the same below its "smart recording threshold";
+* a longer gap (a pause: the device stopped recording) is filled with ``fill``, by default
+  ``NaN``. A mean-maximal window never contains a ``NaN`` second, so by default no best effort
+  spans a pause or a missing value. Passing ``gap_fill=0.0`` to :func:`mean_maximal` instead
+  counts a pause as zero (GoldenCheetah's behaviour for power when smart recording is off).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+FloatArray = NDArray[np.float64]
+
+#: Durations of the default mean-maximal curve, 1 s … 60 min.
+DEFAULT_DURATIONS_S: tuple[int, ...] = (
+    1, 2, 3, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 300, 360, 480, 600, 720, 900,
+    1200, 1500, 1800, 2400, 3000, 3600,
+)  # fmt: skip
+
+#: Distances of the default best-effort table, in metres.
+BEST_EFFORT_DISTANCES_M: dict[str, float] = {
+    "400m": 400.0,
+    "1k": 1000.0,
+    "1mile": 1609.344,
+    "5k": 5000.0,
+    "10k": 10000.0,
+    "half_marathon": 21097.5,
+    "marathon": 42195.0,
+}
+
+#: Longest gap (s) bridged by interpolation when resampling to 1 Hz.
+DEFAULT_MAX_GAP_S = 10.0
+
+
+def resample_to_1hz(
+    time: ArrayLike,
+    values: ArrayLike,
+    *,
+    max_gap_s: float = DEFAULT_MAX_GAP_S,
+    fill: float = np.nan,
+) -> tuple[FloatArray, FloatArray]:
+    """``(grid, values)`` on a 1 s grid from ``time[0]`` to at most ``time[-1]``.
+
+    A grid second that falls on a sample takes its value; one inside a gap of at most
+    ``max_gap_s`` is interpolated linearly between the gap's ends (a ``NaN`` end gives ``NaN``);
+    one inside a longer gap gets ``fill``. Vectorised with :func:`numpy.searchsorted`.
+    """
+    t = np.asarray(time, dtype=np.float64)
+    v = np.asarray(values, dtype=np.float64)
+    if t.shape != v.shape or t.ndim != 1:
+        raise ValueError("time and values must be 1-D arrays of the same length")
+    if t.size == 0:
+        return np.empty(0), np.empty(0)
+    offsets = np.arange(np.floor(t[-1] - t[0]) + 1.0)
+    grid = t[0] + offsets
+    prev = np.searchsorted(t, grid, side="right") - 1
+    nxt = np.minimum(prev + 1, t.size - 1)
+    t0, t1 = t[prev], t[nxt]
+    span = t1 - t0
+    exact = grid == t0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        weight = np.where(span > 0, (grid - t0) / np.where(span > 0, span, 1.0), 0.0)
+        interpolated = v[prev] * (1.0 - weight) + v[nxt] * weight
+    out = np.where(exact, v[prev], np.where(span <= max_gap_s, interpolated, fill))
+    return grid, out
+
+
+def rolling_mean(values_1hz: ArrayLike, window_s: int) -> FloatArray:
+    """Trailing ``window_s``-second means over **full windows only** (``len - window_s + 1``
+    values; empty when the series is shorter). ``NaN`` propagates into every window holding it.
+
+    This is the rolling step of Coggan's Normalized Power (30 s, "starting at the 30 s mark").
+    """
+    x = np.asarray(values_1hz, dtype=np.float64)
+    if window_s < 1:
+        raise ValueError("window_s must be at least 1")
+    if x.size < window_s:
+        return np.empty(0)
+    cumulative = np.concatenate(([0.0], np.cumsum(x)))
+    return (cumulative[window_s:] - cumulative[:-window_s]) / window_s
+
+
+@dataclass(frozen=True, slots=True)
+class MeanMaximal:
+    """A mean-maximal curve: for each duration the best average and where it starts.
+
+    ``value`` and ``start_s`` (seconds after the first sample) are ``NaN`` for a duration that
+    no gap-free window of the recording covers.
+    """
+
+    duration_s: NDArray[np.int64]
+    value: FloatArray
+    start_s: FloatArray
+
+
+def mean_maximal(
+    time: ArrayLike,
+    values: ArrayLike,
+    durations_s: ArrayLike = DEFAULT_DURATIONS_S,
+    *,
+    max_gap_s: float = DEFAULT_MAX_GAP_S,
+    gap_fill: float | None = None,
+) -> MeanMaximal:
+    """Best average of ``values`` over every window of each duration (power, HR, speed …).
+
+    The series is resampled with :func:`resample_to_1hz` (pauses filled with ``gap_fill``;
+    ``None`` = ``NaN``, so windows never span a pause). With ``S`` the cumulative sum, the mean
+    of the window ``[i, i + k)`` is ``(S[i+k] - S[i]) / k`` and the best is a vector ``argmax``
+    over all ``i``; windows containing a ``NaN`` second are excluded through a cumulative count
+    of valid seconds. Cost: O(n) per duration. The earliest best window wins a tie.
+    """
+    durations = np.asarray(durations_s, dtype=np.int64).ravel()
+    if np.any(durations < 1):
+        raise ValueError("durations must be at least 1 s")
+    fill = np.nan if gap_fill is None else float(gap_fill)
+    _, series = resample_to_1hz(time, values, max_gap_s=max_gap_s, fill=fill)
+    valid = np.isfinite(series)
+    all_valid = bool(valid.all())
+    cumulative = np.concatenate(([0.0], np.cumsum(np.where(valid, series, 0.0))))
+    valid_count = None if all_valid else np.concatenate(([0], np.cumsum(valid)))
+    best = np.full(durations.shape, np.nan)
+    start = np.full(durations.shape, np.nan)
+    n = series.size
+    for slot, k in enumerate(durations.tolist()):  # one vector pass per duration
+        if k > n:
+            continue
+        sums = cumulative[k:] - cumulative[:-k]
+        if valid_count is not None:
+            full = (valid_count[k:] - valid_count[:-k]) == k
+            if not full.any():
+                continue
+            sums = np.where(full, sums, -np.inf)
+        i = int(np.argmax(sums))
+        best[slot] = sums[i] / k
+        start[slot] = float(i)
+    return MeanMaximal(duration_s=durations, value=best, start_s=start)
+
+
+@dataclass(frozen=True, slots=True)
+class BestEffort:
+    """The fastest stretch of a given distance: elapsed time, start (s after the first sample)
+    and pace in s/km. ``None`` when the recording is shorter than the distance."""
+
+    distance_m: float
+    time_s: float | None
+    start_s: float | None
+    pace_s_per_km: float | None
+
+
+def best_efforts(
+    time: ArrayLike,
+    distance: ArrayLike,
+    distances_m: dict[str, float] | None = None,
+) -> dict[str, BestEffort]:
+    """Fastest time over each distance, from the cumulative ``distance`` channel.
+
+    Convention: a candidate stretch starts exactly at a sample and ends where the (linearly
+    interpolated) distance reaches ``start + D``, or ends exactly at a sample and starts where
+    the interpolated distance is ``end - D``; the best of both is kept. All candidates are found
+    at once with :func:`numpy.searchsorted` on the cumulative distance (the vectorised form of
+    the two-pointer sweep). Elapsed time is wall-clock time, so a pause inside a stretch counts
+    against it (a best effort is continuous). Samples without time or distance are dropped and
+    the distance is made non-decreasing (GPS glitches) before searching.
+    """
+    targets = BEST_EFFORT_DISTANCES_M if distances_m is None else distances_m
+    t = np.asarray(time, dtype=np.float64)
+    d = np.asarray(distance, dtype=np.float64)
+    origin = float(t[0]) if t.size else 0.0
+    keep = np.isfinite(t) & np.isfinite(d)
+    t, d = t[keep], np.maximum.accumulate(d[keep])
+    results: dict[str, BestEffort] = {}
+    for name, meters in targets.items():
+        results[name] = _best_effort(t, d, float(meters), origin)
+    return results
+
+
+def _best_effort(t: FloatArray, d: FloatArray, meters: float, origin: float) -> BestEffort:
+    if meters <= 0:
+        raise ValueError("distances must be positive")
+    if t.size < 2 or d[-1] - d[0] < meters:
+        return BestEffort(meters, None, None, None)
+    candidates: list[tuple[float, float]] = []
+    # Stretches starting at sample i; end interpolated inside (j-1, j].
+    end_target = d + meters
+    j = np.searchsorted(d, end_target, side="left")
+    ok = j < d.size
+    if ok.any():
+        i = np.flatnonzero(ok)
+        jj = j[ok]
+        frac = (end_target[i] - d[jj - 1]) / (d[jj] - d[jj - 1])
+        elapsed = t[jj - 1] + frac * (t[jj] - t[jj - 1]) - t[i]
+        k = int(np.argmin(elapsed))
+        candidates.append((float(elapsed[k]), float(t[i[k]])))
+    # Stretches ending at sample j; start interpolated inside [i, i+1).
+    start_target = d - meters
+    i0 = np.searchsorted(d, start_target, side="right") - 1
+    ok = i0 >= 0
+    if ok.any():
+        jj = np.flatnonzero(ok)
+        ii = i0[ok]
+        frac = (start_target[jj] - d[ii]) / (d[ii + 1] - d[ii])
+        begin = t[ii] + frac * (t[ii + 1] - t[ii])
+        elapsed = t[jj] - begin
+        k = int(np.argmin(elapsed))
+        candidates.append((float(elapsed[k]), float(begin[k])))
+    elapsed_s, begin_s = min(candidates)
+    return BestEffort(
+        distance_m=meters,
+        time_s=elapsed_s,
+        start_s=begin_s - origin,
+        pace_s_per_km=elapsed_s / meters * 1000.0,
+    )
