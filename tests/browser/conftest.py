@@ -16,7 +16,10 @@ from sqlalchemy import create_engine, text
 from app.config import Settings
 from app.db.migrate import upgrade
 from app.jobs.registry import JobRegistry
+from app.services.sync_runner import SyncRunner
+from app.services.sync_sources import garmin_source
 from app.web.app import create_app
+from tests.support.fake_garmin import FakeGarmin
 
 CHROMIUM = os.environ.get("DOMESTIQUE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -45,7 +48,17 @@ def live_database(pg_cluster) -> str:
 
 
 @pytest.fixture(scope="session")
-def live_server(live_database, tmp_path_factory) -> Iterator[str]:
+def fake_garmin() -> Iterator[FakeGarmin]:
+    """The live server's Garmin Connect: the loopback fake, asking for an MFA code."""
+    server = FakeGarmin(mfa_code="135790").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_database, tmp_path_factory, fake_garmin) -> Iterator[str]:
     settings = Settings(
         env="development",
         database_url=live_database,
@@ -54,11 +67,13 @@ def live_server(live_database, tmp_path_factory) -> Iterator[str]:
         login_attempts_per_minute=100,
     )
     port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, jobs=JobRegistry()), host="127.0.0.1", port=port, log_config=None
-        )
+    app = create_app(settings, jobs=JobRegistry())
+    fast = settings.model_copy(update={"sync_delay_s": 0.0})
+    app.state.sync_sources = {"garmin": garmin_source(fast, endpoints=fake_garmin.endpoints)}
+    app.state.sync_runner = SyncRunner(
+        app.state.sessions, fast, app.state.secret_box, app.state.sync_sources
     )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
