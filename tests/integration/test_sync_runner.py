@@ -1,0 +1,163 @@
+"""Running syncs: one at a time per source (also across processes), stale runs marked, the
+nightly job at the owner's local time, a cut-short backfill resumed at start-up."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from cryptography.fernet import Fernet
+from fastapi.testclient import TestClient
+from sqlalchemy import select, text
+
+from app.db.locks import lock_key
+from app.jobs.nightly import NIGHTLY_SYNC, nightly_sync_job
+from app.jobs.registry import JobRegistry
+from app.models import SyncRun
+from app.security.keys import SecretBox
+from app.services import connections
+from app.services.sync import SyncOptions
+from app.services.sync_runner import InlineSyncRunner, SyncBusy, SyncRunner, sync_source
+from app.services.sync_sources import SyncSource
+from app.web.app import create_app
+from tests.conftest import with_settings
+from tests.integration.test_sync import MAPPERS, FakeGarmin
+
+
+@pytest.fixture
+def box() -> SecretBox:
+    return SecretBox(Fernet.generate_key().decode())
+
+
+def _source(api_factory) -> SyncSource:
+    return SyncSource(
+        name="garmin",
+        label="Garmin Connect",
+        client=lambda tokens: api_factory(),
+        login_client=lambda: None,  # type: ignore[arg-type,return-value]
+        mappers=lambda: MAPPERS,
+        options=SyncOptions(delay_s=0.0, empty_windows_to_stop=3, empty_days_to_stop=5),
+    )
+
+
+@pytest.fixture
+def connected(db_session, box):
+    connections.save_tokens(db_session, box, "garmin", "tokens-1", account="me@example.com")
+    db_session.commit()
+
+
+def test_a_sync_held_by_another_process_is_refused(sessions, settings, box, connected, engine):
+    with engine.connect() as other:  # e.g. `domestique sync` running beside the app
+        other.execute(text("SELECT pg_advisory_lock(:k)"), {"k": lock_key("sync:garmin")})
+        with pytest.raises(SyncBusy):
+            sync_source(sessions, settings, box, _source(FakeGarmin))
+        other.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock_key("sync:garmin")})
+    run = sync_source(sessions, settings, box, _source(FakeGarmin))
+    assert run.status == "done"
+
+
+def test_a_run_a_killed_process_left_running_is_marked_interrupted(
+    sessions, settings, box, connected, db_session
+):
+    with sessions.begin() as session:
+        session.add(
+            SyncRun(
+                source="garmin",
+                mode="auto",
+                status="running",
+                started_at=datetime(2026, 11, 1, tzinfo=UTC),
+            )
+        )
+    sync_source(sessions, settings, box, _source(FakeGarmin))
+    statuses = db_session.execute(select(SyncRun.status).order_by(SyncRun.id)).scalars().all()
+    assert statuses == ["interrupted", "done"]
+
+
+def test_a_source_that_is_not_connected_is_not_synced(sessions, settings, box):
+    from app.sources import SourceAuthError
+
+    with pytest.raises(SourceAuthError):
+        sync_source(sessions, settings, box, _source(FakeGarmin))
+
+
+def test_the_nightly_job_syncs_every_connected_source(sessions, settings, box, connected):
+    runner = InlineSyncRunner(sessions, settings, box, {"garmin": _source(FakeGarmin)})
+    runner.run_nightly()
+    with sessions() as session:
+        run = session.execute(select(SyncRun)).scalars().one()
+    assert (run.source, run.status, run.mode) == ("garmin", "done", "auto")
+
+
+def test_the_nightly_job_fails_loudly_when_a_source_fails(sessions, settings, box, connected):
+    def broken():
+        raise RuntimeError("the adapter exploded")
+
+    runner = InlineSyncRunner(sessions, settings, box, {"garmin": _source(broken)})
+    with pytest.raises(RuntimeError, match="1 source sync"):
+        runner.run_nightly()
+
+
+def test_the_nightly_job_runs_at_the_configured_local_time(settings, sessions):
+    runner = InlineSyncRunner(sessions, settings, None, {})  # type: ignore[arg-type]
+    spec = nightly_sync_job(runner, "03:15", "Asia/Seoul")
+    after = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # 21:00 in Seoul
+    fire = spec.trigger.get_next_fire_time(None, after)
+    assert fire.astimezone(ZoneInfo("Asia/Seoul")).replace(tzinfo=None) == datetime(
+        2026, 11, 21, 3, 15
+    )
+    assert spec.catch_up  # a night missed while the NAS was off runs at start-up
+
+
+def test_the_app_schedules_the_nightly_sync_in_the_owners_time_zone(settings, sessions, owner):
+    app = create_app(with_settings(settings, sync_time="02:05"), jobs=JobRegistry())
+    app.state.sessions = sessions
+    app.state.sync_runner = InlineSyncRunner(sessions, settings, app.state.secret_box, {})
+    with TestClient(app):
+        when = app.state.scheduler.next_run(NIGHTLY_SYNC)
+    local = when.astimezone(ZoneInfo(owner.timezone))
+    assert (local.hour, local.minute) == (2, 5)
+
+
+def test_requests_for_a_busy_source_are_one_and_a_cut_short_sync_resumes_at_start(
+    sessions, settings, box, connected
+):
+    release = threading.Event()
+    started = threading.Event()
+
+    def slow_api():
+        started.set()
+        assert release.wait(10)
+        return FakeGarmin()
+
+    runner = SyncRunner(sessions, settings, box, {"garmin": _source(slow_api)})
+    runner.start()
+    try:
+        first = runner.submit_sync("garmin")
+        assert started.wait(10)
+        second = runner.submit_sync("garmin")
+        assert second is first and runner.busy("garmin")
+        release.set()
+        assert first.result(timeout=30).status == "done"
+        assert not runner.busy("garmin")
+    finally:
+        runner.stop()
+
+    with sessions.begin() as session:  # a process killed mid-sync leaves this behind
+        session.add(
+            SyncRun(source="garmin", mode="auto", status="running", started_at=datetime.now(UTC))
+        )
+    restarted = SyncRunner(sessions, settings, box, {"garmin": _source(FakeGarmin)})
+    restarted.start()
+    try:
+        deadline = datetime.now(UTC).timestamp() + 30
+        while restarted.busy("garmin"):  # queued by start(), done when no longer busy
+            assert datetime.now(UTC).timestamp() < deadline
+            threading.Event().wait(0.05)
+    finally:
+        restarted.stop()
+    with sessions() as session:
+        statuses = session.execute(select(SyncRun.status).order_by(SyncRun.id)).scalars().all()
+    assert statuses == ["done", "interrupted", "done"]
+
