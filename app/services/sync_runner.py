@@ -122,6 +122,12 @@ class SyncRunner:
     # --- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> None:
+        with self.sessions.begin() as session:  # a sign-in a stopped process left behind
+            session.execute(
+                update(Connection)
+                .where(Connection.login_state == "signing_in")
+                .values(login_state="failed", last_error_code="interrupted")
+            )
         self._thread = threading.Thread(target=self._work, name="sync", daemon=True)
         self._thread.start()
         for source in self._unfinished():

@@ -40,10 +40,12 @@ class FakeClock:
 class FakeGarmin:
     """Activities every 10 days for ~400 days, wellness every day for 200 days."""
 
-    def __init__(self) -> None:
+    def __init__(self, count: int = 40, every_days: float = 10) -> None:
         self.summaries = []
-        for i in range(40):
-            start = datetime.combine(TODAY, datetime.min.time(), UTC) - timedelta(days=10 * i)
+        for i in range(count):
+            start = datetime.combine(TODAY, datetime.min.time(), UTC) - timedelta(
+                days=every_days * i
+            )
             start += timedelta(hours=7)
             self.summaries.append({"activityId": 1000 + i, "startTimeGMT": start.isoformat()})
         self.failures: dict[str, list[Exception]] = {}
@@ -378,3 +380,23 @@ def test_an_activity_from_the_garmin_export_is_not_downloaded_again(
     assert run.status == "done"
     assert "original" not in api.calls_by_kind
     assert run.counts == {"activities_known": 1, "wellness_days": 4}
+
+
+def test_a_very_long_history_is_sized_in_a_few_calls(
+    sessions, settings, box, connected, db_session
+):
+    api = FakeGarmin(count=6000, every_days=0.6)  # ten years, several activities a day
+
+    def pause_once_sized(run_row: SyncRun) -> None:
+        if run_row.items_total:
+            with sessions.begin() as session:
+                connections.get_connection(session, "garmin").backfill_paused = True
+
+    run = _syncer(sessions, settings, box, api, progress=pause_once_sized).run("auto")
+    assert run.status == "paused"
+    assert api.calls_by_kind["activity_at"] <= 2 * 13 + 2  # log2(6000) < 13
+    extent = db_session.get(Connection, "garmin").cursors["extent"]
+    assert extent["count"] == 6000
+    assert extent["oldest"] == api.summaries[-1]["startTimeGMT"][:10]
+    # sized: the activities still to fetch plus ten years of days
+    assert run.items_total > 6000 + 3000

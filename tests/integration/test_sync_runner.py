@@ -161,3 +161,16 @@ def test_requests_for_a_busy_source_are_one_and_a_cut_short_sync_resumes_at_star
         statuses = session.execute(select(SyncRun.status).order_by(SyncRun.id)).scalars().all()
     assert statuses == ["done", "interrupted", "done"]
 
+
+
+def test_a_sign_in_cut_short_by_a_restart_is_not_left_spinning(sessions, settings, box):
+    from app.services import linking
+
+    with sessions.begin() as session:
+        linking.begin_sign_in(session, "garmin", "me@example.com", datetime.now(UTC))
+    runner = SyncRunner(sessions, settings, box, {"garmin": _source(FakeGarmin)})
+    runner.start()
+    runner.stop()
+    with sessions() as session:
+        row = connections.get_connection(session, "garmin")
+        assert (row.login_state, row.last_error_code) == ("failed", "interrupted")
