@@ -126,7 +126,7 @@ class SyncRunner:
             session.execute(
                 update(Connection)
                 .where(Connection.login_state == "signing_in")
-                .values(login_state="failed", last_error_code="interrupted")
+                .values(login_state="failed", last_error_code="sign_in_interrupted")
             )
         self._thread = threading.Thread(target=self._work, name="sync", daemon=True)
         self._thread.start()

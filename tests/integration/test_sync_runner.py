@@ -173,4 +173,4 @@ def test_a_sign_in_cut_short_by_a_restart_is_not_left_spinning(sessions, setting
     runner.stop()
     with sessions() as session:
         row = connections.get_connection(session, "garmin")
-        assert (row.login_state, row.last_error_code) == ("failed", "interrupted")
+        assert (row.login_state, row.last_error_code) == ("failed", "sign_in_interrupted")

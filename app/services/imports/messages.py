@@ -190,6 +190,9 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
     "sync_busy": lambda p: _("A sync of this source is already running."),
     "not_connected": lambda p: _("This source is not connected."),
     "paused": lambda p: _("The history download is paused. Resume it when you like."),
+    "sign_in_interrupted": lambda p: _(
+        "The sign-in was cut short when Domestique restarted. Sign in again."
+    ),
     "interrupted": lambda p: _(
         "The sync stopped because Domestique was shutting down; it resumes by itself."
     ),
