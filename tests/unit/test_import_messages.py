@@ -22,6 +22,40 @@ PATTERNS = (
 )
 
 
+CONNECTION_SOURCES = [
+    ROOT / "app" / "services" / name
+    for name in ("linking.py", "sync.py", "sync_runner.py", "connection_status.py")
+] + [ROOT / "app" / "web" / "routes" / "connections.py"]
+CONNECTION_PATTERNS = (
+    re.compile(r'SignInRefused\("([a-z_]+)"'),
+    re.compile(r'_failed\(session, source, "([a-z_]+)"'),
+    re.compile(r'(?:rate_code|last_error_code)="([a-z_]+)"'),
+    re.compile(r'_Stop\("[a-z_]+", "([a-z_]+)"'),
+    re.compile(r'_back\(request, name, "([a-z_]+)"'),
+    re.compile(r'return "([a-z_]+)"'),
+    re.compile(r'"((?:login|sync|source)_[a-z_]+)"'),
+)
+OUTCOMES = {"connected", "mfa"}  # sign-in outcomes, not errors
+
+
+def _connection_codes() -> set[str]:
+    found: set[str] = set()
+    for path in CONNECTION_SOURCES:
+        text = path.read_text()
+        for pattern in CONNECTION_PATTERNS:
+            found.update(pattern.findall(text))
+    return found - OUTCOMES
+
+
+def test_connection_codes_are_found():
+    assert {"login_cooldown", "mfa_expired", "paused", "credentials_missing"} <= _connection_codes()
+
+
+@pytest.mark.parametrize("code", sorted(_connection_codes()))
+def test_every_connection_code_has_a_sentence(code):
+    assert code in known_codes()
+
+
 def _codes_in_code() -> set[str]:
     found: set[str] = set()
     for path in SOURCES:
