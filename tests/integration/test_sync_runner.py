@@ -162,7 +162,6 @@ def test_requests_for_a_busy_source_are_one_and_a_cut_short_sync_resumes_at_star
     assert statuses == ["done", "interrupted", "done"]
 
 
-
 def test_a_sign_in_cut_short_by_a_restart_is_not_left_spinning(sessions, settings, box):
     from app.services import linking
 

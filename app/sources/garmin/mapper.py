@@ -59,9 +59,7 @@ def activity_local_day(summary: dict[str, Any]) -> date:
                 return date.fromisoformat(str(value)[:10])
             except ValueError:
                 continue
-    raise SourceDataError(
-        "Garmin activity summary without a start time", code="garmin_bad_payload"
-    )
+    raise SourceDataError("Garmin activity summary without a start time", code="garmin_bad_payload")
 
 
 def activity_summary_to_record(summary: dict[str, Any]) -> Activity:
