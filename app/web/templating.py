@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
 from app import __version__, i18n
+from app.web.charts import script_json
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ def _environment() -> Environment:
         percent=i18n.format_percent,
         duration=i18n.format_duration,
         elapsed=i18n.format_elapsed,
+        chart_json=script_json,
     )
     env.globals.update(
         app_version=__version__,
