@@ -28,7 +28,7 @@ from app.web.middleware import (
     CrossOriginProtectionMiddleware,
     RequestContextMiddleware,
 )
-from app.web.routes import auth, connections, imports, pages, system
+from app.web.routes import activities, auth, connections, imports, pages, system, wellness
 from app.web.routes import settings as settings_routes
 from app.web.throttle import SlidingWindowLimiter
 
@@ -114,7 +114,16 @@ def create_app(settings: Settings | None = None, *, jobs: JobRegistry | None = N
     app.add_middleware(RequestContextMiddleware)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (system, auth, pages, imports, connections, settings_routes):
+    for module in (
+        system,
+        auth,
+        pages,
+        activities,
+        wellness,
+        imports,
+        connections,
+        settings_routes,
+    ):
         app.include_router(module.router)
     return app
 

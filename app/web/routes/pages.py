@@ -9,7 +9,7 @@ from app.web.templating import render
 
 router = APIRouter()
 
-AREAS = ("activities", "wellness", "insights", "plan", "missions")
+AREAS = ("insights", "plan", "missions")
 
 
 @router.get("/", name="dashboard")
