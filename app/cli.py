@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -347,6 +348,50 @@ def stats(as_json: bool = typer.Option(False, "--json", help="One JSON object.")
                 typer.echo(f"  {name}: {count:,}")
         else:
             typer.echo(f"{key}: {value:,}" if isinstance(value, int) else f"{key}: {value}")
+
+
+@cli.command()
+def recompute(
+    from_day: datetime = typer.Option(  # noqa: B008
+        None,
+        "--from",
+        formats=["%Y-%m-%d"],
+        help="Recompute from this date (YYYY-MM-DD); default: everything.",
+    ),
+) -> None:
+    """Recompute training metrics: every activity, the daily series and the estimates."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from app.db import make_engine, make_session_factory
+    from app.logs import configure_logging
+    from app.services import metrics
+
+    settings = _settings()
+    configure_logging("WARNING")
+    console = Console(stderr=True)
+    engine = make_engine(settings)
+    try:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("recompute", total=None)
+            result = metrics.recompute_all(
+                make_session_factory(engine),
+                from_day.date() if from_day else None,
+                progress=lambda done, total: bar.update(task, total=total, completed=done),
+            )
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"recomputed: activities {result.activities:,} · daily series from "
+        f"{result.from_day.isoformat() if result.from_day else '-'}"
+    )
 
 
 @cli.command()

@@ -5,8 +5,7 @@ Everything here works on a **1 Hz grid**: :func:`resample_to_1hz` turns the stor
 one value per second, and the curves are computed from cumulative sums over that grid, so a
 whole curve costs a handful of vector operations per duration.
 
-Gaps (the convention, shared by :mod:`app.analytics.running` and
-:mod:`app.analytics.efficiency`):
+Gaps (the convention of :mod:`app.analytics.samples`, shared by every metric):
 
 * a gap between two samples of at most ``max_gap_s`` seconds (Garmin "smart recording", a
   dropped packet) is filled by linear interpolation between its two ends — GoldenCheetah does
@@ -23,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from app.analytics.samples import DEFAULT_MAX_GAP_S
 
 FloatArray = NDArray[np.float64]
 
@@ -42,9 +43,6 @@ BEST_EFFORT_DISTANCES_M: dict[str, float] = {
     "half_marathon": 21097.5,
     "marathon": 42195.0,
 }
-
-#: Longest gap (s) bridged by interpolation when resampling to 1 Hz.
-DEFAULT_MAX_GAP_S = 10.0
 
 
 def resample_to_1hz(

@@ -22,8 +22,7 @@ zero-filled. Average HR ignores missing and zero HR (0 bpm = no strap signal); t
 variants, like GoldenCheetah, also only average the output over seconds that have HR.
 
 The normalisation is Coggan's NP recipe (30 s trailing mean over full windows, mean of 4th
-powers, 4th root) written here on purpose rather than imported from the load module, so the
-two can evolve separately; they agree by construction.
+powers, 4th root): :func:`app.analytics.load.coggan_normalized`, the one shared with NP and NGP.
 """
 
 from __future__ import annotations
@@ -34,7 +33,9 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from app.analytics.curves import DEFAULT_MAX_GAP_S, resample_to_1hz, rolling_mean
+from app.analytics.curves import resample_to_1hz
+from app.analytics.load import coggan_normalized
+from app.analytics.samples import DEFAULT_MAX_GAP_S
 
 FloatArray = NDArray[np.float64]
 DecouplingMethod = Literal["np", "average", "goldencheetah"]
@@ -46,16 +47,6 @@ STEADY_MIN_DURATION_S = 20 * 60
 STEADY_MIN_SAMPLES = 300
 STEADY_MIN_HR_COVERAGE = 0.9
 STEADY_MAX_VARIABILITY_INDEX = 1.10
-
-NORMALIZATION_WINDOW_S = 30
-
-
-def _normalized(series: FloatArray) -> float | None:
-    """Coggan normalisation of a 1 Hz series (NaN seconds dropped); None below 30 s."""
-    rolled = rolling_mean(series[np.isfinite(series)], NORMALIZATION_WINDOW_S)
-    if rolled.size == 0:
-        return None
-    return float(np.mean(rolled**4) ** 0.25)
 
 
 def _on_grid(
@@ -101,7 +92,7 @@ def _ef(out: FloatArray, hr: FloatArray, *, normalized: bool) -> float | None:
     if mean_hr is None:
         return None
     if normalized:
-        value = _normalized(out)
+        value = coggan_normalized(out)
     else:
         mask = _hr_mask(hr) & np.isfinite(out)
         value = float(out[mask].mean()) if mask.any() else None
@@ -157,7 +148,7 @@ def aerobic_decoupling(
     for half_out, half_hr in halves:
         mean_hr = _mean_hr(half_hr)
         if method == "np":
-            level = _normalized(half_out)
+            level = coggan_normalized(half_out)
         else:
             mask = _hr_mask(half_hr) & np.isfinite(half_out)
             level = float(half_out[mask].mean()) if mask.any() else None
@@ -213,7 +204,7 @@ def steadiness_problems(
     if average <= 0:
         problems.append("no_output")
     else:
-        normalized = _normalized(out)
+        normalized = coggan_normalized(out)
         if normalized is not None and normalized / average > max_variability_index:
             problems.append("too_variable")
     return tuple(problems)

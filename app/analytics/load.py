@@ -14,7 +14,7 @@ non-decreasing) and a value array of the same length. Conventions, stated once a
   (coasting) stay: the vectors' "duration includes zeros". Recordings faster than 1 Hz are
   sampled at whole seconds. A stream with no finite power means "no power meter": the
   results are ``None``.
-* **Heart rate** is weighted by sample duration (:func:`app.analytics.zones.sample_durations`:
+* **Heart rate** is weighted by sample duration (:func:`app.analytics.samples.sample_durations`:
   the interval to the next sample, one nominal interval before a pause and for the last
   sample), so a regular 1 Hz recording of ``n`` samples lasts ``n`` s, as in GoldenCheetah and
   the reference vectors. Samples that are NaN or 0 bpm (no strap contact) are missing and their
@@ -33,14 +33,8 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from app.analytics.zones import (
-    DEFAULT_MAX_GAP_S,
-    GOLDENCHEETAH_LTHR_FRACTIONS,
-    FloatArray,
-    sample_durations,
-    time_in_zones,
-    valid_hr,
-)
+from app.analytics.samples import DEFAULT_MAX_GAP_S, FloatArray, sample_durations
+from app.analytics.zones import GOLDENCHEETAH_LTHR_FRACTIONS, time_in_zones, valid_hr
 
 NP_WINDOW_S = 30
 """Coggan's normalised-power rolling window (seconds)."""
@@ -115,19 +109,32 @@ def power_per_second(
     return values[np.isfinite(values)]
 
 
+def coggan_normalized(values_1hz: ArrayLike) -> float | None:
+    """Coggan's normalisation of a 1 Hz series: the 4th root of the mean 4th power of the 30 s
+    trailing mean over full windows (Allen & Coggan, *Training and Racing with a Power Meter*).
+
+    The one implementation behind NP (:func:`normalized_power`), NGP
+    (``app.analytics.running``) and the normalised output of EF and decoupling
+    (``app.analytics.efficiency``). Non-finite seconds are dropped first; ``None`` below 30 s.
+    """
+    values = np.asarray(values_1hz, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if values.size < NP_WINDOW_S:
+        return None
+    rolling = np.convolve(values, np.ones(NP_WINDOW_S), mode="valid") / NP_WINDOW_S
+    return float(np.mean(rolling**4) ** 0.25)
+
+
 def _normalized_from_grid(power: FloatArray, convention: NpConvention) -> float | None:
-    window = np.ones(NP_WINDOW_S)
     if convention == "standard":
-        if power.size < NP_WINDOW_S:
-            return None
-        rolling = np.convolve(power, window, mode="valid") / NP_WINDOW_S
-    elif convention == "goldencheetah":
+        return coggan_normalized(power)
+    if convention == "goldencheetah":
         if power.size == 0:
             return None
+        window = np.ones(NP_WINDOW_S)
         rolling = np.convolve(power, window, mode="full")[: power.size] / NP_WINDOW_S
-    else:
-        raise ValueError(f"unknown NP convention {convention!r}")
-    return float(np.mean(rolling**4) ** 0.25)
+        return float(np.mean(rolling**4) ** 0.25)
+    raise ValueError(f"unknown NP convention {convention!r}")
 
 
 def normalized_power(

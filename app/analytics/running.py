@@ -19,7 +19,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from app.analytics.curves import DEFAULT_MAX_GAP_S, resample_to_1hz, rolling_mean
+from app.analytics.curves import resample_to_1hz
+from app.analytics.load import coggan_normalized
+from app.analytics.samples import DEFAULT_MAX_GAP_S
 
 FloatArray = NDArray[np.float64]
 
@@ -209,11 +211,7 @@ def normalized_graded_speed(
     if t.size > 1:  # the interval that ends a pause is the pause, not running
         speed[1:] = np.where(np.diff(t) > max_gap_s, np.nan, speed[1:])
     _, series = resample_to_1hz(t, speed, max_gap_s=max_gap_s)
-    series = series[np.isfinite(series)]
-    rolled = rolling_mean(series, 30)
-    if rolled.size == 0:
-        return None
-    return float(np.mean(rolled**4) ** 0.25)
+    return coggan_normalized(series)
 
 
 def normalized_graded_pace(

@@ -14,7 +14,8 @@ Conventions (our choices, each documented where it is made):
   it is a pause, i.e. longer than ``max_interval_s``.
 * **Averages** are time-weighted: each sample stands for the interval to the next one, capped
   at the typical (median) interval when the next interval is a pause, so smart recording does
-  not over-weight steady stretches and a pause does not weigh at all. HR ignores zeros (0 bpm =
+  not over-weight steady stretches and a pause does not weigh at all
+  (:func:`app.analytics.samples.sample_durations`). HR ignores zeros (0 bpm =
   no strap signal); power includes zeros (coasting is part of the ride); cadence excludes zeros
   (coasting is not a cadence) — as Garmin Edge's default data-averaging settings do.
 * **Average speed** is distance ÷ moving time (pace is its inverse); maxima are plain maxima.
@@ -30,13 +31,14 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from app.analytics.running import interval_speed
+from app.analytics.samples import DEFAULT_MAX_GAP_S, sample_durations
 
 FloatArray = NDArray[np.float64]
 
 #: Slowest speed (m/s) that counts as moving.
 MIN_MOVING_SPEED_MPS = 0.5
 #: Longest interval (s) between samples that is not a pause (used when there is no speed).
-MAX_INTERVAL_S = 10.0
+MAX_INTERVAL_S = DEFAULT_MAX_GAP_S
 #: Centred moving-average window (s) applied to altitude before counting climbs.
 ALTITUDE_SMOOTHING_S = 10.0
 #: Smallest rise or drop (m) counted as a climb or descent (GoldenCheetah's default threshold).
@@ -198,18 +200,6 @@ def ascent_descent(
     return Elevation(ascent_m=ascent, descent_m=descent)
 
 
-def _sample_weights(t: FloatArray, max_interval_s: float) -> FloatArray:
-    """Seconds each sample stands for: the interval to the next sample, capped after pauses."""
-    if t.size == 0:
-        return np.empty(0)
-    if t.size == 1:
-        return np.ones(1)
-    dt = np.diff(t)
-    typical = float(min(np.median(dt), max_interval_s))
-    weights = np.concatenate((dt, [typical]))
-    return np.where(weights > max_interval_s, typical, weights)
-
-
 def average_and_max(
     time: ArrayLike,
     values: ArrayLike,
@@ -220,7 +210,7 @@ def average_and_max(
     """Time-weighted average and maximum of a channel (see the module doc); ``None`` if empty."""
     t = np.asarray(time, dtype=np.float64)
     v = np.asarray(values, dtype=np.float64)
-    weights = _sample_weights(t, max_interval_s)
+    weights = sample_durations(t, max_gap_s=max_interval_s)
     mask = np.isfinite(v)
     if not include_zeros:
         mask &= v != 0

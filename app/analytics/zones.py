@@ -8,7 +8,7 @@ counted.
 
 Time is weighted by sample duration, not by sample count, so 1 Hz and irregular ("smart")
 recordings give the same answer. How a duration is assigned to a sample is defined once, in
-:func:`sample_durations`, and :mod:`app.analytics.load` uses the same rule.
+:func:`app.analytics.samples.sample_durations`, shared by every duration-weighted metric.
 """
 
 from __future__ import annotations
@@ -20,15 +20,9 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from app.analytics.samples import DEFAULT_MAX_GAP_S, sample_durations
+
 FloatArray = NDArray[np.float64]
-
-DEFAULT_MAX_GAP_S = 10.0
-"""Longest interval between two samples that still counts in full (seconds).
-
-Garmin "smart recording" writes a sample every 1-8 s while moving; a longer interval is a pause
-(auto-pause, a stop) and its time is not training time. The same value and meaning as
-``app.analytics.curves.DEFAULT_MAX_GAP_S``, the 1 Hz resampling used by the curve, running
-and efficiency metrics."""
 
 BOUNDARY_TOLERANCE_BPM = 1e-9
 """A sample within this distance below a bound counts in the higher zone, so that
@@ -151,35 +145,6 @@ def hr_zones(
             raise ValueError("%HRR zones need hr_rest and hr_max")
         return karvonen_zones(hr_rest, hr_max, fractions=fractions or FIVE_ZONE_FRACTIONS)
     raise ValueError(f"unknown zone model {model!r}")
-
-
-def sample_durations(time_s: ArrayLike, *, max_gap_s: float = DEFAULT_MAX_GAP_S) -> FloatArray:
-    """Seconds credited to each sample: the interval to the next sample.
-
-    An interval longer than ``max_gap_s`` is a pause: the sample before it is credited with one
-    nominal interval only (the median positive interval, capped at ``max_gap_s``; 1 s for a
-    single sample), and so is the last sample. This is the duration-weighted form of the 1 Hz
-    grid in ``app.analytics.curves`` (short gaps bridged, the seconds inside a pause dropped).
-    A regular 1 Hz recording of ``n`` samples gets 1 s per sample and lasts ``n`` s, as in
-    GoldenCheetah (``count · recIntSecs``) and the reference vectors.
-
-    Raises ``ValueError`` if the times are not finite and non-decreasing.
-    """
-    t = np.asarray(time_s, dtype=np.float64)
-    if t.ndim != 1:
-        raise ValueError("time must be a 1-D array of seconds")
-    if t.size == 0:
-        return np.zeros(0)
-    if not np.isfinite(t).all():
-        raise ValueError("time must be finite")
-    if max_gap_s <= 0:
-        raise ValueError("max_gap_s must be positive")
-    dt = np.diff(t)
-    if (dt < 0).any():
-        raise ValueError("time must be non-decreasing")
-    positive = dt[dt > 0]
-    nominal = min(float(np.median(positive)) if positive.size else 1.0, max_gap_s)
-    return np.append(np.where(dt > max_gap_s, nominal, dt), nominal)
 
 
 def valid_hr(hr: ArrayLike) -> tuple[FloatArray, NDArray[np.bool_]]:

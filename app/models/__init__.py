@@ -12,15 +12,20 @@ from app.models.base import Base
 from app.models.connection import Connection, SyncRun
 from app.models.imports import ImportItem, ImportJob
 from app.models.jobs import ScheduledJobState
+from app.models.metrics import ActivityMetrics, AthleteEstimate, AthleteThreshold, DailyMetrics
 from app.models.owner import Owner
 from app.models.wellness import DailyWellness, health_sample_table
 
 __all__ = [
     "Activity",
+    "ActivityMetrics",
     "ActivityRR",
     "ActivitySource",
+    "AthleteEstimate",
+    "AthleteThreshold",
     "Base",
     "Connection",
+    "DailyMetrics",
     "DailyWellness",
     "ImportItem",
     "ImportJob",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, Integer, String, func, select
+from sqlalchemy import CheckConstraint, DateTime, Integer, SmallInteger, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.models.base import Base
@@ -22,6 +22,12 @@ class Owner(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     # Bumped to sign out every browser (logout everywhere, password change).
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    # For training science (app.services.metrics): TRIMP's sex constants, age, HR-zone model
+    # ("lthr" Friel, "hrmax", "hrr" Karvonen). NULL = not set; thresholds by date live in
+    # athlete_threshold.
+    sex: Mapped[str | None] = mapped_column(String(8))  # male | female
+    birth_year: Mapped[int | None] = mapped_column(SmallInteger)
+    hr_zone_model: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

@@ -44,7 +44,7 @@ from app.config import Settings
 from app.models import ActivitySource, Connection, SyncRun
 from app.models.owner import get_owner
 from app.security.keys import SecretBox
-from app.services import connections, raw_store
+from app.services import connections, metrics, raw_store
 from app.services.imports import store
 from app.sources import (
     SourceAuthError,
@@ -145,6 +145,7 @@ class _Run:
     failures: list[dict[str, Any]] = field(default_factory=list)
     done: int = 0
     total: int | None = None
+    activity_ids: list[int] = field(default_factory=list)  # stored, for the metrics hook
 
     def count(self, key: str, n: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + n
@@ -291,6 +292,7 @@ class Syncer:
                 session, legs, source_keys=keys, raw_file_id=raw.id, zone=self._zone(session)
             )
             self._forget_retry(session, activity_id)
+        run.activity_ids += result.activity_ids
         run.count("activities_added", result.added)
         run.count("activities_merged", result.duplicate)
         SYNC_ITEMS.labels(self.source, "activity").inc()
@@ -410,6 +412,7 @@ class Syncer:
                 connection.last_sync_at = row.finished_at
                 if connection.last_error_code == "rate_limited":
                     connection.last_error_code = None
+        metrics.after_import(self.sessions, run.activity_ids)
         SYNC_RUNS.labels(self.source, status).inc()
         return self._finished_row(run.run_id)
 

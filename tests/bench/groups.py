@@ -65,15 +65,21 @@ BENCH_DATA = Path("data/bench")
 
 
 def _import_in_child(
-    cluster: TemporaryCluster, name: str, paths: list[Path], *, workers: int = -1
+    cluster: TemporaryCluster,
+    name: str,
+    paths: list[Path],
+    *,
+    workers: int = -1,
+    url: str | None = None,
 ) -> dict:
     """Import ``paths`` into a fresh database in a child process (see ``run_import``).
 
     Memory figures use the child's sampled process-tree PSS: its ``ru_maxrss`` would start at
     this (bigger) process's peak, which Linux carries over into a forked child.
     """
-    url = cluster.create_database(name)
-    upgrade(url)
+    if url is None:
+        url = cluster.create_database(name)
+        upgrade(url)
     with tempfile.TemporaryDirectory(dir=BENCH_DATA) as scratch:
         out = Path(scratch) / "result.json"
         argv = [sys.executable, "-m", "tests.bench.run_import", url, scratch, str(workers)]
@@ -150,9 +156,181 @@ def apple_health(cluster: TemporaryCluster) -> dict[str, float]:
     }
 
 
+def _best_ms(run: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - started) * 1000)
+    return min(times)
+
+
+def metrics(cluster: TemporaryCluster) -> dict[str, float]:
+    """Training metrics on the ten-year history: full and incremental recompute, sample reads,
+    the PMC and the correlation matrix."""
+    from datetime import UTC, datetime, timedelta
+
+    import numpy as np
+    from sqlalchemy import create_engine, func, select
+
+    from app.analytics import correlations, pmc
+    from app.models import Activity, ActivityMetrics, DailyMetrics, DailyWellness
+    from app.services import imports
+    from app.services import metrics as metrics_service
+    from app.services.metrics.samples import read_samples
+    from tests.bench.history import HISTORY_END, generate_history_export
+    from tests.support.fitwriter import write_activity
+
+    BENCH_DATA.mkdir(parents=True, exist_ok=True)
+    export = BENCH_DATA / "garmin-export-10y-seed1.zip"
+    generate_history_export(export, years=10, seed=1)
+    url = cluster.create_database("bench_metrics")
+    upgrade(url)
+    with tempfile.TemporaryDirectory(dir=BENCH_DATA) as scratch:
+        engine = create_engine(url)
+        from sqlalchemy.orm import sessionmaker
+
+        sessions = sessionmaker(bind=engine, expire_on_commit=False)
+        with sessions() as session:
+            owners.create_owner(
+                session, owners.NewOwner("Bench", "bench", "bench-password-1", "ko", "Asia/Seoul")
+            )
+        # The import's own hook computes everything once (part of history_10y_import_s).
+        imported = _import_in_child(cluster, "bench_metrics", [export], url=url)
+        figures: dict[str, float] = {
+            "history_10y_import_with_metrics_s": round(imported["seconds"], 1)
+        }
+        with sessions() as session:
+            ids = list(session.execute(select(Activity.id).order_by(Activity.id)).scalars())
+            started = time.perf_counter()
+            rows = 0
+            for lo in range(0, len(ids), 100):
+                rows += sum(len(s) for s in read_samples(session, ids[lo : lo + 100]).values())
+            seconds = time.perf_counter() - started
+        figures["metrics_read_samples_s"] = round(seconds, 2)
+        figures["metrics_read_samples_rows_per_s"] = round(rows / seconds)
+
+        started = time.perf_counter()
+        full = metrics_service.recompute_all(sessions)
+        figures["recompute_full_s"] = round(time.perf_counter() - started, 1)
+        figures["recompute_full_activities"] = full.activities
+
+        # One new ride the day after the history ends, imported like any file (its hook
+        # computes it), then the incremental recompute timed on its own.
+        day = HISTORY_END + timedelta(days=1)
+        t = np.arange(5400, dtype=float)
+        ride = write_activity(
+            None,
+            sport="cycling",
+            start=datetime(day.year, day.month, day.day, 0, 0, tzinfo=UTC),
+            samples={
+                "power": 210 + 40 * np.sin(t / 300),
+                "heart_rate": 135 + 10 * np.sin(t / 400),
+                "speed": np.full(t.size, 8.5),
+                "distance": 8.5 * t,
+                "altitude": 40 + 20 * np.sin(t / 900),
+                "cadence": np.full(t.size, 88.0),
+            },
+        )
+        path = Path(scratch) / "new-ride.fit"
+        path.write_bytes(ride)
+        settings = Settings(env="development", database_url=url, data_dir=Path(scratch))
+        raws = imports.keep_paths(sessions, settings, [path])
+        with sessions.begin() as session:
+            job_id = imports.create_job(session, raws, origin="cli").id
+        started = time.perf_counter()
+        imports.run_job(sessions, settings, job_id, workers=0)
+        figures["import_one_activity_with_metrics_s"] = round(time.perf_counter() - started, 2)
+        with sessions() as session:
+            new_id = session.execute(select(func.max(Activity.id))).scalar_one()
+        started = time.perf_counter()
+        result = metrics_service.after_import(sessions, [new_id])
+        figures["recompute_incremental_s"] = round(time.perf_counter() - started, 3)
+        assert result is not None and result.activities == 1, result
+
+        with sessions() as session:
+            loads = np.array(
+                session.execute(select(DailyMetrics.load).order_by(DailyMetrics.day))
+                .scalars()
+                .all()
+            )
+        figures["pmc_days"] = int(loads.size)
+        figures["pmc_10y_ms"] = round(_best_ms(lambda: pmc.pmc(loads), 50), 3)
+
+        inputs, outcomes = _correlation_series(
+            sessions, DailyWellness, DailyMetrics, ActivityMetrics, Activity
+        )
+        figures["correlations_inputs"] = len(inputs)
+        figures["correlations_outcomes"] = len(outcomes)
+        figures["correlations_ms"] = round(
+            _best_ms(lambda: correlations.findings(inputs, outcomes, lags=range(8)), 3), 1
+        )
+        engine.dispose()
+    return figures
+
+
+def _correlation_series(sessions, DailyWellness, DailyMetrics, ActivityMetrics, Activity):
+    """Dense daily series over the stored days: wellness and load inputs, outcomes."""
+    import numpy as np
+    from sqlalchemy import func, select
+
+    with sessions() as session:
+        days = session.execute(select(DailyMetrics).order_by(DailyMetrics.day)).scalars().all()
+        wellness = {row.day: row for row in session.execute(select(DailyWellness)).scalars()}
+        ef = dict(
+            session.execute(
+                select(Activity.local_date, func.avg(ActivityMetrics.efficiency_factor))
+                .join(Activity, Activity.id == ActivityMetrics.activity_id)
+                .where(ActivityMetrics.steady.is_(True), Activity.sport == "running")
+                .group_by(Activity.local_date)
+            ).all()
+        )
+        decoupling = dict(
+            session.execute(
+                select(Activity.local_date, func.avg(ActivityMetrics.decoupling_pct))
+                .join(Activity, Activity.id == ActivityMetrics.activity_id)
+                .where(ActivityMetrics.decoupling_pct.is_not(None))
+                .group_by(Activity.local_date)
+            ).all()
+        )
+
+    def column(name: str) -> np.ndarray:
+        return np.array(
+            [
+                getattr(wellness[d.day], name)
+                if d.day in wellness and getattr(wellness[d.day], name) is not None
+                else np.nan
+                for d in days
+            ],
+            dtype=float,
+        )
+
+    load = np.array([d.load for d in days])
+    wellness_inputs = (
+        "sleep_s", "sleep_deep_s", "sleep_rem_s", "sleep_score", "hrv_rmssd_ms", "resting_hr",
+        "stress_avg", "body_battery_high", "body_battery_low", "training_readiness",
+        "weight_kg", "steps",
+    )  # fmt: skip
+    inputs = {name: column(name) for name in wellness_inputs}
+    inputs["load_yesterday"] = np.concatenate(([np.nan], load[:-1]))
+    inputs["ctl"] = np.array([d.ctl for d in days])
+    inputs["tsb"] = np.array([d.tsb for d in days])
+    inputs["monotony"] = np.array([np.nan if d.monotony is None else d.monotony for d in days])
+    outcomes = {
+        "efficiency_factor": np.array([float(ef.get(d.day) or np.nan) for d in days]),
+        "decoupling_pct": np.array([float(decoupling.get(d.day) or np.nan) for d in days]),
+        "readiness_next_day": np.concatenate((column("training_readiness")[1:], [np.nan])),
+        "hrv_next_day": np.concatenate((column("hrv_rmssd_ms")[1:], [np.nan])),
+        "resting_hr_next_day": np.concatenate((column("resting_hr")[1:], [np.nan])),
+        "load_absorbed": np.concatenate((np.diff(np.array([d.ctl for d in days])), [np.nan])),
+    }
+    return inputs, outcomes
+
+
 GROUPS: dict[str, Callable[[TemporaryCluster], dict[str, float]]] = {
     "web": web,
     "fit": fit,
     "history": history,
     "apple_health": apple_health,
+    "metrics": metrics,
 }

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Settings
 from app.models import ImportItem, ImportJob, RawFile
 from app.models.owner import get_owner
-from app.services import raw_store
+from app.services import metrics, raw_store
 from app.services.imports import store
 from app.sources import SourceDataError, records
 
@@ -69,6 +69,7 @@ class _Context:
     reported_at: float = 0.0
     workers: int = 0
     finished_children: dict[int, set[str]] = field(default_factory=dict)
+    activity_ids: set[int] = field(default_factory=set)  # stored, for the metrics hook
 
 
 class _InlineExecutor(Executor):
@@ -225,6 +226,7 @@ def run_job(
         job.status, job.error, job.finished_at = status, error, _now()
         job.summary = summarize(session, job_id)
         _count_progress(session, job)
+    metrics.after_import(sessions, context.activity_ids)
     return _load(sessions, job_id)
 
 
@@ -440,6 +442,7 @@ def _store_unit(context: _Context, item: ImportItem, unit: _Unit) -> None:
                 notices=notices,
                 raw_file_id=unit.raw.id if unit.raw else item.raw_file_id,
             )
+        context.activity_ids.update(result.activity_ids)
     except SourceDataError as error:
         _fail(context, item, error)
     except Exception as exc:  # a bug must cost one file, not the job
@@ -644,6 +647,7 @@ def _store_apple_health(
                 duplicate + result.duplicate,
                 samples + result.samples,
             )
+            context.activity_ids.update(result.activity_ids)
         elif isinstance(entry, records.HealthSeries):
             health += store.store_health(session, entry)
         elif isinstance(entry, records.DailyWellness):

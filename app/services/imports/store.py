@@ -8,7 +8,7 @@ file, or one activity) and rolls it back on failure so nothing partial is kept.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -46,6 +46,8 @@ class StoreResult:
     added: int = 0
     duplicate: int = 0
     samples: int = 0
+    # Activities added or completed by another source (their metrics need computing).
+    activity_ids: list[int] = field(default_factory=list)
 
 
 def _clean(value: float | None) -> float | None:
@@ -230,6 +232,7 @@ def store_activities(
             row = _insert(session, activity, zone, parent_id)
             result.added += 1
         result.samples += _attach_details(session, row, activity, new=new)
+        result.activity_ids.append(row.id)
         session.add(
             ActivitySource(
                 activity_id=row.id,
