@@ -68,3 +68,14 @@ def test_too_little_data_says_so(db_session, days):
         _wellness(db_session, np.random.default_rng(1), planted=True, days=days)
     result = insights.what_is_working(insights.build_frame(db_session, END))
     assert not result.enough_data and result.working == []
+
+
+def test_the_sentence_speaks_korean(db_session):
+    _wellness(db_session, np.random.default_rng(7), planted=True)
+    found = insights.what_is_working(insights.build_frame(db_session, END)).working[0]
+    token = current_locale.set("ko")
+    try:
+        text = insights.sentence(found.finding)
+    finally:
+        current_locale.reset(token)
+    assert "안정시 심박수" in text and "일 뒤" in text
