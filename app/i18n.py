@@ -22,6 +22,11 @@ DOMAIN = "messages"
 
 current_locale: contextvars.ContextVar[str] = contextvars.ContextVar("locale", default="en")
 current_timezone: contextvars.ContextVar[str] = contextvars.ContextVar("timezone", default="UTC")
+current_units: contextvars.ContextVar[str] = contextvars.ContextVar("units", default="metric")
+
+METERS_PER_MILE = 1609.344
+FEET_PER_METER = 3.280839895
+POUNDS_PER_KG = 2.20462262185
 
 
 @lru_cache
@@ -103,6 +108,53 @@ def format_elapsed(value: timedelta | float) -> str:
     hours, rest = divmod(max(seconds, 0), 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _imperial() -> bool:
+    return current_units.get() == "imperial"
+
+
+def format_distance(meters: float | None, digits: int = 1) -> str:
+    """``12.3 km`` or ``7.6 mi`` by the owner's units (symbols are the same in every language)."""
+    if meters is None:
+        return "—"
+    if _imperial():
+        return f"{format_number(meters / METERS_PER_MILE, digits)} mi"
+    return f"{format_number(meters / 1000, digits)} km"
+
+
+def format_pace(seconds_per_km: float | None) -> str:
+    """``5:12 /km`` or ``8:22 /mi``."""
+    if seconds_per_km is None or not seconds_per_km > 0:
+        return "—"
+    per, unit = (
+        (seconds_per_km * METERS_PER_MILE / 1000, "/mi") if _imperial() else (seconds_per_km, "/km")
+    )
+    return f"{format_elapsed(per)} {unit}"
+
+
+def format_speed(meters_per_second: float | None, digits: int = 1) -> str:
+    if meters_per_second is None:
+        return "—"
+    if _imperial():
+        return f"{format_number(meters_per_second * 3600 / METERS_PER_MILE, digits)} mph"
+    return f"{format_number(meters_per_second * 3.6, digits)} km/h"
+
+
+def format_elevation(meters: float | None) -> str:
+    if meters is None:
+        return "—"
+    if _imperial():
+        return f"{format_number(meters * FEET_PER_METER, 0)} ft"
+    return f"{format_number(meters, 0)} m"
+
+
+def format_weight(kilograms: float | None, digits: int = 1) -> str:
+    if kilograms is None:
+        return "—"
+    if _imperial():
+        return f"{format_number(kilograms * POUNDS_PER_KG, digits)} lb"
+    return f"{format_number(kilograms, digits)} kg"
 
 
 def language_name(locale: str) -> str:

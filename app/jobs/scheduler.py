@@ -99,6 +99,11 @@ class Scheduler:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
 
+    def reschedule(self, job_id: str, trigger) -> None:
+        """Move a job to a new trigger (the owner changed its time); unknown jobs are ignored."""
+        if self._scheduler.get_job(job_id) is not None:
+            self._scheduler.reschedule_job(job_id, trigger=trigger)
+
     def next_run(self, job_id: str) -> datetime | None:
         job = self._scheduler.get_job(job_id)
         return job.next_run_time if job else None

@@ -28,6 +28,14 @@ class Owner(Base):
     sex: Mapped[str | None] = mapped_column(String(8))  # male | female
     birth_year: Mapped[int | None] = mapped_column(SmallInteger)
     hr_zone_model: Mapped[str | None] = mapped_column(String(8))
+    units: Mapped[str] = mapped_column(String(8), server_default="metric")  # metric | imperial
+    # The nightly sync's local time (HH:MM); NULL = DOMESTIQUE_SYNC_TIME.
+    sync_time: Mapped[str | None] = mapped_column(String(5))
+    # Fitness/fatigue time constants (GoldenCheetah's 42/7 by default) and which form is shown:
+    # "yesterday" (TSB from yesterday's CTL and ATL, GoldenCheetah/TrainingPeaks) or "today".
+    ctl_days: Mapped[int] = mapped_column(SmallInteger, server_default="42")
+    atl_days: Mapped[int] = mapped_column(SmallInteger, server_default="7")
+    tsb_variant: Mapped[str] = mapped_column(String(10), server_default="yesterday")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

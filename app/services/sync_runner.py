@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -183,6 +184,15 @@ class SyncRunner:
         failed = [f for f in self.sync_all() if isinstance(f.result(), Exception)]
         if failed:
             raise RuntimeError(f"{len(failed)} source sync(s) failed")
+
+    def submit_recompute(self, from_day: date | None) -> Future:
+        """Recompute training metrics from ``from_day`` (all when None) on this thread, after
+        whatever sync is running (the owner changed a threshold)."""
+        from app.services import metrics
+
+        return self._submit(
+            ("recompute", "metrics"), lambda: metrics.recompute_all(self.sessions, from_day)
+        )
 
     def submit_sign_in(self, name: str, email: str, password: str) -> Future:
         """Start a sign-in (``linking.begin_sign_in`` must have been called)."""

@@ -55,11 +55,11 @@ def create_app(settings: Settings | None = None, *, jobs: JobRegistry | None = N
             sync_runner.start()
         except Exception:
             log.exception("the sync runner did not start; syncs wait for a restart")
-        timezone = _owner_timezone(app, settings)
+        timezone, sync_time = _owner_schedule(app, settings)
         scheduled = JobRegistry()
         for spec in jobs:
             scheduled.register(spec)
-        scheduled.register(nightly_sync_job(sync_runner, settings.sync_time, timezone))
+        scheduled.register(nightly_sync_job(sync_runner, sync_time, timezone))
         scheduler = Scheduler(scheduled, app.state.sessions, timezone)
         app.state.scheduler = scheduler
         try:
@@ -128,12 +128,14 @@ def create_app(settings: Settings | None = None, *, jobs: JobRegistry | None = N
     return app
 
 
-def _owner_timezone(app: FastAPI, settings: Settings) -> str:
-    """The owner's time zone (the nightly sync runs at their local time), else the default."""
+def _owner_schedule(app: FastAPI, settings: Settings) -> tuple[str, str]:
+    """The owner's time zone and nightly sync time, else the defaults."""
     try:
         with app.state.sessions() as session:
             owner = get_owner(session)
-            return owner.timezone if owner and owner.timezone else settings.timezone
+            if owner is None:
+                return settings.timezone, settings.sync_time
+            return owner.timezone or settings.timezone, owner.sync_time or settings.sync_time
     except Exception:
-        log.exception("could not read the owner's time zone; using %s", settings.timezone)
-        return settings.timezone
+        log.exception("could not read the owner's schedule; using the defaults")
+        return settings.timezone, settings.sync_time

@@ -60,6 +60,9 @@ class OwnerGateMiddleware(BaseHTTPMiddleware):
         tz_token = i18n.current_timezone.set(
             owner.timezone if owner is not None else self.default_timezone
         )
+        units_token = i18n.current_units.set(
+            owner.units if owner is not None and owner.units else "metric"
+        )
         try:
             if owner is None and path not in ("/setup", "/language", "/favicon.ico"):
                 return _redirect(request, "/setup")
@@ -72,6 +75,7 @@ class OwnerGateMiddleware(BaseHTTPMiddleware):
         finally:
             i18n.current_locale.reset(locale_token)
             i18n.current_timezone.reset(tz_token)
+            i18n.current_units.reset(units_token)
 
 
 def _load_owner(sessions) -> Owner | None:

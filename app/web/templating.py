@@ -42,10 +42,16 @@ def _environment() -> Environment:
         duration=i18n.format_duration,
         elapsed=i18n.format_elapsed,
         chart_json=script_json,
+        distance=i18n.format_distance,
+        pace=i18n.format_pace,
+        speed=i18n.format_speed,
+        elevation=i18n.format_elevation,
+        weight=i18n.format_weight,
     )
     env.globals.update(
         app_version=__version__,
         current_locale=i18n.current_locale.get,
+        current_units=i18n.current_units.get,
         supported_locales=i18n.SUPPORTED_LOCALES,
         language_name=i18n.language_name,
     )

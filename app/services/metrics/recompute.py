@@ -36,7 +36,7 @@ from app.services.metrics.compute import (
     full_metrics,
 )
 from app.services.metrics.samples import read_samples
-from app.services.metrics.thresholds import HistoryRow, Thresholds, load_thresholds
+from app.services.metrics.thresholds import HistoryRow, Thresholds, load_profile, load_thresholds
 
 log = logging.getLogger(__name__)
 
@@ -268,6 +268,7 @@ def recompute_days(
         session.execute(delete(DailyMetrics))
         return None
     today = today or owner_today(session)
+    profile = load_profile(session)
     start, end = per_day[0][0], max(per_day[-1][0], today)
     series = pmc.daily_load(
         [(day, float(value or 0.0)) for day, value, _ in per_day], start=start, end=end
@@ -285,7 +286,13 @@ def recompute_days(
     if previous is not None:
         assert from_day is not None
         offset = (from_day - start).days
-        curve = pmc.continue_pmc(loads[offset:], ctl_before=previous.ctl, atl_before=previous.atl)
+        curve = pmc.continue_pmc(
+            loads[offset:],
+            ctl_before=previous.ctl,
+            atl_before=previous.atl,
+            ctl_days=profile.ctl_days,
+            atl_days=profile.atl_days,
+        )
         earlier = session.execute(
             select(DailyMetrics.ctl)
             .where(DailyMetrics.day >= max(start, from_day - timedelta(days=7)))
@@ -296,7 +303,7 @@ def recompute_days(
         ramp = pmc.ramp_rate(np.concatenate((prefix, curve.ctl)))[prefix.size :]
         session.execute(delete(DailyMetrics).where(DailyMetrics.day >= from_day))
     else:
-        curve = pmc.pmc(loads)
+        curve = pmc.pmc(loads, ctl_days=profile.ctl_days, atl_days=profile.atl_days)
         ramp = pmc.ramp_rate(curve.ctl)
         session.execute(delete(DailyMetrics))
     ewma = pmc.acwr(loads, method="ewma").ratio[offset:]

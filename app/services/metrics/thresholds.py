@@ -47,6 +47,8 @@ class Profile:
     sex: str | None = None  # male | female
     birth_year: int | None = None
     hr_zone_model: str = "lthr"
+    ctl_days: int = 42
+    atl_days: int = 7
 
     @property
     def trimp_variant(self) -> str:
@@ -62,6 +64,8 @@ def load_profile(session: Session) -> Profile:
         sex=owner.sex,
         birth_year=owner.birth_year,
         hr_zone_model=owner.hr_zone_model or "lthr",
+        ctl_days=owner.ctl_days or 42,
+        atl_days=owner.atl_days or 7,
     )
 
 

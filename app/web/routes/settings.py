@@ -1,12 +1,22 @@
-"""Settings: profile, language, time zone, signing out everywhere."""
+"""Settings: profile, language, time zone, the training profile (thresholds, units, fitness
+constants, nightly sync time), recomputing metrics, signing out everywhere."""
 
 from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from app.services import owners
+from app.i18n import _
+from app.jobs.nightly import NIGHTLY_SYNC, nightly_trigger
+from app.models.metrics import THRESHOLD_KINDS
+from app.models.owner import get_owner
+from app.services import owners, training_profile
+from app.services.metrics.recompute import owner_today
 from app.web.deps import current_owner, db_session
 from app.web.templating import render
 
@@ -21,6 +31,10 @@ def _page(
     saved: bool = False,
     status_code: int = 200,
 ) -> Response:
+    with request.app.state.sessions() as session:
+        today = owner_today(session)
+        thresholds = training_profile.thresholds_view(session, today)
+    recompute = request.query_params.get("recompute")
     return render(
         request,
         "settings/page.html",
@@ -29,6 +43,12 @@ def _page(
             "timezones": owners.common_timezones(),
             "error": error,
             "saved": saved,
+            "thresholds": thresholds,
+            "today": today,
+            "recompute_from": date.fromisoformat(recompute) if _is_date(recompute) else None,
+            "recomputing": request.query_params.get("recomputing") == "1",
+            "default_sync_time": request.app.state.settings.sync_time,
+            "choices": training_profile,
         },
         fragment="settings/_content.html",
         status_code=status_code,
@@ -55,7 +75,95 @@ def save_settings(
         )
     except owners.OwnerError as error:
         return _page(request, owner, error=str(error), status_code=422)
+    _reschedule_nightly(request)
     return RedirectResponse(str(request.url_for("settings")) + "?saved=1", status_code=303)
+
+
+def _is_date(text: str | None) -> bool:
+    try:
+        return text is not None and bool(date.fromisoformat(text))
+    except ValueError:
+        return False
+
+
+def _reschedule_nightly(request: Request) -> None:
+    """The nightly sync follows the owner's time zone and sync time at once."""
+    scheduler = request.app.state.scheduler
+    if scheduler is None:
+        return
+    with request.app.state.sessions() as session:
+        owner = get_owner(session)
+        settings = request.app.state.settings
+        timezone = owner.timezone if owner else settings.timezone
+        sync_time = (owner.sync_time if owner else None) or settings.sync_time
+    scheduler.reschedule(NIGHTLY_SYNC, nightly_trigger(sync_time, timezone))
+
+
+def _sync_time(posted: str, session: Session, request: Request) -> str | None:
+    """The owner's own sync time; the default posted back unchanged stays "the default"."""
+    owner = get_owner(session)
+    default = request.app.state.settings.sync_time
+    if not posted or (posted == default and owner is not None and owner.sync_time is None):
+        return None
+    return posted
+
+
+@router.post("/settings/training", name="settings:training")
+async def save_training(request: Request, owner=Depends(current_owner)) -> Response:
+    form = await request.form()
+
+    def field(name: str) -> str:
+        value = form.get(name, "")
+        return value.strip()[:40] if isinstance(value, str) else ""
+
+    def store() -> training_profile.Saved:
+        with request.app.state.sessions.begin() as session:
+            try:
+                birth_year = int(field("birth_year")) if field("birth_year") else None
+                ctl_days = int(field("ctl_days") or 42)
+                atl_days = int(field("atl_days") or 7)
+                since = date.fromisoformat(field("valid_from")) if field("valid_from") else None
+            except ValueError as exc:
+                raise training_profile.ProfileError(
+                    _("Some values are not numbers or dates.")
+                ) from exc
+            return training_profile.save(
+                session,
+                today=owner_today(session),
+                sex=field("sex") or None,
+                birth_year=birth_year,
+                hr_zone_model=field("hr_zone_model") or "lthr",
+                units=field("units") or "metric",
+                sync_time=_sync_time(field("sync_time"), session, request),
+                ctl_days=ctl_days,
+                atl_days=atl_days,
+                tsb_variant=field("tsb_variant") or "yesterday",
+                thresholds={kind: field(kind) for kind in THRESHOLD_KINDS},
+                valid_from=since,
+            )
+
+    try:
+        saved = await run_in_threadpool(store)
+    except training_profile.ProfileError as error:
+        return await run_in_threadpool(_page, request, owner, error=str(error), status_code=422)
+    if saved.sync_time_changed:
+        await run_in_threadpool(_reschedule_nightly, request)
+    url = request.url_for("settings").include_query_params(saved=1)
+    if saved.recompute_from is not None:
+        url = url.include_query_params(recompute=saved.recompute_from.isoformat())
+    return RedirectResponse(str(url), status_code=303)
+
+
+@router.post("/settings/recompute", name="settings:recompute")
+def recompute(
+    request: Request,
+    from_day: Annotated[str, Form(alias="from")] = "",
+    owner=Depends(current_owner),
+) -> Response:
+    start = date.fromisoformat(from_day) if _is_date(from_day) else None
+    request.app.state.sync_runner.submit_recompute(start)
+    url = request.url_for("settings").include_query_params(recomputing=1)
+    return RedirectResponse(str(url), status_code=303)
 
 
 @router.post("/settings/sign-out-everywhere", name="settings:sign_out_everywhere")
