@@ -28,7 +28,16 @@ from app.web.middleware import (
     CrossOriginProtectionMiddleware,
     RequestContextMiddleware,
 )
-from app.web.routes import activities, auth, connections, imports, pages, system, wellness
+from app.web.routes import (
+    activities,
+    auth,
+    connections,
+    imports,
+    insights,
+    pages,
+    system,
+    wellness,
+)
 from app.web.routes import settings as settings_routes
 from app.web.throttle import SlidingWindowLimiter
 
@@ -117,6 +126,7 @@ def create_app(settings: Settings | None = None, *, jobs: JobRegistry | None = N
     for module in (
         system,
         auth,
+        insights,  # before pages, whose placeholder for /insights it replaces
         pages,
         activities,
         wellness,

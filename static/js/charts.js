@@ -1,7 +1,7 @@
 // Charts: every <figure class="chart"> holding <script type="application/json" class="chart-data">
 // becomes a uPlot chart (vendored in static/vendor). The server sends data already downsampled
 // for the screen; a chart with "detailUrl" asks for full resolution when the owner zooms in.
-// Spec: {x: [...], xKind: "date"|"seconds"|"distance", height, detailUrl,
+// Spec: {x: [...], xKind: "date"|"seconds"|"distance"|"value", xLog, xLabel, xUnit, height, detailUrl,
 //        series: [{label, unit, values: [...], color, scale, kind: "line"|"bars"|"area",
 //                  dash, width, digits}]}
 // Charts are drawn again after HTMX swaps (htmx:load) and follow their container's width.
@@ -47,10 +47,16 @@
     const spec = JSON.parse(holder.textContent);
     const locale = document.documentElement.lang || undefined;
     const grid = cssVar("--line", "#dde1e6");
-    const scales = { x: { time: spec.xKind === "date" } };
+    const scales = { x: spec.xLog ? { time: false, distr: 3, log: 10 } : { time: spec.xKind === "date" } };
     const axes = [xAxis(spec, locale, grid)];
     const seenScales = [];
-    const series = [{ value: spec.xKind === "date" ? "{YYYY}-{MM}-{DD}" : (u, v) => (v == null ? "—" : spec.xKind === "seconds" ? formatSeconds(v) : (v / 1000).toFixed(2) + " km") }];
+    const xValue = (u, v) => {
+      if (v == null) return "—";
+      if (spec.xKind === "seconds") return formatSeconds(v);
+      if (spec.xKind === "distance") return (v / 1000).toLocaleString(locale, { maximumFractionDigits: 2 }) + " km";
+      return v.toLocaleString(locale, { maximumFractionDigits: 2 }) + (spec.xUnit ? " " + spec.xUnit : "");
+    };
+    const series = [{ label: spec.xLabel || "", value: spec.xKind === "date" ? "{YYYY}-{MM}-{DD}" : xValue }];
     spec.series.forEach((s, i) => {
       const color = s.color || PALETTE[i % PALETTE.length];
       const scale = s.scale || "y";
