@@ -1,5 +1,6 @@
 """“What is working”: lagged correlations between the owner's daily inputs (sleep, HRV, resting
-HR, stress, body battery, readiness, weight, steps, training load) and outcomes (efficiency
+HR, stress, body battery, breathing, readiness, weight, steps, training load, fitness and form)
+and outcomes (efficiency
 factor of steady runs and rides, decoupling, readiness, HRV, resting HR), told as sentences.
 
 The statistics are ``app.analytics.correlations.findings``: Pearson and Spearman for lags 0–7
@@ -47,14 +48,20 @@ class Metric:
 INPUTS: tuple[Metric, ...] = (
     Metric("sleep_h", lambda: _("sleep"), "h", 1, 0),
     Metric("sleep_score", lambda: _("sleep score"), "", 0, 0),
+    Metric("deep_sleep_h", lambda: _("deep sleep"), "h", 1, 0),
+    Metric("rem_sleep_h", lambda: _("REM sleep"), "h", 1, 0),
     Metric("hrv_ms", lambda: _("HRV"), "ms", 0, 0),
     Metric("resting_hr", lambda: _("resting heart rate"), "bpm", 0, 0),
     Metric("stress", lambda: _("stress"), "", 0, 0),
     Metric("body_battery", lambda: _("body battery"), "", 0, 0),
+    Metric("body_battery_low", lambda: _("lowest body battery"), "", 0, 0),
+    Metric("respiration", lambda: _("breathing rate"), "/min", 1, 0),
     Metric("readiness", lambda: _("training readiness"), "", 0, 0),
     Metric("weight_kg", lambda: _("weight"), "kg", 1, 0),
     Metric("steps", lambda: _("steps"), "", 0, 0),
     Metric("load", lambda: _("training load"), "", 0, 0),
+    Metric("fitness", lambda: _("fitness (CTL)"), "", 0, 0),
+    Metric("form", lambda: _("form (TSB)"), "", 0, 0),
 )
 OUTCOMES: tuple[Metric, ...] = (
     Metric("ef_run", lambda: _("running efficiency factor"), "", 3, +1),
@@ -154,24 +161,32 @@ def build_frame(session: Session, today: date) -> Frame | None:
                 w.day,
                 w.sleep_s / 3600.0,
                 w.sleep_score,
+                w.sleep_deep_s / 3600.0,
+                w.sleep_rem_s / 3600.0,
                 func.coalesce(w.hrv_rmssd_ms, w.hrv_sdnn_ms),
                 w.resting_hr,
                 w.stress_avg,
                 w.body_battery_high,
+                w.body_battery_low,
+                w.respiratory_rate,
                 w.training_readiness,
                 w.weight_kg,
                 w.steps,
             ).where(w.day >= first, w.day <= today)
         ).all(),
-        9,
+        13,
     )
     keys = (
         "sleep_h",
         "sleep_score",
+        "deep_sleep_h",
+        "rem_sleep_h",
         "hrv_ms",
         "resting_hr",
         "stress",
         "body_battery",
+        "body_battery_low",
+        "respiration",
         "readiness",
         "weight_kg",
         "steps",
@@ -181,11 +196,13 @@ def build_frame(session: Session, today: date) -> Frame | None:
         first,
         days,
         session.execute(
-            select(DailyMetrics.day, DailyMetrics.load).where(DailyMetrics.day <= today)
+            select(DailyMetrics.day, DailyMetrics.load, DailyMetrics.ctl, DailyMetrics.tsb).where(
+                DailyMetrics.day <= today
+            )
         ).all(),
-        1,
+        3,
     )
-    series["load"] = load[0]
+    series["load"], series["fitness"], series["form"] = load[0], load[1], load[2]
     runs = _dense(first, days, session.execute(_efficiency(("running",))).all(), 2)
     rides = _dense(first, days, session.execute(_efficiency(("cycling",))).all(), 2)
     series["ef_run"] = runs[0]
