@@ -20,12 +20,8 @@ from app.db.migrate import upgrade
 from app.jobs.registry import JobRegistry
 from app.services import owners
 from app.web.app import create_app
+from tests.bench.pages import percentile
 from tests.support.postgres import TemporaryCluster
-
-
-def _percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def web(cluster: TemporaryCluster) -> dict[str, float]:
@@ -56,7 +52,7 @@ def web(cluster: TemporaryCluster) -> dict[str, float]:
                 samples.append((time.perf_counter() - started) * 1000)
                 assert response.status_code == 200
             figures[f"web_{key}_p50_ms"] = round(statistics.median(samples), 2)
-            figures[f"web_{key}_p95_ms"] = round(_percentile(samples, 0.95), 2)
+            figures[f"web_{key}_p95_ms"] = round(percentile(samples, 0.95), 2)
     figures["web_max_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return figures
 
@@ -173,8 +169,8 @@ def metrics(cluster: TemporaryCluster) -> dict[str, float]:
     import numpy as np
     from sqlalchemy import create_engine, func, select
 
-    from app.analytics import correlations, pmc
-    from app.models import Activity, ActivityMetrics, DailyMetrics, DailyWellness
+    from app.analytics import pmc
+    from app.models import Activity, DailyMetrics
     from app.services import imports
     from app.services import metrics as metrics_service
     from app.services.metrics.samples import read_samples
@@ -257,74 +253,20 @@ def metrics(cluster: TemporaryCluster) -> dict[str, float]:
         figures["pmc_days"] = int(loads.size)
         figures["pmc_10y_ms"] = round(_best_ms(lambda: pmc.pmc(loads), 50), 3)
 
-        inputs, outcomes = _correlation_series(
-            sessions, DailyWellness, DailyMetrics, ActivityMetrics, Activity
-        )
-        figures["correlations_inputs"] = len(inputs)
-        figures["correlations_outcomes"] = len(outcomes)
-        figures["correlations_ms"] = round(
-            _best_ms(lambda: correlations.findings(inputs, outcomes, lags=range(8)), 3), 1
-        )
+        # "What is working" as the Insights page computes it: the daily frame from the
+        # database and every gated finding over 16 inputs x 6 outcomes x 8 lags.
+        from app.services import insights
+
+        def what_is_working() -> object:
+            with sessions() as session:
+                return insights.what_is_working(insights.build_frame(session, day))
+
+        figures["correlations_inputs"] = len(insights.INPUTS)
+        figures["correlations_outcomes"] = len(insights.OUTCOMES)
+        figures["correlations_lags"] = len(insights.LAGS)
+        figures["correlations_ms"] = round(_best_ms(what_is_working, 3), 1)
         engine.dispose()
     return figures
-
-
-def _correlation_series(sessions, DailyWellness, DailyMetrics, ActivityMetrics, Activity):
-    """Dense daily series over the stored days: wellness and load inputs, outcomes."""
-    import numpy as np
-    from sqlalchemy import func, select
-
-    with sessions() as session:
-        days = session.execute(select(DailyMetrics).order_by(DailyMetrics.day)).scalars().all()
-        wellness = {row.day: row for row in session.execute(select(DailyWellness)).scalars()}
-        ef = dict(
-            session.execute(
-                select(Activity.local_date, func.avg(ActivityMetrics.efficiency_factor))
-                .join(Activity, Activity.id == ActivityMetrics.activity_id)
-                .where(ActivityMetrics.steady.is_(True), Activity.sport == "running")
-                .group_by(Activity.local_date)
-            ).all()
-        )
-        decoupling = dict(
-            session.execute(
-                select(Activity.local_date, func.avg(ActivityMetrics.decoupling_pct))
-                .join(Activity, Activity.id == ActivityMetrics.activity_id)
-                .where(ActivityMetrics.decoupling_pct.is_not(None))
-                .group_by(Activity.local_date)
-            ).all()
-        )
-
-    def column(name: str) -> np.ndarray:
-        return np.array(
-            [
-                getattr(wellness[d.day], name)
-                if d.day in wellness and getattr(wellness[d.day], name) is not None
-                else np.nan
-                for d in days
-            ],
-            dtype=float,
-        )
-
-    load = np.array([d.load for d in days])
-    wellness_inputs = (
-        "sleep_s", "sleep_deep_s", "sleep_rem_s", "sleep_score", "hrv_rmssd_ms", "resting_hr",
-        "stress_avg", "body_battery_high", "body_battery_low", "training_readiness",
-        "weight_kg", "steps",
-    )  # fmt: skip
-    inputs = {name: column(name) for name in wellness_inputs}
-    inputs["load_yesterday"] = np.concatenate(([np.nan], load[:-1]))
-    inputs["ctl"] = np.array([d.ctl for d in days])
-    inputs["tsb"] = np.array([d.tsb for d in days])
-    inputs["monotony"] = np.array([np.nan if d.monotony is None else d.monotony for d in days])
-    outcomes = {
-        "efficiency_factor": np.array([float(ef.get(d.day) or np.nan) for d in days]),
-        "decoupling_pct": np.array([float(decoupling.get(d.day) or np.nan) for d in days]),
-        "readiness_next_day": np.concatenate((column("training_readiness")[1:], [np.nan])),
-        "hrv_next_day": np.concatenate((column("hrv_rmssd_ms")[1:], [np.nan])),
-        "resting_hr_next_day": np.concatenate((column("resting_hr")[1:], [np.nan])),
-        "load_absorbed": np.concatenate((np.diff(np.array([d.ctl for d in days])), [np.nan])),
-    }
-    return inputs, outcomes
 
 
 GROUPS: dict[str, Callable[[TemporaryCluster], dict[str, float]]] = {
