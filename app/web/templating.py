@@ -64,7 +64,10 @@ templates = Jinja2Templates(env=_environment())
 def is_fragment_request(request: Request) -> bool:
     """An HTMX request for part of a page (boosted navigation wants the whole page)."""
     return (
-        request.headers.get("hx-request") == "true" and request.headers.get("hx-boosted") != "true"
+        request.headers.get("hx-request") == "true"
+        and request.headers.get("hx-boosted") != "true"
+        # the back button found no snapshot of a pushed URL: htmx wants the whole page
+        and request.headers.get("hx-history-restore-request") != "true"
     )
 
 

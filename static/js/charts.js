@@ -3,7 +3,7 @@
 // for the screen; a chart with "detailUrl" asks for full resolution when the owner zooms in.
 // Spec: {x: [...], xKind: "date"|"seconds"|"distance"|"value", xLog, xLabel, xUnit, height, detailUrl,
 //        series: [{label, unit, values: [...], color, scale, kind: "line"|"bars"|"area",
-//                  dash, width, digits}]}
+//                  dash, width, digits, format: "seconds" (m:ss), invert (scale upside down)}]}
 // Charts are drawn again after HTMX swaps (htmx:load) and follow their container's width.
 (function () {
   "use strict";
@@ -38,7 +38,9 @@
 
   function valueFormatter(series, locale) {
     const digits = series.digits ?? 0;
-    return (u, v) => (v == null ? "—" : v.toLocaleString(locale, { maximumFractionDigits: digits, minimumFractionDigits: digits }) + (series.unit ? " " + series.unit : ""));
+    const unit = series.unit ? " " + series.unit : "";
+    if (series.format === "seconds") return (u, v) => (v == null ? "—" : formatSeconds(v) + unit);
+    return (u, v) => (v == null ? "—" : v.toLocaleString(locale, { maximumFractionDigits: digits, minimumFractionDigits: digits }) + unit);
   }
 
   function build(figure) {
@@ -63,8 +65,10 @@
       if (!seenScales.includes(scale)) {
         seenScales.push(scale);
         scales[scale] = s.range ? { range: s.range } : {};
+        if (s.invert) scales[scale].dir = -1; // pace: faster is up
         axes.push({
           scale,
+          values: s.format === "seconds" ? (u, splits) => splits.map(formatSeconds) : undefined,
           side: seenScales.length % 2 ? 3 : 1,
           stroke: seenScales.length > 1 ? color : cssVar("--muted", "#5d6570"),
           grid: { show: seenScales.length === 1, stroke: grid },

@@ -88,10 +88,17 @@ def live_server(live_database, tmp_path_factory, fake_garmin) -> Iterator[str]:
 
 @pytest.fixture
 def fresh_install(live_database) -> None:
-    """Each browser test starts from a first run: no owner."""
+    """Each browser test starts from a first run: no owner and no data (the live database is
+    shared by the whole browser session)."""
     engine = create_engine(live_database)
     with engine.begin() as connection:
-        connection.execute(text("DELETE FROM owner"))
+        tables = connection.execute(
+            text(
+                "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename <> 'alembic_version'"
+            )
+        ).scalars()
+        connection.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
     engine.dispose()
 
 

@@ -1,17 +1,208 @@
-"""The Activities page (built out by the web UI issue)."""
+"""The Activities pages: the list, one activity, its streams at full resolution (JSON for the
+charts' zoom) and the download of the raw files it came from."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
+import mimetypes
+from typing import Any
 
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from sqlalchemy.orm import Session
+
+from app import i18n
+from app.i18n import _
+from app.services import activity_views
+from app.services.activity_views import ActivityDetail, Streams
+from app.web.charts import Series, chart_spec
+from app.web.deps import db_session
 from app.web.templating import render
 
 router = APIRouter()
 
+#: Streams at full resolution up to this many samples per request; a wider range is
+#: downsampled (LTTB) to it, which still draws smoothly on a phone.
+MAX_DETAIL_POINTS = 10_000
+CHART_KEYS = ("heart_rate", "power", "pace", "speed", "cadence", "altitude")
+
+
+def _fragment(request: Request, name: str) -> str | None:
+    """The fragment to answer an HTMX request with; ``None`` (the whole page) when htmx is
+    restoring history it had no snapshot of."""
+    if request.headers.get("hx-history-restore-request") == "true":
+        return None
+    return name
+
 
 @router.get("/activities", name="activities")
-def page(request: Request) -> Response:
+def page(request: Request, session: Session = Depends(db_session)) -> Response:
+    query = activity_views.ListQuery.from_params(request.query_params)
+    listing = activity_views.list_activities(session, query)
     return render(
-        request, "activities/page.html", {"area": "activities"}, fragment="activities/_content.html"
+        request,
+        "activities/page.html",
+        {"area": "activities", "listing": listing, "query": query},
+        fragment=_fragment(request, "activities/_content.html"),
     )
+
+
+@router.get("/activities/{activity_id}", name="activities:detail")
+def detail(request: Request, activity_id: int, session: Session = Depends(db_session)) -> Response:
+    found = activity_views.activity_detail(session, activity_id)
+    if found is None:
+        raise HTTPException(status_code=404)
+    x = "distance" if request.query_params.get("x") == "distance" and found.has_distance else "time"
+    charts_only = request.headers.get("hx-target") == "activity-charts"
+    return render(
+        request,
+        "activities/detail.html",
+        {"area": "activities", "detail": found, "x": x, "charts": _charts(request, found, x)},
+        fragment=_fragment(
+            request, "activities/_charts.html" if charts_only else "activities/_detail.html"
+        ),
+    )
+
+
+@router.get("/activities/{activity_id}/streams", name="activities:streams")
+def streams(
+    request: Request,
+    activity_id: int,
+    x: str = "time",
+    chart: str | None = None,
+    start: float | None = None,
+    end: float | None = None,
+    session: Session = Depends(db_session),
+) -> Response:
+    """The chart spec (``app.web.charts.chart_spec`` shape) of ``[start, end]`` at full
+    resolution (up to ``MAX_DETAIL_POINTS``). ``chart`` picks one chart's series, else all."""
+    found = activity_views.activity_streams(session, activity_id)
+    if found is None:
+        raise HTTPException(status_code=404)
+    if x not in ("time", "distance") or (x == "distance" and found.distance is None):
+        raise HTTPException(status_code=422, detail="x must be time, or distance when known")
+    keys = [chart] if chart else [key for key in CHART_KEYS if key in _available(found)]
+    if not keys or any(key not in _available(found) for key in keys):
+        raise HTTPException(status_code=404)
+    xs, channels = found.window(x, start, end)
+    foot = found.foot
+    series = [item for key in keys for item in _series(key, channels, foot=foot)]
+    spec = chart_spec(
+        xs,
+        series,
+        x_kind="distance" if x == "distance" else "seconds",
+        points=MAX_DETAIL_POINTS if xs.size > MAX_DETAIL_POINTS else None,
+    )
+    return JSONResponse(spec, headers={"Cache-Control": "private, max-age=60"})
+
+
+@router.get("/raw/{sha256}", name="raw:download")
+def raw_download(request: Request, sha256: str, session: Session = Depends(db_session)) -> Response:
+    """An original file from the raw store, under its original name."""
+    found = activity_views.raw_download(session, request.app.state.settings, sha256)
+    if found is None:
+        raise HTTPException(status_code=404)
+    media_type = mimetypes.guess_type(found.filename)[0] or "application/octet-stream"
+    return FileResponse(
+        found.path,
+        media_type=media_type,
+        filename=found.filename,
+        headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+# --- charts (presentation of activity_views.Streams) ---------------------------------------
+
+
+def _available(streams: Streams) -> set[str]:
+    return set(streams.channels) & set(CHART_KEYS)
+
+
+def _pace_unit() -> tuple[float, str]:
+    """Pace per km, or per mile for an owner who chose imperial units."""
+    if i18n.current_units.get() == "imperial":
+        return i18n.METERS_PER_MILE / 1000, "/mi"
+    return 1.0, "/km"
+
+
+def _series(key: str, channels: dict[str, Any], *, foot: bool) -> list[Series]:
+    if key == "heart_rate":
+        return [Series(_("Heart rate"), channels["heart_rate"], unit=_("bpm"), color="#d0452f")]
+    if key == "power":
+        return [Series(_("Power"), channels["power"], unit=_("W"), color="#8e44ad")]
+    if key == "pace":
+        # seconds per km or mile, shown as m:ss with faster pace up
+        per, unit = _pace_unit()
+        found = [
+            Series(
+                _("Pace"),
+                channels["pace"] * per,
+                unit=unit,
+                color="#0b6bcb",
+                scale="pace",
+                extra={"format": "seconds", "invert": True},
+            )
+        ]
+        if "gap" in channels:
+            found.append(
+                Series(
+                    _("Grade-adjusted pace"),
+                    channels["gap"] * per,
+                    unit=unit,
+                    color="#2e8b57",
+                    scale="pace",
+                    dash=[6, 4],
+                    extra={"format": "seconds", "invert": True},
+                )
+            )
+        return found
+    if key == "speed":
+        return [Series(_("Speed"), channels["speed"], unit=_("km/h"), color="#0b6bcb", digits=1)]
+    if key == "cadence":
+        unit = _("spm") if foot else _("rpm")
+        return [Series(_("Cadence"), channels["cadence"], unit=unit, color="#d68910")]
+    return [Series(_("Elevation"), channels["altitude"], unit=_("m"), color="#7f8c8d", kind="area")]
+
+
+def _chart_title(key: str, foot: bool) -> tuple[str, str]:
+    """``(title, caption)`` of one chart."""
+    titles = {
+        "heart_rate": (_("Heart rate"), _("Heart rate in beats per minute.")),
+        "power": (_("Power"), _("Power in watts.")),
+        "pace": (
+            _("Pace and grade-adjusted pace"),
+            _(
+                "Pace in seconds per kilometre; grade-adjusted pace is the flat pace of equal "
+                "effort (Minetti 2002)."
+            ),
+        ),
+        "speed": (_("Speed"), _("Speed in kilometres per hour.")),
+        "cadence": (
+            _("Cadence"),
+            _("Cadence in steps per minute.") if foot else _("Cadence in revolutions per minute."),
+        ),
+        "altitude": (_("Elevation"), _("Elevation in metres.")),
+    }
+    return titles[key]
+
+
+def _charts(request: Request, found: ActivityDetail, x: str) -> list[dict[str, Any]]:
+    """One chart per channel, downsampled for the screen, each zoomable to full resolution."""
+    streams = found.streams
+    if streams is None:
+        return []
+    xs, channels = streams.window(x, None, None)
+    base = str(request.url_for("activities:streams", activity_id=found.activity.id).path)
+    charts = []
+    for key in CHART_KEYS:
+        if key not in _available(streams):
+            continue
+        title, caption = _chart_title(key, found.foot)
+        spec = chart_spec(
+            xs,
+            _series(key, channels, foot=found.foot),
+            x_kind="distance" if x == "distance" else "seconds",
+            height=180,
+            detail_url=f"{base}?x={x}&chart={key}",
+        )
+        charts.append({"key": key, "title": title, "caption": caption, "spec": spec})
+    return charts

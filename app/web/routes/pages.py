@@ -1,20 +1,85 @@
-"""The owner's pages. Until their issues land, each says what will appear and how to get data in."""
+"""The owner's pages: the dashboard, and the areas whose issues have not landed yet (each says
+what will appear and how to get data in)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+from starlette.routing import NoMatchFound
+
+from app import i18n
+from app.services import dashboard as dashboard_service
+from app.services.wellness_views import DEFAULT_RANGE, Trend
+from app.web.charts import Series, chart_spec
+from app.web.deps import db_session
 from app.web.templating import render
 
 router = APIRouter()
 
-AREAS = ("insights", "plan", "missions")
+AREAS = ("plan", "missions")
+
+
+def activity_links(request: Request):
+    """``href(activity_id)``: the activity's page (``activities:detail``, or its plain path
+    while that route does not exist)."""
+    try:
+        request.url_for("activities:detail", activity_id=0)
+    except NoMatchFound:
+        return lambda activity_id: f"/activities/{activity_id}"
+    return lambda activity_id: request.url_for("activities:detail", activity_id=activity_id).path
 
 
 @router.get("/", name="dashboard")
-def dashboard(request: Request) -> Response:
-    return render(request, "dashboard/page.html", fragment="dashboard/_content.html")
+def dashboard(
+    request: Request,
+    range_key: str = Query(DEFAULT_RANGE, alias="range"),
+    session: Session = Depends(db_session),
+) -> Response:
+    now = datetime.now(ZoneInfo(i18n.current_timezone.get()))
+    view = dashboard_service.dashboard(session, now=now, range_key=range_key)
+    # The range switch swaps only the chart (hx-target="#pmc"); other HTMX requests get the
+    # page's content.
+    part = "_pmc" if request.headers.get("hx-target") == "pmc" else "_content"
+    return render(
+        request,
+        "dashboard/page.html",
+        {
+            "view": view,
+            "activity_href": activity_links(request),
+            "trend_spec": trend_spec,
+        },
+        fragment=None if history_restore(request) else f"dashboard/{part}.html",
+    )
+
+
+def trend_spec(trend: Trend) -> dict[str, Any]:
+    """A service's trend as the uPlot payload of ``static/js/charts.js`` (already one point per
+    day or week, so no further downsampling)."""
+    series = [
+        Series(
+            line.label,
+            line.values,
+            unit=line.unit,
+            color=line.color,
+            scale=line.scale,
+            kind=line.kind,
+            digits=line.digits,
+            dash=line.dash,
+            extra={"width": line.width} if line.width else {},
+        )
+        for line in trend.lines
+    ]
+    return chart_spec(trend.x, series, x_kind="date", height=trend.height, points=None)
+
+
+def history_restore(request: Request) -> bool:
+    """HTMX asks for the whole page when the back button finds no snapshot of a pushed URL."""
+    return request.headers.get("hx-history-restore-request") == "true"
 
 
 def _area_page(area: str):

@@ -1,17 +1,40 @@
-"""The Wellness page (built out by the web UI issue)."""
+"""The Wellness page: daily trends with their averages and sources, for 90 days, 1 year or all."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from app import i18n
+from app.services import wellness_views
+from app.web.deps import db_session
+from app.web.routes.pages import history_restore, trend_spec
 from app.web.templating import render
 
 router = APIRouter()
 
 
 @router.get("/wellness", name="wellness")
-def page(request: Request) -> Response:
+def page(
+    request: Request,
+    range_key: str = Query(wellness_views.DEFAULT_RANGE, alias="range"),
+    session: Session = Depends(db_session),
+) -> Response:
+    today = datetime.now(ZoneInfo(i18n.current_timezone.get())).date()
+    view = wellness_views.wellness_page(session, today=today, range_key=range_key)
+    # The range switch swaps only the charts (hx-target="#wellness-charts").
+    part = "_charts" if request.headers.get("hx-target") == "wellness-charts" else "_content"
     return render(
-        request, "wellness/page.html", {"area": "wellness"}, fragment="wellness/_content.html"
+        request,
+        "wellness/page.html",
+        {
+            "area": "wellness",
+            "view": view,
+            "trend_spec": trend_spec,
+        },
+        fragment=None if history_restore(request) else f"wellness/{part}.html",
     )
