@@ -28,6 +28,20 @@ def _settings():
         raise typer.Exit(2) from error
 
 
+def _progress_bar(console):
+    """The one progress bar of long commands: what, bar, done of total, time elapsed."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
 @cli.command()
 def serve(
     host: str = typer.Option(None, help="Listen address (default DOMESTIQUE_HOST)."),
@@ -153,7 +167,6 @@ def import_(
 ) -> None:
     """Import FIT files, ZIPs of them, Garmin's data export or an Apple Health export."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
     from app.db import make_engine, make_session_factory
@@ -179,14 +192,7 @@ def import_(
             raise typer.Exit(2)
         with sessions.begin() as session:
             job_id = imports.create_job(session, raws, origin="cli").id
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as bar:
+        with _progress_bar(console) as bar:
             task = bar.add_task("import", total=len(raws))
             job = imports.run_job(
                 sessions,
@@ -242,7 +248,6 @@ def sync(
     import threading
 
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from app.db import make_engine, make_session_factory
     from app.i18n import current_locale
@@ -277,14 +282,7 @@ def sync(
             if full:
                 with sessions.begin() as session:
                     restart_backfill(session, target.name)
-            with Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=console,
-                transient=True,
-            ) as bar:
+            with _progress_bar(console) as bar:
                 task = bar.add_task(target.name, total=None)
                 try:
                     run = sync_source(
@@ -361,7 +359,6 @@ def recompute(
 ) -> None:
     """Recompute training metrics: every activity, the daily series and the estimates."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from app.db import make_engine, make_session_factory
     from app.logs import configure_logging
@@ -372,14 +369,7 @@ def recompute(
     console = Console(stderr=True)
     engine = make_engine(settings)
     try:
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as bar:
+        with _progress_bar(console) as bar:
             task = bar.add_task("recompute", total=None)
             result = metrics.recompute_all(
                 make_session_factory(engine),

@@ -265,6 +265,30 @@ def metrics(cluster: TemporaryCluster) -> dict[str, float]:
         figures["correlations_outcomes"] = len(insights.OUTCOMES)
         figures["correlations_lags"] = len(insights.LAGS)
         figures["correlations_ms"] = round(_best_ms(what_is_working, 3), 1)
+
+        # The owner's pages on the ten-year history under 4 concurrent clients, served by
+        # uvicorn in its own process (one worker, as on the NAS).
+        from tests.bench.pages import Server, first_request_ms, load
+
+        with sessions() as session:
+            longest = session.execute(
+                select(Activity.id).order_by(Activity.sample_count.desc()).limit(1)
+            ).scalar_one()
+        server = Server(url, Path(scratch))
+        try:
+            # Insights computes its statistics once per data version; the first request pays.
+            figures["insights_cold_ms"] = first_request_ms(server.base, "/insights")
+            for key, path in (
+                ("dashboard", "/"),
+                ("activities", "/activities"),
+                ("activity_detail", f"/activities/{longest}"),
+                ("insights", "/insights"),
+                ("wellness", "/wellness"),
+            ):
+                for name, value in load(server.base, [path], clients=4, per_client=40).items():
+                    figures[f"{key}_{name}"] = value
+        finally:
+            server.stop()
         engine.dispose()
     return figures
 

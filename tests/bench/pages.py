@@ -113,3 +113,15 @@ def load(
         "p99_ms": round(percentile(latencies, 0.99), 1),
         "rps": round(len(latencies) / elapsed, 1),
     }
+
+
+def first_request_ms(base: str, path: str) -> float:
+    """One signed-in GET, timed: on a fresh server this is the uncached (cold) cost."""
+    with httpx.Client(base_url=base, timeout=60, follow_redirects=False) as session:
+        response = session.post("/login", data={"username": OWNER[0], "password": OWNER[1]})
+        assert response.status_code == 303, response.text
+        started = time.perf_counter()
+        response = session.get(path)
+        elapsed = (time.perf_counter() - started) * 1000
+        assert response.status_code == 200, path
+    return round(elapsed, 1)

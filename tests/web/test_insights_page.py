@@ -88,3 +88,11 @@ def test_the_query_count_does_not_grow_with_history(signed_in, db_session, conne
     with count_queries(connection) as many:
         signed_in.get("/insights")
     assert len(many) == len(few)
+
+
+def test_the_page_is_computed_again_when_the_data_changes(signed_in, db_session):
+    first = signed_in.get("/insights").text
+    assert "Not enough data yet" in first
+    _wellness(db_session, np.random.default_rng(7), planted=True)
+    db_session.commit()
+    assert 'data-input="sleep_h"' in signed_in.get("/insights").text
