@@ -395,3 +395,13 @@ def test_local_date_filter_uses_the_stored_day(signed_in, db_session):
     _add(db_session, 1, first=datetime(2025, 6, 1, 23, 30, tzinfo=UTC))
     assert _ids(signed_in.get("/activities?from=2025-06-02&to=2025-06-02").text)
     assert not _ids(signed_in.get(f"/activities?to={date(2025, 6, 1).isoformat()}").text)
+
+
+def test_an_activity_opened_again_renders_the_same(signed_in, db_session):
+    """The second view comes from the page's cache of recently opened activities."""
+    activity_id = _imported(signed_in, db_session).id
+    first = signed_in.get(f"/activities/{activity_id}")
+    second = signed_in.get(f"/activities/{activity_id}")
+    assert first.status_code == second.status_code == 200
+    assert first.text == second.text
+    assert signed_in.get(f"/activities/{activity_id}?x=distance").status_code == 200

@@ -4,10 +4,13 @@ charts' zoom) and the download of the raw files it came from."""
 from __future__ import annotations
 
 import mimetypes
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app import i18n
@@ -48,19 +51,57 @@ def page(request: Request, session: Session = Depends(db_session)) -> Response:
 
 @router.get("/activities/{activity_id}", name="activities:detail")
 def detail(request: Request, activity_id: int, session: Session = Depends(db_session)) -> Response:
-    found = activity_views.activity_detail(session, activity_id)
-    if found is None:
+    cached = _detail(request, session, activity_id, request.query_params.get("x"))
+    if cached is None:
         raise HTTPException(status_code=404)
-    x = "distance" if request.query_params.get("x") == "distance" and found.has_distance else "time"
+    found, x, charts = cached
     charts_only = request.headers.get("hx-target") == "activity-charts"
     return render(
         request,
         "activities/detail.html",
-        {"area": "activities", "detail": found, "x": x, "charts": _charts(request, found, x)},
+        {"area": "activities", "detail": found, "x": x, "charts": charts},
         fragment=_fragment(
             request, "activities/_charts.html" if charts_only else "activities/_detail.html"
         ),
     )
+
+
+_DETAIL_CACHE: OrderedDict[tuple, tuple] = OrderedDict()
+_DETAIL_LOCK = threading.Lock()
+DETAIL_CACHE_ENTRIES = 16
+
+
+def _detail(request: Request, session: Session, activity_id: int, wanted_x: str | None):
+    """The activity, its metrics and chart payloads, kept for the few activities opened last:
+    reading and downsampling hours of samples is most of the page's cost, and they change only
+    when the activity, its metrics or its sources do (a merge from another source, a
+    recompute); the key holds a digest of both rows."""
+    version = session.execute(
+        text(
+            "SELECT md5(a::text), md5(m::text), "
+            "(SELECT count(*) FROM activity_source s WHERE s.activity_id = a.id) "
+            "FROM activity a LEFT JOIN activity_metrics m ON m.activity_id = a.id "
+            "WHERE a.id = :id"
+        ),
+        {"id": activity_id},
+    ).first()
+    if version is None:
+        return None
+    key = (activity_id, *version, wanted_x, i18n.current_locale.get(), i18n.current_units.get())
+    with _DETAIL_LOCK:
+        if key in _DETAIL_CACHE:
+            _DETAIL_CACHE.move_to_end(key)
+            return _DETAIL_CACHE[key]
+    found = activity_views.activity_detail(session, activity_id)
+    if found is None:
+        return None
+    x = "distance" if wanted_x == "distance" and found.has_distance else "time"
+    entry = (found, x, _charts(request, found, x))
+    with _DETAIL_LOCK:
+        _DETAIL_CACHE[key] = entry
+        while len(_DETAIL_CACHE) > DETAIL_CACHE_ENTRIES:
+            _DETAIL_CACHE.popitem(last=False)
+    return entry
 
 
 @router.get("/activities/{activity_id}/streams", name="activities:streams")
