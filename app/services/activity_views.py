@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import ColumnElement, exists, func, select, tuple_
+from sqlalchemy import ColumnElement, exists, func, select, text, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from app.analytics import running
@@ -722,3 +722,18 @@ def raw_download(session: Session, settings: Settings, sha256: str) -> RawDownlo
         return None
     name = PurePath(raw.original_name.replace("\\", "/")).name if raw.original_name else ""
     return RawDownload(path=path, filename=name or f"{sha256}{PurePath(raw.path).suffix}")
+
+
+def detail_version(session: Session, activity_id: int) -> tuple | None:
+    """A value that changes whenever the activity page's content can: digests of the activity
+    and metrics rows and the number of sources (None for an unknown activity)."""
+    row = session.execute(
+        text(
+            "SELECT md5(a::text), md5(m::text), "
+            "(SELECT count(*) FROM activity_source s WHERE s.activity_id = a.id) "
+            "FROM activity a LEFT JOIN activity_metrics m ON m.activity_id = a.id "
+            "WHERE a.id = :id"
+        ),
+        {"id": activity_id},
+    ).first()
+    return tuple(row) if row is not None else None

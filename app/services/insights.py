@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, func, select, text
 from sqlalchemy.orm import Session
 
 from app.analytics import correlations
@@ -298,3 +298,21 @@ def pair_points(frame: Frame, input_key: str, outcome_key: str, lag: int) -> tup
         x = np.concatenate([np.full(lag, np.nan), x[:-lag]])
     both = np.isfinite(x) & np.isfinite(y)
     return x[both].tolist(), y[both].tolist()
+
+
+def data_version(session: Session) -> tuple:
+    """Changes whenever anything the Insights page shows can change: an import, a sync, a
+    recompute, a new day."""
+    from app.services.metrics.recompute import owner_today
+
+    row = session.execute(
+        text(
+            "SELECT (SELECT max(computed_at) FROM daily_metrics), "
+            "(SELECT max(updated_at) FROM daily_wellness), "
+            "(SELECT max(computed_at) FROM athlete_estimate), "
+            "(SELECT max(computed_at) FROM activity_metrics), "
+            "(SELECT count(*) FROM activity_metrics), (SELECT count(*) FROM daily_wellness), "
+            "(SELECT count(*) FROM athlete_estimate)"
+        )
+    ).one()
+    return (*row, owner_today(session))

@@ -10,7 +10,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app import i18n
@@ -29,14 +28,6 @@ MAX_DETAIL_POINTS = 10_000
 CHART_KEYS = ("heart_rate", "power", "pace", "speed", "cadence", "altitude")
 
 
-def _fragment(request: Request, name: str) -> str | None:
-    """The fragment to answer an HTMX request with; ``None`` (the whole page) when htmx is
-    restoring history it had no snapshot of."""
-    if request.headers.get("hx-history-restore-request") == "true":
-        return None
-    return name
-
-
 @router.get("/activities", name="activities")
 def page(request: Request, session: Session = Depends(db_session)) -> Response:
     query = activity_views.ListQuery.from_params(request.query_params)
@@ -45,7 +36,7 @@ def page(request: Request, session: Session = Depends(db_session)) -> Response:
         request,
         "activities/page.html",
         {"area": "activities", "listing": listing, "query": query},
-        fragment=_fragment(request, "activities/_content.html"),
+        fragment="activities/_content.html",
     )
 
 
@@ -60,9 +51,7 @@ def detail(request: Request, activity_id: int, session: Session = Depends(db_ses
         request,
         "activities/detail.html",
         {"area": "activities", "detail": found, "x": x, "charts": charts},
-        fragment=_fragment(
-            request, "activities/_charts.html" if charts_only else "activities/_detail.html"
-        ),
+        fragment="activities/_charts.html" if charts_only else "activities/_detail.html",
     )
 
 
@@ -76,15 +65,7 @@ def _detail(request: Request, session: Session, activity_id: int, wanted_x: str 
     reading and downsampling hours of samples is most of the page's cost, and they change only
     when the activity, its metrics or its sources do (a merge from another source, a
     recompute); the key holds a digest of both rows."""
-    version = session.execute(
-        text(
-            "SELECT md5(a::text), md5(m::text), "
-            "(SELECT count(*) FROM activity_source s WHERE s.activity_id = a.id) "
-            "FROM activity a LEFT JOIN activity_metrics m ON m.activity_id = a.id "
-            "WHERE a.id = :id"
-        ),
-        {"id": activity_id},
-    ).first()
+    version = activity_views.detail_version(session, activity_id)
     if version is None:
         return None
     key = (activity_id, *version, wanted_x, i18n.current_locale.get(), i18n.current_units.get())

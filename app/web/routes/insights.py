@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from app import i18n
@@ -54,32 +53,20 @@ _CACHE_LOCK = threading.Lock()
 CACHE_ENTRIES = 4
 
 
-def _data_version(session) -> tuple:
-    """Changes whenever anything the page shows can change (an import, a sync, a recompute, a
-    new day, another language or units)."""
-    row = session.execute(
-        text(
-            "SELECT (SELECT max(computed_at) FROM daily_metrics), "
-            "(SELECT max(updated_at) FROM daily_wellness), "
-            "(SELECT max(computed_at) FROM athlete_estimate), "
-            "(SELECT max(computed_at) FROM activity_metrics), "
-            "(SELECT count(*) FROM activity_metrics), (SELECT count(*) FROM daily_wellness), "
-            "(SELECT count(*) FROM athlete_estimate)"
-        )
-    ).one()
-    return (*row, owner_today(session), i18n.current_locale.get(), i18n.current_units.get())
-
-
 def _context(request: Request) -> dict:
     """The page's data, computed once per data version: the statistics take a few hundred
     milliseconds on a ten-year history and only change when the data does."""
     with request.app.state.sessions() as session:
-        version = _data_version(session)
+        version = (
+            *insights.data_version(session),
+            i18n.current_locale.get(),
+            i18n.current_units.get(),
+        )
         with _CACHE_LOCK:
             cached = _CACHE.get(version)
         if cached is not None:
             return cached
-        today = version[7]
+        today = owner_today(session)
         frame = insights.build_frame(session, today)
         curves = insight_views.curves(session, today)
         estimates = insight_views.estimates(session)

@@ -53,7 +53,7 @@ def dashboard(
             "activity_href": activity_links(request),
             "trend_spec": trend_spec,
         },
-        fragment=None if history_restore(request) else f"dashboard/{part}.html",
+        fragment=f"dashboard/{part}.html",
     )
 
 
@@ -75,11 +75,6 @@ def trend_spec(trend: Trend) -> dict[str, Any]:
         for line in trend.lines
     ]
     return chart_spec(trend.x, series, x_kind="date", height=trend.height, points=None)
-
-
-def history_restore(request: Request) -> bool:
-    """HTMX asks for the whole page when the back button finds no snapshot of a pushed URL."""
-    return request.headers.get("hx-history-restore-request") == "true"
 
 
 def _area_page(area: str):

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app import i18n
 from app.services import wellness_views
 from app.web.deps import db_session
-from app.web.routes.pages import history_restore, trend_spec
+from app.web.routes.pages import trend_spec
 from app.web.templating import render
 
 router = APIRouter()
@@ -36,5 +36,5 @@ def page(
             "view": view,
             "trend_spec": trend_spec,
         },
-        fragment=None if history_restore(request) else f"wellness/{part}.html",
+        fragment=f"wellness/{part}.html",
     )
