@@ -1,0 +1,522 @@
+"""Backups: one verified file in ``backups/`` holding everything needed to rebuild the install.
+
+``domestique-YYYYMMDD-HHMMSS.tar`` (plain tar: the dump is already compressed, and FIT files
+barely compress) with:
+
+- ``db.dump`` — ``pg_dump --format=custom`` of the whole database. TimescaleDB hypertables dump
+  as ordinary tables plus their catalog; a restore wraps ``pg_restore`` in
+  ``timescaledb_pre_restore()`` / ``timescaledb_post_restore()``.
+- ``raw/…`` — the raw store (every original file; the database can be rebuilt from it).
+- ``secret.key`` — the key that encrypts stored credentials, when it lives in ``data/``
+  (without it, restored Garmin/Strava/Oura tokens cannot be read). Keep backups as safe as the
+  key: whoever has a backup can use the connections in it.
+- ``metadata.json`` — app version, Alembic revision, PostgreSQL and TimescaleDB versions, row
+  counts per table, and the SHA-256 and size of every other member.
+
+Written to ``.partial``, fsynced, renamed; then verified by reading it back (every checksum, and
+``pg_restore --list`` on the dump). Retention (keep the newest N daily, weekly and monthly
+backups) prunes only after a new backup verified, and never touches a file it did not write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, func, inspect, select, table, text
+from sqlalchemy.engine import make_url
+
+from app import __version__
+from app.config import Settings
+from app.db.migrate import current_revision
+from app.security.keys import KEY_FILE_NAME
+
+log = logging.getLogger(__name__)
+PREFIX = "domestique-"
+SUFFIX = ".tar"
+CHUNK = 1024 * 1024
+FORMAT_VERSION = 1
+
+
+class BackupError(Exception):
+    """A backup or its verification failed; ``code`` names why for the owner."""
+
+    def __init__(self, message: str, *, code: str, **params: object) -> None:
+        super().__init__(message)
+        self.code, self.params = code, params
+
+
+@dataclass(frozen=True)
+class Retention:
+    daily: int = 7
+    weekly: int = 4
+    monthly: int = 6
+
+
+@dataclass
+class BackupResult:
+    path: Path
+    size: int
+    metadata: dict[str, Any]
+    pruned: list[Path] = field(default_factory=list)
+
+
+def _libpq(settings: Settings) -> tuple[str, dict[str, str]]:
+    """The database as a libpq URI without the password, and the environment carrying it
+    (so it never appears in a process list)."""
+    url = make_url(settings.database_url.get_secret_value())
+    env = {**os.environ}
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)
+    plain = url.set(drivername="postgresql", password=None)
+    return plain.render_as_string(hide_password=False), env
+
+
+def _run(command: list[str], env: dict[str, str], what: str) -> None:
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["?"]
+        raise BackupError(f"{what} failed: {detail[0]}", code="backup_tool_failed", what=what)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def database_facts(settings: Settings) -> dict[str, Any]:
+    """Versions, revision and row counts per table (what a restore compares)."""
+    engine = create_engine(settings.database_url.get_secret_value())
+    try:
+        with engine.connect() as connection:
+            postgres = connection.execute(text("SHOW server_version")).scalar()
+            timescale = connection.execute(
+                text("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'")
+            ).scalar()
+            tables = sorted(inspect(connection).get_table_names())
+            counts = {
+                name: connection.execute(select(func.count()).select_from(table(name))).scalar_one()
+                for name in tables
+            }
+        revision = current_revision(engine)
+    finally:
+        engine.dispose()
+    return {
+        "postgres": postgres,
+        "timescaledb": timescale,
+        "revision": revision,
+        "row_counts": counts,
+    }
+
+
+def _raw_files(settings: Settings) -> Iterator[Path]:
+    root = settings.raw_dir
+    if not root.is_dir():
+        return
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and ".incoming" not in path.relative_to(root).parts:
+            yield path
+
+
+def _add_file(archive: tarfile.TarFile, path: Path, name: str, checksums: dict) -> None:
+    info = archive.gettarinfo(str(path), arcname=name)
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    digest = hashlib.sha256()
+
+    class Hashing(io.RawIOBase):
+        def __init__(self, handle) -> None:
+            self.handle = handle
+
+        def readinto(self, buffer) -> int:
+            data = self.handle.read(len(buffer))
+            digest.update(data)
+            buffer[: len(data)] = data
+            return len(data)
+
+        def readable(self) -> bool:
+            return True
+
+    with path.open("rb") as handle:
+        archive.addfile(info, io.BufferedReader(Hashing(handle), CHUNK))
+    checksums[name] = {"sha256": digest.hexdigest(), "size": info.size}
+
+
+def backup_name(now: datetime) -> str:
+    return f"{PREFIX}{now.strftime('%Y%m%d-%H%M%S')}{SUFFIX}"
+
+
+def make_backup(
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    retention: Retention | None = None,
+    progress: Callable[[str], None] | None = None,
+    label: str = "",
+) -> BackupResult:
+    """Write, verify and (with ``retention``) prune. Raises ``BackupError``; a failed backup
+    leaves no file behind and deletes nothing."""
+    now = now or datetime.now(UTC)
+    say = progress or (lambda step: None)
+    folder = Path(settings.backup_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = backup_name(now)
+    if label:
+        name = name.replace(PREFIX, f"{PREFIX}{label}-")
+    target = folder / name
+    partial = folder / f".{name}.partial"
+    conninfo, env = _libpq(settings)
+    try:
+        with tempfile.TemporaryDirectory(dir=folder, prefix=".work-") as work:
+            dump = Path(work) / "db.dump"
+            say("dump")
+            _run(
+                ["pg_dump", "--format=custom", "--compress=6", f"--file={dump}", conninfo],
+                env,
+                "pg_dump",
+            )
+            facts = database_facts(settings)
+            checksums: dict[str, dict[str, Any]] = {}
+            say("archive")
+            with tarfile.open(partial, "w") as archive:
+                _add_file(archive, dump, "db.dump", checksums)
+                key = Path(settings.data_dir) / KEY_FILE_NAME
+                if key.is_file():
+                    _add_file(archive, key, "secret.key", checksums)
+                for path in _raw_files(settings):
+                    relative = path.relative_to(settings.raw_dir).as_posix()
+                    _add_file(archive, path, f"raw/{relative}", checksums)
+                metadata = {
+                    "format": FORMAT_VERSION,
+                    "app_version": __version__,
+                    "created_at": now.isoformat(),
+                    **facts,
+                    "members": checksums,
+                }
+                body = json.dumps(metadata, indent=1, sort_keys=True).encode()
+                info = tarfile.TarInfo("metadata.json")
+                info.size, info.mtime = len(body), int(now.timestamp())
+                archive.addfile(info, io.BytesIO(body))
+            with partial.open("rb") as handle:
+                os.fsync(handle.fileno())
+        os.replace(partial, target)
+        _fsync_dir(folder)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise BackupError(str(error), code="backup_disk", error=str(error)) from error
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    say("verify")
+    try:
+        verify(target)
+    except BackupError:
+        target.unlink(missing_ok=True)
+        raise
+    pruned = prune(folder, retention, keep=target) if retention else []
+    return BackupResult(target, target.stat().st_size, metadata, pruned)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_metadata(path: Path) -> dict[str, Any]:
+    try:
+        with tarfile.open(path, "r") as archive:
+            member = archive.getmember("metadata.json")
+            handle = archive.extractfile(member)
+            assert handle is not None
+            return json.loads(handle.read())
+    except (tarfile.TarError, KeyError, OSError, ValueError, AssertionError) as error:
+        raise BackupError(f"{path.name}: {error}", code="backup_unreadable") from error
+
+
+def verify(path: Path) -> dict[str, Any]:
+    """Read the whole archive back: every member's checksum and size, and the dump's table of
+    contents (``pg_restore --list``). Returns the metadata."""
+    metadata = read_metadata(path)
+    expected: dict[str, dict[str, Any]] = metadata.get("members", {})
+    seen: set[str] = set()
+    try:
+        with (
+            tarfile.open(path, "r") as archive,
+            tempfile.TemporaryDirectory(dir=path.parent, prefix=".verify-") as work,
+        ):
+            for member in archive:
+                if member.name == "metadata.json":
+                    continue
+                if not member.isfile() or member.name not in expected:
+                    raise BackupError(
+                        f"unexpected member {member.name}", code="backup_corrupt", name=member.name
+                    )
+                handle = archive.extractfile(member)
+                assert handle is not None
+                digest = hashlib.sha256()
+                sink = open(Path(work) / "db.dump", "wb") if member.name == "db.dump" else None  # noqa: SIM115
+                try:
+                    while chunk := handle.read(CHUNK):
+                        digest.update(chunk)
+                        if sink:
+                            sink.write(chunk)
+                finally:
+                    if sink:
+                        sink.close()
+                want = expected[member.name]
+                if digest.hexdigest() != want["sha256"] or member.size != want["size"]:
+                    raise BackupError(
+                        f"checksum mismatch in {member.name}",
+                        code="backup_corrupt",
+                        name=member.name,
+                    )
+                seen.add(member.name)
+            missing = set(expected) - seen
+            if missing:
+                raise BackupError(
+                    f"missing members: {sorted(missing)[:3]}",
+                    code="backup_corrupt",
+                    name=sorted(missing)[0],
+                )
+            _run(
+                ["pg_restore", "--list", str(Path(work) / "db.dump")], {**os.environ}, "pg_restore"
+            )
+    except (tarfile.TarError, OSError, EOFError) as error:
+        raise BackupError(f"{path.name}: {error}", code="backup_corrupt", name=path.name) from error
+    return metadata
+
+
+def list_backups(folder: Path) -> list[Path]:
+    """Our backup files, newest first."""
+    if not folder.is_dir():
+        return []
+    found = [p for p in folder.iterdir() if p.name.startswith(PREFIX) and p.name.endswith(SUFFIX)]
+    return sorted(found, key=lambda p: p.name, reverse=True)
+
+
+def _stamp(path: Path) -> datetime | None:
+    try:
+        return datetime.strptime(path.name[-len("YYYYMMDD-HHMMSS.tar") :][:15], "%Y%m%d-%H%M%S")
+    except ValueError:
+        return None
+
+
+def prune(folder: Path, retention: Retention, *, keep: Path) -> list[Path]:
+    """Keep the newest backup of each of the last ``daily`` days, ``weekly`` ISO weeks and
+    ``monthly`` months (grandfather–father–son); delete the rest of our nightly files. Files
+    with a label (safety backups before a restore, manual ones) are never pruned."""
+    nightly = [p for p in list_backups(folder) if _stamp(p) and p.name.count("-") == 2]
+    kept: set[Path] = {keep}
+    for period, count in (
+        (lambda d: d.date(), retention.daily),
+        (lambda d: d.isocalendar()[:2], retention.weekly),
+        (lambda d: (d.year, d.month), retention.monthly),
+    ):
+        buckets: list[Any] = []
+        for path in nightly:  # newest first
+            bucket = period(_stamp(path))
+            if bucket in buckets:
+                continue
+            if len(buckets) >= count:
+                break
+            buckets.append(bucket)
+            kept.add(path)
+    removed = []
+    for path in nightly:
+        if path not in kept:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def remove_leftovers(folder: Path) -> None:
+    """Partial files and work folders a killed backup left behind."""
+    if not folder.is_dir():
+        return
+    for path in folder.iterdir():
+        if path.name.startswith(".") and (path.name.endswith(".partial") or "-" in path.name):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            elif path.name.endswith(".partial"):
+                path.unlink(missing_ok=True)
+
+
+# --- restore -------------------------------------------------------------------------------
+
+
+@dataclass
+class RestoreResult:
+    before: dict[str, int]
+    after: dict[str, int]
+    safety_backup: Path | None
+    previous_database: str
+    warnings: list[str]
+
+
+def _known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    from app.db.migrate import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config("postgresql://unused"))
+    return {revision.revision for revision in script.walk_revisions()}
+
+
+def check_restorable(metadata: dict[str, Any], facts: dict[str, Any] | None) -> list[str]:
+    """Refuse what this code cannot read; warn about what the owner should know."""
+    if metadata.get("format") != FORMAT_VERSION:
+        raise BackupError("unknown backup format", code="backup_unreadable")
+    revision = metadata.get("revision")
+    if revision is not None and revision not in _known_revisions():
+        raise BackupError(
+            f"backup schema {revision} is newer than this version",
+            code="backup_newer",
+            version=metadata.get("app_version", "?"),
+        )
+    warnings = []
+    ours, theirs = (facts or {}).get("timescaledb"), metadata.get("timescaledb")
+    if ours and theirs and ours != theirs:
+        warnings.append("timescaledb_mismatch")
+    return warnings
+
+
+def _admin(settings: Settings):
+    url = make_url(settings.database_url.get_secret_value())
+    return create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT"), url
+
+
+def restore_backup(
+    settings: Settings, path: Path, *, progress: Callable[[str], None] | None = None
+) -> RestoreResult:
+    """Restore ``path`` into a fresh database and switch to it only when it is complete: a
+    failure part-way leaves the current database and raw store as they were. A safety backup
+    of the current state is written first (``domestique-safety-…``)."""
+    say = progress or (lambda step: None)
+    say("verify")
+    metadata = verify(path)
+    try:
+        facts: dict[str, Any] | None = database_facts(settings)
+    except Exception:  # an empty or unreachable database has nothing to keep
+        facts = None
+    warnings = check_restorable(metadata, facts)
+    safety = None
+    if facts and any(facts["row_counts"].values()):
+        say("safety backup")
+        safety = make_backup(settings, label="safety").path
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    admin, url = _admin(settings)
+    name = url.database
+    fresh, previous = f"{name}_restore_{stamp}", f"{name}_before_{stamp}"
+    fresh_settings = settings.model_copy(
+        update={
+            "database_url": type(settings.database_url)(
+                url.set(database=fresh).render_as_string(hide_password=False)
+            )
+        }
+    )
+    conninfo, env = _libpq(fresh_settings)
+    raw_new = settings.raw_dir.with_name(f"raw.restore-{stamp}")
+    switched = False
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{fresh}"'))
+        engine = create_engine(fresh_settings.database_url.get_secret_value())
+        try:
+            with engine.begin() as connection:
+                connection.execute(text("CREATE EXTENSION IF NOT EXISTS timescaledb"))
+                connection.execute(text("SELECT timescaledb_pre_restore()"))
+        finally:
+            engine.dispose()
+        with tempfile.TemporaryDirectory(dir=path.parent, prefix=".restore-") as work:
+            say("extract")
+            with tarfile.open(path, "r") as archive:
+                for member in archive:
+                    if member.name == "db.dump":
+                        archive.extract(member, work, filter="data")
+                    elif member.name.startswith("raw/") or member.name == "secret.key":
+                        archive.extract(member, Path(work) / "files", filter="data")
+            say("restore database")
+            _run(
+                ["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error",
+                 f"--dbname={conninfo}", str(Path(work) / "db.dump")],
+                env,
+                "pg_restore",
+            )  # fmt: skip
+            engine = create_engine(fresh_settings.database_url.get_secret_value())
+            try:
+                with engine.begin() as connection:
+                    connection.execute(text("SELECT timescaledb_post_restore()"))
+            finally:
+                engine.dispose()
+            say("migrate")
+            from app.db.migrate import upgrade
+
+            upgrade(fresh_settings.database_url.get_secret_value())
+            files = Path(work) / "files"
+            if (files / "raw").is_dir():
+                shutil.move(str(files / "raw"), raw_new)
+            else:
+                raw_new.mkdir(parents=True)
+            key = files / "secret.key"
+            say("switch")
+            with admin.connect() as connection:
+                connection.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :name AND pid <> pg_backend_pid()"
+                    ),
+                    {"name": name},
+                )
+                connection.execute(text(f'ALTER DATABASE "{name}" RENAME TO "{previous}"'))
+                connection.execute(text(f'ALTER DATABASE "{fresh}" RENAME TO "{name}"'))
+            switched = True
+            if settings.raw_dir.exists():
+                settings.raw_dir.rename(settings.raw_dir.with_name(f"raw.before-{stamp}"))
+            raw_new.rename(settings.raw_dir)
+            target_key = Path(settings.data_dir) / KEY_FILE_NAME
+            if key.is_file():
+                if target_key.is_file():
+                    target_key.rename(target_key.with_name(f"{KEY_FILE_NAME}.before-{stamp}"))
+                shutil.copy2(key, target_key)
+    except BaseException:
+        with admin.connect() as connection:
+            if switched:  # put the old database back under its name
+                connection.execute(text(f'ALTER DATABASE "{name}" RENAME TO "{fresh}"'))
+                connection.execute(text(f'ALTER DATABASE "{previous}" RENAME TO "{name}"'))
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{fresh}" WITH (FORCE)'))
+        shutil.rmtree(raw_new, ignore_errors=True)
+        admin.dispose()
+        raise
+    try:  # the safety backup holds the previous state; the old database and raw store can go
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{previous}" WITH (FORCE)'))
+        shutil.rmtree(settings.raw_dir.with_name(f"raw.before-{stamp}"), ignore_errors=True)
+    except Exception:
+        log.exception("could not remove the database %s kept from before the restore", previous)
+    admin.dispose()
+    after = database_facts(settings)["row_counts"]
+    return RestoreResult(
+        before=(facts or {}).get("row_counts", {}),
+        after=after,
+        safety_backup=safety,
+        previous_database=previous,
+        warnings=warnings,
+    )

@@ -1,0 +1,187 @@
+"""Backups against a real PostgreSQL with TimescaleDB: the round trip (import → backup → wipe →
+restore gives back every table's rows and content), verification, retention, and the failure
+drills (corrupt or truncated file, a newer schema, a full disk, a restore that fails part-way)."""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import tarfile
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.orm import sessionmaker
+
+from app.config import Settings
+from app.db.migrate import upgrade
+from app.services import backups, imports, owners
+from app.services.backups import BackupError, Retention
+from tests.support.fitwriter import write_activity
+
+
+@pytest.fixture
+def install(pg_cluster, tmp_path) -> Settings:
+    """A whole install of its own: database, data folder with raw files, backups folder."""
+    name = f"backup_{os.getpid()}_{len(list(tmp_path.parent.iterdir()))}"
+    url = pg_cluster.create_database(name)
+    upgrade(url)
+    settings = Settings(
+        env="development",
+        database_url=url,
+        data_dir=tmp_path / "data",
+        backup_dir=tmp_path / "backups",
+        timezone="Asia/Seoul",
+    )
+    engine = create_engine(url)
+    sessions = sessionmaker(bind=engine, expire_on_commit=False)
+    with sessions() as session:
+        owners.create_owner(
+            session, owners.NewOwner("Jiwoo", "jiwoo", "a good password 1", "ko", "Asia/Seoul")
+        )
+    fit = tmp_path / "ride.fit"
+    write_activity(
+        fit,
+        sport="cycling",
+        start=datetime(2026, 5, 1, 6, tzinfo=UTC),
+        samples={"power": np.full(600, 210.0), "heart_rate": np.full(600, 140.0)},
+    )
+    raws = imports.keep_paths(sessions, settings, [fit])
+    with sessions.begin() as session:
+        job = imports.create_job(session, raws, origin="cli").id
+    imports.run_job(sessions, settings, job, workers=0)
+    (settings.data_dir / "secret.key").write_text("x" * 44)  # stands in for the real key
+    engine.dispose()
+    yield settings
+    pg_cluster.create_database(name)  # leave nothing renamed behind
+
+
+def _content(settings: Settings) -> dict[str, tuple[int, str]]:
+    """Row count and an order-independent digest of every table's content."""
+    engine = create_engine(settings.database_url.get_secret_value())
+    out = {}
+    with engine.connect() as connection:
+        for name in sorted(inspect(connection).get_table_names()):
+            count, digest = connection.execute(
+                text(
+                    f"SELECT count(*), md5(coalesce(string_agg(md5(t::text), '' ORDER BY md5(t::text)), '')) FROM \"{name}\" t"  # noqa: S608, E501
+                )
+            ).one()
+            out[name] = (count, digest)
+    engine.dispose()
+    return out
+
+
+def test_round_trip_gives_back_every_row_and_file(install):
+    before = _content(install)
+    assert before["activity"][0] == 1 and before["sample"][0] == 600
+    raw_files = sorted(p.relative_to(install.raw_dir) for p in install.raw_dir.rglob("*.fit"))
+
+    result = backups.make_backup(install)
+    assert result.path.name.startswith("domestique-") and result.path.suffix == ".tar"
+    meta = backups.verify(result.path)
+    assert meta["row_counts"]["activity"] == 1 and meta["revision"]
+    assert "db.dump" in meta["members"] and "secret.key" in meta["members"]
+
+    # wipe: another activity arrives and the raw store loses a file
+    engine = create_engine(install.database_url.get_secret_value())
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM daily_wellness"))
+        connection.execute(text("DELETE FROM sample"))
+        connection.execute(text("DELETE FROM activity"))
+    engine.dispose()
+    for path in install.raw_dir.rglob("*.fit"):
+        path.unlink()
+
+    restored = backups.restore_backup(install, result.path)
+    assert _content(install) == before
+    assert sorted(p.relative_to(install.raw_dir) for p in install.raw_dir.rglob("*.fit")) == (
+        raw_files
+    )
+    assert restored.safety_backup is not None and restored.safety_backup.exists()
+    assert restored.after["activity"] == 1
+
+
+def test_a_corrupt_or_truncated_backup_is_refused_and_nothing_changes(install):
+    good = backups.make_backup(install).path
+    before = _content(install)
+    truncated = good.with_name("domestique-20200101-000000.tar")
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(BackupError) as error:
+        backups.restore_backup(install, truncated)
+    assert error.value.code in ("backup_corrupt", "backup_unreadable")
+
+    flipped = good.with_name("domestique-20200102-000000.tar")
+    data = bytearray(good.read_bytes())
+    with tarfile.open(good) as archive:
+        offset = archive.getmember("db.dump").offset_data
+    data[offset + 100] ^= 0xFF
+    flipped.write_bytes(bytes(data))
+    with pytest.raises(BackupError) as error:
+        backups.verify(flipped)
+    assert error.value.code == "backup_corrupt"
+    assert _content(install) == before
+
+
+def test_a_backup_from_a_newer_version_is_refused(install):
+    with pytest.raises(BackupError) as error:
+        backups.check_restorable({"format": 1, "revision": "9999", "app_version": "9.0"}, None)
+    assert error.value.code == "backup_newer"
+    assert backups.check_restorable(
+        {"format": 1, "revision": None, "timescaledb": "2.0.0"}, {"timescaledb": "2.19.3"}
+    ) == ["timescaledb_mismatch"]
+
+
+def test_a_full_disk_leaves_no_partial_file_and_keeps_older_backups(install, tmp_path):
+    older = backups.make_backup(install, now=datetime(2026, 1, 1, tzinfo=UTC)).path
+    big = install.raw_dir / "zz" / "big.bin"
+    big.parent.mkdir(parents=True, exist_ok=True)
+    big.write_bytes(os.urandom(3 * 1024 * 1024))
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (2 * 1024 * 1024, limit[1]))
+    try:
+        with pytest.raises(BackupError) as error:
+            backups.make_backup(install, retention=Retention(daily=1, weekly=0, monthly=0))
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limit)
+        signal.signal(signal.SIGXFSZ, previous)
+    assert error.value.code in ("backup_disk", "backup_tool_failed")
+    assert backups.list_backups(install.backup_dir) == [older]
+    assert not [p for p in install.backup_dir.iterdir() if p.name.endswith(".partial")]
+
+
+def test_a_restore_that_fails_part_way_leaves_the_current_state(install, monkeypatch):
+    good = backups.make_backup(install).path
+    before = _content(install)
+    real_upgrade = __import__("app.db.migrate", fromlist=["upgrade"]).upgrade
+
+    def broken(url: str, revision: str = "head") -> None:
+        raise RuntimeError("the process was killed during the migration")
+
+    monkeypatch.setattr("app.db.migrate.upgrade", broken)
+    with pytest.raises(RuntimeError):
+        backups.restore_backup(install, good)
+    monkeypatch.setattr("app.db.migrate.upgrade", real_upgrade)
+    assert _content(install) == before
+    assert not list(install.raw_dir.parent.glob("raw.restore-*"))
+
+
+def test_retention_keeps_daily_weekly_monthly_and_never_labelled_files(tmp_path):
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    start = datetime(2026, 11, 22, 4, 30)
+    for days in range(0, 120):
+        moment = start - timedelta(days=days)
+        (folder / backups.backup_name(moment)).write_bytes(b"x")
+    (folder / "domestique-safety-20250101-000000.tar").write_bytes(b"x")
+    newest = folder / backups.backup_name(start)
+    removed = backups.prune(folder, Retention(daily=7, weekly=4, monthly=6), keep=newest)
+    kept = backups.list_backups(folder)
+    assert len(kept) + len(removed) == 121
+    assert folder / "domestique-safety-20250101-000000.tar" in kept
+    nightly = [p for p in kept if "safety" not in p.name]
+    assert len(nightly) <= 7 + 4 + 6 and newest in nightly
+    assert len({p.name[11:19] for p in nightly}) == len(nightly)  # one per day at most
