@@ -322,6 +322,99 @@ def sync(
 
 
 @cli.command()
+def backup() -> None:
+    """Write a verified backup to DOMESTIQUE_BACKUP_DIR; the file's path is the last line."""
+    from rich.console import Console
+
+    from app.i18n import current_locale
+    from app.logs import configure_logging
+    from app.services import backups
+    from app.services.imports.messages import describe
+
+    settings = _settings()
+    configure_logging("WARNING")
+    current_locale.set(settings.default_locale)
+    console = Console(stderr=True)
+    try:
+        with console.status("backup") as status:
+            result = backups.make_backup(
+                settings,
+                retention=backups.Retention(
+                    settings.backup_keep_daily,
+                    settings.backup_keep_weekly,
+                    settings.backup_keep_monthly,
+                ),
+                progress=lambda step: status.update(f"backup: {step}"),
+            )
+    except backups.BackupError as error:
+        console.print(f"[red]backup failed[/red]: {describe(error.code, error.params)}")
+        raise typer.Exit(1) from error
+    counts = result.metadata["row_counts"]
+    console.print(
+        f"{result.size / 1e6:,.1f} MB · {counts.get('activity', 0):,} activities · "
+        f"{counts.get('daily_wellness', 0):,} wellness days · verified"
+    )
+    for path in result.pruned:
+        console.print(f"removed by retention: {path.name}")
+    typer.echo(str(result.path))
+
+
+@cli.command()
+def restore(
+    file: Path = typer.Argument(..., help="A backup file (domestique-….tar)."),  # noqa: B008
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+) -> None:
+    """Replace the database and raw files with a backup (a safety backup is taken first)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from app.i18n import current_locale
+    from app.logs import configure_logging
+    from app.services import backups
+    from app.services.imports.messages import describe
+
+    settings = _settings()
+    configure_logging("WARNING")
+    current_locale.set(settings.default_locale)
+    console = Console(stderr=True)
+    if not file.is_file():
+        typer.echo(f"not found: {file}", err=True)
+        raise typer.Exit(2)
+    try:
+        metadata = backups.read_metadata(file)
+    except backups.BackupError as error:
+        console.print(f"[red]{describe(error.code, error.params)}[/red]")
+        raise typer.Exit(1) from error
+    console.print(
+        f"{file.name}: made {metadata.get('created_at')} by version {metadata.get('app_version')}"
+        f", {metadata.get('row_counts', {}).get('activity', 0):,} activities"
+    )
+    if not yes and not typer.confirm(
+        "Replace the current database and raw files with this backup?", default=False
+    ):
+        raise typer.Exit(1)
+    try:
+        with console.status("restore") as status:
+            result = backups.restore_backup(
+                settings, file, progress=lambda step: status.update(f"restore: {step}")
+            )
+    except backups.BackupError as error:
+        console.print(f"[red]restore failed[/red]: {describe(error.code, error.params)}")
+        raise typer.Exit(1) from error
+    table = Table(title="row counts")
+    for column in ("table", "before", "after"):
+        table.add_column(column, justify="left" if column == "table" else "right")
+    for name in sorted(set(result.before) | set(result.after)):
+        if result.before.get(name) or result.after.get(name):
+            table.add_row(name, f"{result.before.get(name, 0):,}", f"{result.after.get(name, 0):,}")
+    console.print(table)
+    for warning in result.warnings:
+        console.print(f"[yellow]{describe(warning)}[/yellow]")
+    if result.safety_backup:
+        console.print(f"the state before the restore is in {result.safety_backup}")
+
+
+@cli.command()
 def stats(as_json: bool = typer.Option(False, "--json", help="One JSON object.")) -> None:
     """Print what the database holds."""
     import json

@@ -92,6 +92,14 @@ class Settings(BaseSettings):
     garmin_domain: Literal["garmin.com", "garmin.cn"] = Field(
         "garmin.com", description="Garmin Connect region: `garmin.cn` for accounts in China."
     )
+    backup_time: str = Field(
+        "05:30",
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="Local time (HH:MM) of the nightly backup; keep it after the nightly sync.",
+    )
+    backup_keep_daily: int = Field(7, ge=1, description="Nightly backups kept, one per day.")
+    backup_keep_weekly: int = Field(4, ge=0, description="Weekly backups kept (one per week).")
+    backup_keep_monthly: int = Field(6, ge=0, description="Monthly backups kept (one per month).")
     default_locale: Literal["ko", "en"] = Field(
         "en", description="Language when neither the owner nor the browser says."
     )

@@ -26,3 +26,29 @@ def nightly_sync_job(runner: SyncRunner, sync_time: str, timezone: str) -> JobSp
         func=runner.run_nightly,
         trigger=nightly_trigger(sync_time, timezone),
     )
+
+
+NIGHTLY_BACKUP = "backup.nightly"
+
+
+def run_backup(settings) -> None:
+    """The nightly backup with the configured retention; a failure raises, so the job is
+    recorded as failed (the owner sees a banner) and older backups stay."""
+    from app.services import backups
+
+    backups.remove_leftovers(settings.backup_dir)
+    backups.make_backup(
+        settings,
+        retention=backups.Retention(
+            settings.backup_keep_daily, settings.backup_keep_weekly, settings.backup_keep_monthly
+        ),
+    )
+
+
+def nightly_backup_job(settings, timezone: str) -> JobSpec:
+    return JobSpec(
+        id=NIGHTLY_BACKUP,
+        description="Back up the database and raw files",
+        func=lambda: run_backup(settings),
+        trigger=nightly_trigger(settings.backup_time, timezone),
+    )

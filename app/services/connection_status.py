@@ -1,6 +1,6 @@
 """What the Connections page shows for each source: status, sign-in step, cooldown, the running
-sync, the backfill's progress with an ETA, recent runs, and which sources need reconnecting
-(the banner on every page)."""
+sync, the backfill's progress with an ETA and recent runs (the banner on every page is
+``app.services.attention``)."""
 
 from __future__ import annotations
 
@@ -147,13 +147,4 @@ def source_view(session: Session, source: SyncSource, now: datetime) -> SourceVi
         backfill=_backfill(session, source, connection, runs, now),
         cooling_until=cooling,
         mfa_expires_at=mfa_expires,
-    )
-
-
-def needs_reconnect(session: Session) -> list[str]:
-    """Sources whose tokens stopped working (the banner on every page)."""
-    return list(
-        session.execute(
-            select(Connection.source).where(Connection.status == "needs_reconnect")
-        ).scalars()
     )

@@ -194,6 +194,12 @@ class SyncRunner:
             ("recompute", "metrics"), lambda: metrics.recompute_all(self.sessions, from_day)
         )
 
+    def submit_backup(self) -> Future:
+        """A backup now (Settings), on this thread so it never overlaps a sync's writes."""
+        from app.jobs.nightly import run_backup
+
+        return self._submit(("backup", "backup"), lambda: run_backup(self.settings))
+
     def submit_sign_in(self, name: str, email: str, password: str) -> Future:
         """Start a sign-in (``linking.begin_sign_in`` must have been called)."""
         source = self.sources[name]

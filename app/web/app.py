@@ -14,7 +14,7 @@ from app import __version__
 from app.config import Settings, get_settings
 from app.db import make_engine, make_session_factory
 from app.jobs import registry as default_registry
-from app.jobs.nightly import nightly_sync_job
+from app.jobs.nightly import nightly_backup_job, nightly_sync_job
 from app.jobs.registry import JobRegistry
 from app.jobs.scheduler import Scheduler
 from app.models.owner import get_owner
@@ -31,6 +31,7 @@ from app.web.middleware import (
 from app.web.routes import (
     activities,
     auth,
+    backups,
     connections,
     imports,
     insights,
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, *, jobs: JobRegistry | None = N
         for spec in jobs:
             scheduled.register(spec)
         scheduled.register(nightly_sync_job(sync_runner, sync_time, timezone))
+        scheduled.register(nightly_backup_job(settings, timezone))
         scheduler = Scheduler(scheduled, app.state.sessions, timezone)
         app.state.scheduler = scheduler
         try:
@@ -132,6 +134,7 @@ def create_app(settings: Settings | None = None, *, jobs: JobRegistry | None = N
         wellness,
         imports,
         connections,
+        backups,
         settings_routes,
     ):
         app.include_router(module.router)

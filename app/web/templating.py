@@ -91,7 +91,7 @@ def render(
         name,
         {
             "owner": owner,
-            "reconnect_sources": _reconnect_sources(request) if owner is not None else [],
+            **(_attention(request) if owner is not None else {}),
             **(context or {}),
         },
         status_code=status_code,
@@ -101,15 +101,18 @@ def render(
     return response
 
 
-def _reconnect_sources(request: Request) -> list[str]:
-    """Sources whose sign-in stopped working: every page shows a banner until reconnected."""
-    from app.services.connection_status import needs_reconnect
+def _attention(request: Request) -> dict[str, Any]:
+    """The banners every page shows: sources to reconnect, a failed nightly backup."""
+    from app.services.attention import attention
 
     try:
         with request.app.state.sessions() as session:
-            names = needs_reconnect(session)
-        sources = getattr(request.app.state, "sync_sources", {})
-        return [sources[name].label if name in sources else name for name in names]
+            found = attention(session)
     except Exception:  # a page still renders when the database hiccups
-        log.exception("could not check the connections")
-        return []
+        log.exception("could not check what needs the owner's attention")
+        return {}
+    sources = getattr(request.app.state, "sync_sources", {})
+    return {
+        "reconnect_sources": [sources[n].label if n in sources else n for n in found.reconnect],
+        "backup_failed": found.backup_failed,
+    }

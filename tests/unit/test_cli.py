@@ -167,3 +167,31 @@ def test_sync_brings_garmin_history_and_full_walks_it_again(cli_env, monkeypatch
         engine.dispose()
     finally:
         fake.stop()
+
+
+def test_backup_prints_its_file_and_restore_brings_it_back(cli_env, monkeypatch, tmp_path):
+    from pathlib import Path
+
+    from sqlalchemy import create_engine, text
+
+    monkeypatch.setenv("DOMESTIQUE_BACKUP_DIR", str(tmp_path / "backups"))
+    runner = CliRunner()
+    assert runner.invoke(cli, ["migrate"]).exit_code == 0
+    made = runner.invoke(cli, ["backup"])
+    assert made.exit_code == 0, made.output
+    path = Path(made.output.strip().splitlines()[-1])
+    assert path.is_file() and path.parent == tmp_path / "backups"
+
+    engine = create_engine(cli_env)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE daily_wellness"))
+    engine.dispose()
+    refused = runner.invoke(cli, ["restore", str(path)], input="n\n")
+    assert refused.exit_code == 1
+    restored = runner.invoke(cli, ["restore", str(path), "--yes"])
+    assert restored.exit_code == 0, restored.output
+    engine = create_engine(cli_env)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM daily_wellness")).scalar() == 0
+    engine.dispose()
+    assert runner.invoke(cli, ["restore", str(tmp_path / "missing.tar"), "--yes"]).exit_code == 2

@@ -193,6 +193,34 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
     "sign_in_interrupted": lambda p: _(
         "The sign-in was cut short when Domestique restarted. Sign in again."
     ),
+    # Backups
+    "backup_tool_failed": lambda p: _(
+        "%(what)s failed, so no backup was written; older backups are untouched. The logs have "
+        "the details.",
+        what=p.get("what", "?"),
+    ),
+    "backup_disk": lambda p: _(
+        "The backup could not be written (%(error)s) — often a full disk. Nothing was deleted; "
+        "free some space in the backups folder and try again.",
+        error=p.get("error", "?"),
+    ),
+    "backup_corrupt": lambda p: _(
+        "The backup file is damaged (%(name)s does not match its checksum or is missing). Use "
+        "another backup.",
+        name=p.get("name", "?"),
+    ),
+    "backup_unreadable": lambda p: _(
+        "This is not a Domestique backup, or it is cut short. Nothing was changed."
+    ),
+    "backup_newer": lambda p: _(
+        "This backup comes from a newer Domestique (%(version)s). Upgrade first, then restore "
+        "it. Nothing was changed.",
+        version=p.get("version", "?"),
+    ),
+    "timescaledb_mismatch": lambda p: _(
+        "The backup was made with another TimescaleDB version. It was restored; if pages show "
+        "errors, run `ALTER EXTENSION timescaledb UPDATE` in the database (see the README)."
+    ),
     "interrupted": lambda p: _(
         "The sync stopped because Domestique was shutting down; it resumes by itself."
     ),

@@ -49,6 +49,7 @@ def _page(
             "recomputing": request.query_params.get("recomputing") == "1",
             "default_sync_time": request.app.state.settings.sync_time,
             "choices": training_profile,
+            "backups": _backups(request),
         },
         fragment="settings/_content.html",
         status_code=status_code,
@@ -77,6 +78,30 @@ def save_settings(
         return _page(request, owner, error=str(error), status_code=422)
     _reschedule_nightly(request)
     return RedirectResponse(str(request.url_for("settings")) + "?saved=1", status_code=303)
+
+
+def _backups(request: Request) -> dict:
+    """The backups folder and the nightly backup's last outcome and next run."""
+    from app.jobs.nightly import NIGHTLY_BACKUP
+    from app.models import ScheduledJobState
+    from app.services import backups
+
+    settings = request.app.state.settings
+    files = [
+        {"name": p.name, "size": p.stat().st_size, "modified": p.stat().st_mtime}
+        for p in backups.list_backups(settings.backup_dir)
+    ]
+    with request.app.state.sessions() as session:
+        state = session.get(ScheduledJobState, NIGHTLY_BACKUP)
+        last = (state.last_status, state.last_finished_at, state.last_error) if state else None
+    scheduler = request.app.state.scheduler
+    return {
+        "files": files,
+        "folder": str(settings.backup_dir),
+        "last": last,
+        "next": scheduler.next_run(NIGHTLY_BACKUP) if scheduler is not None else None,
+        "queued": request.query_params.get("backup") == "queued",
+    }
 
 
 def _is_date(text: str | None) -> bool:

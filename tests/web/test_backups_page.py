@@ -1,0 +1,47 @@
+"""Settings → Backups: back up now, download, and the banner after a failed nightly backup."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from app.models import ScheduledJobState
+
+ORIGIN = {"Origin": "http://testserver"}
+
+
+def test_back_up_now_writes_a_verified_file_that_can_be_downloaded(signed_in, settings):
+    page = signed_in.get("/settings").text
+    assert 'data-testid="backups"' in page and "No backups yet." in page
+
+    response = signed_in.post("/settings/backups", headers=ORIGIN)
+    assert response.status_code == 303 and "backup=queued" in response.headers["location"]
+    files = sorted(settings.backup_dir.glob("domestique-*.tar"))
+    assert len(files) == 1
+
+    page = signed_in.get("/settings").text
+    assert files[0].name in page
+    download = signed_in.get(f"/backups/{files[0].name}")
+    assert download.status_code == 200 and download.content == files[0].read_bytes()
+
+
+def test_only_backup_files_are_served(signed_in, settings):
+    settings.backup_dir.mkdir(parents=True, exist_ok=True)
+    (settings.backup_dir / "notes.txt").write_text("private")
+    for name in ("notes.txt", "..%2Fsecret.key", "domestique-20260101-000000.tar"):
+        assert signed_in.get(f"/backups/{name}").status_code == 404
+
+
+def test_a_failed_nightly_backup_shows_a_banner(signed_in, db_session):
+    db_session.add(
+        ScheduledJobState(
+            job_id="backup.nightly",
+            last_started_at=datetime(2026, 11, 20, 20, 30, tzinfo=UTC),
+            last_finished_at=datetime(2026, 11, 20, 20, 31, tzinfo=UTC),
+            last_status="failed",
+            last_error="BackupError: disk full",
+        )
+    )
+    db_session.commit()
+    for path in ("/", "/settings"):
+        assert 'data-testid="backup-banner"' in signed_in.get(path).text
+    assert "disk full" in signed_in.get("/settings").text
