@@ -119,6 +119,7 @@ class SyncRunner:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self.last_restore: dict | None = None
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -199,6 +200,41 @@ class SyncRunner:
         from app.jobs.nightly import run_backup
 
         return self._submit(("backup", "backup"), lambda: run_backup(self.settings))
+
+    def submit_restore(self, path) -> Future:
+        """Restore a backup (Settings) on this thread; ``last_restore`` tells the page how it
+        went (the database switches over only when the restore is complete)."""
+        from datetime import UTC, datetime
+
+        from app.services import backups
+
+        def work() -> None:
+            self.last_restore = {"file": path.name, "status": "running"}
+            try:
+                result = backups.restore_backup(self.settings, path)
+            except backups.BackupError as error:
+                self.last_restore = {
+                    "file": path.name,
+                    "status": "failed",
+                    "code": error.code,
+                    "params": error.params,
+                }
+                raise
+            except Exception as error:
+                self.last_restore = {"file": path.name, "status": "failed", "code": "internal",
+                                     "params": {"error": type(error).__name__}}  # fmt: skip
+                raise
+            self.last_restore = {
+                "file": path.name,
+                "status": "done",
+                "at": datetime.now(UTC),
+                "before": result.before,
+                "after": result.after,
+                "safety": result.safety_backup.name if result.safety_backup else None,
+                "warnings": result.warnings,
+            }
+
+        return self._submit(("restore", "backup"), work)
 
     def submit_sign_in(self, name: str, email: str, password: str) -> Future:
         """Start a sign-in (``linking.begin_sign_in`` must have been called)."""

@@ -45,3 +45,38 @@ def test_a_failed_nightly_backup_shows_a_banner(signed_in, db_session):
     for path in ("/", "/settings"):
         assert 'data-testid="backup-banner"' in signed_in.get(path).text
     assert "disk full" in signed_in.get("/settings").text
+
+
+def test_restore_needs_the_confirmation_and_reports_its_outcome(signed_in, settings, app):
+    signed_in.post("/settings/backups", headers=ORIGIN)
+    (name,) = [p.name for p in settings.backup_dir.glob("domestique-*.tar")]
+    asked: list = []
+    app.state.sync_runner.submit_restore = asked.append  # the restore itself: test_backups.py
+
+    unconfirmed = signed_in.post("/settings/backups/restore", data={"name": name}, headers=ORIGIN)
+    assert "restore=unconfirmed" in unconfirmed.headers["location"] and asked == []
+    assert "Tick the box" in signed_in.get(unconfirmed.headers["location"]).text
+
+    queued = signed_in.post(
+        "/settings/backups/restore", data={"name": name, "confirm": "yes"}, headers=ORIGIN
+    )
+    assert "restore=queued" in queued.headers["location"]
+    assert [p.name for p in asked] == [name]
+    missing = signed_in.post(
+        "/settings/backups/restore",
+        data={"name": "domestique-20200101-000000.tar", "confirm": "yes"},
+        headers=ORIGIN,
+    )
+    assert missing.status_code == 404
+
+    app.state.sync_runner.last_restore = {
+        "file": name, "status": "done", "before": {"activity": 3}, "after": {"activity": 2},
+        "safety": "domestique-safety-20261122-000000.tar", "warnings": ["timescaledb_mismatch"],
+    }  # fmt: skip
+    page = signed_in.get("/settings").text
+    assert 'data-status="done"' in page and "domestique-safety-20261122-000000.tar" in page
+    assert "ALTER EXTENSION timescaledb UPDATE" in page
+    app.state.sync_runner.last_restore = {
+        "file": name, "status": "failed", "code": "backup_newer", "params": {"version": "9.9"},
+    }  # fmt: skip
+    assert "newer Domestique (9.9)" in signed_in.get("/settings").text

@@ -1,10 +1,11 @@
-"""Backups on the Settings page: back up now (in the background) and download a backup."""
+"""Backups on the Settings page: back up now and restore (in the background), download."""
 
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from app.services import backups
@@ -17,6 +18,24 @@ NAME = re.compile(r"^domestique-[a-z]*-?\d{8}-\d{6}\.tar$")
 def back_up_now(request: Request) -> Response:
     request.app.state.sync_runner.submit_backup()
     url = request.url_for("settings").include_query_params(backup="queued")
+    return RedirectResponse(str(url.replace(fragment="backups")), status_code=303)
+
+
+@router.post("/settings/backups/restore", name="backups:restore")
+def restore(
+    request: Request,
+    name: Annotated[str, Form(max_length=80)] = "",
+    confirm: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    """Restore one of our backups, after the owner ticked the confirmation."""
+    folder = request.app.state.settings.backup_dir
+    if not NAME.match(name) or name not in {p.name for p in backups.list_backups(folder)}:
+        raise HTTPException(status_code=404)
+    if confirm != "yes":
+        url = request.url_for("settings").include_query_params(restore="unconfirmed")
+        return RedirectResponse(str(url.replace(fragment="backups")), status_code=303)
+    request.app.state.sync_runner.submit_restore(folder / name)
+    url = request.url_for("settings").include_query_params(restore="queued")
     return RedirectResponse(str(url.replace(fragment="backups")), status_code=303)
 
 

@@ -16,6 +16,7 @@ from app.jobs.nightly import NIGHTLY_SYNC, nightly_trigger
 from app.models.metrics import THRESHOLD_KINDS
 from app.models.owner import get_owner
 from app.services import owners, training_profile
+from app.services.imports.messages import describe
 from app.services.metrics.recompute import owner_today
 from app.web.deps import current_owner, db_session
 from app.web.templating import render
@@ -50,6 +51,7 @@ def _page(
             "default_sync_time": request.app.state.settings.sync_time,
             "choices": training_profile,
             "backups": _backups(request),
+            "describe": describe,
         },
         fragment="settings/_content.html",
         status_code=status_code,
@@ -101,6 +103,8 @@ def _backups(request: Request) -> dict:
         "last": last,
         "next": scheduler.next_run(NIGHTLY_BACKUP) if scheduler is not None else None,
         "queued": request.query_params.get("backup") == "queued",
+        "restore_asked": request.query_params.get("restore"),
+        "last_restore": getattr(request.app.state.sync_runner, "last_restore", None),
     }
 
 
