@@ -359,6 +359,27 @@ def remove_leftovers(folder: Path) -> None:
                 path.unlink(missing_ok=True)
 
 
+def adopt_upload(settings: Settings, received: Path) -> Path:
+    """A backup file the owner uploaded: verified, then kept as ``domestique-upload-…`` (never
+    pruned). An unusable file is deleted and ``BackupError`` says why."""
+    folder = Path(settings.backup_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f".upload-{received.name}.partial"
+    try:
+        shutil.move(str(received), partial)
+        metadata = verify(partial)
+        created = datetime.fromisoformat(metadata["created_at"])
+        target = folder / backup_name(created).replace(PREFIX, f"{PREFIX}upload-")
+        os.replace(partial, target)
+    except BackupError:
+        partial.unlink(missing_ok=True)
+        raise
+    except (OSError, KeyError, ValueError) as error:
+        partial.unlink(missing_ok=True)
+        raise BackupError(str(error), code="backup_unreadable") from error
+    return target
+
+
 # --- restore -------------------------------------------------------------------------------
 
 

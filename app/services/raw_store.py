@@ -91,6 +91,15 @@ class IncomingFile:
         assert self._out is not None
         self._out.write(chunk)
 
+    def finish(self) -> Path:
+        """Close the received file and hand over its path (it is not kept in the store)."""
+        if self._out is not None:
+            self._out.flush()
+            os.fsync(self._out.fileno())
+            self._out.close()
+            self._out = None
+        return self.path
+
     def discard(self) -> None:
         if self._out is not None:
             self._out.close()

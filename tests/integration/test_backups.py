@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.orm import sessionmaker
 
@@ -52,7 +53,7 @@ def install(pg_cluster, tmp_path) -> Settings:
     with sessions.begin() as session:
         job = imports.create_job(session, raws, origin="cli").id
     imports.run_job(sessions, settings, job, workers=0)
-    (settings.data_dir / "secret.key").write_text("x" * 44)  # stands in for the real key
+    (settings.data_dir / "secret.key").write_text(Fernet.generate_key().decode())
     engine.dispose()
     yield settings
     pg_cluster.create_database(name)  # leave nothing renamed behind
@@ -74,11 +75,25 @@ def _content(settings: Settings) -> dict[str, tuple[int, str]]:
     return out
 
 
+def _activities_page(settings: Settings) -> str:
+    from fastapi.testclient import TestClient
+
+    from app.jobs.registry import JobRegistry
+    from app.web.app import create_app
+
+    with TestClient(create_app(settings, jobs=JobRegistry()), follow_redirects=False) as client:
+        signed = client.post("/login", data={"username": "jiwoo", "password": "a good password 1"})
+        assert signed.status_code == 303
+        return client.get("/activities", headers={"Accept-Language": "en"}).text
+
+
 def test_round_trip_gives_back_every_row_and_file(install):
     before = _content(install)
     assert before["activity"][0] == 1 and before["sample"][0] == 600
     raw_files = sorted(p.relative_to(install.raw_dir) for p in install.raw_dir.rglob("*.fit"))
 
+    page_before = _activities_page(install)
+    assert 'data-testid="activity-table"' in page_before
     result = backups.make_backup(install)
     assert result.path.name.startswith("domestique-") and result.path.suffix == ".tar"
     meta = backups.verify(result.path)
@@ -97,6 +112,7 @@ def test_round_trip_gives_back_every_row_and_file(install):
 
     restored = backups.restore_backup(install, result.path)
     assert _content(install) == before
+    assert _activities_page(install) == page_before  # the app serves the same page again
     assert sorted(p.relative_to(install.raw_dir) for p in install.raw_dir.rglob("*.fit")) == (
         raw_files
     )

@@ -80,3 +80,31 @@ def test_restore_needs_the_confirmation_and_reports_its_outcome(signed_in, setti
         "file": name, "status": "failed", "code": "backup_newer", "params": {"version": "9.9"},
     }  # fmt: skip
     assert "newer Domestique (9.9)" in signed_in.get("/settings").text
+
+
+def test_an_uploaded_backup_is_checked_then_listed(signed_in, settings):
+    signed_in.post("/settings/backups", headers=ORIGIN)
+    (made,) = settings.backup_dir.glob("domestique-*.tar")
+    data = made.read_bytes()
+    made.unlink()
+
+    response = signed_in.post(
+        "/settings/backups/upload",
+        files={"backup": ("from-old-nas.tar", data, "application/x-tar")},
+        headers=ORIGIN,
+    )
+    assert "upload=done" in response.headers["location"]
+    (kept,) = settings.backup_dir.glob("domestique-upload-*.tar")
+    assert kept.read_bytes() == data
+    assert kept.name in signed_in.get("/settings").text
+
+    broken = signed_in.post(
+        "/settings/backups/upload",
+        files={"backup": ("junk.tar", b"not a backup at all", "application/x-tar")},
+        headers=ORIGIN,
+    )
+    assert "upload=backup_unreadable" in broken.headers["location"]
+    assert len(list(settings.backup_dir.glob("domestique-*.tar"))) == 1
+    assert not list(settings.backup_dir.glob(".upload-*"))
+    nothing = signed_in.post("/settings/backups/upload", files={}, data={"x": "1"}, headers=ORIGIN)
+    assert "upload=missing" in nothing.headers["location"]

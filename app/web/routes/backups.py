@@ -7,8 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from app.services import backups
+from app.services.raw_store import TooLarge
+from app.web.uploads import UploadError, receive_files
 
 router = APIRouter()
 NAME = re.compile(r"^domestique-[a-z]*-?\d{8}-\d{6}\.tar$")
@@ -18,6 +21,31 @@ NAME = re.compile(r"^domestique-[a-z]*-?\d{8}-\d{6}\.tar$")
 def back_up_now(request: Request) -> Response:
     request.app.state.sync_runner.submit_backup()
     url = request.url_for("settings").include_query_params(backup="queued")
+    return RedirectResponse(str(url.replace(fragment="backups")), status_code=303)
+
+
+@router.post("/settings/backups/upload", name="backups:upload")
+async def upload(request: Request) -> Response:
+    """A backup file from another machine: streamed to disk, verified, then listed."""
+    settings = request.app.state.settings
+    try:
+        received = await receive_files(request, settings, field_name="backup")
+    except (UploadError, TooLarge):
+        received = []
+    if len(received) != 1:
+        for item in received:
+            item.discard()
+        return _back(request, upload="missing")
+    path = received[0].finish()
+    try:
+        kept = await run_in_threadpool(backups.adopt_upload, settings, path)
+    except backups.BackupError as error:
+        return _back(request, upload=error.code)
+    return _back(request, upload="done", file=kept.name)
+
+
+def _back(request: Request, **params: str) -> RedirectResponse:
+    url = request.url_for("settings").include_query_params(**params)
     return RedirectResponse(str(url.replace(fragment="backups")), status_code=303)
 
 

@@ -104,6 +104,8 @@ def _backups(request: Request) -> dict:
         "next": scheduler.next_run(NIGHTLY_BACKUP) if scheduler is not None else None,
         "queued": request.query_params.get("backup") == "queued",
         "restore_asked": request.query_params.get("restore"),
+        "upload": request.query_params.get("upload"),
+        "uploaded": request.query_params.get("file"),
         "last_restore": getattr(request.app.state.sync_runner, "last_restore", None),
     }
 
