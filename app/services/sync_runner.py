@@ -120,6 +120,7 @@ class SyncRunner:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_restore: dict | None = None
+        self.last_backup: dict | None = None
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -198,8 +199,18 @@ class SyncRunner:
     def submit_backup(self) -> Future:
         """A backup now (Settings), on this thread so it never overlaps a sync's writes."""
         from app.jobs.nightly import run_backup
+        from app.services.backups import BackupError
 
-        return self._submit(("backup", "backup"), lambda: run_backup(self.settings))
+        def work() -> None:
+            self.last_backup = {"status": "running"}
+            try:
+                run_backup(self.settings)
+            except BackupError as error:
+                self.last_backup = {"status": "failed", "code": error.code, "params": error.params}
+                raise
+            self.last_backup = {"status": "done"}
+
+        return self._submit(("backup", "backup"), work)
 
     def submit_restore(self, path) -> Future:
         """Restore a backup (Settings) on this thread; ``last_restore`` tells the page how it

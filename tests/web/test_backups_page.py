@@ -108,3 +108,15 @@ def test_an_uploaded_backup_is_checked_then_listed(signed_in, settings):
     assert not list(settings.backup_dir.glob(".upload-*"))
     nothing = signed_in.post("/settings/backups/upload", files={}, data={"x": "1"}, headers=ORIGIN)
     assert "upload=missing" in nothing.headers["location"]
+
+
+def test_a_failed_backup_now_says_why(signed_in, settings, app, monkeypatch):
+    from app.services import backups
+
+    def full_disk(*args, **kwargs):
+        raise backups.BackupError("no space", code="backup_disk", error="No space left on device")
+
+    monkeypatch.setattr(backups, "make_backup", full_disk)
+    response = signed_in.post("/settings/backups", headers=ORIGIN)
+    page = signed_in.get(response.headers["location"]).text
+    assert 'data-testid="backup-failed"' in page and "No space left on device" in page

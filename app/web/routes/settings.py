@@ -107,6 +107,7 @@ def _backups(request: Request) -> dict:
         "upload": request.query_params.get("upload"),
         "uploaded": request.query_params.get("file"),
         "last_restore": getattr(request.app.state.sync_runner, "last_restore", None),
+        "last_backup": getattr(request.app.state.sync_runner, "last_backup", None),
     }
 
 
