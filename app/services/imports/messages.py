@@ -158,6 +158,20 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
     "auth_expired": lambda p: _(
         "Garmin Connect no longer accepts the saved sign-in. Reconnect on the Connections page."
     ),
+    # Strava
+    "strava_bad_payload": lambda p: _(
+        "Strava sent an answer Domestique cannot read; it will be tried again at the next sync."
+    ),
+    "strava_not_found": lambda p: _("Strava no longer has this item."),
+    "strava_bad_request": lambda p: _(
+        "Strava refused the request; it will be tried again at the next sync."
+    ),
+    "strava_app_inactive": lambda p: _(
+        "Strava refuses your API application: the account that owns it has no Strava "
+        "subscription, or the app reached its athlete limit. Nothing was imported or uploaded. "
+        "Subscribe or reactivate the app at strava.com/settings/api, then reconnect on the "
+        "Connections page."
+    ),
     # Connecting and syncing
     "login_refused": lambda p: _(
         "Garmin Connect did not accept the email or password. Check them and try again."
