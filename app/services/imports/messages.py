@@ -172,6 +172,45 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
         "Subscribe or reactivate the app at strava.com/settings/api, then reconnect on the "
         "Connections page."
     ),
+    # Oura
+    "oura_bad_payload": lambda p: _(
+        "Oura sent an answer Domestique cannot read; it will be tried again at the next sync."
+    ),
+    "oura_bad_request": lambda p: _(
+        "Oura refused the request; it will be tried again at the next sync."
+    ),
+    "oura_upgrade_required": lambda p: _(
+        "Oura shares data only after the Oura app on your phone is updated. Nothing was "
+        "imported; update the app, open it once, then sync again."
+    ),
+    "oura_membership_required": lambda p: _(
+        "Oura shares your data only with an active Oura membership. Nothing was imported; "
+        "renew it in the Oura app, then sync again."
+    ),
+    "oura_token_rejected": lambda p: _(
+        "Oura no longer accepts the saved sign-in. Reconnect Oura on the Connections page."
+    ),
+    "oura_scope_missing": lambda p: _(
+        "Oura did not allow access to %(scope)s data. Reconnect Oura on the Connections page "
+        "and allow every permission it asks for.",
+        scope=p.get("scope", "?"),
+    ),
+    "oura_refresh_rejected": lambda p: _(
+        "Oura refused to renew the sign-in (it was already used or was revoked). Reconnect "
+        "Oura on the Connections page."
+    ),
+    "oura_code_rejected": lambda p: _(
+        "Oura did not accept the connection. Check your Oura application's client ID, secret "
+        "and redirect URL, then connect again."
+    ),
+    "oura_personal_token_rejected": lambda p: _(
+        "Oura no longer accepts the personal access token. Connect with your own Oura "
+        "application on the Connections page."
+    ),
+    "oura_not_connected": lambda p: _(
+        "Oura is not connected, or the saved sign-in cannot be read. Connect Oura on the "
+        "Connections page."
+    ),
     # Connecting and syncing
     "login_refused": lambda p: _(
         "Garmin Connect did not accept the email or password. Check them and try again."
