@@ -89,6 +89,13 @@ class Settings(BaseSettings):
         ge=0.0,
         description="Seconds between two calls to a source while syncing (one call at a time).",
     )
+    public_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^/?#]+(/[^?#]*)?$",
+        description="The address the owner's browser uses for Domestique (e.g. "
+        "`http://nas.local:8000`), for the Strava and Oura callback addresses; unset: the "
+        "address of the request.",
+    )
     garmin_domain: Literal["garmin.com", "garmin.cn"] = Field(
         "garmin.com", description="Garmin Connect region: `garmin.cn` for accounts in China."
     )

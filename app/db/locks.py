@@ -9,6 +9,7 @@ server if the process dies.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -44,3 +45,36 @@ def try_advisory_lock(sessions: sessionmaker[Session], name: str) -> Iterator[bo
     finally:
         if owned:
             connection.close()
+
+
+_local_locks: dict[str, threading.Lock] = {}
+_local_guard = threading.Lock()
+
+
+def _local(name: str) -> threading.Lock:
+    with _local_guard:
+        return _local_locks.setdefault(name, threading.Lock())
+
+
+@contextmanager
+def advisory_lock(sessions: sessionmaker[Session], name: str) -> Iterator[None]:
+    """``with advisory_lock(sessions, "oauth:oura"):`` — waits for the lock. Held per process by
+    a thread lock too, so threads exclude each other even when they share one connection (tests)."""
+    bind = sessions.kw["bind"]
+    key = lock_key(name)
+    with _local(name):
+        if isinstance(bind, Engine):
+            connection = bind.connect().execution_options(isolation_level="AUTOCOMMIT")
+            owned = True
+        else:
+            assert isinstance(bind, Connection)
+            connection, owned = bind, False
+        try:
+            connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+        finally:
+            if owned:
+                connection.close()

@@ -9,7 +9,7 @@ from app.models.activity import (
     sample_table,
 )
 from app.models.base import Base
-from app.models.connection import Connection, SyncRun
+from app.models.connection import Connection, StravaUpload, SyncRun
 from app.models.imports import ImportItem, ImportJob
 from app.models.jobs import ScheduledJobState
 from app.models.metrics import ActivityMetrics, AthleteEstimate, AthleteThreshold, DailyMetrics
@@ -33,6 +33,7 @@ __all__ = [
     "Owner",
     "RawFile",
     "ScheduledJobState",
+    "StravaUpload",
     "SyncRun",
     "health_sample_table",
     "sample_table",

@@ -6,7 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Identity, Index, Integer, String, Text, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -34,6 +45,13 @@ class Connection(Base):
     mfa_state_encrypted: Mapped[str | None] = mapped_column(Text)
     mfa_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     backfill_paused: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    # OAuth sources (Strava, Oura): the owner's own application's client id and secret, as
+    # encrypted JSON; they outlive a disconnect. The pending authorization's state is kept only
+    # as a SHA-256 digest, valid until ``oauth_state_expires_at``.
+    app_credentials_encrypted: Mapped[str | None] = mapped_column(Text)
+    oauth_state_hash: Mapped[str | None] = mapped_column(String(64))
+    oauth_state_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    options: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")  # per source
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -57,3 +75,27 @@ class SyncRun(Base):
     error_code: Mapped[str | None] = mapped_column(String(48))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class StravaUpload(Base):
+    """One activity's upload to Strava: ``queued`` → ``processing`` (Strava is reading the file)
+    → ``done`` (``strava_activity_id`` known), ``duplicate`` (Strava already had it) or
+    ``failed`` (``error_code``; the owner can retry)."""
+
+    __tablename__ = "strava_upload"
+
+    activity_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("activity.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    external_id: Mapped[str] = mapped_column(Text)
+    upload_id: Mapped[int | None] = mapped_column(BigInteger)
+    strava_activity_id: Mapped[int | None] = mapped_column(BigInteger)
+    error_code: Mapped[str | None] = mapped_column(String(48))
+    error_detail: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_check_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )

@@ -76,6 +76,13 @@ class SourceApi(Protocol):
     def current_tokens(self) -> str: ...
 
 
+class Paced(Protocol):
+    """A client that knows its service's rate-limit windows (Strava) says, before a call, how
+    long to wait (seconds, 0 when none): the run stops and is rescheduled instead of sleeping."""
+
+    def pause_for(self) -> float: ...
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
@@ -117,6 +124,23 @@ class Mappers:
     # Other sources whose activity ids are this source's (Garmin's bulk export): an activity
     # already imported from one of them is not downloaded again.
     same_ids_from: tuple[str, ...] = ()
+    # What the source's "original" download is: Garmin's ZIP around the FIT file by default;
+    # ``decode(original, summary, source, activity_id)`` maps it to records.
+    decode: Callable[[bytes, dict[str, Any], str, str], list[records.Activity]] | None = None
+    original_kind: str = "garmin_original"
+    original_suffix: str = ".zip"
+    json_kind: str = "garmin_json"
+    extras_key: str | None = "garmin"  # the summary is kept in the activity's extras under it
+    # Fetches the summary to retry a failed activity with (None: Garmin, where the id is enough).
+    retry_summary: Callable[[Any, str], dict[str, Any]] | None = None
+    # An activity whose time another source already covers: "fetch" it anyway (Garmin), "link"
+    # this source to the stored activity without downloading its details (Strava: the watch's
+    # own file is better than Strava's streams, and it saves the rate limit), or "skip" it
+    # (Oura's workouts: the ring's guess of a session the watch recorded).
+    overlap: str = "fetch"
+    span: Callable[[dict[str, Any]], tuple[datetime, datetime]] | None = None
+    has_wellness: bool = True  # the source has daily wellness
+    retryable: bool = True  # a failed download is tried again at the next sync
 
 
 def garmin_mappers() -> Mappers:
@@ -129,6 +153,13 @@ def garmin_mappers() -> Mappers:
         activity_day=mapper.activity_local_day,
         same_ids_from=("garmin_export",),
     )
+
+
+def auth_code(error: SourceAuthError) -> str:
+    """The message code for refused tokens: the adapter's own (Strava's inactive application,
+    a missing Oura scope…) or the general one."""
+    code = getattr(error, "code", None)
+    return code if isinstance(code, str) and code else "auth_expired"
 
 
 class _Stop(Exception):
@@ -179,16 +210,21 @@ class Syncer:
 
     def _call(self, what: str, fn: Callable[[], Any]) -> Any:
         """One throttled call; 5xx/network errors retried with exponential backoff and jitter;
-        429 and refused tokens stop the run (the service's limits are respected, not fought)."""
+        429 and refused tokens stop the run (the service's limits are respected, not fought).
+        A client that tracks its rate-limit windows (``Paced``) stops the run *before* a window
+        is exhausted; the runner starts it again when the window resets."""
         attempt = 0
         while True:
+            pause_for = getattr(self.api, "pause_for", None)
+            if pause_for is not None and (wait := pause_for()) > 0:
+                raise _Stop("cooling_down", "rate_limited", wait)
             self.clock.sleep(self.options.delay_s)
             try:
                 return fn()
             except SourceRateLimited as error:
                 raise _Stop("cooling_down", "rate_limited", error.retry_after) from error
             except SourceAuthError as error:
-                raise _Stop("needs_reconnect", "auth_expired") from error
+                raise _Stop("needs_reconnect", auth_code(error)) from error
             except SourceUnavailable:
                 attempt += 1
                 if attempt >= self.options.max_attempts:
@@ -244,28 +280,46 @@ class Syncer:
         finally:
             run.done += 1
 
+    def _overlapping(self, session: Session, summary: dict[str, Any]) -> int | None:
+        """A stored activity (from another source) covering most of this one's time."""
+        if self.mappers.span is None:
+            return None
+        start, end = self.mappers.span(summary)
+        return store.overlapping_activity(session, start, end, exclude_source=self.source)
+
     def _fetch_activity(self, run: _Run, summary: dict[str, Any]) -> None:
         activity_id = self.mappers.activity_id(summary)
         with self.sessions() as session:
             if self._known(session, activity_id):
                 run.count("activities_known")
                 return
+            covered = (
+                self._overlapping(session, summary) if self.mappers.overlap != "fetch" else None
+            )
+        if covered is not None:
+            self._covered(run, summary, activity_id, covered)
+            return
         try:
             original = self._call(
                 f"original {activity_id}", lambda: self.api.original_file(activity_id)
             )
-            decoded = _decode_original(original, self.source, str(activity_id))
+            decode = self.mappers.decode or (
+                lambda data, _summary, source, key: _decode_original(data, source, key)
+            )
+            decoded = decode(original, summary, self.source, str(activity_id))
         except (SourceUnavailable, SourceDataError) as error:
             run.failures.append({"activity_id": activity_id, "error": type(error).__name__})
-            self._remember_retry(activity_id)
+            if self.mappers.retryable:
+                self._remember_retry(activity_id)
             return
         try:
             legs = decoded or [self.mappers.activity(summary)]
         except (KeyError, TypeError, ValueError) as error:
             run.failures.append({"activity_id": activity_id, "error": type(error).__name__})
             return
-        for leg in legs:
-            leg.extras = {**leg.extras, "garmin": summary}
+        if self.mappers.extras_key:
+            for leg in legs:
+                leg.extras = {**leg.extras, self.mappers.extras_key: summary}
         keys = [
             str(activity_id) if len(legs) == 1 else f"{activity_id}:{leg.multisport_index or 0}"
             for leg in legs
@@ -276,18 +330,11 @@ class Syncer:
                 session,
                 self.settings,
                 original,
-                original_name=f"{activity_id}.zip",
-                kind="garmin_original",
+                original_name=f"{activity_id}{self.mappers.original_suffix}",
+                kind=self.mappers.original_kind,
                 namespace=self.source,
             )
-            raw_store.store_bytes(
-                session,
-                self.settings,
-                json.dumps(summary, sort_keys=True).encode(),
-                original_name=f"activity-{activity_id}.json",
-                kind="garmin_json",
-                namespace=self.source,
-            )
+            self._keep_summary(session, summary, activity_id)
             result = store.store_activities(
                 session, legs, source_keys=keys, raw_file_id=raw.id, zone=self._zone(session)
             )
@@ -295,6 +342,35 @@ class Syncer:
         run.activity_ids += result.activity_ids
         run.count("activities_added", result.added)
         run.count("activities_merged", result.duplicate)
+        SYNC_ITEMS.labels(self.source, "activity").inc()
+
+    def _keep_summary(self, session: Session, summary: dict[str, Any], activity_id: int):
+        return raw_store.store_bytes(
+            session,
+            self.settings,
+            json.dumps(summary, sort_keys=True).encode(),
+            original_name=f"activity-{activity_id}.json",
+            kind=self.mappers.json_kind,
+            namespace=self.source,
+        )
+
+    def _covered(self, run: _Run, summary: dict[str, Any], activity_id: int, stored: int) -> None:
+        """Another source already holds this activity: link it (the summary kept raw) or skip."""
+        if self.mappers.overlap == "skip":
+            run.count("activities_skipped")
+            return
+        with self.sessions.begin() as session:
+            raw = self._keep_summary(session, summary, activity_id)
+            store.link_source(
+                session,
+                stored,
+                source=self.source,
+                key=str(activity_id),
+                external_id=str(activity_id),
+                raw_file_id=raw.id,
+            )
+            self._forget_retry(session, activity_id)
+        run.count("activities_merged")
         SYNC_ITEMS.labels(self.source, "activity").inc()
 
     def _remember_retry(self, activity_id: int) -> None:
@@ -460,7 +536,12 @@ class Syncer:
             if name == "activities":
                 self._activity_window(run, start, today)
                 for retry in list(cursors.get("retry_activities", [])):
-                    self._activity(run, {"activityId": int(retry)})
+                    self._retry(run, retry)
+            elif not self.mappers.has_wellness:
+                with self.sessions.begin() as session:
+                    done = {"newest": today.isoformat(), "backfill_done": True}
+                    self._save_cursor(session, name, done)
+                continue
             else:
                 day = today
                 while day >= start:
@@ -472,6 +553,18 @@ class Syncer:
                     values["backfill_before"] = start.isoformat()
                 self._save_cursor(session, name, values)
             self._report(run)
+
+    def _retry(self, run: _Run, activity_id: str) -> None:
+        fetch = self.mappers.retry_summary
+        if fetch is None:
+            self._activity(run, {"activityId": int(activity_id)})
+            return
+        try:
+            summary = self._call(f"summary {activity_id}", lambda: fetch(self.api, activity_id))
+        except (SourceUnavailable, SourceDataError) as error:
+            run.failures.append({"activity_id": activity_id, "error": type(error).__name__})
+            return
+        self._activity(run, summary)
 
     def _extent(self) -> dict[str, Any]:
         """How many activities the account holds and the local date of the oldest (cached in

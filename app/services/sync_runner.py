@@ -17,19 +17,19 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.db.locks import try_advisory_lock
-from app.models import Connection, SyncRun
+from app.models import Connection, StravaUpload, SyncRun
 from app.security.keys import SecretBox
 from app.services import connections, linking
-from app.services.sync import Clock, Syncer, SystemClock
-from app.services.sync_sources import SyncSource
-from app.sources import SourceAuthError
+from app.services.sync import Clock, Syncer, SystemClock, auth_code
+from app.services.sync_sources import ClientContext, SyncSource
+from app.sources import SourceAuthError, SourceError, SourceRateLimited
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +65,13 @@ def sync_source(
             if connection.status != "connected" or tokens is None:
                 raise SourceAuthError(f"{source.name} is not connected")
         try:
-            api = source.client(tokens)
-        except SourceAuthError:
+            api = source.client(ClientContext(tokens, sessions, box))
+        except SourceAuthError as error:
             with sessions.begin() as session:
-                connections.mark_needs_reconnect(session, source.name, "auth_expired")
+                connections.mark_needs_reconnect(session, source.name, auth_code(error))
             raise
+        except SourceError as error:  # the token refresh met a 429 or an outage: say so
+            return _refused_run(sessions, source.name, mode, clock, error)
         syncer = Syncer(
             sessions,
             settings,
@@ -83,6 +85,35 @@ def sync_source(
             interrupt=interrupt,
         )
         return syncer.run(mode)
+
+
+def _refused_run(
+    sessions: sessionmaker[Session], name: str, mode: str, clock: Clock, error: SourceError
+) -> SyncRun:
+    """A run that could not start (the token refresh failed): recorded, so the page says why."""
+    now = clock.now()
+    limited = isinstance(error, SourceRateLimited)
+    with sessions.begin() as session:
+        row = SyncRun(
+            source=name,
+            mode=mode,
+            status="cooling_down" if limited else "failed",
+            error_code="rate_limited"
+            if limited
+            else getattr(error, "code", None) or "source_unavailable",
+            started_at=now,
+            finished_at=now,
+        )
+        session.add(row)
+        if limited:
+            connection = connections.get_connection(session, name)
+            wait = error.retry_after if error.retry_after is not None else 900.0
+            connection.cooldown_until = now + timedelta(seconds=wait)
+            connection.last_error_code = "rate_limited"
+        session.flush()
+        session.expunge(row)
+    log.warning("%s sync could not start: %s", name, type(error).__name__)
+    return row
 
 
 def connected_sources(
@@ -119,6 +150,7 @@ class SyncRunner:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._timers: dict[tuple[str, ...], threading.Timer] = {}
         self.last_restore: dict | None = None
         self.last_backup: dict | None = None
 
@@ -139,6 +171,10 @@ class SyncRunner:
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stopping.set()
+        with self._lock:
+            for timer in self._timers.values():
+                timer.cancel()
+            self._timers.clear()
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join(timeout)
@@ -180,6 +216,30 @@ class SyncRunner:
 
     def sync_all(self) -> list[Future]:
         return [self.submit_sync(s.name) for s in connected_sources(self.sessions, self.sources)]
+
+    def later(self, key: tuple[str, ...], seconds: float, work: Callable[[], object]) -> None:
+        """Run ``work`` again after ``seconds`` (a rate-limit window resetting, an upload still
+        processing) without holding a thread: one timer per key, the earliest kept."""
+        if self._stopping.is_set():
+            return
+        with self._lock:
+            known = self._timers.get(key)
+            if known is not None and known.is_alive():
+                return
+            timer = threading.Timer(max(seconds, 1.0), self._fire, args=(key, work))
+            timer.daemon = True
+            self._timers[key] = timer
+        timer.start()
+
+    def _fire(self, key: tuple[str, ...], work: Callable[[], object]) -> None:
+        with self._lock:
+            self._timers.pop(key, None)
+        if not self._stopping.is_set():
+            work()
+
+    def submit_uploads(self) -> Future:
+        """Queue the activities Strava auto-upload covers and upload them, on this thread."""
+        return self._submit(("uploads", "strava"), self._uploads)
 
     def run_nightly(self) -> None:
         """The nightly job: sync every connected source and wait (the job records the outcome)."""
@@ -281,7 +341,7 @@ class SyncRunner:
 
     def _sync(self, source: SyncSource, mode: str) -> SyncRun | Exception:
         try:
-            return sync_source(
+            run = sync_source(
                 self.sessions,
                 self.settings,
                 self.box,
@@ -293,6 +353,67 @@ class SyncRunner:
         except (SyncBusy, SourceAuthError) as error:
             log.info("%s sync not started: %s", source.name, type(error).__name__)
             return error
+        if run.status == "cooling_down":
+            self._resume_after_cooldown(source.name)
+        if source.name != "strava" and run.counts.get("activities_added"):
+            self.submit_uploads()
+        return run
+
+    def _resume_after_cooldown(self, name: str) -> None:
+        """A run stopped by a rate limit resumes by itself once the window resets (within a
+        day; a longer wait is left to the nightly sync)."""
+        with self.sessions() as session:
+            until = connections.peek_connection(session, name).cooldown_until
+        if until is None:
+            return
+        wait = (until - self.clock.now()).total_seconds()
+        if 0 < wait <= 86400:
+            self.later(("sync", name), wait + 5, lambda: self.submit_sync(name))
+
+    def _uploads(self) -> dict[str, int] | None:
+        from app.services import strava_uploads
+
+        with self.sessions.begin() as session:
+            strava_uploads.queue_new(session)
+        source = self.sources.get("strava")
+        with self.sessions() as session:
+            connection = connections.peek_connection(session, "strava")
+            tokens = connections.load_tokens(session, self.box, "strava")
+            pending = session.execute(
+                select(func.count()).where(StravaUpload.status.in_(strava_uploads.ACTIVE))
+            ).scalar_one()
+        if (
+            source is None
+            or source.raw_client is None
+            or connection.status != "connected"
+            or tokens is None
+            or not pending
+        ):
+            return None
+        try:
+            client = source.raw_client(ClientContext(tokens, self.sessions, self.box))
+        except SourceAuthError as error:
+            with self.sessions.begin() as session:
+                connections.mark_needs_reconnect(session, "strava", auth_code(error))
+            return None
+        except SourceError:
+            self.later(("uploads", "strava"), 900, self.submit_uploads)
+            return None
+        uploader = strava_uploads.Uploader(
+            self.sessions,
+            self.settings,
+            client,
+            now=self.clock.now,
+            sleep=self.clock.sleep,
+        )
+        counts = uploader.process()
+        if counts.get("rate_limited"):
+            limits = client.rate_limits()
+            wait = limits.wait_s(self.clock.now(), read=False) if limits else 900.0
+            self.later(("uploads", "strava"), wait or 900.0, self.submit_uploads)
+        elif counts.get("pending"):
+            self.later(("uploads", "strava"), 60, self.submit_uploads)
+        return counts
 
     def _work(self) -> None:
         while (task := self._queue.get()) is not None:
@@ -307,7 +428,15 @@ class SyncRunner:
 
 
 class InlineSyncRunner(SyncRunner):
-    """Does the work at once in the caller's thread (tests)."""
+    """Does the work at once in the caller's thread (tests). Work for later is only recorded
+    (``scheduled``: key and delay), never run by a timer."""
+
+    scheduled: list[tuple[tuple[str, ...], float]]
+
+    def later(self, key: tuple[str, ...], seconds: float, work: Callable[[], object]) -> None:
+        if not hasattr(self, "scheduled"):
+            self.scheduled = []
+        self.scheduled.append((key, seconds))
 
     def start(self) -> None:
         pass

@@ -1,29 +1,61 @@
 """The sources the sync machinery knows: how to build a client from stored tokens, how to
-sign in, how to map payloads. Garmin registers here; Strava and Oura will join the same table,
-and the nightly job syncs every one that is connected."""
+connect, how to map payloads. The nightly job syncs every one that is connected.
+
+Garmin signs in with the owner's email and password (``login_client``); Strava and Oura connect
+through OAuth with the owner's own API application (``oauth``), and their clients refresh tokens
+through ``app.services.oauth`` so a rotated refresh token is stored before it is used."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
+from app.security.keys import SecretBox
 from app.services.sync import Mappers, SourceApi, SyncOptions, garmin_mappers
 
 if TYPE_CHECKING:
     from app.services.linking import LoginClient
     from app.sources.garmin.client import Endpoints
+    from app.sources.oura.client import Endpoints as OuraEndpoints
+    from app.sources.strava.client import Endpoints as StravaEndpoints
+
+
+@dataclass(frozen=True)
+class ClientContext:
+    """What building a client may need: the stored tokens, and for OAuth sources the database
+    (to refresh under a lock and store the new tokens at once)."""
+
+    tokens: str
+    sessions: sessionmaker[Session]
+    box: SecretBox
+
+
+@dataclass(frozen=True)
+class OAuth:
+    """An OAuth source's connect flow, in terms of its adapter."""
+
+    authorize_url: Callable[[str, str, str], str]  # client id, redirect URI, state → URL
+    # client id, secret, code, redirect URI → (tokens JSON, account label)
+    exchange: Callable[[str, str, str, str], tuple[str, str | None]]
+    personal_token: Callable[[str], str] | None = None  # a legacy token → tokens JSON
+    app_settings_url: str = ""  # where the owner registers their application
 
 
 @dataclass(frozen=True)
 class SyncSource:
     name: str
     label: str  # the product's own name for it; not translated
-    client: Callable[[str], SourceApi]  # from the stored tokens
-    login_client: Callable[[], LoginClient]
+    client: Callable[[ClientContext], SourceApi]
     mappers: Callable[[], Mappers]
     options: SyncOptions
+    login_client: Callable[[], LoginClient] | None = None  # email/password sign-in (Garmin)
+    oauth: OAuth | None = None
+    raw_client: Callable[[ClientContext], Any] | None = None  # the adapter itself (uploads)
 
 
 def garmin_source(settings: Settings, endpoints: Endpoints | None = None) -> SyncSource:
@@ -33,12 +65,213 @@ def garmin_source(settings: Settings, endpoints: Endpoints | None = None) -> Syn
     return SyncSource(
         name="garmin",
         label="Garmin Connect",
-        client=lambda tokens: GarminClient.from_tokens(tokens, endpoints=where),
+        client=lambda context: GarminClient.from_tokens(context.tokens, endpoints=where),
         login_client=lambda: GarminClient(endpoints=where),
         mappers=garmin_mappers,
         options=SyncOptions(delay_s=settings.sync_delay_s),
     )
 
 
+# --- Strava ---------------------------------------------------------------------------------
+
+
+def strava_mappers() -> Mappers:
+    from app.sources.strava import sync_api
+    from app.sources.strava.mapper import activity_to_record
+
+    return Mappers(
+        activity=activity_to_record,
+        wellness=lambda day, payloads: None,
+        activity_id=lambda summary: int(summary["id"]),
+        activity_day=sync_api.local_day,
+        same_ids_from=("strava_export",),
+        decode=sync_api.decode,
+        original_kind="strava_streams",
+        original_suffix="-streams.json",
+        json_kind="strava_json",
+        extras_key=None,  # the mapper keeps Strava's fields itself
+        retry_summary=lambda api, activity_id: api.summary(int(activity_id)),
+        overlap="link",
+        span=sync_api.span,
+        has_wellness=False,
+    )
+
+
+def strava_source(
+    settings: Settings,
+    endpoints: StravaEndpoints | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> SyncSource:
+    from app.sources.strava.client import Endpoints, StravaClient
+    from app.sources.strava.sync_api import StravaSyncApi
+
+    where = endpoints or Endpoints()
+
+    def client(context: ClientContext) -> SourceApi:
+        return StravaSyncApi(strava_client(context, where, clock))
+
+    def authorize_url(client_id: str, redirect_uri: str, state: str) -> str:
+        return StravaClient(endpoints=where).authorization_url(client_id, redirect_uri, state)
+
+    def exchange(client_id: str, secret: str, code: str, redirect_uri: str):
+        strava = StravaClient(endpoints=where)
+        tokens = strava.exchange_code(client_id, secret, code)
+        return tokens, (f"Strava athlete {strava.athlete_id}" if strava.athlete_id else None)
+
+    return SyncSource(
+        name="strava",
+        label="Strava",
+        client=client,
+        mappers=strava_mappers,
+        options=SyncOptions(delay_s=settings.sync_delay_s, window_days=90),
+        raw_client=lambda context: strava_client(context, where, clock),
+        oauth=OAuth(
+            authorize_url=authorize_url,
+            exchange=exchange,
+            app_settings_url="https://www.strava.com/settings/api",
+        ),
+    )
+
+
+def strava_client(
+    context: ClientContext,
+    endpoints: StravaEndpoints | None = None,
+    clock: Callable[[], datetime] | None = None,
+):
+    """A Strava client from the stored tokens, refreshed first under the source's lock when it
+    is about to expire; a refresh during a long job is stored at once (``on_refresh``)."""
+    from app.services import connections, oauth
+    from app.sources.strava.client import StravaClient
+
+    def keep(tokens: str) -> None:
+        with context.sessions.begin() as session:
+            connections.keep_rotated_tokens(session, context.box, "strava", tokens)
+
+    def refresh(tokens: str, credentials: oauth.AppCredentials | None) -> str | None:
+        probe = StravaClient.from_tokens(tokens, endpoints=endpoints, clock=clock)
+        if credentials is None or not probe.needs_refresh():
+            return None
+        return probe.refresh(credentials.client_id, credentials.client_secret)
+
+    tokens = oauth.fresh_tokens(context.sessions, context.box, "strava", refresh)
+    with context.sessions() as session:
+        credentials = oauth.load_app_credentials(session, context.box, "strava")
+    return StravaClient.from_tokens(
+        tokens,
+        client_id=credentials.client_id if credentials else None,
+        client_secret=credentials.client_secret if credentials else None,
+        endpoints=endpoints,
+        clock=clock,
+        on_refresh=keep,
+    )
+
+
+# --- Oura -----------------------------------------------------------------------------------
+
+
+def oura_mappers() -> Mappers:
+    from app.sources.oura import mapper, sync_api
+
+    return Mappers(
+        activity=mapper.workout_to_activity,
+        wellness=lambda day, payloads: mapper.day_to_wellness(day, payloads),
+        activity_id=lambda workout: str(workout["id"]),  # type: ignore[arg-type,return-value]
+        activity_day=sync_api.workout_day,
+        decode=sync_api.decode,
+        original_kind="oura_json",
+        original_suffix=".json",
+        json_kind="oura_json",
+        extras_key=None,
+        overlap="skip",
+        span=sync_api.workout_span,
+        retryable=False,
+    )
+
+
+def oura_source(
+    settings: Settings,
+    endpoints: OuraEndpoints | None = None,
+    clock: Callable[[], float] | None = None,
+) -> SyncSource:
+    from app.sources.oura.client import Endpoints, OuraClient, OuraTokens
+    from app.sources.oura.sync_api import OuraSyncApi
+
+    where = endpoints or Endpoints()
+    extra: dict[str, Any] = {"endpoints": where}
+    if clock is not None:
+        extra["clock"] = clock
+
+    def client(context: ClientContext) -> SourceApi:
+        return OuraSyncApi(
+            OuraClient.from_tokens(context.tokens, **extra),
+            ensure_fresh=lambda held: oura_refresh(context, held, **extra),
+        )
+
+    def authorize_url(client_id: str, redirect_uri: str, state: str) -> str:
+        return OuraClient(**extra).authorization_url(client_id, redirect_uri, state)
+
+    def exchange(client_id: str, secret: str, code: str, redirect_uri: str):
+        with OuraClient(**extra) as oura:
+            tokens = oura.exchange_code(client_id, secret, code, redirect_uri)
+            return tokens.to_json(), _oura_account(oura)
+
+    def personal_token(token: str) -> str:
+        with OuraClient.from_personal_token(token, **extra) as oura:
+            account = _oura_account(oura)  # proves the token works before it is stored
+            del account
+            return OuraTokens(access_token=token.strip()).to_json()
+
+    return SyncSource(
+        name="oura",
+        label="Oura",
+        client=client,
+        mappers=oura_mappers,
+        options=SyncOptions(delay_s=settings.sync_delay_s, window_days=30),
+        oauth=OAuth(
+            authorize_url=authorize_url,
+            exchange=exchange,
+            personal_token=personal_token,
+            app_settings_url="https://developer.ouraring.com/applications",
+        ),
+    )
+
+
+def _oura_account(oura) -> str | None:
+    info = oura.personal_info()
+    email = info.get("email")
+    return email if isinstance(email, str) and email else None
+
+
+def oura_refresh(context: ClientContext, held, **client_kwargs: Any) -> None:
+    """Refresh ``held`` (an ``OuraClient``) when its access token is about to expire: under the
+    source's lock, from the tokens stored *now* (another process may have refreshed already),
+    with the new pair committed before ``held`` uses it."""
+    from app.services import oauth
+    from app.sources.oura.client import OuraAuthError, OuraClient
+
+    if not held.needs_refresh():
+        return
+
+    def refresh(tokens: str, credentials: oauth.AppCredentials | None) -> str | None:
+        stored = OuraClient.from_tokens(tokens, **client_kwargs)
+        try:
+            if not stored.needs_refresh():
+                return None
+            if credentials is None:
+                raise OuraAuthError(
+                    "no Oura client secret to refresh with", code="oura_not_connected"
+                )
+            return stored.refresh(credentials.client_id, credentials.client_secret).to_json()
+        finally:
+            stored.close()
+
+    tokens = oauth.fresh_tokens(context.sessions, context.box, "oura", refresh)
+    held.adopt(tokens)
+
+
 def default_sources(settings: Settings) -> dict[str, SyncSource]:
-    return {"garmin": garmin_source(settings)}
+    return {
+        "garmin": garmin_source(settings),
+        "strava": strava_source(settings),
+        "oura": oura_source(settings),
+    }

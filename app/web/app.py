@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None, *, jobs: JobRegistry | None = N
     app.state.sync_runner = SyncRunner(
         app.state.sessions, settings, app.state.secret_box, app.state.sync_sources
     )
+    app.state.import_runner.after_job = lambda: app.state.sync_runner.submit_uploads()
 
     # add_middleware wraps: the last added runs first.
     app.add_middleware(

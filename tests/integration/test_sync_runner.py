@@ -35,7 +35,7 @@ def _source(api_factory) -> SyncSource:
     return SyncSource(
         name="garmin",
         label="Garmin Connect",
-        client=lambda tokens: api_factory(),
+        client=lambda context: api_factory(),
         login_client=lambda: None,  # type: ignore[arg-type,return-value]
         mappers=lambda: MAPPERS,
         options=SyncOptions(delay_s=0.0, empty_windows_to_stop=3, empty_days_to_stop=5),

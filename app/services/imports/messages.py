@@ -153,10 +153,12 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
         "Garmin Connect refused the request; it will be tried again at the next sync."
     ),
     "rate_limited": lambda p: _(
-        "Garmin Connect asked Domestique to slow down; syncing pauses and resumes by itself."
+        "%(source)s asked Domestique to slow down; syncing pauses and resumes by itself.",
+        source=p.get("source", "Garmin Connect"),
     ),
     "auth_expired": lambda p: _(
-        "Garmin Connect no longer accepts the saved sign-in. Reconnect on the Connections page."
+        "%(source)s no longer accepts the saved sign-in. Reconnect on the Connections page.",
+        source=p.get("source", "Garmin Connect"),
     ),
     # Strava
     "strava_bad_payload": lambda p: _(
@@ -171,6 +173,24 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
         "subscription, or the app reached its athlete limit. Nothing was imported or uploaded. "
         "Subscribe or reactivate the app at strava.com/settings/api, then reconnect on the "
         "Connections page."
+    ),
+    "strava_upload_failed": lambda p: _(
+        "Strava could not read the uploaded file: %(detail)s",
+        detail=p.get("detail", "?"),
+    ),
+    "strava_upload_duplicate": lambda p: _(
+        "Strava already has this activity; it was linked instead of uploaded again."
+    ),
+    "strava_upload_no_file": lambda p: _(
+        "This activity has no original FIT file to upload (only files from the watch, Garmin "
+        "Connect or an import can be uploaded)."
+    ),
+    "strava_upload_timeout": lambda p: _(
+        "Strava was still processing the upload after an hour; retry it later."
+    ),
+    "strava_write_scope_missing": lambda p: _(
+        "Strava did not allow Domestique to upload activities. Reconnect Strava and leave "
+        "\u201cUpload your activities\u201d checked."
     ),
     # Oura
     "oura_bad_payload": lambda p: _(
@@ -212,6 +232,29 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
         "Connections page."
     ),
     # Connecting and syncing
+    "app_credentials_missing": lambda p: _(
+        "Enter your application's client ID and client secret first."
+    ),
+    "strava_client_id_invalid": lambda p: _(
+        "A Strava client ID is a number (shown on strava.com/settings/api)."
+    ),
+    "oauth_state_invalid": lambda p: _(
+        "This connection attempt expired or did not start here. Press Connect again."
+    ),
+    "oauth_denied": lambda p: _(
+        "%(source)s access was not granted, so nothing was connected.",
+        source=p.get("source", "?"),
+    ),
+    "oauth_code_rejected": lambda p: _(
+        "%(source)s did not accept the connection. Check the client ID, the client secret and "
+        "the callback address of your application, then connect again.",
+        source=p.get("source", "?"),
+    ),
+    "oauth_unreachable": lambda p: _(
+        "%(source)s could not be reached to finish connecting. Try again in a few minutes.",
+        source=p.get("source", "?"),
+    ),
+    "personal_token_missing": lambda p: _("Paste the personal access token first."),
     "login_refused": lambda p: _(
         "Garmin Connect did not accept the email or password. Check them and try again."
     ),
@@ -234,8 +277,9 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
     "mfa_code_missing": lambda p: _("Enter the code Garmin sent you."),
     "credentials_missing": lambda p: _("Enter the email and password of your Garmin account."),
     "source_unavailable": lambda p: _(
-        "Garmin Connect could not be reached or had an error. Nothing was lost; the next sync "
-        "tries again."
+        "%(source)s could not be reached or had an error. Nothing was lost; the next sync "
+        "tries again.",
+        source=p.get("source", "Garmin Connect"),
     ),
     "sync_failed": lambda p: _(
         "The sync stopped on an unexpected error. Nothing was lost; the next sync tries again."

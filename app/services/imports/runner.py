@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,12 +20,22 @@ log = logging.getLogger(__name__)
 _STOP = -1
 
 
+def _after(hook: Callable[[], object] | None) -> None:
+    if hook is None:
+        return
+    try:
+        hook()
+    except Exception:
+        log.exception("the after-import hook failed")
+
+
 class ImportRunner:
     def __init__(self, sessions: sessionmaker[Session], settings: Settings) -> None:
         self.sessions = sessions
         self.settings = settings
         self._queue: queue.Queue[int] = queue.Queue()
         self._thread: threading.Thread | None = None
+        self.after_job: Callable[[], object] | None = None  # e.g. queue Strava uploads
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._work, name="imports", daemon=True)
@@ -48,6 +59,7 @@ class ImportRunner:
                 run_job(self.sessions, self.settings, job_id)
             except Exception:  # run_job records failures; this is the last line of defence
                 log.exception("import job %s crashed", job_id)
+            _after(self.after_job)
 
 
 class InlineRunner:
@@ -57,12 +69,14 @@ class InlineRunner:
         self.sessions = sessions
         self.settings = settings
         self.workers = workers
+        self.after_job: Callable[[], object] | None = None
 
     def start(self) -> None:
         pass
 
     def submit(self, job_id: int) -> None:
         run_job(self.sessions, self.settings, job_id, workers=self.workers)
+        _after(self.after_job)
 
     def stop(self, timeout: float = 0.0) -> None:
         pass

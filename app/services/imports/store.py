@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import func, insert, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from app.db.copy import CopyColumn, CopyConstant, binary_copy_payload
@@ -85,6 +86,64 @@ def _find_match(session: Session, activity: records.Activity) -> Activity | None
         if activity.sport in (candidate.sport, "generic") or candidate.sport == "generic":
             return candidate
     return None
+
+
+def overlapping_activity(
+    session: Session, start: datetime, end: datetime, *, exclude_source: str
+) -> int | None:
+    """The stored activity (one not from ``exclude_source`` alone) whose time
+    overlaps ``[start, end]`` by at least half of the shorter of the two; None when none does.
+    An activity without a known duration counts as lasting one minute."""
+    if end <= start:
+        end = start + timedelta(minutes=1)
+    stored_end = Activity.start_time + func.make_interval(
+        0, 0, 0, 0, 0, 0, func.coalesce(Activity.elapsed_s, 60.0)
+    )
+    overlap = func.extract(
+        "epoch", func.least(stored_end, end) - func.greatest(Activity.start_time, start)
+    )
+    shorter = func.least(func.coalesce(Activity.elapsed_s, 60.0), (end - start).total_seconds())
+    other_source = (
+        select(ActivitySource.id)
+        .where(ActivitySource.activity_id == Activity.id, ActivitySource.source != exclude_source)
+        .exists()
+    )
+    return session.execute(
+        select(Activity.id)
+        .where(
+            Activity.start_time < end,
+            stored_end > start,
+            other_source,
+            overlap >= shorter * 0.5,
+        )
+        .order_by(overlap.desc())
+        .limit(1)
+    ).scalar()
+
+
+def link_source(
+    session: Session,
+    activity_id: int,
+    *,
+    source: str,
+    key: str,
+    external_id: str | None,
+    raw_file_id: int | None,
+) -> bool:
+    """Record that ``source`` also carries a stored activity (idempotent; True when added)."""
+    added = session.execute(
+        pg_insert(ActivitySource)
+        .values(
+            activity_id=activity_id,
+            source=source,
+            source_key=key,
+            external_id=external_id,
+            raw_file_id=raw_file_id,
+        )
+        .on_conflict_do_nothing(index_elements=["source", "source_key"])
+        .returning(ActivitySource.id)
+    ).first()
+    return added is not None
 
 
 def relax_commit(session: Session) -> None:

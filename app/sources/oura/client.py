@@ -269,6 +269,11 @@ class OuraClient:
             raise OuraAuthError("not connected to Oura", code="oura_not_connected")
         return self._tokens.to_json()
 
+    def adopt(self, tokens: str) -> None:
+        """Hold tokens another client refreshed and the caller stored (``current_tokens`` JSON)."""
+        with self._refresh_lock:
+            self._tokens = OuraTokens.from_json(tokens)
+
     def needs_refresh(self, margin_s: float = REFRESH_MARGIN_S) -> bool:
         """True when OAuth tokens expire within ``margin_s`` (never for a personal token)."""
         t = self._tokens

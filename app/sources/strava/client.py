@@ -114,12 +114,12 @@ class Endpoints:
         return f"{self.oauth.rstrip('/')}/token"
 
 
-def _quarter_end(moment: datetime) -> datetime:
+def quarter_end(moment: datetime) -> datetime:
     start = moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
     return start + timedelta(minutes=15)
 
 
-def _day_end(moment: datetime) -> datetime:
+def day_end(moment: datetime) -> datetime:
     return moment.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
 
 
@@ -170,7 +170,7 @@ class RateLimits:
         )
 
     def _windows(self, read: bool) -> list[tuple[int | None, int | None, datetime]]:
-        quarter, day = _quarter_end(self.seen_at), _day_end(self.seen_at)
+        quarter, day = quarter_end(self.seen_at), day_end(self.seen_at)
         windows = [
             (self.short_usage, self.short_limit, quarter),
             (self.daily_usage, self.daily_limit, day),
@@ -500,6 +500,11 @@ class StravaClient:
             self._on_refresh(tokens)
         return tokens
 
+    def needs_refresh(self) -> bool:
+        """True when the access token expires within ``REFRESH_MARGIN_S`` (five minutes)."""
+        expires = self._protocol.token_expires
+        return expires is not None and expires - self._now().timestamp() <= REFRESH_MARGIN_S
+
     def _ensure_fresh(self) -> None:
         p = self._protocol
         if not p.access_token:
@@ -574,7 +579,7 @@ class StravaClient:
         header = _retry_after_header(response, now)
         if header is not None:
             return header
-        return (_quarter_end(now) - now).total_seconds()
+        return (quarter_end(now) - now).total_seconds()
 
     def _get(self, path: str, what: str, **params: Any) -> Any:
         self._ensure_fresh()
@@ -637,6 +642,22 @@ class StravaClient:
         ``page_size`` (200) at a time; stops at the first short page."""
         out = [item for page in self.activity_pages(after, before) for item in page]
         return sorted(out, key=lambda a: a["start_date"])
+
+    def activity_at(self, offset: int) -> dict[str, Any] | None:
+        """The ``offset``-th activity counting from the newest (0-based), or None past the end:
+        one ``per_page=1`` page of the list, which Strava sorts newest first without ``after``."""
+        if offset < 0:
+            raise ValueError("offset must not be negative")
+        what = "the activity list"
+        items = self._expect(
+            self._get("/athlete/activities", what, page=offset + 1, per_page=1), list, what
+        )
+        if not items:
+            return None
+        item = items[0]
+        if not isinstance(item, dict) or not isinstance(item.get("start_date"), str):
+            raise _bad_payload("Strava activity list entry without id or start", what)
+        return item
 
     def activity(self, activity_id: int | str) -> dict[str, Any]:
         """The detailed activity (laps, splits, calories, device name…)."""

@@ -9,13 +9,14 @@ from collections import OrderedDict
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from app import i18n
 from app.i18n import _
-from app.services import activity_views
+from app.services import activity_views, strava_uploads
 from app.services.activity_views import ActivityDetail, Streams
+from app.services.imports.messages import describe
 from app.web.charts import Series, chart_spec
 from app.web.deps import db_session
 from app.web.templating import render
@@ -50,7 +51,14 @@ def detail(request: Request, activity_id: int, session: Session = Depends(db_ses
     return render(
         request,
         "activities/detail.html",
-        {"area": "activities", "detail": found, "x": x, "charts": charts},
+        {
+            "area": "activities",
+            "detail": found,
+            "x": x,
+            "charts": charts,
+            "strava": strava_uploads.activity_status(session, activity_id),
+            "describe": describe,
+        },
         fragment="activities/_charts.html" if charts_only else "activities/_detail.html",
     )
 
@@ -228,3 +236,18 @@ def _charts(request: Request, found: ActivityDetail, x: str) -> list[dict[str, A
         )
         charts.append({"key": key, "title": title, "caption": caption, "spec": spec})
     return charts
+
+
+@router.post("/activities/{activity_id}/strava-upload", name="activities:strava_upload")
+def strava_upload(request: Request, activity_id: int) -> Response:
+    """Upload this activity to Strava (or retry a failed upload)."""
+    with request.app.state.sessions.begin() as session:
+        refused = strava_uploads.request_upload(session, activity_id)
+    if refused == "not_found":
+        raise HTTPException(status_code=404)
+    if refused is None:
+        request.app.state.sync_runner.submit_uploads()
+    url = request.url_for("activities:detail", activity_id=activity_id)
+    if refused:
+        url = url.include_query_params(upload_notice=refused)
+    return RedirectResponse(str(url.replace(fragment="sources")), status_code=303)

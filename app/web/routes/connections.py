@@ -1,12 +1,15 @@
-"""The Connections page: connect a source (with an MFA step), watch its backfill, sync now,
-pause or resume the history download, disconnect. Every change is a POST answered with a
-redirect back to the page (the cross-origin guard covers them); the source's card polls itself
-with HTMX while something is under way."""
+"""The Connections page: connect a source (Garmin: email, password and an MFA step; Strava and
+Oura: the owner's own API application through OAuth), watch its backfill, sync now, pause or
+resume the history download, disconnect. Every change is a POST answered with a redirect back to
+the page (the cross-origin guard covers them); the OAuth callback is a GET whose single-use
+``state`` proves it answers a Connect pressed here. The source's card polls itself with HTMX
+while something is under way."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -14,9 +17,10 @@ from sqlalchemy.orm import Session
 
 from app.i18n import format_datetime
 from app.jobs.nightly import NIGHTLY_SYNC
-from app.services import connection_status, connections, linking
+from app.services import connection_status, connections, linking, oauth, strava_uploads
 from app.services.imports.messages import describe
 from app.services.sync_sources import SyncSource
+from app.sources import SourceAuthError, SourceError, SourceUnavailable
 from app.web.deps import db_session
 from app.web.templating import render
 
@@ -40,6 +44,32 @@ def _next_run(request: Request) -> datetime | None:
     return scheduler.next_run(NIGHTLY_SYNC) if scheduler is not None else None
 
 
+def callback_url(request: Request, name: str) -> str:
+    """Where the service sends the browser back: under ``DOMESTIQUE_PUBLIC_URL`` when set."""
+    path = request.app.url_path_for("connections:callback", name=name)
+    public = request.app.state.settings.public_url
+    if public:
+        return public.rstrip("/") + path
+    return str(request.url_for("connections:callback", name=name))
+
+
+def _apps(request: Request, session: Session) -> dict[str, dict]:
+    """Per OAuth source: the saved application's client id and the callback address to give
+    the service."""
+    out = {}
+    for source in request.app.state.sync_sources.values():
+        if source.oauth is None:
+            continue
+        credentials = oauth.load_app_credentials(session, request.app.state.secret_box, source.name)
+        url = callback_url(request, source.name)
+        out[source.name] = {
+            "client_id": credentials.client_id if credentials else None,
+            "callback_url": url,
+            "callback_host": urlsplit(url).hostname or "",
+        }
+    return out
+
+
 def _context(request: Request, session: Session) -> dict:
     now = _now()
     runner = request.app.state.sync_runner
@@ -49,6 +79,9 @@ def _context(request: Request, session: Session) -> dict:
     ]
     return {
         "views": views,
+        "apps": _apps(request, session),
+        "uploads": strava_uploads.summary(session),
+        "upload_options": strava_uploads.options(session),
         "busy": {view.name: runner.busy(view.name) for view in views},
         "next_run": _next_run(request),
         "notice": request.query_params.get("notice"),
@@ -156,3 +189,143 @@ def disconnect(request: Request, name: str) -> Response:
     with request.app.state.sessions.begin() as session:
         connections.disconnect(session, name)
     return _back(request, name)
+
+
+# --- OAuth sources (Strava, Oura) -----------------------------------------------------------
+
+
+def _oauth_source(request: Request, name: str) -> SyncSource:
+    source = _source(request, name)
+    if source.oauth is None:
+        raise HTTPException(status_code=404)
+    return source
+
+
+@router.post("/connections/{name}/app", name="connections:app")
+def save_app(
+    request: Request,
+    name: str,
+    client_id: Annotated[str, Form(max_length=MAX_FIELD)] = "",
+    client_secret: Annotated[str, Form(max_length=MAX_FIELD)] = "",
+) -> Response:
+    """Keep the owner's application credentials (encrypted), then connect at once."""
+    _oauth_source(request, name)
+    try:
+        with request.app.state.sessions.begin() as session:
+            oauth.save_app_credentials(
+                session, request.app.state.secret_box, name, client_id, client_secret
+            )
+    except oauth.OAuthError as error:
+        return _back(request, name, error.code)
+    return authorize(request, name)
+
+
+@router.post("/connections/{name}/authorize", name="connections:authorize")
+def authorize(request: Request, name: str) -> Response:
+    """Send the browser to the service to approve the owner's application."""
+    source = _oauth_source(request, name)
+    redirect_uri = callback_url(request, name)
+    try:
+        with request.app.state.sessions.begin() as session:
+            url = oauth.begin(
+                session,
+                request.app.state.secret_box,
+                name,
+                _now(),
+                lambda app, state: source.oauth.authorize_url(app.client_id, redirect_uri, state),
+            )
+    except oauth.OAuthError as error:
+        return _back(request, name, error.code)
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/connections/{name}/callback", name="connections:callback")
+def callback(
+    request: Request,
+    name: str,
+    state: str = "",
+    code: str = "",
+    error: str = "",
+) -> Response:
+    """The service sends the browser back here with a code (or an error) and our state."""
+    source = _oauth_source(request, name)
+    if error or not code:
+        with request.app.state.sessions.begin() as session:
+            try:  # spend the state either way: a denied attempt cannot be replayed
+                oauth.take_state(session, name, state[:MAX_FIELD], _now())
+            except oauth.OAuthError as refused:
+                return _back(request, name, refused.code)
+        return _back(request, name, "oauth_denied")
+    redirect_uri = callback_url(request, name)
+    try:
+        oauth.finish(
+            request.app.state.sessions,
+            request.app.state.secret_box,
+            name,
+            state=state[:MAX_FIELD],
+            now=_now(),
+            exchange=lambda app: source.oauth.exchange(
+                app.client_id, app.client_secret, code[:MAX_FIELD], redirect_uri
+            ),
+        )
+    except oauth.OAuthError as refused:
+        return _back(request, name, refused.code)
+    except SourceAuthError as refused:
+        code_ = getattr(refused, "code", None)
+        return _back(
+            request, name, code_ if code_ == "strava_app_inactive" else "oauth_code_rejected"
+        )
+    except SourceUnavailable:
+        return _back(request, name, "oauth_unreachable")
+    except SourceError:
+        return _back(request, name, "oauth_code_rejected")
+    request.app.state.sync_runner.submit_sync(name)
+    return _back(request, name)
+
+
+@router.post("/connections/{name}/personal-token", name="connections:personal_token")
+def personal_token(
+    request: Request, name: str, token: Annotated[str, Form(max_length=2048)] = ""
+) -> Response:
+    """Oura's legacy personal access token, checked against Oura before it is stored."""
+    source = _oauth_source(request, name)
+    if source.oauth.personal_token is None:
+        raise HTTPException(status_code=404)
+    if not token.strip():
+        return _back(request, name, "personal_token_missing")
+    try:
+        tokens = source.oauth.personal_token(token)
+    except SourceAuthError as refused:
+        return _back(request, name, getattr(refused, "code", None) or "oauth_code_rejected")
+    except SourceUnavailable:
+        return _back(request, name, "oauth_unreachable")
+    except SourceError:
+        return _back(request, name, "oauth_code_rejected")
+    with request.app.state.sessions.begin() as session:
+        connections.save_tokens(session, request.app.state.secret_box, name, tokens)
+    request.app.state.sync_runner.submit_sync(name)
+    return _back(request, name)
+
+
+@router.post("/connections/{name}/forget-app", name="connections:forget_app")
+def forget_app(request: Request, name: str) -> Response:
+    """Forget the application credentials (and the connection made with them)."""
+    _oauth_source(request, name)
+    with request.app.state.sessions.begin() as session:
+        connections.disconnect(session, name)
+        oauth.forget_app_credentials(session, name)
+    return _back(request, name)
+
+
+@router.post("/connections/strava/options", name="connections:strava_options")
+def strava_options(
+    request: Request, auto_upload: Annotated[str, Form(max_length=8)] = ""
+) -> Response:
+    """Turn auto-upload of new activities to Strava on or off."""
+    _oauth_source(request, "strava")
+    on = auto_upload == "on"
+    with request.app.state.sessions.begin() as session:
+        strava_uploads.set_auto_upload(session, on)
+    if on:
+        request.app.state.sync_runner.submit_uploads()
+    return _back(request, "strava")
