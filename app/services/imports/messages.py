@@ -188,10 +188,6 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
     "strava_upload_timeout": lambda p: _(
         "Strava was still processing the upload after an hour; retry it later."
     ),
-    "strava_write_scope_missing": lambda p: _(
-        "Strava did not allow Domestique to upload activities. Reconnect Strava and leave "
-        "\u201cUpload your activities\u201d checked."
-    ),
     # Oura
     "oura_bad_payload": lambda p: _(
         "Oura sent an answer Domestique cannot read; it will be tried again at the next sync."
