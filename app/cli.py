@@ -165,7 +165,8 @@ def import_(
         None, help="Decoder processes (default DOMESTIQUE_IMPORT_WORKERS)."
     ),
 ) -> None:
-    """Import FIT files, ZIPs of them, Garmin's data export or an Apple Health export."""
+    """Import FIT files, ZIPs of them, Garmin's data export, Strava's archive or an Apple Health
+    export."""
     from rich.console import Console
     from rich.table import Table
 

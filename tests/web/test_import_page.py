@@ -103,3 +103,20 @@ def test_import_needs_login_and_same_origin(client, owner, signed_in):
     assert hostile.status_code == 403
     signed_in.post("/logout")
     assert client.get("/import").status_code in (303, 307)
+
+
+def test_uploading_a_strava_archive_imports_it(signed_in, db_session, tmp_path):
+    from tests.support.strava_export import build_export, sample_files, sample_rows
+
+    archive = build_export(tmp_path / "export.zip", rows=sample_rows(), files=sample_files())
+    response = signed_in.post(
+        "/import",
+        files=[("files", ("export_24680.zip", archive.read_bytes(), "application/zip"))],
+    )
+    assert response.status_code == 303
+
+    page = signed_in.get(response.headers["location"], headers={"Accept-Language": "en"})
+    assert 'data-status="done"' in page.text
+    assert 'data-testid="activities-added">8<' in page.text
+    assert "have no file in it" in page.text  # the row whose file is missing, explained
+    assert db_session.execute(select(func.count()).select_from(Activity)).scalar_one() == 8

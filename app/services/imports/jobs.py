@@ -1,7 +1,9 @@
 """Import jobs: originals are kept first, then each input is decoded and stored.
 
 A job is a list of inputs (files already in the raw store). Archives (a ZIP of FIT files, the
-Garmin export) grow child items, one per member, as they are read. Each FIT file (all legs of a
+Garmin export, the Strava export) grow child items, one per member, as they are read (the
+Strava export: one per original activity file, plus one for the rows of its activities.csv
+without a usable file). Each FIT file (all legs of a
 multisport file together) or each wellness file is one transaction: a failure rolls back that
 file only, is recorded with a reason the owner can read, and the job goes on. An Apple Health
 export is one transaction for the whole file. A job cut short (the process killed, the NAS
@@ -14,6 +16,7 @@ database writes, so on a two-core NAS one core decodes while PostgreSQL ingests.
 
 from __future__ import annotations
 
+import functools
 import logging
 import multiprocessing
 import os
@@ -25,7 +28,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text, update
@@ -37,6 +40,9 @@ from app.models.owner import get_owner
 from app.services import metrics, raw_store
 from app.services.imports import store
 from app.sources import SourceDataError, records
+
+if TYPE_CHECKING:
+    from app.sources.archive import ArchiveLimits
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +57,8 @@ class _Unit:
     name: str
     source: str
     data: bytes | None = None  # FIT bytes, decoded in a worker
+    # Or a picklable call that returns the DecodedFile (a Strava export file), also in a worker.
+    task: Callable[[], records.DecodedFile] | None = None
     decoded: records.DecodedFile | None = None
     error: SourceDataError | None = None
     raw: RawFile | None = None
@@ -312,6 +320,10 @@ def _classify(path: Path) -> str:
             return "garmin_export"
         if any(name.rsplit("/", 1)[-1] == "export.xml" for name in names):
             return "apple_health"
+        from app.sources.strava_export import export_prefix
+
+        if export_prefix(names) is not None:
+            return "strava_export"
         return "zip"
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith((b"<?xml", b"<!DOCTYPE", b"<HealthData")) and b"HealthData" in head:
@@ -341,9 +353,12 @@ def _input_units(context: _Context, inputs: list[ImportItem]) -> Iterator[tuple[
                 session.execute(update(RawFile).where(RawFile.id == raw.id).values(kind=kind))
         if kind == "fit":
             yield item, _Unit(name=item.name, source="fit", data=path.read_bytes(), raw=raw)
-        elif kind in ("zip", "garmin_export"):
+        elif kind in ("zip", "garmin_export", "strava_export"):
             try:
-                yield from _archive_units(context, item, path, kind)
+                if kind == "strava_export":
+                    yield from _strava_export_units(context, item, path)
+                else:
+                    yield from _archive_units(context, item, path, kind)
             except SourceDataError as error:  # the archive itself is unreadable or hostile
                 _fail(context, item, error)
         elif kind in ("apple_health", "apple_health_xml"):
@@ -377,12 +392,14 @@ def _decoded(context: _Context, units: Iterator[_Unit]) -> Iterator[_Unit]:
                 unit.decoded = future.result()
             except SourceDataError as error:
                 unit.error = error
-            unit.data = None
+            unit.data = unit.task = None
         return unit
 
     for unit in units:
         future = None
-        if unit.data is not None:
+        if unit.task is not None:
+            future = context.pool.submit(unit.task)
+        elif unit.data is not None:
             future = context.pool.submit(_decode, unit.data, unit.source)
         window.append((unit, future))
         if len(window) >= context.lookahead:
@@ -487,7 +504,7 @@ def _child(context: _Context, parent: ImportItem, name: str) -> ImportItem | Non
 def _archive_units(
     context: _Context, parent: ImportItem, path: Path, kind: str
 ) -> Iterator[tuple[ImportItem, _Unit]]:
-    from app.sources.archive import ArchiveLimits, Member, iter_members
+    from app.sources.archive import Member, iter_members
     from app.sources.garmin_export import (
         ActivitySummaries,
         FitMember,
@@ -495,7 +512,7 @@ def _archive_units(
         iter_export,
     )
 
-    limits = ArchiveLimits(max_total_bytes=context.settings.import_max_unpacked_gb * 1024**3)
+    limits = _limits(context)
     source = "garmin_export" if kind == "garmin_export" else "fit"
     if kind == "garmin_export":
         entries: Iterator[Any] = iter_export(path, limits=limits)
@@ -538,6 +555,53 @@ def _archive_units(
             child = _child(context, parent, entry.name)
             if child is not None:
                 yield child, _Unit(name=entry.name, source=source, decoded=decoded)
+    with context.sessions.begin() as session:
+        _finish_item(session, parent, status="ok", notices=_notices(notices))
+
+
+def _limits(context: _Context) -> ArchiveLimits:
+    from app.sources.archive import ArchiveLimits
+
+    return ArchiveLimits(max_total_bytes=context.settings.import_max_unpacked_gb * 1024**3)
+
+
+def _strava_export_units(
+    context: _Context, parent: ImportItem, path: Path
+) -> Iterator[tuple[ImportItem, _Unit]]:
+    """The Strava export: each original file is one child (decoded in a worker, kept in the raw
+    store), the rows of activities.csv without a usable file one more."""
+    from app.sources.strava_export import (
+        SOURCE,
+        ActivityFile,
+        decode_activity_file,
+        iter_export,
+    )
+
+    notices: list[records.Notice] = []
+    for entry in iter_export(path, limits=_limits(context)):
+        if isinstance(entry, records.Notice):
+            notices.append(entry)
+            continue
+        child = _child(context, parent, entry.name)
+        if child is None:
+            continue
+        if isinstance(entry, ActivityFile):
+            with context.sessions.begin() as session:
+                raw = raw_store.store_bytes(
+                    session,
+                    context.settings,
+                    entry.data,
+                    original_name=entry.name.rsplit("/", 1)[-1].removesuffix(".gz"),
+                    kind=entry.format,
+                )
+                session.expunge(raw)
+            task = functools.partial(decode_activity_file, entry)
+            yield child, _Unit(name=entry.name, source=SOURCE, task=task, raw=raw)
+        else:
+            decoded = records.DecodedFile(
+                kind="summaries", activities=entry.activities, notices=entry.notices
+            )
+            yield child, _Unit(name=entry.name, source=SOURCE, decoded=decoded)
     with context.sessions.begin() as session:
         _finish_item(session, parent, status="ok", notices=_notices(notices))
 

@@ -111,6 +111,61 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
         "A file in the Garmin export is not valid JSON and was skipped (%(name)s).",
         name=p.get("name", "?"),
     ),
+    # Strava export
+    "strava_export_bad_csv": lambda p: _(
+        "The activities.csv file of the Strava export is missing, empty or not the file Strava "
+        "writes (no Activity ID or Activity Date column); nothing was imported. Request a new "
+        "archive from Strava."
+    ),
+    "strava_export_rows_skipped": lambda p: (
+        _(
+            "Skipped %(count)s rows of activities.csv in the Strava export: their date could "
+            "not be read. Set Strava's language to English, request the archive again and "
+            "import it; what was imported already is not doubled.",
+            count=p.get("count", "?"),
+        )
+        if p.get("reason") == "date"
+        else _(
+            "Skipped %(count)s rows of activities.csv in the Strava export: they have no "
+            "activity id.",
+            count=p.get("count", "?"),
+        )
+    ),
+    "strava_export_distance_km": lambda p: _(
+        "This Strava export gives distances in a single column without a unit; they were read "
+        "as kilometres. If your Strava account uses miles, the distances are too short."
+    ),
+    "strava_export_file_missing": lambda p: _(
+        "%(count)s activities listed in the Strava export have no file in it (the first is "
+        "%(name)s); their summaries from activities.csv were imported, without samples.",
+        count=p.get("count", "?"),
+        name=p.get("name", "?"),
+    ),
+    "strava_export_file_unreadable": lambda p: _(
+        "%(name)s in the Strava export could not be read; the activity's summary from "
+        "activities.csv was imported instead, without samples.",
+        name=p.get("name", "?"),
+    ),
+    "strava_export_file_skipped": lambda p: (
+        _(
+            "Skipped %(name)s in the Strava export: it is larger than %(limit_mb)s MB once "
+            "unpacked. The activity's summary from activities.csv was imported instead.",
+            name=p.get("name", "?"),
+            limit_mb=p.get("limit_mb", "?"),
+        )
+        if p.get("reason") == "too_large"
+        else _(
+            "Skipped %(name)s in the Strava export: Domestique cannot read %(format)s files. "
+            "The activity's summary from activities.csv was imported instead.",
+            name=p.get("name", "?"),
+            format=p.get("format", "?"),
+        )
+    ),
+    "strava_export_tcx_summary": lambda p: _(
+        "Domestique cannot read TCX files yet: %(name)s was kept with your originals and the "
+        "activity's summary from activities.csv was imported, without samples.",
+        name=p.get("name", "?"),
+    ),
     # Apple Health
     "apple_health_not_export": lambda p: _(
         "This XML file is not an Apple Health export (no HealthData element)."
