@@ -453,3 +453,33 @@ def test_activities_only_strava_sent_are_kept_from_the_coach(
     assert usable == {i for i, s in by_sources.items() if "fit" in s}
     strava_only = next(i for i, s in by_sources.items() if s == {"strava"})
     assert db_session.get(Activity, strava_only).extras.get("strava_api") is True
+
+
+def test_activities_from_strava_s_export_are_not_downloaded_again(
+    sessions, settings, app, runner, strava, db_session, tmp_path
+):
+    from tests.support.strava_export import build_export
+
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
+    item = strava.add_activity(start, streams=make_streams(600))
+    archive = build_export(
+        tmp_path / "export.zip",
+        rows=[
+            {
+                "id": item["id"],
+                "date": start,
+                "name": "Export run",
+                "type": "Run",
+                "elapsed_s": 600,
+                "distance_m": 1800.0,
+            }
+        ],
+    )
+    import_files(sessions, settings, {"export.zip": archive.read_bytes()})
+    _connect_directly(sessions, app.state.secret_box, strava)
+
+    run = runner.submit_sync("strava").result()
+
+    assert run.counts.get("activities_known") == 1
+    assert not [path for _, path in strava.requests if "/streams" in path]
+    assert _count(db_session) == 1
