@@ -17,9 +17,11 @@ from app.config import Settings
 from app.db.migrate import upgrade
 from app.jobs.registry import JobRegistry
 from app.services.sync_runner import SyncRunner
-from app.services.sync_sources import garmin_source
+from app.services.sync_sources import garmin_source, oura_source, strava_source
 from app.web.app import create_app
 from tests.support.fake_garmin import FakeGarmin
+from tests.support.fake_oura import FakeOura
+from tests.support.fake_strava import FakeStrava
 
 CHROMIUM = os.environ.get("DOMESTIQUE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -58,7 +60,27 @@ def fake_garmin() -> Iterator[FakeGarmin]:
 
 
 @pytest.fixture(scope="session")
-def live_server(live_database, tmp_path_factory, fake_garmin) -> Iterator[str]:
+def fake_strava() -> Iterator[FakeStrava]:
+    server = FakeStrava().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_oura() -> Iterator[FakeOura]:
+    server = FakeOura().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    live_database, tmp_path_factory, fake_garmin, fake_strava, fake_oura
+) -> Iterator[str]:
     settings = Settings(
         env="development",
         database_url=live_database,
@@ -69,7 +91,12 @@ def live_server(live_database, tmp_path_factory, fake_garmin) -> Iterator[str]:
     port = _free_port()
     app = create_app(settings, jobs=JobRegistry())
     fast = settings.model_copy(update={"sync_delay_s": 0.0})
-    app.state.sync_sources = {"garmin": garmin_source(fast, endpoints=fake_garmin.endpoints)}
+    app.state.sync_sources = {
+        "garmin": garmin_source(fast, endpoints=fake_garmin.endpoints),
+        "strava": strava_source(fast, endpoints=fake_strava.endpoints),
+        "oura": oura_source(fast, endpoints=fake_oura.endpoints),
+    }
+    fake_oura.redirect_uri = f"http://127.0.0.1:{port}/connections/oura/callback"
     app.state.sync_runner = SyncRunner(
         app.state.sessions, fast, app.state.secret_box, app.state.sync_sources
     )

@@ -62,15 +62,16 @@ def test_connect_with_mfa_and_watch_the_first_sync(
         card.get_by_role("button", name=words["connect"], exact=True).click()
 
         # the sign-in runs in the background; the card polls itself until the MFA form appears
-        mfa = page.locator("[data-testid=mfa-form]")
+        mfa = page.locator("[data-testid=source-garmin] [data-testid=mfa-form]")
         mfa.wait_for(timeout=60_000)
         page.screenshot(path=artifacts_dir / f"connect-mfa-{locale}.png", full_page=True)
         mfa.locator("input[name=code]").fill("135790")
         mfa.get_by_role("button", name=words["verify"]).click()
 
-        page.locator("[data-testid=backfill-done]").wait_for(timeout=60_000)
-        assert page.locator("[data-testid=status]").inner_text() == words["connected"]
-        assert page.locator("[data-testid=runs] tbody tr").count() >= 1
+        card = page.locator("[data-testid=source-garmin]")
+        card.locator("[data-testid=backfill-done]").wait_for(timeout=60_000)
+        assert card.locator("[data-testid=status]").inner_text() == words["connected"]
+        assert card.locator("[data-testid=runs] tbody tr").count() >= 1
         page.screenshot(path=artifacts_dir / f"connect-done-{locale}.png", full_page=True)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= VIEWPORTS["phone"]["width"], "the page scrolls sideways on a phone"
