@@ -313,7 +313,7 @@ def sync(
                 f"{counts.get('wellness_days', 0):,} · failed items {len(run.failures):,}"
             )
             if run.error_code:
-                console.print(f"  {describe(run.error_code)}")
+                console.print(f"  {describe(run.error_code, {'source': target.label})}")
             failed = failed or run.status not in ("done", "paused")
     finally:
         signal.signal(signal.SIGINT, previous)
