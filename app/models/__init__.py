@@ -14,7 +14,7 @@ from app.models.imports import ImportItem, ImportJob
 from app.models.jobs import ScheduledJobState
 from app.models.metrics import ActivityMetrics, AthleteEstimate, AthleteThreshold, DailyMetrics
 from app.models.owner import Owner
-from app.models.wellness import DailyWellness, health_sample_table
+from app.models.wellness import DailyWellness, DailyWellnessSource, health_sample_table
 
 __all__ = [
     "Activity",
@@ -27,6 +27,7 @@ __all__ = [
     "Connection",
     "DailyMetrics",
     "DailyWellness",
+    "DailyWellnessSource",
     "ImportItem",
     "ImportJob",
     "Lap",

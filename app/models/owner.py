@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, DateTime, Integer, SmallInteger, String, func, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.models.base import Base
@@ -36,6 +37,9 @@ class Owner(Base):
     ctl_days: Mapped[int] = mapped_column(SmallInteger, server_default="42")
     atl_days: Mapped[int] = mapped_column(SmallInteger, server_default="7")
     tsb_variant: Mapped[str] = mapped_column(String(10), server_default="yesterday")
+    # Which source wins each wellness metric group ({"sleep": "oura", …}); a group left out is
+    # automatic (app.services.wellness_sources).
+    wellness_preference: Mapped[dict[str, str]] = mapped_column(JSONB, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

@@ -1,4 +1,6 @@
-"""Daily wellness (one row per local date) and intraday health samples (a hypertable)."""
+"""Daily wellness: every source's values per local date (``daily_wellness_source``) and the
+resolved row the pages read (``daily_wellness``, one per date); intraday health samples (a
+hypertable)."""
 
 from __future__ import annotations
 
@@ -39,6 +41,21 @@ class DailyWellness(Base):
     spo2_avg: Mapped[float | None] = mapped_column(Float)
     active_kcal: Mapped[float | None] = mapped_column(Float)
     sources: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class DailyWellnessSource(Base):
+    """One source's values for one local date, kept whichever source wins the day's row
+    (``app.services.wellness_sources`` resolves ``daily_wellness`` from these)."""
+
+    __tablename__ = "daily_wellness_source"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    values: Mapped[dict[str, float]] = mapped_column(JSONB)  # keys from WELLNESS_FIELDS
+    extras: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )

@@ -4,7 +4,9 @@ Each metric (sleep, HRV, resting HR, stress, Body Battery, weight, body fat, ste
 daily series with its 7- and 28-day averages and the sources its values came from. Three
 queries serve the whole page, whatever the range: one overview over the table (counts and the
 newest day of every value), one for the loaded days (selected columns, NaN for missing, no ORM
-objects), one aggregate over the ``sources`` JSONB. Series work is vectorized with numpy.
+objects), one aggregate over the ``sources`` JSONB, and one for every source's values of the
+days the newest figures show (``daily_wellness_source``: the other sources' values next to the
+one shown). Series work is vectorized with numpy.
 
 Rules (the page's hints say the same in words):
 
@@ -22,9 +24,10 @@ Rules (the page's hints say the same in words):
 * **Long ranges.** Up to ``DAILY_POINTS_MAX`` days every day is a point. Longer ranges become
   weekly points (weeks end on today): the mean of the values recorded in the week, and the
   averages and the normal range as of the week's last day — a 10-year history is ~520 points.
-* **Sources.** ``daily_wellness.sources`` names, per column, the source whose value was kept
-  (``app.services.imports.store.SOURCE_PRIORITY``). Each metric lists its sources with the
-  number of days each supplied in the range; the newest value names its own source.
+* **Sources.** ``daily_wellness.sources`` names, per column, the source whose value is shown
+  (the owner's choice per metric group, else ``app.services.wellness_sources.SOURCE_PRIORITY``).
+  Each metric lists its sources with the number of days each supplied in the range; the newest
+  value names its own source.
 """
 
 from __future__ import annotations
@@ -318,6 +321,9 @@ class Figure:
     kind: str = "number"  # number | hours (value in seconds, shown as hours and minutes)
     day: date | None = None
     source: str | None = None
+    column: str | None = None  # the daily_wellness column of a "latest" figure
+    # The other sources' values of the same day: (source label, value).
+    others: list[tuple[str, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -505,7 +511,40 @@ def wellness_page(session: Session, *, today: date, range_key: str) -> WellnessP
         if metric.key == "sleep":  # stages under sleep, then HRV
             _sleep_stages(card, days, lead)
             page.cards.append(_hrv_card(days, sources, overview["newest"], view, x))
+    _other_sources(session, page)
     return page
+
+
+_DAY_SOURCES = text(
+    'SELECT s.day, s.source, s."values", w.sources FROM daily_wellness_source s '
+    "JOIN daily_wellness w ON w.day = s.day WHERE s.day = ANY(CAST(:days AS date[]))"
+)
+
+
+def _other_sources(session: Session, page: WellnessPage) -> None:
+    """Name the source of each newest value from its own day's row, and list the values the
+    other sources have for that day (one query)."""
+    latest = [
+        figure
+        for card in page.cards
+        for figure in card.figures
+        if figure.column is not None and figure.day is not None
+    ]
+    if not latest:
+        return
+    by_day: dict[date, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {}
+    days = sorted({figure.day for figure in latest if figure.day is not None})
+    for day, source, values, chosen in session.execute(_DAY_SOURCES, {"days": days}):
+        by_day.setdefault(day, []).append((source, values or {}, chosen or {}))
+    for figure in latest:
+        for source, values, chosen in by_day.get(figure.day, []):  # type: ignore[arg-type]
+            winner = chosen.get(figure.column)
+            if winner is not None:
+                figure.source = source_label(winner)
+            value = values.get(figure.column)
+            if source != winner and isinstance(value, int | float):
+                figure.others.append((source_label(source), float(value)))
+        figure.others.sort()
 
 
 def _latest(values: FloatArray, days: Days, lead: int) -> tuple[float | None, date | None]:
@@ -565,6 +604,7 @@ def _metric_card(metric, days, sources, newest, view, x) -> MetricCard:
                 kind,
                 latest_day,
                 _source_of(column_sources, latest_day),
+                column=line.column,
             ),
             Figure(
                 prefix + _("7-day average"),
@@ -690,6 +730,7 @@ def _hrv_card(days, sources, newest, view, x) -> MetricCard:
             0,
             day=latest_day,
             source=_source_of(sources.get(column, []), latest_day),
+            column=column,
         ),
         Figure(_("7-day average"), _finite(band.short[-1]), unit),
         Figure(_("28-day average"), _finite(long[-1]), unit),

@@ -165,6 +165,9 @@ class DailyWellness:
     day: date  # the owner's local date
     source: str
     values: dict[str, float]  # keys from WELLNESS_FIELDS
+    # What the source sent beyond WELLNESS_FIELDS (JSON-able): kept per source in
+    # ``daily_wellness_source.extras``, never resolved into ``daily_wellness``.
+    extras: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

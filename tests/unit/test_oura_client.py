@@ -377,6 +377,7 @@ def test_a_full_day_maps_to_wellness(fake):
     assert extras["bedtime_end"] == "2026-03-10T07:12:13.000+09:00"
     assert extras["breathing_disturbance_index"] == 8 and extras["total_kcal"] == 2598
     json.dumps(extras)
+    assert record.extras == extras  # nothing Oura sends is lost
 
 
 @pytest.mark.parametrize(
@@ -422,6 +423,7 @@ def test_main_sleep_ignores_naps_rests_and_deleted_periods():
     assert main_sleep([nap, short, night, deleted]) is night  # the longest night
     assert day_to_wellness(DAY, {"sleep": [nap]}).values == {}
     assert day_to_wellness(DAY, {}).values == {}
+    assert day_to_wellness(DAY, {}).extras == {}
     nulls = {**night, "average_hrv": None, "lowest_heart_rate": None}
     values = day_to_wellness(DAY, {"sleep": [nulls]}).values
     assert "hrv_rmssd_ms" not in values and "resting_hr" not in values  # null is not zero

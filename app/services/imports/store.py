@@ -1,5 +1,5 @@
 """Write decoded records: activities (deduplicated across sources), samples by binary COPY,
-daily wellness merged field by field, health samples idempotently.
+daily wellness kept per source and resolved field by field, health samples idempotently.
 
 Every function here runs inside the caller's transaction; the caller decides its extent (one
 file, or one activity) and rolls it back on failure so nothing partial is kept.
@@ -20,21 +20,12 @@ from sqlalchemy.orm import Session
 from app.db.copy import CopyColumn, CopyConstant, binary_copy_payload
 from app.models import Activity, ActivityRR, ActivitySource, DailyWellness, Lap
 from app.models.activity import SUMMARY_FIELDS
+from app.services import wellness_sources
 from app.sources import records
-from app.sources.records import SAMPLE_CHANNELS, WELLNESS_FIELDS
+from app.sources.records import SAMPLE_CHANNELS
 
 # Two recordings of one activity start within this of each other (device clocks, GPS lock).
 MATCH_WINDOW = timedelta(seconds=60)
-# When two sources disagree about one day's value, the higher priority wins; equal priority:
-# the newer import wins (a re-import of a corrected file updates the value).
-SOURCE_PRIORITY = {
-    "garmin": 30,
-    "garmin_export": 30,
-    "oura": 25,
-    "fit": 20,
-    "strava": 15,
-    "apple_health": 10,
-}
 _CHANNEL_KIND = {
     "distance": "float8",
     "lat": "float8",
@@ -308,45 +299,11 @@ def store_activities(
 
 
 def merge_wellness(session: Session, days: list[records.DailyWellness]) -> list[date]:
-    """Merge daily values field by field (see ``SOURCE_PRIORITY``); returns the days whose
-    values changed."""
-    by_day: dict[date, list[records.DailyWellness]] = {}
-    for entry in days:
-        by_day.setdefault(entry.day, []).append(entry)
-    if not by_day:
-        return []
-    existing = {
-        row.day: row
-        for row in session.execute(
-            select(DailyWellness).where(DailyWellness.day.in_(list(by_day))).with_for_update()
-        ).scalars()
-    }
-    touched: list[date] = []
-    for day, entries in by_day.items():
-        row = existing.get(day)
-        if row is None:
-            row = DailyWellness(day=day, sources={})
-            session.add(row)
-        sources = dict(row.sources or {})
-        changed = False
-        for entry in entries:
-            priority = SOURCE_PRIORITY.get(entry.source, 0)
-            for name, value in entry.values.items():
-                value = _clean(value)
-                if name not in WELLNESS_FIELDS or value is None:
-                    continue
-                holder = sources.get(name)
-                if holder is not None and SOURCE_PRIORITY.get(holder, 0) > priority:
-                    continue
-                if getattr(row, name) != value or holder != entry.source:
-                    setattr(row, name, value)
-                    sources[name] = entry.source
-                    changed = True
-        if changed:
-            row.sources = sources
-            touched.append(day)
-    session.flush()
-    return touched
+    """Keep every source's daily values (``daily_wellness_source``, merged field by field per
+    source), then resolve each touched day's ``daily_wellness`` row: the owner's source for the
+    field's metric group, else ``SOURCE_PRIORITY`` (``app.services.wellness_sources``). Returns
+    the days whose resolved values changed. A constant number of queries per batch of days."""
+    return wellness_sources.merge(session, days)
 
 
 def _copy(session: Session, statement: str, payload: list[bytes]) -> None:

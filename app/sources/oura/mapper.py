@@ -18,8 +18,8 @@ What goes where, for one local date (Oura files a night's sleep on the day it en
 - ``daily_activity.steps`` → ``steps``, ``daily_activity.active_calories`` → ``active_kcal``;
 - ``daily_spo2.spo2_percentage.average`` → ``spo2_avg``.
 
-Left out of ``DailyWellness`` (it has no extras; ``wellness_extras`` returns them for a caller
-that stores JSON, and the raw documents are kept anyway):
+Not in ``WELLNESS_FIELDS`` and so kept in ``DailyWellness.extras`` (``wellness_extras``; stored
+per source in ``daily_wellness_source.extras``, and the raw documents are kept anyway):
 
 - **stress**: ``daily_stress.stress_high`` / ``recovery_high`` are *seconds* spent highly stressed
   or recovering, and ``day_summary`` a word; none is a 0-100 level, so ``stress_avg`` (Garmin's
@@ -131,7 +131,8 @@ def main_sleep(periods: Sequence[Mapping[str, Any]] | None) -> Mapping[str, Any]
 
 def day_to_wellness(day: date, payloads: Mapping[str, Any]) -> DailyWellness:
     """One local date's wellness from ``OuraClient.daily(...)[day]`` (collection name → list of
-    documents; any may be missing or empty). An empty day gives empty ``values``."""
+    documents; any may be missing or empty), with ``wellness_extras`` as its ``extras``. An
+    empty day gives empty ``values`` and ``extras``."""
     out: dict[str, float | None] = {}
     try:
         night = main_sleep(payloads.get("sleep")) or {}
@@ -157,7 +158,9 @@ def day_to_wellness(day: date, payloads: Mapping[str, Any]) -> DailyWellness:
             day=day.isoformat(),
         ) from e
     values = {k: float(v) for k, v in out.items() if v is not None and k in WELLNESS_FIELDS}
-    return DailyWellness(day=day, source=SOURCE, values=values)
+    return DailyWellness(
+        day=day, source=SOURCE, values=values, extras=wellness_extras(day, payloads)
+    )
 
 
 def wellness(daily: Mapping[date, Mapping[str, Any]]) -> list[DailyWellness]:

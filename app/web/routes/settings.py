@@ -1,5 +1,6 @@
 """Settings: profile, language, time zone, the training profile (thresholds, units, fitness
-constants, nightly sync time), recomputing metrics, signing out everywhere."""
+constants, nightly sync time), recomputing metrics, the source of each wellness metric group,
+signing out everywhere."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from app.i18n import _
 from app.jobs.nightly import NIGHTLY_SYNC, nightly_trigger
 from app.models.metrics import THRESHOLD_KINDS
 from app.models.owner import get_owner
-from app.services import owners, training_profile
+from app.services import owners, training_profile, wellness_sources
 from app.services.imports.messages import describe
 from app.services.metrics.recompute import owner_today
 from app.web.deps import current_owner, db_session
@@ -35,6 +36,7 @@ def _page(
     with request.app.state.sessions() as session:
         today = owner_today(session)
         thresholds = training_profile.thresholds_view(session, today)
+        wellness_choices = wellness_sources.choices(session)
     recompute = request.query_params.get("recompute")
     return render(
         request,
@@ -52,6 +54,7 @@ def _page(
             "choices": training_profile,
             "backups": _backups(request),
             "describe": describe,
+            "wellness_sources": wellness_choices,
         },
         fragment="settings/_content.html",
         status_code=status_code,
@@ -184,6 +187,29 @@ async def save_training(request: Request, owner=Depends(current_owner)) -> Respo
     if saved.recompute_from is not None:
         url = url.include_query_params(recompute=saved.recompute_from.isoformat())
     return RedirectResponse(str(url), status_code=303)
+
+
+@router.post("/settings/wellness-sources", name="settings:wellness_sources")
+async def save_wellness_sources(request: Request, owner=Depends(current_owner)) -> Response:
+    """The owner's source per wellness metric group; every day is re-resolved at once (set-based,
+    a few queries per thousand days)."""
+    form = await request.form()
+    chosen = {
+        group: value.strip()[:32]
+        for group in wellness_sources.GROUPS
+        if isinstance(value := form.get(f"source_{group}", ""), str)
+    }
+
+    def store() -> None:
+        with request.app.state.sessions.begin() as session:
+            wellness_sources.save_preference(session, chosen)
+
+    try:
+        await run_in_threadpool(store)
+    except wellness_sources.WellnessSourceError as error:
+        return await run_in_threadpool(_page, request, owner, error=str(error), status_code=422)
+    url = request.url_for("settings").include_query_params(saved=1)
+    return RedirectResponse(str(url) + "#wellness-sources", status_code=303)
 
 
 @router.post("/settings/recompute", name="settings:recompute")
