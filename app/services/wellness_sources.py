@@ -445,3 +445,11 @@ def save_preference(session: Session, chosen: Mapping[str, str]) -> list[date]:
         preference[group] = source
     owner.wellness_preference = preference
     return resolve_wellness(session)
+
+
+def connection_changed(session: Session, source: str) -> list[date]:
+    """A source connected or disconnected: when it changes the automatic choice (Oura), every
+    day is resolved again so the shown values follow at once; returns the days that changed."""
+    if source != OURA:
+        return []
+    return resolve_wellness(session)

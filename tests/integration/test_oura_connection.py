@@ -244,3 +244,25 @@ def test_a_refresh_waits_for_another_process_holding_the_lock(committed, oura, a
     worker.join(10)
     assert len(oura.refresh_attempts) == 1
     assert not client.needs_refresh()
+
+
+def test_disconnecting_oura_gives_sleep_back_to_garmin(
+    signed_in, sessions, app, runner, oura, db_session
+):
+    from app.services.imports import store
+    from app.sources import records
+
+    day = _yesterday()
+    oura.add_history(1, newest=day)
+    with sessions.begin() as session:
+        store.merge_wellness(session, [records.DailyWellness(day, "garmin", {"sleep_s": 25200.0})])
+    _connect_directly(sessions, app.state.secret_box, oura)
+    runner.submit_sync("oura").result()
+    row = db_session.get(DailyWellness, day)
+    db_session.refresh(row)
+    assert row.sources["sleep_s"] == "oura" and row.sleep_s != 25200.0
+
+    signed_in.post("/connections/oura/disconnect", headers=ORIGIN)
+
+    db_session.refresh(row)
+    assert (row.sources["sleep_s"], row.sleep_s) == ("garmin", 25200.0)

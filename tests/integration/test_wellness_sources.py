@@ -17,7 +17,7 @@ from app.sources import records
 from tests.support.queries import count_queries
 
 DAY = date(2025, 6, 1)
-MIGRATION = "0008_wellness_sources"
+MIGRATION = "0008"
 
 GARMIN = {"sleep_s": 25200.0, "sleep_score": 81.0, "resting_hr": 47.0, "hrv_rmssd_ms": 55.0}
 OURA = {"sleep_s": 26100.0, "resting_hr": 44.0, "hrv_rmssd_ms": 61.0, "training_readiness": 77}

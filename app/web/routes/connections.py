@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session
 
 from app.i18n import format_datetime
 from app.jobs.nightly import NIGHTLY_SYNC
-from app.services import connection_status, connections, linking, oauth, strava_uploads
+from app.services import (
+    connection_status,
+    connections,
+    linking,
+    oauth,
+    strava_uploads,
+    wellness_sources,
+)
 from app.services.imports.messages import describe
 from app.services.sync_sources import SyncSource
 from app.sources import SourceAuthError, SourceError, SourceUnavailable
@@ -188,6 +195,7 @@ def disconnect(request: Request, name: str) -> Response:
     _source(request, name)
     with request.app.state.sessions.begin() as session:
         connections.disconnect(session, name)
+        wellness_sources.connection_changed(session, name)
     return _back(request, name)
 
 
@@ -279,6 +287,8 @@ def callback(
         return _back(request, name, "oauth_unreachable")
     except SourceError:
         return _back(request, name, "oauth_code_rejected")
+    with request.app.state.sessions.begin() as session:
+        wellness_sources.connection_changed(session, name)
     request.app.state.sync_runner.submit_sync(name)
     return _back(request, name)
 
@@ -303,6 +313,7 @@ def personal_token(
         return _back(request, name, "oauth_code_rejected")
     with request.app.state.sessions.begin() as session:
         connections.save_tokens(session, request.app.state.secret_box, name, tokens)
+        wellness_sources.connection_changed(session, name)
     request.app.state.sync_runner.submit_sync(name)
     return _back(request, name)
 
@@ -314,6 +325,7 @@ def forget_app(request: Request, name: str) -> Response:
     with request.app.state.sessions.begin() as session:
         connections.disconnect(session, name)
         oauth.forget_app_credentials(session, name)
+        wellness_sources.connection_changed(session, name)
     return _back(request, name)
 
 
