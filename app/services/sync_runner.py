@@ -242,8 +242,10 @@ class SyncRunner:
         return self._submit(("uploads", "strava"), self._uploads)
 
     def run_nightly(self) -> None:
-        """The nightly job: sync every connected source and wait (the job records the outcome)."""
+        """The nightly job: sync every connected source and wait (the job records the outcome);
+        then pass over Strava uploads left waiting (a restart, a rate limit)."""
         failed = [f for f in self.sync_all() if isinstance(f.result(), Exception)]
+        self.submit_uploads()
         if failed:
             raise RuntimeError(f"{len(failed)} source sync(s) failed")
 

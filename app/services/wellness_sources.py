@@ -34,7 +34,7 @@ from app.models import DailyWellness
 from app.models.owner import get_owner
 from app.services.wellness_views import source_label
 from app.sources import records
-from app.sources.records import WELLNESS_FIELDS
+from app.sources.records import WELLNESS_FIELDS, finite
 
 # When the owner has not chosen, the higher priority wins a field.
 SOURCE_PRIORITY = {
@@ -175,14 +175,7 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def _clean(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
+_clean = finite
 
 
 # --- storing and resolving ------------------------------------------------------------------

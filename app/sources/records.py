@@ -12,6 +12,7 @@ nothing else; ``app.services.imports`` writes them. Conventions:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -179,3 +180,15 @@ class DecodedFile:
     health: list[HealthSeries] = field(default_factory=list)
     wellness: list[DailyWellness] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)  # warnings: data kept, but look
+
+
+def finite(value: Any) -> float | None:
+    """A finite float, or None for missing/null/NaN/±inf/non-numbers (never zero for missing):
+    how every adapter reads a number from a payload."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None

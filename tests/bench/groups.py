@@ -317,10 +317,66 @@ def metrics(cluster: TemporaryCluster) -> dict[str, float]:
     return figures
 
 
+def wellness(cluster: TemporaryCluster) -> dict[str, float]:
+    """Ten years of daily wellness from two sources (Garmin and Oura): merging each, a
+    re-import that changes nothing, the owner switching a metric group's source (every day
+    resolved again) and the Settings section's per-source day counts."""
+    from datetime import date, timedelta
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from app.services import wellness_sources
+    from app.services.imports import store
+    from app.sources import records
+
+    url = cluster.create_database("bench_wellness")
+    upgrade(url)
+    engine = create_engine(url)
+    days = [date(2016, 1, 1) + timedelta(days=i) for i in range(3650)]
+    values = {
+        "garmin": {"sleep_s": 25200.0, "sleep_score": 81.0, "resting_hr": 47.0, "steps": 9000.0,
+                   "hrv_rmssd_ms": 55.0, "stress_avg": 30.0, "body_battery_high": 90.0},
+        "oura": {"sleep_s": 26100.0, "resting_hr": 44.0, "hrv_rmssd_ms": 61.0, "steps": 8000.0,
+                 "training_readiness": 77.0, "spo2_avg": 96.0},
+    }  # fmt: skip
+    figures: dict[str, float] = {}
+    try:
+        with Session(engine) as session:
+            owners.create_owner(
+                session, owners.NewOwner("Bench", "bench", "bench-password-1", "ko", "Asia/Seoul")
+            )
+        for source in ("garmin", "oura"):
+            entries = [
+                records.DailyWellness(day, source, values[source], extras={"n": 1}) for day in days
+            ]
+            started = time.perf_counter()
+            with Session(engine) as session, session.begin():
+                store.merge_wellness(session, entries)
+            figures[f"wellness_merge_10y_{source}_s"] = round(time.perf_counter() - started, 2)
+        started = time.perf_counter()
+        with Session(engine) as session, session.begin():
+            assert store.merge_wellness(session, entries) == []
+        figures["wellness_remerge_10y_s"] = round(time.perf_counter() - started, 2)
+        started = time.perf_counter()
+        with Session(engine) as session, session.begin():
+            changed = wellness_sources.save_preference(session, {"sleep": "oura", "heart": "oura"})
+        figures["wellness_preference_switch_10y_s"] = round(time.perf_counter() - started, 2)
+        assert len(changed) == len(days)
+        with Session(engine) as session:
+            figures["wellness_settings_choices_ms"] = round(
+                _best_ms(lambda: wellness_sources.choices(session), 5), 1
+            )
+    finally:
+        engine.dispose()
+    return figures
+
+
 GROUPS: dict[str, Callable[[TemporaryCluster], dict[str, float]]] = {
     "web": web,
     "fit": fit,
     "history": history,
     "apple_health": apple_health,
     "metrics": metrics,
+    "wellness": wellness,
 }

@@ -5,6 +5,7 @@ desktop width, Oura in Korean on a phone."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -72,15 +73,25 @@ def _wait_for(engine, sql: str, expected: int, page) -> None:
     raise AssertionError(f"{sql} never reached {expected}")
 
 
-def test_connect_strava(browser, live_server, fake_strava, clean, artifacts_dir):
+@contextmanager
+def _signed_in_page(browser, live_server: str, locale: str, viewport: str):
+    """A signed-in page; no script error may happen on it."""
     context = browser.new_context(
-        viewport=VIEWPORTS["desktop"], locale="en", extra_http_headers={"Accept-Language": "en"}
+        viewport=VIEWPORTS[viewport], locale=locale, extra_http_headers={"Accept-Language": locale}
     )
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     try:
         _sign_in(page, live_server)
+        yield page
+    finally:
+        context.close()
+    assert errors == []
+
+
+def test_connect_strava(browser, live_server, fake_strava, clean, artifacts_dir):
+    with _signed_in_page(browser, live_server, "en", "desktop") as page:
         page.goto(live_server + "/connections")
         card = page.locator("[data-testid=source-strava]")
         assert card.locator("[data-testid=callback-host]").inner_text() == "127.0.0.1"
@@ -97,9 +108,6 @@ def test_connect_strava(browser, live_server, fake_strava, clean, artifacts_dir)
         page.reload()
         page.screenshot(path=artifacts_dir / "connect-strava-done-en.png", full_page=True)
         assert page.locator("[data-testid=strava-options]").is_visible()
-    finally:
-        context.close()
-    assert errors == []
     with clean.connect() as connection:
         stored = connection.execute(
             text("SELECT row_to_json(c)::text FROM connection c WHERE source = 'strava'")
@@ -108,14 +116,7 @@ def test_connect_strava(browser, live_server, fake_strava, clean, artifacts_dir)
 
 
 def test_connect_oura_in_korean_on_a_phone(browser, live_server, fake_oura, clean, artifacts_dir):
-    context = browser.new_context(
-        viewport=VIEWPORTS["phone"], locale="ko", extra_http_headers={"Accept-Language": "ko"}
-    )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    try:
-        _sign_in(page, live_server)
+    with _signed_in_page(browser, live_server, "ko", "phone") as page:
         page.goto(live_server + "/connections")
         card = page.locator("[data-testid=source-oura]")
         assert card.locator("[data-testid=callback-url]").inner_text() == fake_oura.redirect_uri
@@ -128,6 +129,3 @@ def test_connect_oura_in_korean_on_a_phone(browser, live_server, fake_oura, clea
         page.screenshot(path=artifacts_dir / "connect-oura-done-ko.png", full_page=True)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= VIEWPORTS["phone"]["width"], "the page scrolls sideways on a phone"
-    finally:
-        context.close()
-    assert errors == []

@@ -16,6 +16,7 @@ from app.services import imports
 from app.services.imports import store
 from app.sources import records
 from tests.support.fitwriter import Leg, write_activity
+from tests.support.importing import import_files
 
 START = datetime(2025, 5, 1, 21, 30, tzinfo=UTC)  # 06:30 on 2 May in Seoul
 
@@ -41,17 +42,7 @@ def _run(seconds: int = 600, *, start: datetime = START, device=("garmin", 3113)
 
 
 def _import(sessions, settings, files: dict[str, bytes]) -> ImportJob:
-    folder = settings.data_dir / "incoming-test"
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, data in files.items():
-        path = folder / name
-        path.write_bytes(data)
-        paths.append(path)
-    raws = imports.keep_paths(sessions, settings, paths)
-    with sessions.begin() as session:
-        job_id = imports.create_job(session, raws, origin="cli").id
-    return imports.run_job(sessions, settings, job_id, workers=0)
+    return import_files(sessions, settings, files, check=False)
 
 
 def _count(db_session, model) -> int:

@@ -19,8 +19,9 @@ from app.models import (
     AthleteThreshold,
     DailyMetrics,
 )
-from app.services import imports, metrics
+from app.services import metrics
 from tests.support.fitwriter import write_activity
+from tests.support.importing import import_files
 
 TODAY = date(2025, 8, 1)
 
@@ -58,21 +59,6 @@ def _start(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, 0, 30, tzinfo=UTC)  # 09:30 in Seoul
 
 
-def _import(sessions, settings, files: dict[str, bytes]) -> None:
-    folder = settings.data_dir / "incoming-test"
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, data in files.items():
-        path = folder / name
-        path.write_bytes(data)
-        paths.append(path)
-    raws = imports.keep_paths(sessions, settings, paths)
-    with sessions.begin() as session:
-        job_id = imports.create_job(session, raws, origin="cli").id
-    job = imports.run_job(sessions, settings, job_id, workers=0)
-    assert job.status == "done", job.error
-
-
 def _thresholds(db_session, valid_from: date, **values: float) -> None:
     for kind, value in values.items():
         db_session.add(AthleteThreshold(kind=kind, value=value, valid_from=valid_from))
@@ -90,7 +76,7 @@ def _metrics_on(db_session, day: date) -> ActivityMetrics:
 
 def test_ride_with_power_stores_np_tss_and_the_power_load(sessions, db_session, settings):
     _thresholds(db_session, date(2025, 1, 1), ftp_w=250.0)
-    _import(sessions, settings, {"ride.fit": _ride(date(2025, 5, 2))})
+    import_files(sessions, settings, {"ride.fit": _ride(date(2025, 5, 2))})
 
     row = _metrics_on(db_session, date(2025, 5, 2))
     # A steady hour at 200 W with FTP 250: NP 200, IF 0.8, TSS = 1 h · 0.8² · 100 = 64.
@@ -111,7 +97,7 @@ def test_ride_with_power_stores_np_tss_and_the_power_load(sessions, db_session, 
 def test_run_without_power_gets_rtss(sessions, db_session, settings):
     # 3.2 m/s on the flat against a 4.0 m/s threshold (250 s/km): IF 0.8; 30 min → rTSS 32.
     _thresholds(db_session, date(2025, 1, 1), threshold_pace_s_per_km=250.0)
-    _import(sessions, settings, {"run.fit": _run(date(2025, 5, 3))})
+    import_files(sessions, settings, {"run.fit": _run(date(2025, 5, 3))})
 
     row = _metrics_on(db_session, date(2025, 5, 3))
     assert row.load_model == "pace"
@@ -126,7 +112,7 @@ def test_run_without_power_gets_rtss(sessions, db_session, settings):
 def test_heart_rate_only_gets_hrss(sessions, db_session, settings):
     # An hour at LTHR scores 100 by definition.
     _thresholds(db_session, date(2025, 1, 1), hr_max_bpm=190.0, hr_rest_bpm=50.0, lthr_bpm=170.0)
-    _import(sessions, settings, {"hr.fit": _hr_only(date(2025, 5, 4))})
+    import_files(sessions, settings, {"hr.fit": _hr_only(date(2025, 5, 4))})
 
     row = _metrics_on(db_session, date(2025, 5, 4))
     assert (row.load_model, row.load) == ("hr", pytest.approx(100.0))
@@ -141,7 +127,7 @@ def test_heart_rate_only_gets_hrss(sessions, db_session, settings):
 def test_thresholds_are_taken_by_date(sessions, db_session, settings):
     _thresholds(db_session, date(2025, 1, 1), ftp_w=200.0)
     _thresholds(db_session, date(2025, 6, 1), ftp_w=250.0)
-    _import(
+    import_files(
         sessions,
         settings,
         {"may.fit": _ride(date(2025, 5, 10)), "july.fit": _ride(date(2025, 7, 10))},
@@ -157,7 +143,7 @@ def test_thresholds_are_taken_by_date(sessions, db_session, settings):
 
 
 def test_unset_thresholds_are_estimated_and_recorded(sessions, db_session, settings):
-    _import(sessions, settings, {"ride.fit": _ride(date(2025, 5, 2), watts=_intervals(3600))})
+    import_files(sessions, settings, {"ride.fit": _ride(date(2025, 5, 2), watts=_intervals(3600))})
     row = _metrics_on(db_session, date(2025, 5, 2))
     used = row.thresholds_used
     assert used["hr_max_bpm"] == {"value": 140.0, "source": "estimated:max_observed"}
@@ -220,7 +206,7 @@ def test_one_more_activity_recomputes_from_its_date_and_equals_a_full_rebuild(
         "r2.fit": _ride(first + timedelta(days=10), watts=_intervals(3600), bpm=150.0),
         "run2.fit": _run(first + timedelta(days=20), bpm=160.0),
     }
-    _import(sessions, settings, history)
+    import_files(sessions, settings, history)
     activities_before = _stamps(db_session, ActivityMetrics, "activity_id")
     days_before = _stamps(db_session, DailyMetrics, "day")
     assert len(activities_before) == 4
@@ -228,7 +214,7 @@ def test_one_more_activity_recomputes_from_its_date_and_equals_a_full_rebuild(
     # A ride on day 5 with a higher heart rate than ever: its estimated HRmax reaches the
     # activities after it (days 10 and 20), not the ones before.
     new_day = first + timedelta(days=5)
-    _import(sessions, settings, {"new.fit": _ride(new_day, bpm=175.0)})
+    import_files(sessions, settings, {"new.fit": _ride(new_day, bpm=175.0)})
 
     activities_after = _stamps(db_session, ActivityMetrics, "activity_id")
     days_after = _stamps(db_session, DailyMetrics, "day")
@@ -256,7 +242,7 @@ def test_one_more_activity_recomputes_from_its_date_and_equals_a_full_rebuild(
 
 def test_after_import_alone_does_the_days_from_the_earliest_date(sessions, db_session, settings):
     _thresholds(db_session, date(2025, 1, 1), ftp_w=250.0)
-    _import(
+    import_files(
         sessions, settings, {"a.fit": _ride(date(2025, 5, 1)), "b.fit": _ride(date(2025, 5, 9))}
     )
     target = _metrics_on(db_session, date(2025, 5, 9)).activity_id
@@ -272,7 +258,7 @@ def test_after_import_alone_does_the_days_from_the_earliest_date(sessions, db_se
 
 def test_recompute_days_continues_bit_identically(sessions, db_session, settings):
     _thresholds(db_session, date(2025, 1, 1), ftp_w=250.0)
-    _import(
+    import_files(
         sessions,
         settings,
         {f"{i}.fit": _ride(date(2025, 5, 1) + timedelta(days=3 * i)) for i in range(6)},

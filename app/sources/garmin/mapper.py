@@ -7,13 +7,12 @@ cadence is steps per minute, which FIT (and we) store per foot (÷ 2).
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, date, datetime
 from typing import Any
 
 from app.sources import SourceDataError
 from app.sources.garmin.sports import sport_of
-from app.sources.records import WELLNESS_FIELDS, Activity, DailyWellness
+from app.sources.records import WELLNESS_FIELDS, Activity, DailyWellness, finite
 
 SOURCE = "garmin"
 
@@ -35,15 +34,7 @@ EXTRAS = (
 )
 
 
-def _num(value: Any) -> float | None:
-    """A finite float, or None for missing/null/NaN/non-numbers (never zero for missing)."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return out if math.isfinite(out) else None
+_num = finite  # a finite float or None
 
 
 def _gmt(value: Any) -> datetime:

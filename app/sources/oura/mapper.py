@@ -33,14 +33,13 @@ per source in ``daily_wellness_source.extras``, and the raw documents are kept a
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
 from app.sources import SourceDataError
-from app.sources.records import WELLNESS_FIELDS, Activity, DailyWellness
+from app.sources.records import WELLNESS_FIELDS, Activity, DailyWellness, finite
 
 SOURCE = "oura"
 
@@ -102,15 +101,7 @@ def sport_of(activity: str | None) -> tuple[str, str | None]:
     return SPORTS.get(key, ("generic", None))
 
 
-def _num(value: Any) -> float | None:
-    """A finite float, or None for missing/null/NaN/non-numbers (never zero for missing)."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return out if math.isfinite(out) else None
+_num = finite  # a finite float or None
 
 
 def _latest(documents: Sequence[Mapping[str, Any]] | None) -> Mapping[str, Any]:

@@ -11,7 +11,6 @@ API data to AI models, and the coach must be able to tell.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from app.sources import SourceDataError
-from app.sources.records import Activity, Lap, Samples
+from app.sources.records import Activity, Lap, Samples, finite
 
 SOURCE = "strava"
 
@@ -127,15 +126,7 @@ EXTRAS = (
 )
 
 
-def _num(value: Any) -> float | None:
-    """A finite float, or None for missing/null/NaN/non-numbers (never zero for missing)."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return out if math.isfinite(out) else None
+_num = finite  # a finite float or None
 
 
 def _bad(message: str, **params: object) -> SourceDataError:

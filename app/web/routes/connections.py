@@ -25,7 +25,7 @@ from app.services import (
     strava_uploads,
     wellness_sources,
 )
-from app.services.imports.messages import describe
+from app.services.imports.messages import describe, known_codes
 from app.services.sync_sources import SyncSource
 from app.sources import SourceAuthError, SourceError, SourceUnavailable
 from app.web.deps import db_session
@@ -209,6 +209,18 @@ def _oauth_source(request: Request, name: str) -> SyncSource:
     return source
 
 
+def _refusal(error: SourceError) -> str:
+    """The message code for a connection the service refused or could not finish: the
+    adapter's own when the page has a sentence for it (Strava's inactive application, Oura's
+    retired personal token…), else a general one."""
+    if isinstance(error, SourceUnavailable):
+        return "oauth_unreachable"
+    code = getattr(error, "code", None)
+    if isinstance(error, SourceAuthError) and code in known_codes():
+        return code
+    return "oauth_code_rejected"
+
+
 @router.post("/connections/{name}/app", name="connections:app")
 def save_app(
     request: Request,
@@ -278,15 +290,8 @@ def callback(
         )
     except oauth.OAuthError as refused:
         return _back(request, name, refused.code)
-    except SourceAuthError as refused:
-        code_ = getattr(refused, "code", None)
-        return _back(
-            request, name, code_ if code_ == "strava_app_inactive" else "oauth_code_rejected"
-        )
-    except SourceUnavailable:
-        return _back(request, name, "oauth_unreachable")
-    except SourceError:
-        return _back(request, name, "oauth_code_rejected")
+    except SourceError as refused:
+        return _back(request, name, _refusal(refused))
     with request.app.state.sessions.begin() as session:
         wellness_sources.connection_changed(session, name)
     request.app.state.sync_runner.submit_sync(name)
@@ -305,12 +310,8 @@ def personal_token(
         return _back(request, name, "personal_token_missing")
     try:
         tokens = source.oauth.personal_token(token)
-    except SourceAuthError as refused:
-        return _back(request, name, getattr(refused, "code", None) or "oauth_code_rejected")
-    except SourceUnavailable:
-        return _back(request, name, "oauth_unreachable")
-    except SourceError:
-        return _back(request, name, "oauth_code_rejected")
+    except SourceError as refused:
+        return _back(request, name, _refusal(refused))
     with request.app.state.sessions.begin() as session:
         connections.save_tokens(session, request.app.state.secret_box, name, tokens)
         wellness_sources.connection_changed(session, name)
