@@ -4,6 +4,7 @@ nightly job at the owner's local time, a cut-short backfill resumed at start-up.
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -173,3 +174,26 @@ def test_a_sign_in_cut_short_by_a_restart_is_not_left_spinning(sessions, setting
     with sessions() as session:
         row = connections.get_connection(session, "garmin")
         assert (row.login_state, row.last_error_code) == ("failed", "sign_in_interrupted")
+
+
+def test_work_for_later_runs_once_per_key_and_not_after_stop():
+    from app.services.sync_runner import SyncRunner
+
+    runner = SyncRunner(None, None, None, {})  # type: ignore[arg-type]
+    fired = threading.Event()
+    calls: list[str] = []
+
+    def work() -> None:
+        calls.append("sync")
+        fired.set()
+
+    runner.later(("sync", "strava"), 0, work)
+    runner.later(("sync", "strava"), 0, work)  # the same key while one waits: ignored
+    assert fired.wait(10)
+    assert calls == ["sync"]
+
+    runner.later(("uploads", "strava"), 0.5, lambda: calls.append("uploads"))
+    runner.stop()  # cancels what is waiting
+    runner.later(("uploads", "strava"), 0, lambda: calls.append("late"))  # refused once stopping
+    time.sleep(1.5)
+    assert calls == ["sync"]
