@@ -119,11 +119,15 @@ def _refused_run(
 def connected_sources(
     sessions: sessionmaker[Session], sources: dict[str, SyncSource]
 ) -> list[SyncSource]:
+    """The connected ones, in the order of ``sources`` (Garmin first: the watch's own files are
+    stored before Strava's copies of them arrive, which are then only linked)."""
     with sessions() as session:
-        names = session.execute(
-            select(Connection.source).where(Connection.status == "connected")
-        ).scalars()
-        return [sources[name] for name in names if name in sources]
+        names = set(
+            session.execute(
+                select(Connection.source).where(Connection.status == "connected")
+            ).scalars()
+        )
+    return [source for name, source in sources.items() if name in names]
 
 
 @dataclass

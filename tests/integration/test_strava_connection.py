@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from app.models import Activity, ActivitySource, Connection, StravaUpload, SyncRun
+from app.models import Activity, ActivitySource, Connection, StravaUpload, SyncRun, sample_table
 from app.services import connections, oauth, strava_uploads
 from app.services.sync_runner import InlineSyncRunner
 from app.services.sync_sources import strava_source
@@ -483,3 +483,57 @@ def test_activities_from_strava_s_export_are_not_downloaded_again(
     assert run.counts.get("activities_known") == 1
     assert not [path for _, path in strava.requests if "/streams" in path]
     assert _count(db_session) == 1
+
+
+def test_the_watch_s_file_replaces_strava_s_streams_when_it_arrives_later(
+    sessions, settings, app, runner, strava, db_session
+):
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1, hours=2)
+    item = strava.add_activity(start, streams=make_streams(600))
+    item["name"] = "Named on Strava"
+    _connect_directly(sessions, app.state.secret_box, strava)
+    runner.submit_sync("strava").result()
+    activity = db_session.execute(select(Activity)).scalar_one()
+    assert activity.sample_count == 600
+
+    import_files(sessions, settings, {"watch.fit": _fit(start, seconds=1800)})
+
+    db_session.refresh(activity)
+    assert _count(db_session) == 1
+    assert activity.sample_count == 1800  # the watch's recording, not Strava's streams
+    assert activity.name == "Named on Strava"
+    stored = db_session.execute(
+        select(func.count())
+        .select_from(sample_table)
+        .where(sample_table.c.activity_id == activity.id)
+    ).scalar_one()
+    assert stored == 1800
+    sources = db_session.execute(
+        select(ActivitySource.source).where(ActivitySource.activity_id == activity.id)
+    ).scalars()
+    assert sorted(sources) == ["fit", "strava"]
+
+
+def test_a_lesser_recording_arriving_later_does_not_replace_the_watch_s(
+    sessions, settings, strava, db_session
+):
+    from zoneinfo import ZoneInfo
+
+    from app.services.imports import store
+    from app.sources.strava.mapper import activity_to_record
+
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1, hours=2)
+    import_files(sessions, settings, {"watch.fit": _fit(start, seconds=1800)})
+    item = strava.add_activity(start + timedelta(seconds=5))
+    record = activity_to_record(item, make_streams(600))
+
+    with sessions.begin() as session:
+        result = store.store_activities(
+            session, [record], source_keys=[str(item["id"])], raw_file_id=None,
+            zone=ZoneInfo("Asia/Seoul"),
+        )  # fmt: skip
+
+    assert result.duplicate == 1
+    activity = db_session.execute(select(Activity)).scalar_one()
+    db_session.refresh(activity)
+    assert activity.sample_count == 1800

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -31,6 +31,49 @@ _CHANNEL_KIND = {
     "lat": "float8",
     "lon": "float8",
 }
+
+
+# How good a source's recording of an activity is: the device's own file beats a copy of it. A
+# better recording arriving for an activity a lesser one brought replaces its samples, laps and
+# summary values (Strava's streams lack most of what the watch records).
+RECORDING_RANK = {
+    "fit": 3,
+    "garmin": 3,
+    "garmin_export": 3,
+    "strava_export": 2,  # the original file the owner uploaded to Strava
+    "apple_health": 1,
+    "strava": 1,  # streams through the API
+    "oura": 0,  # a summary only
+}
+
+
+def _recording_rank(source: str) -> int:
+    return RECORDING_RANK.get(source, 1)
+
+
+def _upgrade(session: Session, row: Activity, activity: records.Activity) -> bool:
+    """When ``activity`` is a better recording than every source ``row`` has, drop the lesser
+    samples and laps so the better ones are stored in their place; its summary values win.
+    Returns whether it did."""
+    if activity.samples is None or not len(activity.samples):
+        return False
+    held = session.execute(
+        select(ActivitySource.source).where(ActivitySource.activity_id == row.id)
+    ).scalars()
+    if _recording_rank(activity.source) <= max(map(_recording_rank, held), default=-1):
+        return False
+    session.execute(text("DELETE FROM sample WHERE activity_id = :id"), {"id": row.id})
+    session.execute(delete(Lap).where(Lap.activity_id == row.id))
+    row.sample_count = 0
+    for name in SUMMARY_FIELDS:
+        value = _clean(getattr(activity, name))
+        if value is not None:
+            setattr(row, name, value)
+    row.device = activity.device or row.device
+    if activity.developer_fields:
+        row.developer_fields = activity.developer_fields
+    session.flush()
+    return True
 
 
 @dataclass
@@ -276,7 +319,8 @@ def store_activities(
         new = row is None
         if row is not None:
             result.duplicate += 1
-            _fill(row, activity)
+            if not _upgrade(session, row, activity):
+                _fill(row, activity)
             session.flush()
         else:
             row = _insert(session, activity, zone, parent_id)
