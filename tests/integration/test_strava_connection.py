@@ -537,3 +537,29 @@ def test_a_lesser_recording_arriving_later_does_not_replace_the_watch_s(
     activity = db_session.execute(select(Activity)).scalar_one()
     db_session.refresh(activity)
     assert activity.sample_count == 1800
+
+
+def test_the_fit_inside_garmin_s_original_zip_is_what_is_uploaded(sessions, settings, db_session):
+    import io
+    import zipfile
+
+    from app.services import raw_store
+    from app.services.imports import store
+
+    fit = _fit(datetime(2026, 5, 1, 6, 0, tzinfo=UTC))
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w") as archive:
+        archive.writestr("123_ACTIVITY.fit", fit)
+    row = Activity(sport="running", start_time=datetime(2026, 5, 1, 6, 0, tzinfo=UTC),
+                   local_date=datetime(2026, 5, 1).date(), utc_offset_s=32400)  # fmt: skip
+    db_session.add(row)
+    db_session.commit()
+    with sessions.begin() as session:
+        raw = raw_store.store_bytes(
+            session, settings, packed.getvalue(), original_name="123.zip",
+            kind="garmin_original", namespace="garmin",
+        )  # fmt: skip
+        store.link_source(session, row.id, source="garmin", key="123", external_id="123",
+                          raw_file_id=raw.id)  # fmt: skip
+    with sessions() as session:
+        assert strava_uploads.original_fit(session, settings, row.id) == fit
