@@ -71,8 +71,11 @@ def record_login_refused(
 def save_tokens(
     session: Session, box: SecretBox, source: str, tokens: str, *, account: str | None = None
 ) -> Connection:
-    """A successful login: keep the tokens (encrypted; never the password)."""
+    """A successful login: keep the tokens (encrypted; never the password). Signing in to a
+    *different* account starts its history afresh (the cursors belong to the old one)."""
     connection = get_connection(session, source)
+    if account and connection.account and account != connection.account:
+        connection.cursors = {}
     connection.tokens_encrypted = box.encrypt(tokens)
     connection.status = "connected"
     connection.account = account or connection.account
@@ -92,21 +95,32 @@ def load_tokens(session: Session, box: SecretBox, source: str) -> str | None:
 
 def keep_rotated_tokens(session: Session, box: SecretBox, source: str, tokens: str) -> bool:
     """After every job: store the tokens the service rotated (returns whether they changed).
-    Garmin rotates refresh tokens; forgetting the new ones logs the owner out within days."""
-    if load_tokens(session, box, source) == tokens:
+    Garmin rotates refresh tokens; forgetting the new ones logs the owner out within days.
+    A connection the owner disconnected meanwhile stays disconnected: nothing is written."""
+    connection = session.get(Connection, source, with_for_update=True)
+    if connection is None or connection.tokens_encrypted is None:
         return False
-    connection = get_connection(session, source)
+    if connection.status not in ("connected", "needs_reconnect"):
+        return False
+    if box.decrypt(connection.tokens_encrypted) == tokens:
+        return False
     connection.tokens_encrypted = box.encrypt(tokens)
     session.flush()
     return True
 
 
 def mark_needs_reconnect(session: Session, source: str, code: str) -> None:
-    """The tokens stopped working: stop calling the service until the owner reconnects."""
+    """The tokens stopped working: stop calling the service until the owner reconnects. A
+    source that decides which wellness values are shown by default (Oura) hands them back."""
+    from app.services import wellness_sources
+
     connection = get_connection(session, source)
+    was = connection.status
     connection.status = "needs_reconnect"
     connection.last_error_code = code
     session.flush()
+    if was == "connected":
+        wellness_sources.connection_changed(session, source)
 
 
 def disconnect(session: Session, source: str) -> None:

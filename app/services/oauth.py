@@ -2,10 +2,11 @@
 
 - **Application credentials** (client id and secret) are the owner's; they are stored encrypted
   in ``connection.app_credentials_encrypted`` and survive a disconnect.
-- **Authorization**: ``begin`` makes a random ``state``, keeps only its SHA-256 digest for
-  ``STATE_TTL``, and returns the URL to send the browser to. ``finish`` (the callback) checks the
-  state in constant time, forgets it (a state works once), trades the code for tokens and stores
-  them encrypted. A callback without a matching state changes nothing.
+- **Authorization**: ``begin`` makes a random ``state`` (256 bits), keeps only its SHA-256
+  digest for ``STATE_TTL``, and returns the URL to send the browser to. ``finish`` (the callback)
+  spends the state in one conditional UPDATE (a state works once, even for two callbacks at the
+  same moment), trades the code for tokens and stores them encrypted. A callback without a
+  matching state changes nothing.
 - **Refresh under a lock**: ``fresh_tokens`` takes the source's PostgreSQL advisory lock (so two
   threads or two processes never refresh the same single-use Oura refresh token), reads the
   tokens *again* inside the lock (the other holder may have refreshed them already), refreshes
@@ -18,16 +19,17 @@ tokens meet the database.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.locks import advisory_lock
+from app.models import Connection
 from app.security.keys import SecretBox
 from app.services import connections
 
@@ -105,19 +107,19 @@ def begin(
 
 
 def take_state(session: Session, source: str, state: str, now: datetime) -> None:
-    """Check and spend the callback's ``state`` (raises ``OAuthError("oauth_state_invalid")``)."""
-    connection = connections.get_connection(session, source)
-    expected, until = connection.oauth_state_hash, connection.oauth_state_expires_at
-    connection.oauth_state_hash = None
-    connection.oauth_state_expires_at = None
-    session.flush()
-    valid = (
-        expected is not None
-        and until is not None
-        and now < until
-        and hmac.compare_digest(expected, _digest(state or ""))
-    )
-    if not valid:
+    """Check and spend the callback's ``state`` in one statement, so two callbacks racing with
+    the same state cannot both pass (raises ``OAuthError("oauth_state_invalid")``)."""
+    spent = session.execute(
+        update(Connection)
+        .where(
+            Connection.source == source,
+            Connection.oauth_state_hash == _digest(state or ""),
+            Connection.oauth_state_expires_at > now,
+        )
+        .values(oauth_state_hash=None, oauth_state_expires_at=None)
+        .returning(Connection.source)
+    ).first()
+    if spent is None:
         raise OAuthError("oauth_state_invalid")
 
 
@@ -166,6 +168,5 @@ def fresh_tokens(
         if renewed is None or renewed == tokens:
             return tokens
         with sessions.begin() as session:
-            connection = connections.get_connection(session, source)
-            connection.tokens_encrypted = box.encrypt(renewed)
+            connections.keep_rotated_tokens(session, box, source, renewed)
         return renewed

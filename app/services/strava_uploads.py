@@ -46,29 +46,52 @@ MAX_ATTEMPTS = 5  # network failures before an upload is marked failed
 ACTIVE = ("queued", "processing")
 
 
+# An activity recorded more than this before auto-upload was switched on is history, however
+# recently it was stored (a Garmin backfill, an imported archive).
+RECENT_SLACK = timedelta(days=2)
+
+
 @dataclass(frozen=True)
 class UploadOptions:
     auto_upload: bool
-    after_id: int | None  # activities stored after this one are new
+    after_id: int | None  # activities stored after this one are new…
+    since: datetime | None  # …and recorded after this (minus RECENT_SLACK)
+    can_upload: bool  # Strava granted activity:write
 
 
 def options(session: Session) -> UploadOptions:
     connection = session.get(Connection, "strava")
     stored = (connection.options or {}) if connection else {}
-    after = stored.get("auto_upload_after_id")
-    return UploadOptions(bool(stored.get("auto_upload")), int(after) if after is not None else None)
+    after, since = stored.get("auto_upload_after_id"), stored.get("auto_upload_since")
+    return UploadOptions(
+        bool(stored.get("auto_upload")),
+        int(after) if after is not None else None,
+        datetime.fromisoformat(since) if since else None,
+        stored.get("can_upload", True) is not False,
+    )
 
 
-def set_auto_upload(session: Session, on: bool) -> None:
-    """Turn auto-upload on (for activities stored from now on: ids are increasing, unlike
-    timestamps, which a long import transaction would date from its start) or off."""
+def set_auto_upload(session: Session, on: bool, now: datetime) -> None:
+    """Turn auto-upload on or off. "New" means stored from now on (ids only grow, unlike
+    timestamps, which a long import transaction would date from its start) *and* recorded no
+    earlier than two days before now: a history download that runs later is not uploaded."""
     connection = connections.get_connection(session, "strava")
     stored = dict(connection.options or {})
     if on and not stored.get("auto_upload"):
         newest = session.execute(select(func.max(Activity.id))).scalar()
         stored["auto_upload_after_id"] = int(newest or 0)
+        stored["auto_upload_since"] = now.isoformat()
     stored["auto_upload"] = on
     connection.options = stored
+    session.flush()
+
+
+def set_granted_scope(session: Session, scope: str | None) -> None:
+    """Remember whether the owner let Domestique upload (Strava's approval page lets them
+    untick it); uploads then fail with a sentence saying so instead of a refused token."""
+    connection = connections.get_connection(session, "strava")
+    granted = set((scope or "").replace(" ", ",").split(","))
+    connection.options = {**(connection.options or {}), "can_upload": "activity:write" in granted}
     session.flush()
 
 
@@ -91,7 +114,7 @@ def _fit_source(activity_id) -> object:
 def queue_new(session: Session) -> int:
     """Queue every activity auto-upload covers that has no upload row yet; returns how many."""
     chosen = options(session)
-    if not chosen.auto_upload or chosen.after_id is None:
+    if not chosen.auto_upload or chosen.after_id is None or chosen.since is None:
         return 0
     connection = session.get(Connection, "strava")
     if connection is None or connection.status != "connected":
@@ -100,6 +123,7 @@ def queue_new(session: Session) -> int:
         session.execute(
             select(Activity.id).where(
                 Activity.id > chosen.after_id,
+                Activity.start_time >= chosen.since - RECENT_SLACK,
                 Activity.multisport_index.is_(None),
                 ~_has_strava(Activity.id),
                 _fit_source(Activity.id),
@@ -235,7 +259,23 @@ class Uploader:
                 update(StravaUpload).where(StravaUpload.activity_id == activity_id).values(**values)
             )
 
+    def _connected(self) -> UploadOptions | None:
+        """The upload options while Strava is still connected (the owner may disconnect
+        while a pass runs: the rest then waits for the next connection)."""
+        with self.sessions() as session:
+            connection = session.get(Connection, "strava")
+            if connection is None or connection.status != "connected":
+                return None
+            return options(session)
+
     def _upload(self, activity_id: int, counts: dict[str, int]) -> None:
+        chosen = self._connected()
+        if chosen is None:
+            return
+        if not chosen.can_upload:
+            self._set(activity_id, status="failed", error_code="strava_write_scope_missing")
+            counts["failed"] = counts.get("failed", 0) + 1
+            return
         with self.sessions() as session:
             activity = session.get(Activity, activity_id)
             data = original_fit(session, self.settings, activity_id) if activity else None
@@ -282,6 +322,8 @@ class Uploader:
         counts["retry"] = counts.get("retry", 0) + 1
 
     def _check(self, activity_id: int, counts: dict[str, int]) -> None:
+        if self._connected() is None:
+            return
         with self.sessions() as session:
             row = session.get_one(StravaUpload, activity_id)
             upload_id, deadline = row.upload_id, row.next_check_at

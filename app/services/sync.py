@@ -293,9 +293,14 @@ class Syncer:
             if self._known(session, activity_id):
                 run.count("activities_known")
                 return
-            covered = (
-                self._overlapping(session, summary) if self.mappers.overlap != "fetch" else None
-            )
+            try:
+                covered = (
+                    self._overlapping(session, summary) if self.mappers.overlap != "fetch" else None
+                )
+            except (SourceDataError, KeyError, TypeError, ValueError) as error:
+                # An item without a usable time: listed, never retried, the run goes on.
+                run.failures.append({"activity_id": activity_id, "error": type(error).__name__})
+                return
         if covered is not None:
             self._covered(run, summary, activity_id, covered)
             return
@@ -412,7 +417,7 @@ class Syncer:
                     self.settings,
                     json.dumps(payloads, sort_keys=True, default=str).encode(),
                     original_name=f"daily-{day.isoformat()}.json",
-                    kind="garmin_json",
+                    kind=self.mappers.json_kind,
                     namespace=self.source,
                 )
             touched = store.merge_wellness(session, [wellness]) if wellness else []

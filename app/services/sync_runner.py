@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -84,7 +85,12 @@ def sync_source(
             progress=progress,
             interrupt=interrupt,
         )
-        return syncer.run(mode)
+        try:
+            return syncer.run(mode)
+        finally:
+            close = getattr(api, "close", None)
+            if close is not None:
+                close()
 
 
 def _refused_run(
@@ -226,11 +232,16 @@ class SyncRunner:
         processing) without holding a thread: one timer per key, the earliest kept."""
         if self._stopping.is_set():
             return
+        delay = max(seconds, 1.0)
+        due = time.monotonic() + delay
         with self._lock:
             known = self._timers.get(key)
             if known is not None and known.is_alive():
-                return
-            timer = threading.Timer(max(seconds, 1.0), self._fire, args=(key, work))
+                if known.due <= due:  # type: ignore[attr-defined]
+                    return
+                known.cancel()  # the sooner one wins
+            timer = threading.Timer(delay, self._fire, args=(key, work))
+            timer.due = due  # type: ignore[attr-defined]
             timer.daemon = True
             self._timers[key] = timer
         timer.start()

@@ -208,7 +208,8 @@ def oura_source(
         )
 
     def authorize_url(client_id: str, redirect_uri: str, state: str) -> str:
-        return OuraClient(**extra).authorization_url(client_id, redirect_uri, state)
+        with OuraClient(**extra) as oura:
+            return oura.authorization_url(client_id, redirect_uri, state)
 
     def exchange(client_id: str, secret: str, code: str, redirect_uri: str):
         with OuraClient(**extra) as oura:

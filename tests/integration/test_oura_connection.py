@@ -266,3 +266,68 @@ def test_disconnecting_oura_gives_sleep_back_to_garmin(
 
     db_session.refresh(row)
     assert (row.sources["sleep_s"], row.sleep_s) == ("garmin", 25200.0)
+
+
+def test_a_workout_without_a_usable_time_is_listed_and_the_rest_imported(
+    sessions, app, runner, oura, db_session
+):
+    day = _yesterday()
+    oura.add_history(2, newest=day)
+    broken = oura.documents["workout"][0]
+    broken["start_datetime"] = "2026-03-10T18:02:40"  # no offset: Oura's contract broken
+    _connect_directly(sessions, app.state.secret_box, oura)
+
+    run = runner.submit_sync("oura").result()
+
+    assert run.status == "partial"
+    assert len(run.failures) == 1
+    assert run.counts.get("activities_added") == 1
+    assert len(db_session.execute(select(DailyWellness)).scalars().all()) == 2
+
+
+def test_the_watch_s_file_absorbs_the_ring_s_workout_when_it_arrives_later(
+    sessions, settings, app, runner, oura, db_session
+):
+    day = _yesterday()
+    oura.add_history(1, newest=day)
+    _connect_directly(sessions, app.state.secret_box, oura)
+    runner.submit_sync("oura").result()
+    assert len(db_session.execute(select(Activity)).scalars().all()) == 1
+
+    start = datetime(day.year, day.month, day.day, 18, 4, 0, tzinfo=SEOUL).astimezone(UTC)
+    fit = write_activity(
+        None,
+        sport="running",
+        start=start,
+        samples={"heart_rate": np.full(2500, 150.0), "speed": np.full(2500, 3.0)},
+    )
+    import_files(sessions, settings, {"run.fit": fit})
+
+    activity = db_session.execute(select(Activity)).scalar_one()
+    db_session.refresh(activity)
+    assert activity.sample_count == 2500
+    sources = db_session.execute(
+        select(ActivitySource.source).where(ActivitySource.activity_id == activity.id)
+    ).scalars()
+    assert sorted(sources) == ["fit", "oura"]
+
+
+def test_rejected_oura_tokens_give_the_wellness_back_to_garmin(
+    sessions, app, runner, oura, db_session
+):
+    from app.services.imports import store
+    from app.sources import records
+
+    day = _yesterday()
+    oura.add_history(1, newest=day)
+    with sessions.begin() as session:
+        store.merge_wellness(session, [records.DailyWellness(day, "garmin", {"sleep_s": 25200.0})])
+    _connect_directly(sessions, app.state.secret_box, oura)
+    runner.submit_sync("oura").result()
+    oura.access_tokens.clear()
+
+    runner.submit_sync("oura").result()
+
+    row = db_session.get(DailyWellness, day)
+    db_session.refresh(row)
+    assert (row.sources["sleep_s"], row.sleep_s) == ("garmin", 25200.0)

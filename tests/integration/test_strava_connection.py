@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import Activity, ActivitySource, Connection, StravaUpload, SyncRun, sample_table
-from app.services import connections, oauth, strava_uploads
+from app.services import ai_policy, connections, oauth, strava_uploads
 from app.services.sync_runner import InlineSyncRunner
 from app.services.sync_sources import strava_source
 from tests.conftest import with_settings
@@ -432,8 +432,6 @@ def test_runs_are_recorded_per_source(sessions, app, runner, strava, db_session)
 def test_activities_only_strava_sent_are_kept_from_the_coach(
     sessions, settings, app, runner, strava, db_session
 ):
-    from app.services import ai_policy
-
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
     import_files(sessions, settings, {"run.fit": _fit(start)})
     strava.add_activity(start + timedelta(seconds=1), streams=make_streams(60))["elapsed_time"] = (
@@ -495,6 +493,7 @@ def test_the_watch_s_file_replaces_strava_s_streams_when_it_arrives_later(
     runner.submit_sync("strava").result()
     activity = db_session.execute(select(Activity)).scalar_one()
     assert activity.sample_count == 600
+    assert ai_policy.usable_activity_ids(db_session, [activity.id]) == set()
 
     import_files(sessions, settings, {"watch.fit": _fit(start, seconds=1800)})
 
@@ -512,6 +511,7 @@ def test_the_watch_s_file_replaces_strava_s_streams_when_it_arrives_later(
         select(ActivitySource.source).where(ActivitySource.activity_id == activity.id)
     ).scalars()
     assert sorted(sources) == ["fit", "strava"]
+    assert ai_policy.usable_activity_ids(db_session, [activity.id]) == {activity.id}
 
 
 def test_a_lesser_recording_arriving_later_does_not_replace_the_watch_s(
@@ -563,3 +563,131 @@ def test_the_fit_inside_garmin_s_original_zip_is_what_is_uploaded(sessions, sett
                           raw_file_id=raw.id)  # fmt: skip
     with sessions() as session:
         assert strava_uploads.original_fit(session, settings, row.id) == fit
+
+
+# --- what the review found ------------------------------------------------------------------
+
+
+def test_history_imported_after_auto_upload_is_switched_on_is_not_uploaded(
+    signed_in, sessions, settings, app, runner, strava, db_session
+):
+    _connect_directly(sessions, app.state.secret_box, strava)
+    _auto_upload(signed_in)
+    # A Garmin backfill or an archive import after switching on: stored later, recorded long ago.
+    import_files(sessions, settings, {"old.fit": _fit(datetime.now(UTC) - timedelta(days=400))})
+
+    runner.submit_uploads().result()
+
+    assert db_session.execute(select(func.count()).select_from(StravaUpload)).scalar() == 0
+    assert strava.upload_posts == []
+
+
+def test_without_the_upload_permission_uploads_fail_with_a_sentence_and_syncing_goes_on(
+    signed_in, sessions, settings, app, runner, strava, db_session
+):
+    response = signed_in.post(
+        "/connections/strava/app",
+        data={"client_id": str(strava.client_id), "client_secret": strava.client_secret},
+        headers=ORIGIN,
+        follow_redirects=False,
+    )
+    state = parse_qs(urlsplit(response.headers["location"]).query)["state"][0]
+    approved = httpx.get(
+        f"{strava.endpoints.oauth}/authorize?client_id={strava.client_id}&response_type=code"
+        f"&redirect_uri={CALLBACK}&scope=read,activity:read_all&state={state}",
+        follow_redirects=False,
+    )
+    signed_in.get(approved.headers["location"].removeprefix("http://testserver"))
+    import_files(sessions, settings, {"a.fit": _fit(datetime.now(UTC) - timedelta(hours=3))})
+    activity_id = db_session.execute(select(Activity.id)).scalar_one()
+
+    signed_in.post(f"/activities/{activity_id}/strava-upload", headers=ORIGIN)
+
+    upload = db_session.get(StravaUpload, activity_id)
+    db_session.refresh(upload)
+    assert (upload.status, upload.error_code) == ("failed", "strava_write_scope_missing")
+    assert strava.upload_posts == []
+    connection = db_session.get(Connection, "strava")
+    db_session.refresh(connection)
+    assert connection.status == "connected"
+    assert "Upload your activities" in signed_in.get(f"/activities/{activity_id}").text
+
+
+def test_without_reading_activities_nothing_is_connected(signed_in, runner, strava, db_session):
+    response = signed_in.post(
+        "/connections/strava/app",
+        data={"client_id": str(strava.client_id), "client_secret": strava.client_secret},
+        headers=ORIGIN,
+        follow_redirects=False,
+    )
+    state = parse_qs(urlsplit(response.headers["location"]).query)["state"][0]
+    back = signed_in.get(
+        f"/connections/strava/callback?code=abc&scope=read&state={state}", follow_redirects=False
+    )
+    assert "notice=strava_read_scope_missing" in back.headers["location"]
+    assert db_session.get(Connection, "strava").status == "disconnected"
+
+
+def test_tokens_refreshed_after_a_disconnect_are_not_written_back(sessions, app, strava):
+    box = app.state.secret_box
+    _connect_directly(sessions, box, strava)
+    with sessions.begin() as session:
+        connections.disconnect(session, "strava")
+    with sessions.begin() as session:
+        assert not connections.keep_rotated_tokens(session, box, "strava", strava.issue_tokens())
+    with sessions() as session:
+        assert connections.load_tokens(session, box, "strava") is None
+
+
+def test_a_short_activity_inside_a_long_one_is_not_taken_for_it(
+    sessions, settings, app, runner, strava, db_session
+):
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1, hours=4)
+    import_files(sessions, settings, {"ride.fit": _fit(start, seconds=7200)})
+    walk = strava.add_activity(start + timedelta(minutes=30), sport_type="Walk",
+                               streams=make_streams(1200))  # fmt: skip
+    walk["elapsed_time"] = 1200
+    _connect_directly(sessions, app.state.secret_box, strava)
+
+    run = runner.submit_sync("strava").result()
+
+    assert run.counts.get("activities_added") == 1
+    assert _count(db_session) == 2
+
+
+def test_signing_in_to_another_account_starts_its_history_afresh(sessions, app, strava):
+    box = app.state.secret_box
+    with sessions.begin() as session:
+        connections.save_tokens(session, box, "strava", strava.issue_tokens(), account="A")
+        connections.get_connection(session, "strava").cursors = {"activities": {"newest": "x"}}
+    with sessions.begin() as session:
+        connections.save_tokens(session, box, "strava", strava.issue_tokens(), account="A")
+        assert connections.get_connection(session, "strava").cursors
+        connections.save_tokens(session, box, "strava", strava.issue_tokens(), account="B")
+        assert connections.get_connection(session, "strava").cursors == {}
+
+
+def test_a_summary_joining_a_strava_api_activity_does_not_let_it_reach_the_coach(
+    sessions, settings, app, runner, strava, db_session
+):
+    from zoneinfo import ZoneInfo
+
+    from app.services.imports import store
+    from app.sources import records
+
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+    strava.add_activity(start, streams=make_streams(600))
+    _connect_directly(sessions, app.state.secret_box, strava)
+    runner.submit_sync("strava").result()
+    activity = db_session.execute(select(Activity)).scalar_one()
+    workout = records.Activity(source="apple_health", sport="running", start=start,
+                               elapsed_s=600.0)  # fmt: skip
+    with sessions.begin() as session:
+        store.store_activities(session, [workout], source_keys=["hk-1"], raw_file_id=None,
+                               zone=ZoneInfo("Asia/Seoul"))  # fmt: skip
+
+    sources = db_session.execute(
+        select(ActivitySource.source).where(ActivitySource.activity_id == activity.id)
+    ).scalars()
+    assert sorted(sources) == ["apple_health", "strava"]
+    assert ai_policy.usable_activity_ids(db_session, [activity.id]) == set()

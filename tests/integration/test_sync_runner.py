@@ -187,8 +187,9 @@ def test_work_for_later_runs_once_per_key_and_not_after_stop():
         calls.append("sync")
         fired.set()
 
-    runner.later(("sync", "strava"), 0, work)
-    runner.later(("sync", "strava"), 0, work)  # the same key while one waits: ignored
+    runner.later(("sync", "strava"), 600, work)
+    runner.later(("sync", "strava"), 0, work)  # a sooner one for the same key replaces it
+    runner.later(("sync", "strava"), 300, work)  # a later one while one waits: ignored
     assert fired.wait(10)
     assert calls == ["sync"]
 

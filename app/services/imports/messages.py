@@ -240,6 +240,14 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
         "This activity has no original FIT file to upload (only files from the watch, Garmin "
         "Connect or an import can be uploaded)."
     ),
+    "strava_read_scope_missing": lambda p: _(
+        "Strava was connected without access to your activities, so there is nothing to import. "
+        "Connect again and leave \u201cView data about your activities\u201d checked."
+    ),
+    "strava_write_scope_missing": lambda p: _(
+        "Strava did not allow Domestique to upload activities. Reconnect Strava and leave "
+        "\u201cUpload your activities\u201d checked."
+    ),
     "strava_upload_timeout": lambda p: _(
         "Strava was still processing the upload after an hour; retry it later."
     ),

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import ColumnElement, delete, func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -47,6 +47,10 @@ RECORDING_RANK = {
 }
 
 
+SUMMARY_ONLY_SOURCES = ("oura",)
+OVERLAP_SHARE = 0.8  # two recordings are one activity when they overlap by this much of each
+
+
 def _recording_rank(source: str) -> int:
     return RECORDING_RANK.get(source, 1)
 
@@ -70,8 +74,12 @@ def _upgrade(session: Session, row: Activity, activity: records.Activity) -> boo
         if value is not None:
             setattr(row, name, value)
     row.device = activity.device or row.device
+    if activity.sport != "generic":
+        row.sport, row.sub_sport = activity.sport, activity.sub_sport or row.sub_sport
     if activity.developer_fields:
         row.developer_fields = activity.developer_fields
+    # What came through Strava's API is gone: the activity may now reach the coach.
+    row.extras = {k: v for k, v in (row.extras or {}).items() if k != "strava_api"}
     session.flush()
     return True
 
@@ -122,12 +130,12 @@ def _find_match(session: Session, activity: records.Activity) -> Activity | None
     return None
 
 
-def overlapping_activity(
-    session: Session, start: datetime, end: datetime, *, exclude_source: str
+def _overlapping(
+    session: Session, start: datetime, end: datetime, sources_ok: ColumnElement[bool]
 ) -> int | None:
-    """The stored activity (one not from ``exclude_source`` alone) whose time
-    overlaps ``[start, end]`` by at least half of the shorter of the two; None when none does.
-    An activity without a known duration counts as lasting one minute."""
+    """The stored activity whose time and ``[start, end]`` overlap by at least
+    ``OVERLAP_SHARE`` of the longer of the two, among those ``sources_ok`` admits; None when
+    none does. An activity without a known duration counts as lasting one minute."""
     if end <= start:
         end = start + timedelta(minutes=1)
     stored_end = Activity.start_time + func.make_interval(
@@ -136,23 +144,53 @@ def overlapping_activity(
     overlap = func.extract(
         "epoch", func.least(stored_end, end) - func.greatest(Activity.start_time, start)
     )
-    shorter = func.least(func.coalesce(Activity.elapsed_s, 60.0), (end - start).total_seconds())
-    other_source = (
-        select(ActivitySource.id)
-        .where(ActivitySource.activity_id == Activity.id, ActivitySource.source != exclude_source)
-        .exists()
-    )
+    longer = func.greatest(func.coalesce(Activity.elapsed_s, 60.0), (end - start).total_seconds())
     return session.execute(
         select(Activity.id)
         .where(
             Activity.start_time < end,
             stored_end > start,
-            other_source,
-            overlap >= shorter * 0.5,
+            sources_ok,
+            overlap >= longer * OVERLAP_SHARE,
         )
         .order_by(overlap.desc())
         .limit(1)
     ).scalar()
+
+
+def overlapping_activity(
+    session: Session, start: datetime, end: datetime, *, exclude_source: str
+) -> int | None:
+    """The stored activity another source brought that is this one (most of both overlap): a
+    20-minute walk inside a two-hour ride is not."""
+    other_source = (
+        select(ActivitySource.id)
+        .where(ActivitySource.activity_id == Activity.id, ActivitySource.source != exclude_source)
+        .exists()
+    )
+    return _overlapping(session, start, end, other_source)
+
+
+def _summary_only_match(session: Session, activity: records.Activity) -> Activity | None:
+    """A recording with samples for an activity only a summary source (Oura's workouts, whose
+    times are the ring's guess) has brought: that summary is the same session."""
+    if activity.samples is None or not len(activity.samples) or activity.elapsed_s is None:
+        return None
+    other = (
+        select(ActivitySource.id)
+        .where(
+            ActivitySource.activity_id == Activity.id,
+            ActivitySource.source.not_in(SUMMARY_ONLY_SOURCES),
+        )
+        .exists()
+    )
+    found = _overlapping(
+        session,
+        activity.start,
+        activity.start + timedelta(seconds=float(activity.elapsed_s)),
+        ~other,
+    )
+    return session.get(Activity, found) if found is not None else None
 
 
 def link_source(
@@ -315,7 +353,7 @@ def store_activities(
             result.duplicate += 1
             parent_id = parent_id or known.activity_id
             continue
-        row = _find_match(session, activity)
+        row = _find_match(session, activity) or _summary_only_match(session, activity)
         new = row is None
         if row is not None:
             result.duplicate += 1

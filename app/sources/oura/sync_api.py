@@ -76,6 +76,9 @@ class OuraSyncApi:
     def current_tokens(self) -> str:
         return self.client.current_tokens()
 
+    def close(self) -> None:
+        self.client.close()
+
 
 def decode(original: bytes, summary: dict[str, Any], source: str, key: str) -> list:
     return [workout_to_activity(json.loads(original))]

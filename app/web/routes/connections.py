@@ -259,6 +259,17 @@ def authorize(request: Request, name: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
+def _refuse(request: Request, name: str, state: str, notice: str) -> Response:
+    """End a callback without connecting; the state is spent either way, so the attempt
+    cannot be replayed (a state that does not match says so instead)."""
+    with request.app.state.sessions.begin() as session:
+        try:
+            oauth.take_state(session, name, state[:MAX_FIELD], _now())
+        except oauth.OAuthError as refused:
+            return _back(request, name, refused.code)
+    return _back(request, name, notice)
+
+
 @router.get("/connections/{name}/callback", name="connections:callback")
 def callback(
     request: Request,
@@ -266,16 +277,18 @@ def callback(
     state: str = "",
     code: str = "",
     error: str = "",
+    scope: str = "",
 ) -> Response:
     """The service sends the browser back here with a code (or an error) and our state."""
     source = _oauth_source(request, name)
     if error or not code:
-        with request.app.state.sessions.begin() as session:
-            try:  # spend the state either way: a denied attempt cannot be replayed
-                oauth.take_state(session, name, state[:MAX_FIELD], _now())
-            except oauth.OAuthError as refused:
-                return _back(request, name, refused.code)
-        return _back(request, name, "oauth_denied")
+        return _refuse(request, name, state, "oauth_denied")
+    if (
+        name == "strava"
+        and scope
+        and not {"activity:read", "activity:read_all"} & set(scope.split(","))
+    ):  # the owner unticked reading activities: connecting would import nothing
+        return _refuse(request, name, state, "strava_read_scope_missing")
     redirect_uri = callback_url(request, name)
     try:
         oauth.finish(
@@ -294,7 +307,11 @@ def callback(
         return _back(request, name, _refusal(refused))
     with request.app.state.sessions.begin() as session:
         wellness_sources.connection_changed(session, name)
+        if name == "strava":
+            strava_uploads.set_granted_scope(session, scope[:MAX_FIELD])
     request.app.state.sync_runner.submit_sync(name)
+    if name == "strava":
+        request.app.state.sync_runner.submit_uploads()  # any left waiting by a disconnect
     return _back(request, name)
 
 
@@ -338,7 +355,7 @@ def strava_options(
     _oauth_source(request, "strava")
     on = auto_upload == "on"
     with request.app.state.sessions.begin() as session:
-        strava_uploads.set_auto_upload(session, on)
+        strava_uploads.set_auto_upload(session, on, _now())
     if on:
         request.app.state.sync_runner.submit_uploads()
     return _back(request, "strava")
