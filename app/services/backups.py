@@ -30,6 +30,7 @@ import subprocess
 import tarfile
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,11 +41,13 @@ from sqlalchemy.engine import make_url
 
 from app import __version__
 from app.config import Settings
+from app.db.locks import lock_key
 from app.db.migrate import current_revision
 from app.security.keys import KEY_FILE_NAME
 
 log = logging.getLogger(__name__)
 PREFIX = "domestique-"
+BUSY_LOCK = "domestique:backup-restore"
 SUFFIX = ".tar"
 CHUNK = 1024 * 1024
 FORMAT_VERSION = 1
@@ -161,6 +164,25 @@ def backup_name(now: datetime) -> str:
     return f"{PREFIX}{now.strftime('%Y%m%d-%H%M%S')}{SUFFIX}"
 
 
+@contextmanager
+def one_at_a_time(settings: Settings) -> Iterator[None]:
+    """One backup or restore at a time across processes (the app and ``domestique backup`` /
+    ``restore``): a session advisory lock held on the server's ``postgres`` database, which a
+    restore never renames. Raises ``BackupError("backup_busy")`` instead of waiting."""
+    admin, _url = _admin(settings)
+    try:
+        with admin.connect() as connection:
+            key = {"k": lock_key(BUSY_LOCK)}
+            if not connection.execute(text("SELECT pg_try_advisory_lock(:k)"), key).scalar():
+                raise BackupError("another backup or restore is running", code="backup_busy")
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"), key)
+    finally:
+        admin.dispose()
+
+
 def make_backup(
     settings: Settings,
     *,
@@ -170,7 +192,19 @@ def make_backup(
     label: str = "",
 ) -> BackupResult:
     """Write, verify and (with ``retention``) prune. Raises ``BackupError``; a failed backup
-    leaves no file behind and deletes nothing."""
+    leaves no file behind and deletes nothing; one running elsewhere is ``backup_busy``."""
+    with one_at_a_time(settings):
+        return _write_backup(settings, now=now, retention=retention, progress=progress, label=label)
+
+
+def _write_backup(
+    settings: Settings,
+    *,
+    now: datetime | None,
+    retention: Retention | None,
+    progress: Callable[[str], None] | None,
+    label: str,
+) -> BackupResult:
     now = now or datetime.now(UTC)
     say = progress or (lambda step: None)
     folder = Path(settings.backup_dir)
@@ -429,7 +463,15 @@ def restore_backup(
 ) -> RestoreResult:
     """Restore ``path`` into a fresh database and switch to it only when it is complete: a
     failure part-way leaves the current database and raw store as they were. A safety backup
-    of the current state is written first (``domestique-safety-…``)."""
+    of the current state is written first (``domestique-safety-…``). Only one backup or restore
+    runs at a time (``backup_busy``)."""
+    with one_at_a_time(settings):
+        return _restore(settings, path, progress)
+
+
+def _restore(
+    settings: Settings, path: Path, progress: Callable[[str], None] | None
+) -> RestoreResult:
     say = progress or (lambda step: None)
     say("verify")
     metadata = verify(path)
@@ -441,7 +483,9 @@ def restore_backup(
     safety = None
     if facts and any(facts["row_counts"].values()):
         say("safety backup")
-        safety = make_backup(settings, label="safety").path
+        safety = _write_backup(
+            settings, now=None, retention=None, progress=None, label="safety"
+        ).path
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     admin, url = _admin(settings)
     name = url.database

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
 from app.config import Settings
@@ -201,3 +202,28 @@ def test_retention_keeps_daily_weekly_monthly_and_never_labelled_files(tmp_path)
     nightly = [p for p in kept if "safety" not in p.name]
     assert len(nightly) <= 7 + 4 + 6 and newest in nightly
     assert len({p.name[11:19] for p in nightly}) == len(nightly)  # one per day at most
+
+
+def test_a_second_backup_or_restore_waits_for_none_and_says_busy(install):
+    from app.db.locks import lock_key
+
+    good = backups.make_backup(install).path
+    before = _content(install)
+    admin = create_engine(
+        make_url(install.database_url.get_secret_value()).set(database="postgres"),
+        isolation_level="AUTOCOMMIT",
+    )
+    try:
+        with admin.connect() as other:  # another process: `domestique restore` from a shell
+            other.execute(text("SELECT pg_advisory_lock(:k)"), {"k": lock_key(backups.BUSY_LOCK)})
+            with pytest.raises(BackupError) as made:
+                backups.make_backup(install)
+            with pytest.raises(BackupError) as restored:
+                backups.restore_backup(install, good)
+            other.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock_key(backups.BUSY_LOCK)})
+    finally:
+        admin.dispose()
+    assert made.value.code == restored.value.code == "backup_busy"
+    assert backups.list_backups(install.backup_dir) == [good]
+    assert _content(install) == before
+    assert backups.make_backup(install).path.is_file()  # free again

@@ -355,6 +355,10 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
         "the details.",
         what=p.get("what", "?"),
     ),
+    "backup_busy": lambda p: _(
+        "Another backup or restore is running (perhaps from the command line). Try again when "
+        "it has finished; nothing was changed."
+    ),
     "backup_disk": lambda p: _(
         "The backup could not be written (%(error)s) — often a full disk. Nothing was deleted; "
         "free some space in the backups folder and try again.",
