@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from app.models import Connection
 from app.security.keys import SecretBox
 from app.services import connections
 
+log = logging.getLogger(__name__)
 STATE_TTL = timedelta(minutes=15)
 OAUTH_SOURCES = ("strava", "oura")
 
@@ -170,3 +172,25 @@ def fresh_tokens(
         with sessions.begin() as session:
             connections.keep_rotated_tokens(session, box, source, renewed)
         return renewed
+
+
+def revoke(sessions: sessionmaker[Session], box: SecretBox, source) -> bool:
+    """Before forgetting the tokens on *Disconnect*: ask the service to withdraw the owner's
+    approval where it can (Strava). Best effort: the owner can always revoke on the service's
+    site, and a failure here must not keep the connection alive. Returns whether it worked."""
+    withdraw = source.oauth.revoke if source.oauth is not None else None
+    if withdraw is None:
+        return False
+    from app.services.sync_sources import ClientContext
+    from app.sources import SourceError
+
+    with sessions() as session:
+        tokens = connections.load_tokens(session, box, source.name)
+    if tokens is None:
+        return False
+    try:
+        withdraw(ClientContext(tokens, sessions, box))
+    except SourceError as error:
+        log.warning("%s did not withdraw its approval: %s", source.name, type(error).__name__)
+        return False
+    return True

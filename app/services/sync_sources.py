@@ -43,6 +43,7 @@ class OAuth:
     # client id, secret, code, redirect URI → (tokens JSON, account label)
     exchange: Callable[[str, str, str, str], tuple[str, str | None]]
     personal_token: Callable[[str], str] | None = None  # a legacy token → tokens JSON
+    revoke: Callable[[ClientContext], None] | None = None  # withdraw the owner's approval
     app_settings_url: str = ""  # where the owner registers their application
 
 
@@ -129,6 +130,7 @@ def strava_source(
             authorize_url=authorize_url,
             exchange=exchange,
             app_settings_url="https://www.strava.com/settings/api",
+            revoke=lambda context: strava_client(context, where, clock).deauthorize(),
         ),
     )
 

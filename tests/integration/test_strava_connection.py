@@ -691,3 +691,33 @@ def test_a_summary_joining_a_strava_api_activity_does_not_let_it_reach_the_coach
     ).scalars()
     assert sorted(sources) == ["apple_health", "strava"]
     assert ai_policy.usable_activity_ids(db_session, [activity.id]) == set()
+
+
+def test_disconnecting_withdraws_the_approval_on_strava(
+    signed_in, sessions, app, runner, strava, db_session
+):
+    _connect_directly(sessions, app.state.secret_box, strava)
+    with sessions() as session:
+        held = json.loads(connections.load_tokens(session, app.state.secret_box, "strava"))
+
+    signed_in.post("/connections/strava/disconnect", headers=ORIGIN)
+
+    assert strava.deauthorized == [held["access_token"]]
+    assert held["refresh_token"] not in strava.refresh_tokens
+    connection = db_session.get(Connection, "strava")
+    db_session.refresh(connection)
+    assert (connection.status, connection.tokens_encrypted) == ("disconnected", None)
+    assert connection.app_credentials_encrypted is not None  # the application is kept
+
+
+def test_disconnecting_works_even_when_strava_cannot_be_reached(
+    signed_in, sessions, app, runner, strava, db_session
+):
+    _connect_directly(sessions, app.state.secret_box, strava)
+    strava.fail("/oauth/deauthorize", 503)
+
+    signed_in.post("/connections/strava/disconnect", headers=ORIGIN)
+
+    connection = db_session.get(Connection, "strava")
+    db_session.refresh(connection)
+    assert connection.status == "disconnected"

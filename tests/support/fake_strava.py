@@ -10,7 +10,8 @@ payloads, and the swagger schemas in ``../shared/fixtures/strava/stravalib/strav
 - OAuth: ``GET /oauth/authorize`` approves at once and redirects (302) to ``redirect_uri`` with
   ``code``, ``state`` and ``scope``; ``POST /oauth/token`` (form) does the code exchange (codes
   are single-use) and the refresh grant; each refresh rotates the refresh token when
-  ``rotate_refresh`` (the old one is retired) and an unknown one is 400 ``invalid``.
+  ``rotate_refresh`` (the old one is retired) and an unknown one is 400 ``invalid``;
+  ``POST /oauth/deauthorize`` (Bearer) retires every token.
 - API (Bearer token required, else 401): ``/athlete``, ``/athlete/activities`` (``before``,
   ``after``, ``page``, ``per_page``; ascending when ``after`` is given, like Strava),
   ``/activities/{id}``, ``/activities/{id}/streams`` (``keys``, ``key_by_type``), ``POST
@@ -142,6 +143,7 @@ class FakeStrava:
     streams_by_id: dict[int, dict[str, list[Any]]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
     upload_posts: list[dict[str, Any]] = field(default_factory=list)
+    deauthorized: list[str] = field(default_factory=list)  # access tokens sent to deauthorize
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -400,6 +402,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._authorize(query)
         if path == "/oauth/token" and method == "POST":
             return self._token(body)
+        if path == "/oauth/deauthorize" and method == "POST":
+            return self._deauthorize()
         if not path.startswith("/api/v3/"):
             return self._send(404, NOT_FOUND)
         if not self._authorized():
@@ -459,6 +463,15 @@ class _Handler(BaseHTTPRequestHandler):
                 refresh = old
             return self._send(200, self._tokens(access, refresh, expires_at))
         return self._send(400, _fault("Application", "grant_type"))
+
+    def _deauthorize(self) -> None:
+        """The athlete withdraws the application: every token of it stops working."""
+        if not self._authorized():
+            return self._send(401, UNAUTHORIZED)
+        token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+        self.strava.deauthorized.append(token)
+        self.strava.revoke_all()
+        return self._send(200, {"access_token": token})
 
     def _tokens(self, access: str, refresh: str, expires_at: int) -> dict[str, Any]:
         return {

@@ -522,6 +522,17 @@ class StravaClient:
             return
         self.refresh()
 
+    def deauthorize(self) -> None:
+        """Withdraw the owner's approval of the application (``POST /oauth/deauthorize``): every
+        token stops working and the app leaves the owner's list on strava.com."""
+        what = "the deauthorization"
+        self._ensure_fresh()
+        self._call(
+            what,
+            lambda: self._protocol.post(f"{self.endpoints.oauth.rstrip('/')}/deauthorize"),
+            read=False,
+        )
+
     # --- transport -----------------------------------------------------------------------------
 
     def _call(

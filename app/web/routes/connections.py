@@ -192,7 +192,9 @@ def resume(request: Request, name: str) -> Response:
 
 @router.post("/connections/{name}/disconnect", name="connections:disconnect")
 def disconnect(request: Request, name: str) -> Response:
-    _source(request, name)
+    """Forget the tokens (Strava is asked to withdraw its approval first); data stays."""
+    source = _source(request, name)
+    oauth.revoke(request.app.state.sessions, request.app.state.secret_box, source)
     with request.app.state.sessions.begin() as session:
         connections.disconnect(session, name)
         wellness_sources.connection_changed(session, name)
@@ -339,7 +341,8 @@ def personal_token(
 @router.post("/connections/{name}/forget-app", name="connections:forget_app")
 def forget_app(request: Request, name: str) -> Response:
     """Forget the application credentials (and the connection made with them)."""
-    _oauth_source(request, name)
+    source = _oauth_source(request, name)
+    oauth.revoke(request.app.state.sessions, request.app.state.secret_box, source)
     with request.app.state.sessions.begin() as session:
         connections.disconnect(session, name)
         oauth.forget_app_credentials(session, name)
