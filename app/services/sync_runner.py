@@ -173,11 +173,21 @@ class SyncRunner:
                 .where(Connection.login_state == "signing_in")
                 .values(login_state="failed", last_error_code="sign_in_interrupted")
             )
+        # What the last process left: read before the thread starts using the database.
+        unfinished = self._unfinished()
+        cooling = [
+            (s.name, self._cooldown_until(s.name)) for s in self._last_status_is("cooling_down")
+        ]
+        uploads = self._uploads_waiting()
         self._thread = threading.Thread(target=self._work, name="sync", daemon=True)
         self._thread.start()
-        for source in self._unfinished():
+        for source in unfinished:
             log.info("%s sync was cut short; resuming it", source.name)
             self.submit_sync(source.name)
+        for name, until in cooling:  # the timer that would have resumed it died with the process
+            self._schedule_resume(name, until)
+        if uploads:
+            self.submit_uploads()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stopping.set()
@@ -191,6 +201,17 @@ class SyncRunner:
 
     def _unfinished(self) -> list[SyncSource]:
         """Connected sources whose last run did not end (killed) or was interrupted."""
+        return self._last_status_is("running", "interrupted")
+
+    def _uploads_waiting(self) -> bool:
+        with self.sessions() as session:
+            return bool(
+                session.execute(
+                    select(func.count()).where(StravaUpload.status.in_(("queued", "processing")))
+                ).scalar_one()
+            )
+
+    def _last_status_is(self, *statuses: str) -> list[SyncSource]:
         out = []
         with self.sessions() as session:
             for source in connected_sources(self.sessions, self.sources):
@@ -200,7 +221,7 @@ class SyncRunner:
                     .order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
                     .limit(1)
                 ).scalar()
-                if last in ("running", "interrupted"):
+                if last in statuses:
                     out.append(source)
         return out
 
@@ -376,15 +397,22 @@ class SyncRunner:
             self.submit_uploads()
         return run
 
+    def _cooldown_until(self, name: str):
+        with self.sessions() as session:
+            return connections.peek_connection(session, name).cooldown_until
+
     def _resume_after_cooldown(self, name: str) -> None:
+        self._schedule_resume(name, self._cooldown_until(name))
+
+    def _schedule_resume(self, name: str, until) -> None:
         """A run stopped by a rate limit resumes by itself once the window resets (within a
         day; a longer wait is left to the nightly sync)."""
-        with self.sessions() as session:
-            until = connections.peek_connection(session, name).cooldown_until
         if until is None:
             return
         wait = (until - self.clock.now()).total_seconds()
-        if 0 < wait <= 86400:
+        if wait <= 0:
+            self.submit_sync(name)
+        elif wait <= 86400:
             self.later(("sync", name), wait + 5, lambda: self.submit_sync(name))
 
     def _uploads(self) -> dict[str, int] | None:

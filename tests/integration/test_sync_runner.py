@@ -198,3 +198,38 @@ def test_work_for_later_runs_once_per_key_and_not_after_stop():
     runner.later(("uploads", "strava"), 0, lambda: calls.append("late"))  # refused once stopping
     time.sleep(1.5)
     assert calls == ["sync"]
+
+
+def test_a_rate_limited_sync_is_resumed_after_a_restart(sessions, settings, box, connected):
+    from datetime import timedelta
+
+    def cooled(until: datetime) -> None:
+        with sessions.begin() as session:
+            now = datetime.now(UTC)
+            run = SyncRun(source="garmin", mode="auto", status="cooling_down", started_at=now)
+            session.add(run)
+            connections.get_connection(session, "garmin").cooldown_until = until
+
+    cooled(datetime.now(UTC) + timedelta(minutes=10))  # the window resets later
+    runner = SyncRunner(sessions, settings, box, {"garmin": _source(FakeGarmin)})
+    runner.start()
+    try:
+        timer = runner._timers.get(("sync", "garmin"))
+        assert timer is not None and 590 < timer.due - time.monotonic() < 610
+        assert not runner.busy("garmin")
+    finally:
+        runner.stop()
+
+    cooled(datetime.now(UTC) - timedelta(minutes=1))  # it reset while the app was down
+    restarted = SyncRunner(sessions, settings, box, {"garmin": _source(FakeGarmin)})
+    restarted.start()
+    try:
+        deadline = time.monotonic() + 30
+        while restarted.busy("garmin"):
+            assert time.monotonic() < deadline
+            threading.Event().wait(0.05)
+    finally:
+        restarted.stop()
+    with sessions() as session:
+        statuses = session.execute(select(SyncRun.status).order_by(SyncRun.id)).scalars().all()
+    assert statuses[-1] == "done"
