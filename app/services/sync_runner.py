@@ -88,9 +88,21 @@ def sync_source(
         try:
             return syncer.run(mode)
         finally:
+            _keep_usage(sessions, source.name, api)
             close = getattr(api, "close", None)
             if close is not None:
                 close()
+
+
+def _keep_usage(sessions: sessionmaker[Session], name: str, api: object) -> None:
+    """Remember the service's last rate-limit counters (Strava) for the Connections page."""
+    usage = getattr(api, "usage", None)
+    figures = usage() if usage is not None else None
+    if figures is None:
+        return
+    with sessions.begin() as session:
+        connection = connections.get_connection(session, name)
+        connection.options = {**(connection.options or {}), "api_usage": figures}
 
 
 def _refused_run(

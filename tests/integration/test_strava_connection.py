@@ -132,6 +132,9 @@ def test_connecting_through_oauth_stores_encrypted_tokens_and_syncs(
 
     page = signed_in.get("/connections").text
     assert 'data-testid="source-strava"' in page and 'data-status="connected"' in page
+    assert 'data-testid="api-usage"' in page  # the counters Strava sent with the last answer
+    usage = connection.options["api_usage"]
+    assert usage["read_short"][1] == 100 and usage["read_short"][0] == strava.read_usage[0]
     # The callback cannot be replayed: its state is gone.
     again = signed_in.get(callback.removeprefix("http://testserver"), follow_redirects=False)
     assert "notice=oauth_state_invalid" in again.headers["location"]

@@ -68,6 +68,19 @@ class StravaSyncApi:
     def current_tokens(self) -> str:
         return self.client.current_tokens()
 
+    def usage(self) -> dict[str, Any] | None:
+        """The last rate-limit counters Strava sent (for the Connections page), or None."""
+        limits = self.client.rate_limits()
+        if limits is None:
+            return None
+        return {
+            "seen_at": limits.seen_at.isoformat(),
+            "short": [limits.short_usage, limits.short_limit],
+            "daily": [limits.daily_usage, limits.daily_limit],
+            "read_short": [limits.read_short_usage, limits.read_short_limit],
+            "read_daily": [limits.read_daily_usage, limits.read_daily_limit],
+        }
+
     def pause_for(self) -> float:
         """Seconds to wait before the next call: until the fullest window resets once it is
         ``pause_at`` used, else 0."""
