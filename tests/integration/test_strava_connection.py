@@ -68,6 +68,18 @@ def _connect_directly(sessions, box, strava: FakeStrava, *, expires_in: float | 
         connections.save_tokens(session, box, "strava", strava.issue_tokens(expires_in=expires_in))
 
 
+def _begin(signed_in, strava: FakeStrava) -> str:
+    """Save the application and press Connect; returns the state sent to Strava."""
+    response = signed_in.post(
+        "/connections/strava/app",
+        data={"client_id": str(strava.client_id), "client_secret": strava.client_secret},
+        headers=ORIGIN,
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    return parse_qs(urlsplit(response.headers["location"]).query)["state"][0]
+
+
 def _fit(start: datetime, seconds: int = 1800) -> bytes:
     samples = {
         "heart_rate": np.full(seconds, 140.0),
@@ -153,13 +165,7 @@ def test_a_callback_without_our_state_changes_nothing(signed_in, runner, strava,
 
 
 def test_a_denied_approval_says_so(signed_in, runner, strava):
-    response = signed_in.post(
-        "/connections/strava/app",
-        data={"client_id": str(strava.client_id), "client_secret": strava.client_secret},
-        headers=ORIGIN,
-        follow_redirects=False,
-    )
-    state = parse_qs(urlsplit(response.headers["location"]).query)["state"][0]
+    state = _begin(signed_in, strava)
     back = signed_in.get(
         f"/connections/strava/callback?error=access_denied&state={state}", follow_redirects=False
     )
@@ -588,13 +594,7 @@ def test_history_imported_after_auto_upload_is_switched_on_is_not_uploaded(
 def test_without_the_upload_permission_uploads_fail_with_a_sentence_and_syncing_goes_on(
     signed_in, sessions, settings, app, runner, strava, db_session
 ):
-    response = signed_in.post(
-        "/connections/strava/app",
-        data={"client_id": str(strava.client_id), "client_secret": strava.client_secret},
-        headers=ORIGIN,
-        follow_redirects=False,
-    )
-    state = parse_qs(urlsplit(response.headers["location"]).query)["state"][0]
+    state = _begin(signed_in, strava)
     approved = httpx.get(
         f"{strava.endpoints.oauth}/authorize?client_id={strava.client_id}&response_type=code"
         f"&redirect_uri={CALLBACK}&scope=read,activity:read_all&state={state}",
@@ -617,13 +617,7 @@ def test_without_the_upload_permission_uploads_fail_with_a_sentence_and_syncing_
 
 
 def test_without_reading_activities_nothing_is_connected(signed_in, runner, strava, db_session):
-    response = signed_in.post(
-        "/connections/strava/app",
-        data={"client_id": str(strava.client_id), "client_secret": strava.client_secret},
-        headers=ORIGIN,
-        follow_redirects=False,
-    )
-    state = parse_qs(urlsplit(response.headers["location"]).query)["state"][0]
+    state = _begin(signed_in, strava)
     back = signed_in.get(
         f"/connections/strava/callback?code=abc&scope=read&state={state}", follow_redirects=False
     )
