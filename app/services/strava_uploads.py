@@ -12,9 +12,9 @@
   then checks the uploads in progress a few times ``poll_s`` apart; what is still processing is
   checked at the next pass (the runner schedules one a minute later) and fails as
   ``strava_upload_timeout`` after ``PROCESSING_TIMEOUT``.
-- **Limits**: uploads count against Strava's overall rate limits. A 429 (or a window almost
-  used) leaves the rest queued; the runner passes again when the window resets. Nothing here
-  sleeps longer than ``poll_s``.
+- **Limits**: uploads count against Strava's overall rate limits, status checks against the
+  read limits too. A window 90 % used (or a 429) leaves the rest queued; the runner passes again
+  when the window resets. Nothing here sleeps longer than ``poll_s``.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ STRAVA_SOURCES = ("strava", "strava_export")
 FIT_KINDS = ("fit", "garmin_original")
 MAX_ATTEMPTS = 5  # network failures before an upload is marked failed
 ACTIVE = ("queued", "processing")
+PAUSE_AT = 0.9  # share of a rate-limit window at which uploads stop until it resets
 
 
 # An activity recorded more than this before auto-upload was switched on is history, however
@@ -230,8 +231,9 @@ class Uploader:
                     self.sleep(self.poll_s)
                 for activity_id in waiting:
                     self._check(activity_id, counts)
-        except SourceRateLimited:
+        except SourceRateLimited as limited:
             counts["rate_limited"] = counts.get("rate_limited", 0) + 1
+            counts["retry_after_s"] = int(limited.retry_after or 900)
         except SourceAuthError as error:
             code = getattr(error, "code", None) or "auth_expired"
             with self.sessions.begin() as session:
@@ -268,7 +270,16 @@ class Uploader:
                 return None
             return options(session)
 
+    def _pace(self, *, read: bool) -> None:
+        """Stop before a rate-limit window is used up (uploads count in the overall windows,
+        status checks in the read windows too); the runner passes again when it resets."""
+        limits = self.client.rate_limits()
+        wait = limits.pause_s(self.now(), share=PAUSE_AT, read=read) if limits else 0.0
+        if wait > 0:
+            raise SourceRateLimited("a Strava rate-limit window is almost used", retry_after=wait)
+
     def _upload(self, activity_id: int, counts: dict[str, int]) -> None:
+        self._pace(read=False)
         chosen = self._connected()
         if chosen is None:
             return
@@ -322,6 +333,7 @@ class Uploader:
         counts["retry"] = counts.get("retry", 0) + 1
 
     def _check(self, activity_id: int, counts: dict[str, int]) -> None:
+        self._pace(read=True)
         if self._connected() is None:
             return
         with self.sessions() as session:

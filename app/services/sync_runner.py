@@ -465,9 +465,7 @@ class SyncRunner:
         )
         counts = uploader.process()
         if counts.get("rate_limited"):
-            limits = client.rate_limits()
-            wait = limits.wait_s(self.clock.now(), read=False) if limits else 900.0
-            self.later(("uploads", "strava"), wait or 900.0, self.submit_uploads)
+            self.later(("uploads", "strava"), counts["retry_after_s"], self.submit_uploads)
         elif counts.get("pending"):
             self.later(("uploads", "strava"), 60, self.submit_uploads)
         return counts

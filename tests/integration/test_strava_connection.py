@@ -718,3 +718,25 @@ def test_disconnecting_works_even_when_strava_cannot_be_reached(
     connection = db_session.get(Connection, "strava")
     db_session.refresh(connection)
     assert connection.status == "disconnected"
+
+
+def test_uploads_stop_before_the_window_is_used_up_and_come_back_later(
+    signed_in, sessions, settings, app, runner, strava, db_session
+):
+    _connect_directly(sessions, app.state.secret_box, strava)
+    _auto_upload(signed_in)
+    recent = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=6)
+    import_files(
+        sessions, settings, {"a.fit": _fit(recent), "b.fit": _fit(recent + timedelta(hours=2))}
+    )
+    strava.set_usage(short=185)  # of 200: the first upload brings it to 90 %
+
+    counts = runner.submit_uploads().result()
+
+    assert counts["uploaded"] == 1 and counts["rate_limited"] == 1
+    assert len(strava.upload_posts) == 1
+    assert strava.usage[0] <= strava.limits[0]  # Strava never had to refuse
+    statuses = db_session.execute(select(StravaUpload.status).order_by(StravaUpload.activity_id))
+    assert sorted(statuses.scalars()) == ["processing", "queued"]
+    key, wait = runner.scheduled[-1]
+    assert key == ("uploads", "strava") and 0 < wait <= 15 * 60 + 5

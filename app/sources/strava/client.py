@@ -189,6 +189,20 @@ class RateLimits:
         ]
         return max(fractions, default=0.0)
 
+    def pause_s(self, now: datetime, *, share: float = 0.9, read: bool = True) -> float:
+        """Seconds to hold off from ``now`` once the fullest window is ``share`` used (until
+        that window resets, plus 5 s of slack for clocks), else 0. ``read=False`` for uploads."""
+        if self.used_fraction(read=read) < share:
+            return 0.0
+        daily = [(self.daily_usage, self.daily_limit)]
+        if read:
+            daily.append((self.read_daily_usage, self.read_daily_limit))
+        daily_full = any(
+            used is not None and limit and used / limit >= share for used, limit in daily
+        )
+        reset = day_end(self.seen_at) if daily_full else quarter_end(self.seen_at)
+        return max(1.0, (reset - now).total_seconds() + 5.0)
+
     def wait_s(self, now: datetime, *, read: bool = True) -> float:
         """Seconds from ``now`` until every window exhausted at ``seen_at`` has reset (0 when
         none was, or it already reset). ``read=False`` for uploads (overall windows only)."""

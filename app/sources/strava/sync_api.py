@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from app.sources.strava.client import StravaClient, day_end, quarter_end
+from app.sources.strava.client import StravaClient
 from app.sources.strava.mapper import activity_to_record
 
 # Stop at this share of a window, leaving room for the owner's own use of the app (uploads,
@@ -85,18 +85,7 @@ class StravaSyncApi:
         """Seconds to wait before the next call: until the fullest window resets once it is
         ``pause_at`` used, else 0."""
         limits = self.client.rate_limits()
-        if limits is None or limits.used_fraction(read=True) < self.pause_at:
-            return 0.0
-        now = self.clock()
-        seen = limits.seen_at
-        daily = [
-            (limits.daily_usage, limits.daily_limit),
-            (limits.read_daily_usage, limits.read_daily_limit),
-        ]
-        daily_full = any(used is not None and limit and used / limit >= self.pause_at
-                         for used, limit in daily)  # fmt: skip
-        reset = day_end(seen) if daily_full else quarter_end(seen)
-        return max(1.0, (reset - now).total_seconds() + 5.0)
+        return 0.0 if limits is None else limits.pause_s(self.clock(), share=self.pause_at)
 
 
 def decode(original: bytes, summary: dict[str, Any], source: str, key: str) -> list:
