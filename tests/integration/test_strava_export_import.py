@@ -15,6 +15,7 @@ from app.services import imports
 from tests.support.strava_export import (
     RIDE_FIT,
     RIDE_START,
+    SAMPLE_FILE_NAMES,
     activities_csv,
     build_export,
     fit_fixture,
@@ -99,15 +100,7 @@ def test_strava_export_imports_every_row_once(sessions, settings, db_session, tm
     assert ("strava_export_file_unreadable", prefix + "activities/107.fit.gz") in parent_codes
     children = {item.name: item for item in job.items if item.parent_id is not None}
     assert sorted(children) == sorted(
-        prefix + name
-        for name in (
-            "activities/101.fit.gz",
-            "activities/102.fit",
-            "activities/103.gpx.gz",
-            "activities/104.tcx.gz",
-            "activities/106.fit.gz",
-            "activities.csv",
-        )
+        prefix + name for name in (*SAMPLE_FILE_NAMES, "activities.csv")
     )
     assert all(item.status == "ok" for item in children.values())
     broken = children[prefix + "activities/106.fit.gz"]

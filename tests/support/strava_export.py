@@ -285,6 +285,16 @@ def sample_rows() -> list[dict]:
     ]
 
 
+# The files of ``sample_files()`` an import reads (sorted; the rest are missing or ignored).
+SAMPLE_FILE_NAMES = (
+    "activities/101.fit.gz",
+    "activities/102.fit",
+    "activities/103.gpx.gz",
+    "activities/104.tcx.gz",
+    "activities/106.fit.gz",
+)
+
+
 def sample_files() -> dict[str, bytes]:
     """The original files of :func:`sample_rows`, plus one no row names."""
     return {

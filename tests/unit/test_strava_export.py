@@ -30,6 +30,7 @@ from tests.support.strava_export import (
     OLD_HEADER,
     RIDE_FIT,
     RIDE_START,
+    SAMPLE_FILE_NAMES,
     activities_csv,
     build_export,
     fit_fixture,
@@ -214,16 +215,7 @@ def test_export_yields_each_file_with_its_row_and_the_rest_from_the_csv(tmp_path
     entries = list(iter_export(path))
 
     files = {e.name: e for e in entries if isinstance(e, ActivityFile)}
-    assert sorted(files) == [
-        prefix + name
-        for name in (
-            "activities/101.fit.gz",
-            "activities/102.fit",
-            "activities/103.gpx.gz",
-            "activities/104.tcx.gz",
-            "activities/106.fit.gz",
-        )
-    ]
+    assert sorted(files) == [prefix + name for name in SAMPLE_FILE_NAMES]
     assert files[prefix + "activities/101.fit.gz"].data == fit_fixture(RIDE_FIT)  # inflated
     assert files[prefix + "activities/103.gpx.gz"].format == "gpx"
     assert files[prefix + "activities/104.tcx.gz"].format == "tcx"
