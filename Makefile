@@ -5,6 +5,7 @@
 #   make shell                  a shell in the root, database started, psql ready
 #   make exec CMD='...'         one command in the root, database started
 #   make bench [ONLY=name]      benchmarks; figures written to data/bench/latest.json
+#   make bench SMOKE=1          every group on tiny inputs (CI's check that the harness runs)
 #   make i18n                   extract, update and compile the ko/en message catalogs
 #   make lint                   ruff check and ruff format --check
 #   make devroot                build (or reuse) the development root only
@@ -14,11 +15,12 @@ PORT ?= 8000
 ARGS ?=
 CMD ?=
 ONLY ?=
+SMOKE ?=
 # Pass CMD and ARGS through as typed: make must not expand the $VARS inside them.
 override CMD := $(value CMD)
 override ARGS := $(value ARGS)
 DEVROOT_CACHE ?= /var/cache/domestique-devroot
-export PORT ARGS CMD ONLY DEVROOT_CACHE
+export PORT ARGS CMD ONLY SMOKE DEVROOT_CACHE
 
 ENTER = .devroot/enter
 

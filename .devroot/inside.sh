@@ -92,7 +92,7 @@ case $mode in
     python -m pytest ${ARGS:-} ;;
   bench)
     ensure_venv
-    python -m tests.bench ${ONLY:+--only "$ONLY"} ;;
+    python -m tests.bench ${ONLY:+--only "$ONLY"} ${SMOKE:+--smoke} ;;
   i18n)
     ensure_venv
     python -m app.i18n_tool ;;

@@ -1,4 +1,9 @@
-"""Benchmark groups. Each takes the throwaway cluster and returns named figures."""
+"""Benchmark groups. Each takes the throwaway cluster and a ``Scale`` and returns named figures.
+
+``FULL`` is the scale the README's figures and the issues' targets are measured at; ``SMOKE``
+runs every group on tiny inputs in a few minutes so that CI proves the harness still works on a
+fresh clone (its figures mean nothing). Every group creates the folders it writes to.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from tempfile import mkdtemp
 
@@ -24,8 +30,33 @@ from app.web.app import create_app
 from tests.bench.pages import percentile
 from tests.support.postgres import TemporaryCluster
 
+BENCH_DATA = Path("data/bench")
 
-def web(cluster: TemporaryCluster) -> dict[str, float]:
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    web_requests: int  # timed requests per page (after a warm-up of a tenth of that)
+    fit_runs: int  # imports of the FIT fixtures; the fastest counts
+    fit_files: int | None  # None: every fixture fitparse accepts; else the first N of them
+    history_years: int  # the generated Garmin-export history (~300 activities a year)
+    apple_health_mb: int  # size of the generated export.xml
+    page_requests: int  # requests per client per page in the concurrent page load
+    wellness_days: int  # days of daily wellness per source
+
+
+FULL = Scale("full", 300, 3, None, 10, 500, 40, 3650)
+SMOKE = Scale("smoke", 10, 1, 4, 1, 3, 2, 60)
+
+
+def bench_data() -> Path:
+    """The folder the groups keep generated inputs and scratch space in (created here: a fresh
+    clone has no ``data/bench``)."""
+    BENCH_DATA.mkdir(parents=True, exist_ok=True)
+    return BENCH_DATA
+
+
+def web(cluster: TemporaryCluster, scale: Scale) -> dict[str, float]:
     """Page latency in-process (ASGI, no network): the shell every page pays for."""
     url = cluster.create_database("bench_web")
     upgrade(url)
@@ -44,10 +75,10 @@ def web(cluster: TemporaryCluster) -> dict[str, float]:
             )
         client.post("/login", data={"username": "bench", "password": "bench-password-1"})
         for path, key in (("/", "dashboard"), ("/settings", "settings"), ("/healthz", "healthz")):
-            for _ in range(20):  # warm-up
+            for _ in range(max(1, scale.web_requests // 10)):  # warm-up
                 client.get(path)
             samples = []
-            for _ in range(300):
+            for _ in range(scale.web_requests):
                 started = time.perf_counter()
                 response = client.get(path)
                 samples.append((time.perf_counter() - started) * 1000)
@@ -56,9 +87,6 @@ def web(cluster: TemporaryCluster) -> dict[str, float]:
             figures[f"web_{key}_p95_ms"] = round(percentile(samples, 0.95), 2)
     figures["web_max_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return figures
-
-
-BENCH_DATA = Path("data/bench")
 
 
 def _import_in_child(
@@ -77,7 +105,7 @@ def _import_in_child(
     if url is None:
         url = cluster.create_database(name)
         upgrade(url)
-    with tempfile.TemporaryDirectory(dir=BENCH_DATA) as scratch:
+    with tempfile.TemporaryDirectory(dir=bench_data()) as scratch:
         out = Path(scratch) / "result.json"
         argv = [sys.executable, "-m", "tests.bench.run_import", url, scratch, str(workers)]
         subprocess.run([*argv, str(out), *map(str, paths)], check=True)
@@ -87,17 +115,19 @@ def _import_in_child(
     return result
 
 
-def fit(cluster: TemporaryCluster) -> dict[str, float]:
+def fit(cluster: TemporaryCluster, scale: Scale) -> dict[str, float]:
     """FIT import end to end (parse + store) against fitparse's parse alone, same files."""
     from tests.bench.anchors import FIT_FIXTURES, fitparse_parse_records_per_s
 
     candidates = sorted(FIT_FIXTURES.rglob("*.fit"))
+    if scale.fit_files is not None:  # the smallest few
+        candidates = sorted(candidates, key=lambda p: p.stat().st_size)[: scale.fit_files]
     anchor = fitparse_parse_records_per_s(candidates)
     excluded = anchor.detail["excluded"]  # files fitparse refuses: not "valid" fixtures
     valid = [p for p in candidates if str(p.relative_to(FIT_FIXTURES)) not in excluded]
     records = anchor.detail["records"]
     # Three runs into three fresh databases; the best one counts (the machine is shared).
-    runs = [_import_in_child(cluster, f"bench_fit_{i}", valid) for i in range(3)]
+    runs = [_import_in_child(cluster, f"bench_fit_{i}", valid) for i in range(scale.fit_runs)]
     best = min(run["seconds"] for run in runs)
     return {
         "fit_import_records_per_s": round(records / best),
@@ -108,13 +138,18 @@ def fit(cluster: TemporaryCluster) -> dict[str, float]:
     }
 
 
-def history(cluster: TemporaryCluster) -> dict[str, float]:
-    """Ten years (~3,000 activities, ~10 M samples, daily wellness) from a Garmin export ZIP."""
+def _history_export(scale: Scale) -> tuple[Path, dict[str, int]]:
+    """The generated Garmin export of ``scale.history_years`` (reused when already written)."""
     from tests.bench.history import generate_history_export
 
-    BENCH_DATA.mkdir(parents=True, exist_ok=True)
-    export = BENCH_DATA / "garmin-export-10y-seed1.zip"
-    counts = generate_history_export(export, years=10, seed=1)
+    years = scale.history_years
+    export = bench_data() / f"garmin-export-{years}y-seed1.zip"
+    return export, generate_history_export(export, years=years, seed=1)
+
+
+def history(cluster: TemporaryCluster, scale: Scale) -> dict[str, float]:
+    """Ten years (~3,000 activities, ~10 M samples, daily wellness) from a Garmin export ZIP."""
+    export, counts = _history_export(scale)
     result = _import_in_child(cluster, "bench_history", [export])
     summary = result["summary"]
     return {
@@ -128,17 +163,18 @@ def history(cluster: TemporaryCluster) -> dict[str, float]:
     }
 
 
-def apple_health(cluster: TemporaryCluster) -> dict[str, float]:
+def apple_health(cluster: TemporaryCluster, scale: Scale) -> dict[str, float]:
     """A generated ~500 MB export.xml: our parse + store against healthkit-to-sqlite."""
     from tests.bench.anchors import healthkit_to_sqlite_mb_per_s
     from tests.bench.gen_apple_health import write_export
 
-    folder = BENCH_DATA / "apple-health-500mb"
+    folder = bench_data() / f"apple-health-{scale.apple_health_mb}mb"
     xml = folder / "export.xml"
     stamp = folder / "generated.json"
     if not stamp.exists():
         folder.mkdir(parents=True, exist_ok=True)
-        stamp.write_text(json.dumps(write_export(xml, 500, seed=1), default=str))
+        written = write_export(xml, scale.apple_health_mb, seed=1)
+        stamp.write_text(json.dumps(written, default=str))
     megabytes = xml.stat().st_size / 1e6
     result = _import_in_child(cluster, "bench_apple", [xml])
     anchor = healthkit_to_sqlite_mb_per_s(xml, folder / "anchor")
@@ -162,7 +198,7 @@ def _best_ms(run: Callable[[], object], repeat: int) -> float:
     return min(times)
 
 
-def metrics(cluster: TemporaryCluster) -> dict[str, float]:
+def metrics(cluster: TemporaryCluster, scale: Scale) -> dict[str, float]:
     """Training metrics on the ten-year history: full and incremental recompute, sample reads,
     the PMC and the correlation matrix."""
     from datetime import UTC, datetime, timedelta
@@ -175,15 +211,13 @@ def metrics(cluster: TemporaryCluster) -> dict[str, float]:
     from app.services import imports
     from app.services import metrics as metrics_service
     from app.services.metrics.samples import read_samples
-    from tests.bench.history import HISTORY_END, generate_history_export
+    from tests.bench.history import HISTORY_END
     from tests.support.fitwriter import write_activity
 
-    BENCH_DATA.mkdir(parents=True, exist_ok=True)
-    export = BENCH_DATA / "garmin-export-10y-seed1.zip"
-    generate_history_export(export, years=10, seed=1)
+    export, _ = _history_export(scale)
     url = cluster.create_database("bench_metrics")
     upgrade(url)
-    with tempfile.TemporaryDirectory(dir=BENCH_DATA) as scratch:
+    with tempfile.TemporaryDirectory(dir=bench_data()) as scratch:
         engine = create_engine(url)
         from sqlalchemy.orm import sessionmaker
 
@@ -286,8 +320,12 @@ def metrics(cluster: TemporaryCluster) -> dict[str, float]:
                 ("insights", "/insights"),
                 ("wellness", "/wellness"),
             ):
-                for name, value in load(server.base, [path], clients=4, per_client=40).items():
-                    figures[f"{key}_{name}"] = value
+                figures |= {
+                    f"{key}_{name}": value
+                    for name, value in load(
+                        server.base, [path], clients=4, per_client=scale.page_requests
+                    ).items()
+                }
         finally:
             server.stop()
 
@@ -317,7 +355,7 @@ def metrics(cluster: TemporaryCluster) -> dict[str, float]:
     return figures
 
 
-def wellness(cluster: TemporaryCluster) -> dict[str, float]:
+def wellness(cluster: TemporaryCluster, scale: Scale) -> dict[str, float]:
     """Ten years of daily wellness from two sources (Garmin and Oura): merging each, a
     re-import that changes nothing, the owner switching a metric group's source (every day
     resolved again) and the Settings section's per-source day counts."""
@@ -333,7 +371,7 @@ def wellness(cluster: TemporaryCluster) -> dict[str, float]:
     url = cluster.create_database("bench_wellness")
     upgrade(url)
     engine = create_engine(url)
-    days = [date(2016, 1, 1) + timedelta(days=i) for i in range(3650)]
+    days = [date(2016, 1, 1) + timedelta(days=i) for i in range(scale.wellness_days)]
     values = {
         "garmin": {"sleep_s": 25200.0, "sleep_score": 81.0, "resting_hr": 47.0, "steps": 9000.0,
                    "hrv_rmssd_ms": 55.0, "stress_avg": 30.0, "body_battery_high": 90.0},
@@ -372,7 +410,7 @@ def wellness(cluster: TemporaryCluster) -> dict[str, float]:
     return figures
 
 
-GROUPS: dict[str, Callable[[TemporaryCluster], dict[str, float]]] = {
+GROUPS: dict[str, Callable[[TemporaryCluster, Scale], dict[str, float]]] = {
     "web": web,
     "fit": fit,
     "history": history,
