@@ -1,5 +1,5 @@
 """The coach's guideline library: every document has the shape the chunker and the citations rely
-on, and the English and Korean twins stay in step.
+on, the English and Korean twins stay in step, and the evaluation set points at real sections.
 
 The rules are the ones ``app/coach/library/README.md`` states; this test is their enforcement.
 """
@@ -7,7 +7,9 @@ The rules are the ones ``app/coach/library/README.md`` states; this test is thei
 from __future__ import annotations
 
 import datetime
+import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 LIBRARY = ROOT / "app" / "coach" / "library"
+EVAL_SET = ROOT / "tests" / "fixtures" / "library" / "eval.json"
 LANGUAGES = ("en", "ko")
 
 FRONT_MATTER_KEYS = {"id", "title", "lang", "topics", "updated", "sources"}
@@ -24,6 +27,7 @@ SECTIONS_MIN, SECTIONS_MAX = 3, 6
 # Words per section; Korean is counted in space-separated eojeol, about two thirds of the
 # English count for the same content (see the library README).
 SECTION_WORDS = {"en": (80, 250), "ko": (50, 200)}
+EVAL_MIN = 48
 
 FRONT_MATTER = re.compile(r"\A---\n(?P<meta>.*?)\n---\n(?P<body>.*)\Z", re.DOTALL)
 HEADING = re.compile(r"^(?P<marks>#{1,6}) (?P<text>.+?)\s*$")
@@ -104,6 +108,12 @@ SLUGS = sorted(path.stem for path in library_paths("en"))
 @pytest.fixture(scope="module")
 def documents() -> dict[tuple[str, str], Document]:
     return {(path.parent.name, path.stem): parse(path) for path in ALL_PATHS}
+
+
+@pytest.fixture(scope="module")
+def eval_questions() -> list[dict]:
+    data = json.loads(EVAL_SET.read_text(encoding="utf-8"))
+    return data["questions"]
 
 
 # --- the parser itself -----------------------------------------------------------------------
@@ -198,3 +208,44 @@ def test_readme_lists_every_document():
     readme = (LIBRARY / "README.md").read_text(encoding="utf-8")
     listed = set(re.findall(r"^\| `([a-z0-9-]+)` \|", readme, re.MULTILINE))
     assert listed == set(SLUGS)
+
+
+# --- the evaluation set ----------------------------------------------------------------------
+
+
+def test_eval_set_size_and_languages(eval_questions):
+    assert len(eval_questions) >= EVAL_MIN
+    languages = Counter(q["lang"] for q in eval_questions)
+    assert set(languages) == set(LANGUAGES)
+    assert languages["en"] == languages["ko"]
+    ids = [q["id"] for q in eval_questions]
+    assert len(set(ids)) == len(ids)
+
+
+def test_eval_entries_name_an_existing_section(documents, eval_questions):
+    for q in eval_questions:
+        assert set(q) == {"id", "lang", "question", "doc", "section"}, q["id"]
+        document = documents.get((q["lang"], q["doc"]))
+        assert document is not None, f"{q['id']}: no {q['lang']} document {q['doc']!r}"
+        headings = [section.heading for section in document.sections]
+        assert q["section"] in headings, f"{q['id']}: no section {q['section']!r}"
+
+
+def test_eval_questions_are_the_owners_words(eval_questions):
+    for q in eval_questions:
+        question = q["question"].strip()
+        assert question, q["id"]
+        assert q["section"].lower() not in question.lower(), f"{q['id']} copies its heading"
+        if q["lang"] == "ko":
+            assert re.search(r"[가-힣]", question), f"{q['id']} is not Korean"
+        else:
+            assert not re.search(r"[가-힣]", question), f"{q['id']} is not English"
+
+
+def test_eval_set_covers_every_document_in_both_languages(eval_questions):
+    covered = Counter((q["lang"], q["doc"]) for q in eval_questions)
+    for lang in LANGUAGES:
+        missing = [slug for slug in SLUGS if covered[lang, slug] == 0]
+        assert missing == [], f"{lang} questions missing for {missing}"
+    # Balanced: no document takes more than a small share of the questions.
+    assert max(covered.values()) <= 3
