@@ -16,6 +16,8 @@ from babel import Locale, dates, numbers
 from babel.core import UnknownLocaleError
 from babel.support import Translations
 
+from app.i18n_particles import resolve as resolve_particles
+
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 SUPPORTED_LOCALES = ("ko", "en")
 DOMAIN = "messages"
@@ -35,13 +37,15 @@ def translations(locale: str) -> Translations:
 
 
 def gettext(message: str, **variables: object) -> str:
+    """``message`` in the current language, its ``%(name)s`` filled in and its Korean
+    particles (``이(가)``…) agreeing with what was filled in (``app.i18n_particles``)."""
     text = translations(current_locale.get()).gettext(message)
-    return text % variables if variables else text
+    return resolve_particles(text % variables if variables else text)
 
 
 def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
     text = translations(current_locale.get()).ngettext(singular, plural, n)
-    return text % {"num": n, **variables}
+    return resolve_particles(text % {"num": n, **variables})
 
 
 _ = gettext

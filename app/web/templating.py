@@ -6,12 +6,15 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
 from app import __version__, i18n
+from app.i18n_particles import resolve as resolve_particles
 from app.web.charts import script_json
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,8 @@ def _environment() -> Environment:
         ),
         newstyle=True,
     )
+    for name in ("gettext", "ngettext"):  # `_` calls gettext
+        env.globals[name] = _agreeing_particles(env.globals[name])
     env.filters.update(
         datetime=i18n.format_datetime,
         date=i18n.format_date,
@@ -56,6 +61,20 @@ def _environment() -> Environment:
         language_name=i18n.language_name,
     )
     return env
+
+
+def _agreeing_particles(translate: Any) -> Any:
+    """A template's ``gettext``/``ngettext`` whose Korean particles (``이(가)``…) agree with the
+    values filled in; the escaped result stays ``Markup`` (only Hangul is ever added)."""
+
+    @pass_context
+    def translated(context: Context, *args: Any, **variables: Any) -> str:
+        text = translate(context, *args, **variables)
+        resolved = resolve_particles(text)
+        # only Hangul replaced a marker in text that was escaped already
+        return Markup(resolved) if isinstance(text, Markup) else resolved  # noqa: S704
+
+    return translated
 
 
 templates = Jinja2Templates(env=_environment())
