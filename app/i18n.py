@@ -91,6 +91,9 @@ def format_date(value: date | datetime, format: str = "medium") -> str:
 
 
 def format_number(value: float | int, digits: int | None = None) -> str:
+    """``value`` in the locale's digits; what shows as zero is never “-0” or “-0.0”."""
+    if value == 0 or (digits is not None and round(value, digits) == 0):
+        value = 0
     if digits is None:
         return numbers.format_decimal(value, locale=current_locale.get())
     pattern = "#,##0" + ("." + "0" * digits if digits else "")

@@ -27,7 +27,7 @@ from sqlalchemy import Select, and_, func, select, text
 from sqlalchemy.orm import Session
 
 from app.analytics import correlations
-from app.i18n import _, format_number, ngettext
+from app.i18n import _, format_number, format_weight, ngettext
 from app.models import Activity, DailyWellness
 from app.models.metrics import ActivityMetrics, DailyMetrics
 
@@ -40,9 +40,13 @@ MIN_DAYS = 60  # below this, nothing can pass the effective-n gate; skip the wor
 class Metric:
     key: str
     label: Callable[[], str]  # translated at render time
-    unit: str
+    unit: str  # "h", "bpm", "ms", "/min", "kg", "%" or "": see _amount
     digits: int
     better: int  # +1 higher is better, −1 lower is better, 0 neither (inputs)
+
+    def unit_label(self) -> str:
+        """The unit as a chart shows it, in the owner's language (h, 시간)."""
+        return {"h": _("h"), "/min": _("breaths/min")}.get(self.unit, self.unit)
 
 
 INPUTS: tuple[Metric, ...] = (
@@ -53,8 +57,8 @@ INPUTS: tuple[Metric, ...] = (
     Metric("hrv_ms", lambda: _("HRV"), "ms", 0, 0),
     Metric("resting_hr", lambda: _("resting heart rate"), "bpm", 0, 0),
     Metric("stress", lambda: _("stress"), "", 0, 0),
-    Metric("body_battery", lambda: _("body battery"), "", 0, 0),
-    Metric("body_battery_low", lambda: _("lowest body battery"), "", 0, 0),
+    Metric("body_battery", lambda: _("Body Battery"), "", 0, 0),
+    Metric("body_battery_low", lambda: _("lowest Body Battery"), "", 0, 0),
     Metric("respiration", lambda: _("breathing rate"), "/min", 1, 0),
     Metric("readiness", lambda: _("training readiness"), "", 0, 0),
     Metric("weight_kg", lambda: _("weight"), "kg", 1, 0),
@@ -212,8 +216,34 @@ def build_frame(session: Session, today: date) -> Frame | None:
 
 
 def _amount(metric: Metric, value: float) -> str:
+    """``value`` with its unit, in the owner's language and units (7.5 h, 7.5시간; 154 lb)."""
+    if metric.unit == "kg":
+        return format_weight(value, metric.digits)
     text = format_number(value, metric.digits)
-    return f"{text} {metric.unit}" if metric.unit else text
+    if metric.unit == "h":
+        return _("%(hours)s h", hours=text)
+    if metric.unit == "bpm":
+        return _("%(bpm)s bpm", bpm=text)
+    if metric.unit == "ms":
+        return _("%(ms)s ms", ms=text)
+    if metric.unit == "/min":
+        return _("%(value)s breaths/min", value=text)
+    if metric.unit == "%":
+        return _("%(value)s %%", value=text)
+    return text
+
+
+def significance(q: float) -> str:
+    """The false-discovery-adjusted p of a finding as it is written: “q = 0.002”, and
+    “q < 0.001” below what three decimals show (never “q = < 0.001” or “q = 0.000”)."""
+    if q < 0.001:
+        return f"q < {format_number(0.001, 3)}"
+    return f"q = {format_number(q, 3)}"
+
+
+def _percent(value: float) -> str:
+    """A relative change: whole percent, one decimal when it would round to 0 %."""
+    return _("%(value)s %%", value=format_number(value, 0 if round(value) else 1))
 
 
 def sentence(finding: correlations.Finding) -> str:
@@ -222,7 +252,7 @@ def sentence(finding: correlations.Finding) -> str:
     source, target = _BY_KEY[finding.input], _BY_KEY[finding.outcome]
     higher = effect.difference > 0
     if effect.difference_percent is not None:
-        change = f"{format_number(abs(effect.difference_percent), 0)} %"
+        change = _percent(abs(effect.difference_percent))
     else:
         change = _amount(target, abs(effect.difference))
     values = {
@@ -231,34 +261,36 @@ def sentence(finding: correlations.Finding) -> str:
         "outcome": target.label(),
         "change": change,
         "pairs": format_number(finding.n),
-        "q": "< 0.001" if finding.q < 0.001 else format_number(finding.q, 3),
+        "q": significance(finding.q),
     }
+    # %(q)s is written whole (“q = 0.002”, “q < 0.001”); Korean particles after %(input)s and
+    # %(outcome)s are written 이(가) and agree with the name once it is filled in.
     if finding.lag == 0:
         if higher:
             return _(
                 "On days with %(input)s of %(threshold)s or more, your %(outcome)s is "
-                "%(change)s higher (n = %(pairs)s, q = %(q)s).",
+                "%(change)s higher (n = %(pairs)s, %(q)s).",
                 **values,
             )
         return _(
             "On days with %(input)s of %(threshold)s or more, your %(outcome)s is "
-            "%(change)s lower (n = %(pairs)s, q = %(q)s).",
+            "%(change)s lower (n = %(pairs)s, %(q)s).",
             **values,
         )
     if higher:
         return ngettext(
             "%(num)d day after %(input)s of %(threshold)s or more, your %(outcome)s is "
-            "%(change)s higher (n = %(pairs)s, q = %(q)s).",
+            "%(change)s higher (n = %(pairs)s, %(q)s).",
             "%(num)d days after %(input)s of %(threshold)s or more, your %(outcome)s is "
-            "%(change)s higher (n = %(pairs)s, q = %(q)s).",
+            "%(change)s higher (n = %(pairs)s, %(q)s).",
             finding.lag,
             **values,
         )
     return ngettext(
         "%(num)d day after %(input)s of %(threshold)s or more, your %(outcome)s is "
-        "%(change)s lower (n = %(pairs)s, q = %(q)s).",
+        "%(change)s lower (n = %(pairs)s, %(q)s).",
         "%(num)d days after %(input)s of %(threshold)s or more, your %(outcome)s is "
-        "%(change)s lower (n = %(pairs)s, q = %(q)s).",
+        "%(change)s lower (n = %(pairs)s, %(q)s).",
         finding.lag,
         **values,
     )

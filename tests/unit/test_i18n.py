@@ -59,6 +59,8 @@ def test_formatting_follows_locale_and_time_zone():
     try:
         assert i18n.format_date(moment) == "2026. 3. 6."  # already the 6th in Seoul
         assert i18n.format_number(12345.678, 1) == "12,345.7"
+        assert i18n.format_number(-0.04, 1) == "0.0"  # never “-0.0”
+        assert i18n.format_number(-0.0) == "0"
         assert i18n.gettext("Dashboard") == "대시보드"
         assert i18n.gettext("The password needs at least %(n)s characters.", n=10) == (
             "비밀번호는 10자 이상이어야 합니다."

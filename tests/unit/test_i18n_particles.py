@@ -8,7 +8,9 @@ from contextlib import contextmanager
 import pytest
 
 from app import i18n
+from app.analytics.correlations import Finding, GroupEffect
 from app.i18n_particles import PAIRS, attach, particle, resolve
+from app.services import insights
 from app.web.templating import templates
 
 
@@ -121,13 +123,25 @@ def test_gettext_and_templates_resolve_the_particles_after_filling_in():
         template = templates.env.from_string(
             '{{ _("%(file)s was restored.", file=name) }} '
             '{{ ngettext("%(num)d day after %(input)s of %(threshold)s or more, your '
-            '%(outcome)s is %(change)s higher (n = %(pairs)s, q = %(q)s).", "%(num)d days after '
+            '%(outcome)s is %(change)s higher (n = %(pairs)s, %(q)s).", "%(num)d days after '
             "%(input)s of %(threshold)s or more, your %(outcome)s is %(change)s higher (n = "
-            '%(pairs)s, q = %(q)s).", 2, input="HRV", threshold="60 ms", outcome="수면", '
-            'change="5 %", pairs=90, q="0.01") }}'
+            '%(pairs)s, %(q)s).", 2, input="HRV", threshold="60 ms", outcome="수면", '
+            'change="5 %", pairs=90, q="q = 0.01") }}'
         )
         rendered = template.render(name="<b>a&b.tar")
     assert rendered == (
-        "&lt;b&gt;a&amp;b.tar를 복원했습니다. HRV가 60 ms 이상인 날로부터 2일 뒤에는 수면이 "
-        "5 % 높습니다 (n = 90, q = 0.01)."
+        "&lt;b&gt;a&amp;b.tar를 복원했습니다. HRV가 60 ms 이상이었던 날로부터 2일 뒤에는 수면이 "
+        "5 % 높습니다(n = 90, q = 0.01)."
+    )
+
+
+def test_the_insight_sentence_from_the_issue_reads_right():
+    """“최저 바디 배터리이(가) 21 이상인 날에는 훈련 준비도이(가) 20 % 높습니다 (… q = < 0.001)”"""
+    effect = GroupEffect("threshold", 21.0, 21.0, 90, 90, 72.0, 60.0, 12.0, 20.0)
+    finding = Finding("body_battery_low", "readiness", 0, 0.4, 0.38, 180, 150.0, 1e-5, 0.0004,
+                      "positive", effect)  # fmt: skip
+    with korean():
+        text = insights.sentence(finding)
+    assert text == (
+        "Body Battery 최저값이 21 이상인 날에는 훈련 준비도가 20 % 높습니다(n = 180, q < 0.001)."
     )

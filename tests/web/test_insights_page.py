@@ -57,6 +57,7 @@ def test_findings_are_told_with_their_strength_and_a_scatter(signed_in, db_sessi
     page = signed_in.get("/insights").text
     assert 'data-testid="insight"' in page and 'data-input="sleep_h"' in page
     assert "1 day after sleep of" in page and "Spearman" in page
+    assert "1 day apart." in page and "1 day later (up)" in page and "1 days" not in page
     assert page.count('class="chart"') >= 1
     assert "Correlation is not proof of cause" in page
 

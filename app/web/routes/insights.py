@@ -37,7 +37,7 @@ def _scatter(frame: insights.Frame, insight: insights.Insight) -> dict:
             Series(
                 insight.outcome.label(),
                 [y[i] for i in order],
-                unit=insight.outcome.unit,
+                unit=insight.outcome.unit_label(),
                 kind="points",
                 digits=insight.outcome.digits + 1,
             )
@@ -45,7 +45,7 @@ def _scatter(frame: insights.Frame, insight: insights.Insight) -> dict:
         x_kind="value",
         height=200,
         points=None,
-    ) | {"xLabel": insight.input.label(), "xUnit": insight.input.unit}
+    ) | {"xLabel": insight.input.label(), "xUnit": insight.input.unit_label()}
 
 
 _CACHE: OrderedDict[tuple, dict] = OrderedDict()
