@@ -7,6 +7,7 @@ so Python code and templates translate with the same ``gettext``.
 from __future__ import annotations
 
 import contextvars
+import re
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -81,10 +82,29 @@ def _tz() -> ZoneInfo:
 
 
 def format_datetime(value: datetime, format: str = "medium") -> str:
-    return dates.format_datetime(value, format=format, tzinfo=_tz(), locale=current_locale.get())
+    locale = current_locale.get()
+    return dates.format_datetime(
+        value, format=_datetime_pattern(format, locale), tzinfo=_tz(), locale=locale
+    )
 
 
-def format_date(value: date | datetime, format: str = "medium") -> str:
+@lru_cache
+def _datetime_pattern(format: str, locale: str) -> str:
+    """Babel's named date-and-time pattern, with the day period written out in Korean: CLDR
+    abbreviates it to “AM”/“PM” there (“26. 3. 5. PM 10:30”), where Korean writes 오전/오후."""
+    if locale != "ko" or format not in ("short", "medium", "long", "full"):
+        return format
+    data = Locale.parse(locale)
+    time = re.sub(r"(?<!a)a(?!a)", "aaaa", data.time_formats[format].pattern)
+    date = data.date_formats[format].pattern
+    return str(data.datetime_formats[format]).replace("{0}", time).replace("{1}", date)
+
+
+def format_date(value: date | datetime | str, format: str = "medium") -> str:
+    """A day in the locale's words; also an ISO date string (``2026-03-06``) as the JSON
+    statistics carry it."""
+    if isinstance(value, str):
+        value = date.fromisoformat(value)
     if isinstance(value, datetime):
         value = value.astimezone(_tz()).date()
     return dates.format_date(value, format=format, locale=current_locale.get())

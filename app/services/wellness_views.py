@@ -101,7 +101,7 @@ def source_label(code: str) -> str:
         "oura": "Oura",
         "fit": _("FIT files"),
         "strava": "Strava",
-        "apple_health": "Apple Health",
+        "apple_health": _("Apple Health"),
     }
     return labels.get(code, code)
 

@@ -13,6 +13,7 @@ import numpy as np
 from markupsafe import Markup
 
 from app.analytics.downsample import lttb_indices
+from app.i18n import gettext as _
 
 SCREEN_POINTS = 1000
 
@@ -60,6 +61,7 @@ def chart_spec(
     spec: dict[str, Any] = {
         "x": _clean(xs[keep], 3),
         "xKind": x_kind,
+        "xLabel": _x_label(x_kind),
         "height": height,
         "series": [
             {
@@ -79,6 +81,12 @@ def chart_spec(
     if detail_url:
         spec["detailUrl"] = detail_url
     return spec
+
+
+def _x_label(x_kind: str) -> str:
+    """The legend's name for the x axis (uPlot would say “Time” or “Value”, in English)."""
+    labels = {"date": _("Date"), "seconds": _("Time"), "distance": _("Distance")}
+    return labels.get(x_kind, "")
 
 
 def script_json(spec: dict[str, Any]) -> Markup:

@@ -33,7 +33,32 @@
     if (spec.xKind === "distance") {
       return { ...base, values: (u, splits) => splits.map((v) => (v / 1000).toLocaleString(locale, { maximumFractionDigits: 1 }) + " km") };
     }
+    if (spec.xKind === "date") {
+      return { ...base, values: (u, splits, axis, space, step) => dateTicks(splits, step, locale) };
+    }
     return base;
+  }
+
+  // Date ticks in the page's language (uPlot's own are English: "Oct", "12am"): years, months
+  // (with the year on January and on the first tick) or days, by the step between ticks; a
+  // step shorter than a day labels only the ticks at midnight. The x values are UTC midnights
+  // of the owner's days, so they are formatted in UTC.
+  function dateTicks(splits, step, locale) {
+    const month = new Intl.DateTimeFormat(locale, { month: "short", timeZone: "UTC" });
+    const monthYear = new Intl.DateTimeFormat(locale, { year: "numeric", month: "short", timeZone: "UTC" });
+    const year = new Intl.DateTimeFormat(locale, { year: "numeric", timeZone: "UTC" });
+    const day = new Intl.DateTimeFormat(locale, { month: "numeric", day: "numeric", timeZone: "UTC" });
+    return splits.map((v, i) => {
+      const date = new Date(v * 1000);
+      if (step >= 300 * 86400) return year.format(date);
+      if (step >= 28 * 86400) return i === 0 || date.getUTCMonth() === 0 ? monthYear.format(date) : month.format(date);
+      return step >= 86400 || v % 86400 === 0 ? day.format(date) : "";
+    });
+  }
+
+  function dateValue(locale) {
+    const format = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeZone: "UTC" });
+    return (u, v) => (v == null ? "—" : format.format(new Date(v * 1000)));
   }
 
   function valueFormatter(series, locale) {
@@ -58,7 +83,7 @@
       if (spec.xKind === "distance") return (v / 1000).toLocaleString(locale, { maximumFractionDigits: 2 }) + " km";
       return v.toLocaleString(locale, { maximumFractionDigits: 2 }) + (spec.xUnit ? " " + spec.xUnit : "");
     };
-    const series = [{ label: spec.xLabel || "", value: spec.xKind === "date" ? "{YYYY}-{MM}-{DD}" : xValue }];
+    const series = [{ label: spec.xLabel || "", value: spec.xKind === "date" ? dateValue(locale) : xValue }];
     spec.series.forEach((s, i) => {
       const color = s.color || PALETTE[i % PALETTE.length];
       const scale = s.scale || "y";

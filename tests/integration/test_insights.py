@@ -78,4 +78,4 @@ def test_the_sentence_speaks_korean(db_session):
         text = insights.sentence(found.finding)
     finally:
         current_locale.reset(token)
-    assert "안정시 심박수" in text and "일 뒤" in text
+    assert "안정 시 심박수" in text and "일 뒤" in text

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
 
 from app import i18n
 from app.i18n_tool import compiled, extract, load, po_path, untranslated
+from tests.support import korean
+from tests.support.korean import PLACEHOLDER
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +77,43 @@ def test_formatting_follows_locale_and_time_zone():
         assert i18n.gettext("Dashboard") == "Dashboard"
     finally:
         i18n.current_locale.reset(token_locale)
+
+
+def _pairs(locale: str):
+    """(msgid, translation) for every form of every message of ``locale``'s catalog."""
+    for message in load(locale):
+        if not message.id:
+            continue
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        for string in strings:
+            yield ids[-1], string
+
+
+@pytest.mark.parametrize("locale", i18n.SUPPORTED_LOCALES)
+def test_translations_fill_in_what_their_message_fills_in(locale):
+    wrong = [
+        (msgid, string)
+        for msgid, string in _pairs(locale)
+        if sorted(set(PLACEHOLDER.findall(msgid))) != sorted(set(PLACEHOLDER.findall(string)))
+    ]
+    assert wrong == []
+
+
+# A placeholder followed at once by one form of a particle pair (은, 를, 가…): the other form is
+# needed whenever the value ends the other way. Write both, 이(가), and let gettext choose.
+FIXED_PARTICLE = re.compile(
+    r"%\(\w+\)[sd][”’\"']*(?:이|가|은|는|을|를|과|와|으로|로|랑)(?![가-힣(])"
+)
+
+
+def test_korean_particles_after_a_value_are_left_to_the_value():
+    fixed = [string for _msgid, string in _pairs("ko") if FIXED_PARTICLE.search(string)]
+    assert fixed == []
+
+
+def test_korean_messages_keep_only_allowed_english():
+    english = {
+        string: words for _msgid, string in _pairs("ko") if (words := korean.english_words(string))
+    }
+    assert english == {}

@@ -10,7 +10,7 @@ import pytest
 from app import i18n
 from app.analytics.correlations import Finding, GroupEffect
 from app.i18n_particles import PAIRS, attach, particle, resolve
-from app.services import insights
+from app.services import dashboard, insights, wellness_sources, wellness_views
 from app.web.templating import templates
 
 
@@ -102,6 +102,26 @@ def test_resolve_replaces_every_combined_form_in_a_sentence():
     assert resolve("黃金이(가)") == "黃金이(가)"
 
 
+# Every name that can be put into a sentence, read aloud: metric names (Insights, Wellness, the
+# Dashboard, Settings → Wellness sources), source names, the backup tools an error names.
+NAME_READINGS = {
+    "수면": "수면", "수면 점수": "수면 점수", "깊은 수면": "깊은 수면", "렘수면": "렘수면",
+    "HRV": "에이치알브이", "안정 시 심박수": "안정 시 심박수", "스트레스": "스트레스",
+    "Body Battery": "바디 배터리", "Body Battery 최저값": "바디 배터리 최저값",
+    "호흡수": "호흡수", "훈련 준비도": "훈련 준비도", "체중": "체중", "걸음 수": "걸음 수",
+    "훈련 부하": "훈련 부하", "체력 (CTL)": "체력", "컨디션 (TSB)": "컨디션",
+    "달리기 효율 계수": "달리기 효율 계수", "사이클링 효율 계수": "사이클링 효율 계수",
+    "유산소 디커플링": "유산소 디커플링", "체지방": "체지방", "VO2max": "브이오투맥스",
+    "달리기 VO2max": "달리기 브이오투맥스", "사이클링 VO2max": "사이클링 브이오투맥스",
+    "최고": "최고", "최저": "최저", "걸음 수와 칼로리": "걸음 수와 칼로리",
+    "혈중 산소와 호흡": "혈중 산소와 호흡", "체중과 체성분": "체중과 체성분",
+    "훈련 준비도와 HRV": "훈련 준비도와 에이치알브이",
+    "Garmin Connect": "가민 커넥트", "Garmin 내보내기": "가민 내보내기", "Oura": "오라",
+    "FIT 파일": "핏 파일", "Strava": "스트라바", "Apple 건강": "애플 건강",
+    "pg_dump": "피지 덤프", "pg_restore": "피지 리스토어",
+}  # fmt: skip
+
+
 @contextmanager
 def korean():
     token = i18n.current_locale.set("ko")
@@ -109,6 +129,30 @@ def korean():
         yield
     finally:
         i18n.current_locale.reset(token)
+
+
+def names_put_into_sentences() -> set[str]:
+    from app.config import Settings
+    from app.services.sync_sources import garmin_source, oura_source, strava_source
+
+    settings = Settings(env="development")
+    with korean():
+        names = {metric.label() for metric in (*insights.INPUTS, *insights.OUTCOMES)}
+        names |= set(dashboard.wellness_field_labels().values())
+        for metric in wellness_views._metrics():
+            names |= {metric.title, *(line.label for line in metric.lines)}
+        names |= {wellness_sources.group_label(group) for group in wellness_sources.GROUPS}
+        names |= {wellness_views.source_label(code) for code in wellness_sources.SOURCE_PRIORITY}
+        names |= {make(settings).label for make in (garmin_source, strava_source, oura_source)}
+    return names | {"pg_dump", "pg_restore"}  # app.services.backups names them in errors
+
+
+def test_every_name_a_sentence_is_built_from_is_read_right():
+    names = names_put_into_sentences()
+    assert names == set(NAME_READINGS), "read the new names aloud and add them here"
+    for name in names:
+        for pair in PAIRS:
+            assert attach(name, pair) == name + _expected(NAME_READINGS[name], pair), (name, pair)
 
 
 def test_gettext_and_templates_resolve_the_particles_after_filling_in():

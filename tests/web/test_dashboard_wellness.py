@@ -454,7 +454,7 @@ def test_korean_pages(signed_in, db_session):
     spec = chart_specs(section(dashboard, "pmc"))[0]
     assert spec["series"][0]["label"] == "체력 (CTL)"
     wellness = signed_in.get("/wellness", headers=ko).text
-    assert "<h1>웰니스</h1>" in wellness and "안정시 심박수" in wellness
+    assert "<h1>웰니스</h1>" in wellness and "안정 시 심박수" in wellness
     assert f"{today().year}. {today().month}. {today().day}." in wellness
     assert "Resting heart rate" not in wellness and "No data from your sources yet" not in wellness
 

@@ -77,7 +77,7 @@ def test_the_page_speaks_korean(signed_in, db_session):
     db_session.commit()
     signed_in.post("/language", data={"locale": "ko", "next": "/insights"}, headers=ORIGIN)
     page = signed_in.get("/insights").text
-    assert "효과가 있는 것" in page and "안정시 심박수" in page
+    assert "효과가 있는 것" in page and "안정 시 심박수" in page
 
 
 def test_the_query_count_does_not_grow_with_history(signed_in, db_session, connection):
