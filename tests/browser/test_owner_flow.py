@@ -18,9 +18,9 @@ PASSWORD = "a very good password"
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
 WORDS = {
     "en": {"dashboard": "Dashboard", "activities": "Activities", "insights": "Insights",
-           "settings": "Settings", "save": "Save"},
+           "settings": "Settings", "save": "Save", "date": "Date"},
     "ko": {"dashboard": "대시보드", "activities": "활동", "insights": "인사이트",
-           "settings": "설정", "save": "저장"},
+           "settings": "설정", "save": "저장", "date": "날짜"},
 }  # fmt: skip
 
 
@@ -97,6 +97,8 @@ def test_import_then_read_every_page(
         assert page.locator("main h1").inner_text() == words["dashboard"]
         page.get_by_test_id("form").wait_for()
         page.locator("figure.chart .uplot").first.wait_for()  # the PMC chart drew
+        legend = page.locator("figure.chart .u-legend").first  # uPlot's own would say "Time"
+        assert legend.locator(".u-series .u-label").first.inner_text() == words["date"]
         page.screenshot(path=artifacts_dir / f"{shot}-1-dashboard.png", full_page=True)
 
         page.goto(live_server + "/activities")
