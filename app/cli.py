@@ -1,9 +1,15 @@
-"""``domestique``: the command line. Every command calls a service."""
+"""``domestique``: the command line. Every command calls a service.
+
+Commands that read or write the tables are marked ``@needs_schema``: they bring the database to
+this version first, as ``serve`` does at start, so every command works on a new database. The
+others are listed in ``SCHEMA_FREE`` with the reason; a test keeps the two lists complete."""
 
 from __future__ import annotations
 
+import functools
 import getpass
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -26,6 +32,54 @@ def _settings():
     except ValueError as error:  # pydantic ValidationError is a ValueError
         typer.echo(f"configuration error: {error}", err=True)
         raise typer.Exit(2) from error
+
+
+#: Commands that must not migrate first: ``serve`` migrates itself (``--no-migrate``),
+#: ``migrate`` is the explicit form, ``check`` reports the schema as it is (and must work on an
+#: unreachable database), ``restore`` replaces the database with a fresh one that it migrates
+#: itself — the recovery path must not depend on migrating the database it throws away —, and
+#: ``version`` needs no database.
+SCHEMA_FREE = frozenset({"serve", "migrate", "check", "restore", "version"})
+
+
+def _bring_schema_up_to_date(settings) -> None:
+    """The one rule: migrate to this version (idempotent; one query when current), or say in
+    one sentence why not."""
+    from sqlalchemy.exc import OperationalError
+
+    from app.db.migrate import SchemaNewer, bring_up_to_date, head_revision
+
+    try:
+        migrated = bring_up_to_date(settings.database_url.get_secret_value())
+    except OperationalError as error:
+        typer.echo(
+            f"database unreachable ({type(error).__name__}): check DOMESTIQUE_DATABASE_URL and "
+            "that PostgreSQL is running; `domestique check` says more",
+            err=True,
+        )
+        raise typer.Exit(1) from error
+    except SchemaNewer as error:
+        typer.echo(
+            f"the database was migrated by a newer Domestique (revision {error.revision}); this "
+            f"version knows up to {head_revision()}: upgrade Domestique or restore a backup",
+            err=True,
+        )
+        raise typer.Exit(1) from error
+    if migrated:
+        typer.echo(f"database migrated to revision {head_revision()}", err=True)
+
+
+def needs_schema[**P, R](command: Callable[P, R]) -> Callable[P, R]:
+    """Mark a command that needs the tables: the database is brought to this version before it
+    runs (after its arguments are parsed, so ``--help`` and usage errors touch nothing)."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        _bring_schema_up_to_date(_settings())
+        return command(*args, **kwargs)
+
+    run.needs_schema = True  # type: ignore[attr-defined]
+    return run
 
 
 def _progress_bar(console):
@@ -53,13 +107,12 @@ def serve(
     """Serve the web app (one worker: the scheduler lives in this process)."""
     import uvicorn
 
-    from app.db.migrate import upgrade
     from app.logs import configure_logging
 
     settings = _settings()
     configure_logging(settings.log_level)
     if migrate_first:
-        upgrade(settings.database_url.get_secret_value())
+        _bring_schema_up_to_date(settings)
     uvicorn.run(
         "app.web.app:create_app",
         factory=True,
@@ -87,6 +140,7 @@ def migrate(revision: str = typer.Argument("head", help="Target revision.")) -> 
 
 
 @cli.command("create-owner")
+@needs_schema
 def create_owner(
     username: str = typer.Option(..., prompt=True),
     display_name: str = typer.Option(..., "--name", prompt="Your name"),
@@ -159,6 +213,7 @@ def check() -> None:
 
 
 @cli.command("import")
+@needs_schema
 def import_(
     paths: list[Path] = typer.Argument(..., help="FIT files, ZIPs, exports or folders."),  # noqa: B008
     workers: int = typer.Option(
@@ -236,6 +291,7 @@ def import_(
 
 
 @cli.command()
+@needs_schema
 def sync(
     source: str = typer.Option(
         None, help="Only this source (e.g. garmin); default: every connected source."
@@ -323,6 +379,7 @@ def sync(
 
 
 @cli.command()
+@needs_schema
 def backup() -> None:
     """Write a verified backup to DOMESTIQUE_BACKUP_DIR; the file's path is the last line."""
     from rich.console import Console
@@ -416,6 +473,7 @@ def restore(
 
 
 @cli.command()
+@needs_schema
 def stats(as_json: bool = typer.Option(False, "--json", help="One JSON object.")) -> None:
     """Print what the database holds."""
     import json
@@ -443,6 +501,7 @@ def stats(as_json: bool = typer.Option(False, "--json", help="One JSON object.")
 
 
 @cli.command()
+@needs_schema
 def recompute(
     from_day: datetime = typer.Option(  # noqa: B008
         None,

@@ -8,7 +8,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, create_engine, inspect, pool, text
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -25,6 +25,33 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
 
 
+class SchemaNewer(Exception):
+    """The database was migrated by a newer Domestique: this code must not touch it."""
+
+    def __init__(self, revision: str) -> None:
+        super().__init__(f"database revision {revision} is unknown to this version")
+        self.revision = revision
+
+
+def bring_up_to_date(database_url: str) -> bool:
+    """Migrate to the newest revision unless the database is there already; True when it
+    migrated. Idempotent and quick: a current database costs one connection and one query, so
+    every command that needs the tables can call it first. Raises ``SchemaNewer`` for a
+    revision this code does not know (instead of Alembic's "can't locate revision"), and
+    SQLAlchemy's ``OperationalError`` when the database is unreachable."""
+    engine = create_engine(database_url, poolclass=pool.NullPool)
+    try:
+        revision = current_revision(engine)
+    finally:
+        engine.dispose()
+    if revision == head_revision():
+        return False
+    if revision is not None and revision not in known_revisions():
+        raise SchemaNewer(revision)
+    upgrade(database_url)
+    return True
+
+
 def downgrade(database_url: str, revision: str) -> None:
     command.downgrade(alembic_config(database_url), revision)
 
@@ -37,6 +64,12 @@ def head_revision() -> str:
     head = script.get_current_head()
     assert head is not None
     return head
+
+
+@lru_cache(maxsize=1)
+def known_revisions() -> frozenset[str]:
+    script = ScriptDirectory.from_config(alembic_config("postgresql://unused"))
+    return frozenset(revision.revision for revision in script.walk_revisions())
 
 
 def current_revision(engine: Engine) -> str | None:

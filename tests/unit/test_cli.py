@@ -195,3 +195,137 @@ def test_backup_prints_its_file_and_restore_brings_it_back(cli_env, monkeypatch,
         assert connection.execute(text("SELECT count(*) FROM daily_wellness")).scalar() == 0
     engine.dispose()
     assert runner.invoke(cli, ["restore", str(tmp_path / "missing.tar"), "--yes"]).exit_code == 2
+
+
+def test_every_command_works_on_a_brand_new_database(cli_env, tmp_path, monkeypatch):
+    """A fresh clone or install: nothing ran `migrate`. Commands that need the tables bring the
+    database to this version first (as `serve` does), once; `check` still reports the state."""
+    import json
+    from datetime import UTC, datetime
+
+    import numpy as np
+
+    from tests.support.fitwriter import write_activity
+
+    monkeypatch.setenv("DOMESTIQUE_BACKUP_DIR", str(tmp_path / "backups"))
+    runner = CliRunner()
+    assert "schema: empty" in runner.invoke(cli, ["check"]).output
+
+    stats = runner.invoke(cli, ["stats", "--json"])
+    assert stats.exit_code == 0, stats.output
+    assert json.loads(stats.stdout)["activities"] == 0
+    assert f"schema: {head_revision()}" in runner.invoke(cli, ["check"]).output
+
+    write_activity(
+        tmp_path / "ride.fit",
+        sport="cycling",
+        start=datetime(2025, 4, 1, 6, 0, tzinfo=UTC),
+        samples={"power": np.full(60, 180.0)},
+    )
+    imported = runner.invoke(cli, ["import", str(tmp_path / "ride.fit"), "--workers", "0"])
+    assert imported.exit_code == 0, imported.output
+    assert json.loads(runner.invoke(cli, ["stats", "--json"]).stdout)["activities"] == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "exit_code", "says"),
+    [
+        pytest.param(["stats"], None, 0, "activities: 0", id="stats"),
+        pytest.param(["sync"], None, 1, "no source is connected", id="sync"),
+        pytest.param(["recompute"], None, 0, "recomputed: activities 0", id="recompute"),
+        pytest.param(["backup"], None, 0, "verified", id="backup"),
+        pytest.param(
+            ["create-owner", "--username", "jiwoo", "--name", "Jiwoo", "--password-stdin"],
+            "a long password here\n",
+            0,
+            "owner jiwoo created",
+            id="create-owner",
+        ),
+    ],
+)
+def test_commands_that_need_the_tables_create_them(
+    cli_env, tmp_path, monkeypatch, args, stdin, exit_code, says
+):
+    monkeypatch.setenv("DOMESTIQUE_BACKUP_DIR", str(tmp_path / "backups"))
+    result = CliRunner().invoke(cli, args, input=stdin)
+    assert result.exit_code == exit_code, result.output
+    assert says in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "database migrated to revision" in result.output
+
+
+def test_restore_onto_a_brand_new_database_needs_no_migration(
+    cli_env, pg_cluster, tmp_path, monkeypatch
+):
+    """The recovery path must not depend on the database it replaces: restoring onto an empty
+    one (a new NAS) neither migrates it first nor writes a safety backup of nothing."""
+    from pathlib import Path
+
+    from sqlalchemy import create_engine, text
+
+    backups = tmp_path / "backups"
+    runner = CliRunner()
+    # A backup of a populated database, made elsewhere …
+    monkeypatch.setenv("DOMESTIQUE_BACKUP_DIR", str(backups))
+    monkeypatch.setenv("DOMESTIQUE_DATABASE_URL", pg_cluster.create_database("domestique_cli_a"))
+    get_settings.cache_clear()
+    owner = ["create-owner", "--username", "jiwoo", "--name", "Jiwoo", "--password-stdin"]
+    assert runner.invoke(cli, owner, input="a long password here\n").exit_code == 0
+    made = runner.invoke(cli, ["backup"])
+    assert made.exit_code == 0, made.output
+    path = Path(made.output.strip().splitlines()[-1])
+    monkeypatch.setenv("DOMESTIQUE_DATABASE_URL", cli_env)
+    get_settings.cache_clear()
+    # … restored onto a database nothing has touched.
+    restored = runner.invoke(cli, ["restore", str(path), "--yes"])
+    assert restored.exit_code == 0, restored.output
+    assert "safety" not in restored.output
+    engine = create_engine(cli_env)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT username FROM owner")).scalar() == "jiwoo"
+    engine.dispose()
+    assert [p.name for p in backups.iterdir() if "safety" in p.name] == []
+
+
+def test_every_command_either_migrates_first_or_says_why_not():
+    from app.cli import SCHEMA_FREE
+
+    names = {}
+    for info in cli.registered_commands:
+        name = info.name or info.callback.__name__.replace("_", "-")
+        names[name] = getattr(info.callback, "needs_schema", False)
+    assert {name for name, migrates in names.items() if not migrates} == SCHEMA_FREE
+    assert {"import", "sync", "backup", "stats", "recompute", "create-owner"} <= {
+        name for name, migrates in names.items() if migrates
+    }
+
+
+def test_a_database_from_a_newer_version_is_left_alone_with_a_sentence(cli_env):
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(cli_env)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE alembic_version (version_num varchar(32))"))
+        connection.execute(text("INSERT INTO alembic_version VALUES ('f00dfeedcafe')"))
+    result = CliRunner().invoke(cli, ["stats"])
+    assert result.exit_code == 1
+    assert "migrated by a newer Domestique (revision f00dfeedcafe)" in result.output
+    with engine.connect() as connection:
+        tables = connection.execute(
+            text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+        ).scalar()
+    engine.dispose()
+    assert tables == 1  # nothing was created next to it
+
+
+def test_an_unreachable_database_is_one_sentence(monkeypatch, tmp_path):
+    monkeypatch.setenv("DOMESTIQUE_ENV", "development")
+    monkeypatch.setenv("DOMESTIQUE_DATABASE_URL", f"postgresql+psycopg://nobody@/x?host={tmp_path}")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["stats"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1
+    assert "database unreachable (OperationalError)" in result.output
+    assert isinstance(result.exception, SystemExit)  # a sentence, not a traceback
