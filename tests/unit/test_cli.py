@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -329,3 +331,58 @@ def test_an_unreachable_database_is_one_sentence(monkeypatch, tmp_path):
     assert result.exit_code == 1
     assert "database unreachable (OperationalError)" in result.output
     assert isinstance(result.exception, SystemExit)  # a sentence, not a traceback
+
+
+def test_folders_given_through_dots_are_walked_and_hidden_names_below_skipped(
+    tmp_path, monkeypatch
+):
+    """Only names below the folder given are hidden: `../exports`, `./exports` and a path
+    through a dot-folder (`~/.cache/…`) name what to import."""
+    from app.services.imports import files_under
+
+    exports = tmp_path / "exports"
+    (exports / "2025" / ".thumbnails").mkdir(parents=True)
+    (exports / "2025" / "ride.fit").write_bytes(b"ride")
+    (exports / "2025" / ".thumbnails" / "ride.png").write_bytes(b"png")
+    (exports / ".DS_Store").write_bytes(b"mac")
+    hidden = tmp_path / ".cache" / "exports"
+    hidden.mkdir(parents=True)
+    (hidden / "run.fit").write_bytes(b"run")
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+
+    def names(path: str) -> list[str]:
+        return [p.name for p in files_under([Path(path)])]
+
+    assert names("../exports") == ["ride.fit"]
+    assert names("../exports/2025") == ["ride.fit"]
+    assert names("../.cache/exports") == ["run.fit"]
+    assert names(str(hidden)) == ["run.fit"]
+    assert names("..") == ["ride.fit"]  # .cache is below the folder given: skipped
+    monkeypatch.chdir(exports)
+    assert names(".") == names("./2025") == ["ride.fit"]
+    assert names("2025/.thumbnails") == ["ride.png"]  # a hidden folder named explicitly
+    assert names("2025/.thumbnails/ride.png") == ["ride.png"]  # a file named is taken as is
+
+
+def test_import_of_a_folder_above_the_working_directory(cli_env, tmp_path, monkeypatch):
+    import json
+    from datetime import UTC, datetime
+
+    import numpy as np
+
+    from tests.support.fitwriter import write_activity
+
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "work").mkdir()
+    write_activity(
+        tmp_path / "exports" / "ride.fit",
+        sport="cycling",
+        start=datetime(2025, 4, 1, 6, 0, tzinfo=UTC),
+        samples={"power": np.full(60, 180.0)},
+    )
+    monkeypatch.chdir(tmp_path / "work")
+    runner = CliRunner()
+    imported = runner.invoke(cli, ["import", "../exports", "--workers", "0"])
+    assert imported.exit_code == 0, imported.output
+    assert json.loads(runner.invoke(cli, ["stats", "--json"]).stdout)["activities"] == 1

@@ -139,14 +139,17 @@ def create_upload_job(
 
 
 def files_under(paths: list[Path]) -> list[Path]:
-    """Files named on the command line, folders walked recursively (hidden files skipped)."""
+    """Files named on the command line, folders walked recursively. Hidden names *below* a
+    folder given (``.DS_Store``, ``.thumbnails/``) are skipped; the path as given is taken as is,
+    so ``../exports``, ``./exports`` and ``~/.cache/exports`` all work."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
             found += sorted(
                 p
                 for p in path.rglob("*")
-                if p.is_file() and not any(part.startswith(".") for part in p.parts)
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
         else:
             found.append(path)
