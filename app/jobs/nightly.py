@@ -1,34 +1,32 @@
-"""The nightly sync: every connected source, at the owner's local ``DOMESTIQUE_SYNC_TIME``.
+"""The nightly jobs, at the owner's local times: the sync of every connected source
+(``DOMESTIQUE_SYNC_TIME``, or the owner's own time from Settings) and the backup
+(``DOMESTIQUE_BACKUP_TIME``), both in the owner's time zone.
 
 A night missed while the NAS was off runs once at start-up (the scheduler's catch-up), and
-"Sync now" queues the same work on the same runner, so the two never overlap. The owner's own
-sync time and time zone (Settings) win over the defaults and reschedule the job when changed."""
+"Sync now" queues the same work on the same runner, so the two never overlap. Their triggers
+are functions of the owner's schedule: the scheduler applies it at start, after setup and after
+every change of the time zone or the sync time."""
 
 from __future__ import annotations
 
-from apscheduler.triggers.cron import CronTrigger
+from typing import TYPE_CHECKING
 
-from app.jobs.registry import JobSpec
-from app.services.sync_runner import SyncRunner
+from app.jobs.registry import JobSpec, daily_at
+
+if TYPE_CHECKING:
+    from app.services.sync_runner import SyncRunner
 
 NIGHTLY_SYNC = "sync.nightly"
+NIGHTLY_BACKUP = "backup.nightly"
 
 
-def nightly_trigger(sync_time: str, timezone: str) -> CronTrigger:
-    hour, minute = (int(part) for part in sync_time.split(":"))
-    return CronTrigger(hour=hour, minute=minute, timezone=timezone)
-
-
-def nightly_sync_job(runner: SyncRunner, sync_time: str, timezone: str) -> JobSpec:
+def nightly_sync_job(runner: SyncRunner) -> JobSpec:
     return JobSpec(
         id=NIGHTLY_SYNC,
         description="Sync every connected source",
         func=runner.run_nightly,
-        trigger=nightly_trigger(sync_time, timezone),
+        trigger=lambda schedule: daily_at(schedule.sync_time, schedule.timezone),
     )
-
-
-NIGHTLY_BACKUP = "backup.nightly"
 
 
 def run_backup(settings) -> None:
@@ -45,10 +43,10 @@ def run_backup(settings) -> None:
     )
 
 
-def nightly_backup_job(settings, timezone: str) -> JobSpec:
+def nightly_backup_job(settings) -> JobSpec:
     return JobSpec(
         id=NIGHTLY_BACKUP,
         description="Back up the database and raw files",
         func=lambda: run_backup(settings),
-        trigger=nightly_trigger(settings.backup_time, timezone),
+        trigger=lambda schedule: daily_at(schedule.backup_time, schedule.timezone),
     )

@@ -3,20 +3,29 @@
 APScheduler's memory job store forgets a run that was due while the NAS was off; we remember
 each job's last start in ``scheduled_job_state`` and, at start-up, run once any job whose trigger
 fired between its last start and now (``coalesce``: many missed nights are one run).
+
+Jobs at a time of day follow the owner's schedule (time zone, nightly times): ``apply_schedule``,
+the one place it reaches the jobs, runs at start, after setup and after every change of the time
+zone or a nightly time.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
+from apscheduler.events import JobEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client import Counter, Histogram
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.jobs.registry import JobRegistry, JobSpec
+from app.config import Settings
+from app.jobs.registry import JobRegistry, JobSpec, Schedule
 from app.models import ScheduledJobState
+from app.models.owner import get_owner
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +60,28 @@ def run_job(spec: JobSpec, sessions: sessionmaker[Session]) -> None:
             state.last_finished_at, state.last_status, state.last_error = _now(), status, error
 
 
-def missed_jobs(jobs: JobRegistry, sessions: sessionmaker[Session], now: datetime) -> list[JobSpec]:
+def owner_schedule(sessions: sessionmaker[Session], settings: Settings) -> Schedule:
+    """The owner's time zone and sync time, else the defaults (no owner yet, or an unreadable
+    database: the scheduler must start anyway)."""
+    default = Schedule(settings.timezone, settings.sync_time, settings.backup_time)
+    try:
+        with sessions() as session:
+            owner = get_owner(session)
+            if owner is None:
+                return default
+            return Schedule(
+                owner.timezone or settings.timezone,
+                owner.sync_time or settings.sync_time,
+                settings.backup_time,
+            )
+    except Exception:
+        log.exception("could not read the owner's schedule; using the defaults")
+        return default
+
+
+def missed_jobs(
+    jobs: JobRegistry, sessions: sessionmaker[Session], now: datetime, schedule: Schedule
+) -> list[JobSpec]:
     """Jobs whose trigger fired after their last recorded start and before ``now``."""
     missed = []
     with sessions() as session:
@@ -59,18 +89,27 @@ def missed_jobs(jobs: JobRegistry, sessions: sessionmaker[Session], now: datetim
             state = session.get(ScheduledJobState, spec.id)
             if not spec.catch_up or state is None or state.last_started_at is None:
                 continue  # never ran: a fresh install has nothing to catch up on
-            due = spec.trigger.get_next_fire_time(None, state.last_started_at)
+            due = spec.trigger_for(schedule).get_next_fire_time(None, state.last_started_at)
             if due is not None and due <= now:
                 missed.append(spec)
     return missed
 
 
 class Scheduler:
-    def __init__(self, jobs: JobRegistry, sessions: sessionmaker[Session], timezone: str) -> None:
+    def __init__(
+        self,
+        jobs: JobRegistry,
+        sessions: sessionmaker[Session],
+        schedule: Callable[[], Schedule],
+    ) -> None:
+        """``schedule`` reads the owner's schedule as it is now (``owner_schedule``)."""
         self.jobs = jobs
         self.sessions = sessions
+        self._read_schedule = schedule
+        self._applying = threading.Lock()  # read and apply as one step: the last read wins
+        self.schedule: Schedule | None = None
         self._scheduler = AsyncIOScheduler(
-            timezone=timezone,
+            timezone="UTC",  # every trigger of a time of day carries the owner's zone
             job_defaults={
                 "max_instances": 1,
                 "coalesce": True,
@@ -84,11 +123,8 @@ class Scheduler:
 
     def start(self) -> None:
         now = _now()
-        for spec in self.jobs:
-            self._scheduler.add_job(
-                run_job, spec.trigger, args=(spec, self.sessions), id=spec.id, name=spec.description
-            )
-        for spec in missed_jobs(self.jobs, self.sessions, now):
+        schedule = self.apply_schedule()
+        for spec in missed_jobs(self.jobs, self.sessions, now, schedule):
             log.info("job %s missed a run while the app was down; running it now", spec.id)
             self._scheduler.add_job(
                 run_job, "date", run_date=now, args=(spec, self.sessions), id=f"{spec.id}.catch-up"
@@ -99,10 +135,31 @@ class Scheduler:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
 
-    def reschedule(self, job_id: str, trigger) -> None:
-        """Move a job to a new trigger (the owner changed its time); unknown jobs are ignored."""
-        if self._scheduler.get_job(job_id) is not None:
-            self._scheduler.reschedule_job(job_id, trigger=trigger)
+    def apply_schedule(self) -> Schedule:
+        """The one place the owner's schedule reaches the jobs: read it, and add every job (at
+        start) or move every job that follows it — the nightly sync and backup, and any job
+        registered at a time of day — to its new next run. Called by ``start``, after setup and
+        after every change of the time zone or a nightly time; thread-safe."""
+        with self._applying:
+            schedule = self._read_schedule()
+            for spec in self.jobs:
+                trigger = spec.trigger_for(schedule)
+                if self._scheduler.get_job(spec.id) is None:
+                    self._scheduler.add_job(
+                        run_job,
+                        trigger,
+                        args=(spec, self.sessions),
+                        id=spec.id,
+                        name=spec.description,
+                    )
+                elif spec.follows_schedule:
+                    self._scheduler.reschedule_job(spec.id, trigger=trigger)
+            self.schedule = schedule
+        return schedule
+
+    def add_listener(self, callback: Callable[[JobEvent], None], mask: int) -> None:
+        """APScheduler's job events (``EVENT_JOB_EXECUTED``…), e.g. to wait for a run."""
+        self._scheduler.add_listener(callback, mask)
 
     def next_run(self, job_id: str) -> datetime | None:
         job = self._scheduler.get_job(job_id)

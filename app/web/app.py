@@ -16,8 +16,7 @@ from app.db import make_engine, make_session_factory
 from app.jobs import registry as default_registry
 from app.jobs.nightly import nightly_backup_job, nightly_sync_job
 from app.jobs.registry import JobRegistry
-from app.jobs.scheduler import Scheduler
-from app.models.owner import get_owner
+from app.jobs.scheduler import Scheduler, owner_schedule
 from app.security.keys import SecretBox, load_master_key, session_signing_key
 from app.services.imports.runner import ImportRunner
 from app.services.sync_runner import SyncRunner
@@ -65,13 +64,13 @@ def create_app(settings: Settings | None = None, *, jobs: JobRegistry | None = N
             sync_runner.start()
         except Exception:
             log.exception("the sync runner did not start; syncs wait for a restart")
-        timezone, sync_time = _owner_schedule(app, settings)
         scheduled = JobRegistry()
         for spec in jobs:
             scheduled.register(spec)
-        scheduled.register(nightly_sync_job(sync_runner, sync_time, timezone))
-        scheduled.register(nightly_backup_job(settings, timezone))
-        scheduler = Scheduler(scheduled, app.state.sessions, timezone)
+        scheduled.register(nightly_sync_job(sync_runner))
+        scheduled.register(nightly_backup_job(settings))
+        sessions = app.state.sessions
+        scheduler = Scheduler(scheduled, sessions, lambda: owner_schedule(sessions, settings))
         app.state.scheduler = scheduler
         try:
             scheduler.start()
@@ -140,16 +139,3 @@ def create_app(settings: Settings | None = None, *, jobs: JobRegistry | None = N
     ):
         app.include_router(module.router)
     return app
-
-
-def _owner_schedule(app: FastAPI, settings: Settings) -> tuple[str, str]:
-    """The owner's time zone and nightly sync time, else the defaults."""
-    try:
-        with app.state.sessions() as session:
-            owner = get_owner(session)
-            if owner is None:
-                return settings.timezone, settings.sync_time
-            return owner.timezone or settings.timezone, owner.sync_time or settings.sync_time
-    except Exception:
-        log.exception("could not read the owner's schedule; using the defaults")
-        return settings.timezone, settings.sync_time

@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 
 from app.db.locks import lock_key
 from app.jobs.nightly import NIGHTLY_SYNC, nightly_sync_job
-from app.jobs.registry import JobRegistry
+from app.jobs.registry import JobRegistry, Schedule
 from app.models import SyncRun
 from app.security.keys import SecretBox
 from app.services import connections
@@ -102,9 +102,10 @@ def test_the_nightly_job_fails_loudly_when_a_source_fails(sessions, settings, bo
 
 def test_the_nightly_job_runs_at_the_configured_local_time(settings, sessions):
     runner = InlineSyncRunner(sessions, settings, None, {})  # type: ignore[arg-type]
-    spec = nightly_sync_job(runner, "03:15", "Asia/Seoul")
+    spec = nightly_sync_job(runner)
     after = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # 21:00 in Seoul
-    fire = spec.trigger.get_next_fire_time(None, after)
+    trigger = spec.trigger_for(Schedule("Asia/Seoul", "03:15", "05:30"))
+    fire = trigger.get_next_fire_time(None, after)
     assert fire.astimezone(ZoneInfo("Asia/Seoul")).replace(tzinfo=None) == datetime(
         2026, 11, 21, 3, 15
     )

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.i18n import SUPPORTED_LOCALES, _, current_locale
 from app.services import owners
-from app.web.deps import db_session, safe_next
+from app.web.deps import apply_owner_schedule, db_session, safe_next
 from app.web.templating import render
 
 router = APIRouter()
@@ -78,6 +78,7 @@ def setup_submit(
             status_code=422,
         )
     _sign_in(request, owner)
+    apply_owner_schedule(request)
     return RedirectResponse(request.url_for("dashboard"), status_code=303)
 
 

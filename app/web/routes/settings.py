@@ -13,13 +13,12 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.i18n import _
-from app.jobs.nightly import NIGHTLY_SYNC, nightly_trigger
 from app.models.metrics import THRESHOLD_KINDS
 from app.models.owner import get_owner
 from app.services import owners, training_profile, wellness_sources
 from app.services.imports.messages import describe
 from app.services.metrics.recompute import owner_today
-from app.web.deps import current_owner, db_session
+from app.web.deps import apply_owner_schedule, current_owner, db_session
 from app.web.templating import render
 
 router = APIRouter()
@@ -81,7 +80,7 @@ def save_settings(
         )
     except owners.OwnerError as error:
         return _page(request, owner, error=str(error), status_code=422)
-    _reschedule_nightly(request)
+    apply_owner_schedule(request)
     return RedirectResponse(str(request.url_for("settings")) + "?saved=1", status_code=303)
 
 
@@ -119,19 +118,6 @@ def _is_date(text: str | None) -> bool:
         return text is not None and bool(date.fromisoformat(text))
     except ValueError:
         return False
-
-
-def _reschedule_nightly(request: Request) -> None:
-    """The nightly sync follows the owner's time zone and sync time at once."""
-    scheduler = request.app.state.scheduler
-    if scheduler is None:
-        return
-    with request.app.state.sessions() as session:
-        owner = get_owner(session)
-        settings = request.app.state.settings
-        timezone = owner.timezone if owner else settings.timezone
-        sync_time = (owner.sync_time if owner else None) or settings.sync_time
-    scheduler.reschedule(NIGHTLY_SYNC, nightly_trigger(sync_time, timezone))
 
 
 def _sync_time(posted: str, session: Session, request: Request) -> str | None:
@@ -182,7 +168,7 @@ async def save_training(request: Request, owner=Depends(current_owner)) -> Respo
     except training_profile.ProfileError as error:
         return await run_in_threadpool(_page, request, owner, error=str(error), status_code=422)
     if saved.sync_time_changed:
-        await run_in_threadpool(_reschedule_nightly, request)
+        await run_in_threadpool(apply_owner_schedule, request)
     url = request.url_for("settings").include_query_params(saved=1)
     if saved.recompute_from is not None:
         url = url.include_query_params(recompute=saved.recompute_from.isoformat())
