@@ -178,7 +178,9 @@ class SyncRunner:
 
     # --- lifecycle --------------------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self) -> list[Future]:
+        """Start the thread and pick up what the last process left: syncs cut short, runs whose
+        rate-limit window has reset, uploads waiting. Returns the work queued at once."""
         with self.sessions.begin() as session:  # a sign-in a stopped process left behind
             session.execute(
                 update(Connection)
@@ -193,13 +195,16 @@ class SyncRunner:
         uploads = self._uploads_waiting()
         self._thread = threading.Thread(target=self._work, name="sync", daemon=True)
         self._thread.start()
+        queued = []
         for source in unfinished:
             log.info("%s sync was cut short; resuming it", source.name)
-            self.submit_sync(source.name)
+            queued.append(self.submit_sync(source.name))
         for name, until in cooling:  # the timer that would have resumed it died with the process
-            self._schedule_resume(name, until)
+            if (resumed := self._schedule_resume(name, until)) is not None:
+                queued.append(resumed)
         if uploads:
-            self.submit_uploads()
+            queued.append(self.submit_uploads())
+        return queued
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stopping.set()
@@ -416,16 +421,17 @@ class SyncRunner:
     def _resume_after_cooldown(self, name: str) -> None:
         self._schedule_resume(name, self._cooldown_until(name))
 
-    def _schedule_resume(self, name: str, until) -> None:
+    def _schedule_resume(self, name: str, until) -> Future | None:
         """A run stopped by a rate limit resumes by itself once the window resets (within a
-        day; a longer wait is left to the nightly sync)."""
+        day; a longer wait is left to the nightly sync). Returns the sync when queued at once."""
         if until is None:
-            return
+            return None
         wait = (until - self.clock.now()).total_seconds()
         if wait <= 0:
-            self.submit_sync(name)
-        elif wait <= 86400:
+            return self.submit_sync(name)
+        if wait <= 86400:
             self.later(("sync", name), wait + 5, lambda: self.submit_sync(name))
+        return None
 
     def _uploads(self) -> dict[str, int] | None:
         from app.services import strava_uploads
@@ -473,13 +479,14 @@ class SyncRunner:
     def _work(self) -> None:
         while (task := self._queue.get()) is not None:
             try:
-                task.done.set_result(task.work())
+                outcome = task.work()
             except Exception as error:  # the last line of defence: record, never die
                 log.exception("%s failed", "/".join(task.key))
-                task.done.set_result(error)
-            finally:
-                with self._lock:
-                    self._pending.pop(task.key, None)
+                outcome = error
+            # No longer pending before anyone waiting on the result wakes: they see it idle.
+            with self._lock:
+                self._pending.pop(task.key, None)
+            task.done.set_result(outcome)
 
 
 class InlineSyncRunner(SyncRunner):
@@ -493,8 +500,8 @@ class InlineSyncRunner(SyncRunner):
             self.scheduled = []
         self.scheduled.append((key, seconds))
 
-    def start(self) -> None:
-        pass
+    def start(self) -> list[Future]:
+        return []
 
     def stop(self, timeout: float = 0.0) -> None:
         pass

@@ -151,17 +151,29 @@ def test_requests_for_a_busy_source_are_one_and_a_cut_short_sync_resumes_at_star
             SyncRun(source="garmin", mode="auto", status="running", started_at=datetime.now(UTC))
         )
     restarted = SyncRunner(sessions, settings, box, {"garmin": _source(FakeGarmin)})
-    restarted.start()
     try:
-        deadline = datetime.now(UTC).timestamp() + 30
-        while restarted.busy("garmin"):  # queued by start(), done when no longer busy
-            assert datetime.now(UTC).timestamp() < deadline
-            threading.Event().wait(0.05)
+        (resumed,) = restarted.start()
+        assert resumed.result(timeout=30).status == "done"
     finally:
         restarted.stop()
     with sessions() as session:
         statuses = session.execute(select(SyncRun.status).order_by(SyncRun.id)).scalars().all()
     assert statuses == ["done", "interrupted", "done"]
+
+
+def test_whoever_waits_on_a_request_wakes_to_an_idle_source(sessions, settings, box, connected):
+    """The request is no longer pending when its result is set, so a caller woken by it (the
+    nightly job, a page asking "busy?") never sees the source still busy."""
+    runner = SyncRunner(sessions, settings, box, {"garmin": _source(FakeGarmin)})
+    runner.start()
+    try:
+        busy_when_done: list[bool] = []
+        future = runner.submit_sync("garmin")
+        future.add_done_callback(lambda _: busy_when_done.append(runner.busy("garmin")))
+        assert future.result(timeout=30).status == "done"
+    finally:
+        runner.stop()
+    assert busy_when_done == [False]
 
 
 def test_a_sign_in_cut_short_by_a_restart_is_not_left_spinning(sessions, settings, box):
@@ -195,9 +207,12 @@ def test_work_for_later_runs_once_per_key_and_not_after_stop():
     assert calls == ["sync"]
 
     runner.later(("uploads", "strava"), 0.5, lambda: calls.append("uploads"))
+    waiting = runner._timers[("uploads", "strava")]
     runner.stop()  # cancels what is waiting
+    waiting.join(10)  # a cancelled timer's thread ends without calling; a fired one would have
+    assert not waiting.is_alive()
     runner.later(("uploads", "strava"), 0, lambda: calls.append("late"))  # refused once stopping
-    time.sleep(1.5)
+    assert runner._timers == {}
     assert calls == ["sync"]
 
 
@@ -213,8 +228,8 @@ def test_a_rate_limited_sync_is_resumed_after_a_restart(sessions, settings, box,
 
     cooled(datetime.now(UTC) + timedelta(minutes=10))  # the window resets later
     runner = SyncRunner(sessions, settings, box, {"garmin": _source(FakeGarmin)})
-    runner.start()
     try:
+        assert runner.start() == []  # nothing at once: a timer
         timer = runner._timers.get(("sync", "garmin"))
         assert timer is not None and 590 < timer.due - time.monotonic() < 610
         assert not runner.busy("garmin")
@@ -223,12 +238,9 @@ def test_a_rate_limited_sync_is_resumed_after_a_restart(sessions, settings, box,
 
     cooled(datetime.now(UTC) - timedelta(minutes=1))  # it reset while the app was down
     restarted = SyncRunner(sessions, settings, box, {"garmin": _source(FakeGarmin)})
-    restarted.start()
     try:
-        deadline = time.monotonic() + 30
-        while restarted.busy("garmin"):
-            assert time.monotonic() < deadline
-            threading.Event().wait(0.05)
+        (resumed,) = restarted.start()  # run at once, not by a timer
+        assert resumed.result(timeout=30).status == "done"
     finally:
         restarted.stop()
     with sessions() as session:
