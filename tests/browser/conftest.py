@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,12 +33,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 VIEWPORTS = {"phone": {"width": 360, "height": 740}, "desktop": {"width": 1280, "height": 800}}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -88,7 +81,11 @@ def live_server(
         timezone="Asia/Seoul",
         login_attempts_per_minute=100,
     )
-    port = _free_port()
+    # Listening before the server runs: the browser's first connection waits in the backlog
+    # until uvicorn has started, so nothing polls for "started" (and no other process can take
+    # the port between choosing and binding it).
+    listening = socket.create_server(("127.0.0.1", 0))
+    port = listening.getsockname()[1]
     app = create_app(settings, jobs=JobRegistry())
     fast = settings.model_copy(update={"sync_delay_s": 0.0})
     app.state.sync_sources = {
@@ -100,17 +97,21 @@ def live_server(
     app.state.sync_runner = SyncRunner(
         app.state.sessions, fast, app.state.secret_box, app.state.sync_sources
     )
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
-    thread = threading.Thread(target=server.run, daemon=True)
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None))
+
+    def serve() -> None:
+        try:
+            server.run(sockets=[listening])
+        finally:  # a server that failed to start refuses connections instead of hanging them
+            listening.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the live server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.fixture

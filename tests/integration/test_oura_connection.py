@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -28,6 +27,7 @@ from tests.conftest import with_settings
 from tests.support.fake_oura import FakeOura
 from tests.support.fitwriter import write_activity
 from tests.support.importing import import_files
+from tests.support.queries import wait_for_lock_waiter
 
 ORIGIN = {"Origin": "http://testserver"}
 CALLBACK = "http://testserver/connections/oura/callback"
@@ -237,7 +237,7 @@ def test_a_refresh_waits_for_another_process_holding_the_lock(committed, oura, a
             target=oura_refresh, args=(context, client), kwargs={"endpoints": oura.endpoints}
         )
         worker.start()
-        time.sleep(0.3)
+        wait_for_lock_waiter(other, "oauth:oura")
         assert oura.refresh_attempts == []  # still waiting for the lock
         other.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock_key("oauth:oura")})
         other.commit()

@@ -1,11 +1,15 @@
-"""Count the SQL statements a block runs (to prove a page has no N+1 queries)."""
+"""Count the SQL statements a block runs (to prove a page has no N+1 queries); wait until
+another session waits for an advisory lock."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, text
+
+from app.db.locks import lock_key
 
 
 @contextmanager
@@ -23,3 +27,19 @@ def count_queries(connection: Connection) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(connection, "before_cursor_execute", record)
+
+
+def wait_for_lock_waiter(connection: Connection, name: str, *, timeout: float = 30.0) -> None:
+    """Return once another session is blocked on the advisory lock ``name`` (``pg_locks`` shows
+    its request not granted). PostgreSQL raises no event for that, so this asks again at once,
+    one query per look, until it is true — a state to reach, not a time to wait."""
+    key = lock_key(name) & 0xFFFFFFFFFFFFFFFF  # pg_locks shows the bigint as two unsigned oids
+    query = text(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+        "AND objsubid = 1 AND classid::bigint = :high AND objid::bigint = :low"
+    )
+    params = {"high": key >> 32, "low": key & 0xFFFFFFFF}
+    deadline = time.monotonic() + timeout
+    while not connection.execute(query, params).scalar():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"nobody waited for the advisory lock {name!r}")
