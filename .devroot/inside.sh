@@ -7,6 +7,9 @@ mode=${1:-shell}; shift || true
 cd "$CHECKOUT"
 export PYTHONPATH=$CHECKOUT PYTHONDONTWRITEBYTECODE=1
 export DOMESTIQUE_ENV=${DOMESTIQUE_ENV:-development}
+# The tests' marker for "inside the development root": missing ../shared material or Chromium
+# fails the run here instead of skipping (tests/support/shared.py).
+export DOMESTIQUE_DEVROOT=1
 export DOMESTIQUE_CHROMIUM=${DOMESTIQUE_CHROMIUM:-/usr/bin/chromium}
 # A trapped signal waits for the foreground command (the server) to finish, then exits through
 # the EXIT trap, which stops PostgreSQL.

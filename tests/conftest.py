@@ -137,3 +137,16 @@ def signed_in(client: TestClient, owner) -> TestClient:
 def with_settings(settings: Settings, **changes) -> Settings:
     """A validated copy of ``settings`` with ``changes`` (model_copy would skip validation)."""
     return Settings.model_validate({**settings.model_dump(), **changes})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "unavailable(what): the case's inputs are missing (tests.support.shared)"
+    )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    from tests.support.shared import unavailable
+
+    for marker in item.iter_markers("unavailable"):
+        unavailable(marker.args[0])

@@ -21,6 +21,7 @@ from app.web.app import create_app
 from tests.support.fake_garmin import FakeGarmin
 from tests.support.fake_oura import FakeOura
 from tests.support.fake_strava import FakeStrava
+from tests.support.shared import unavailable
 
 CHROMIUM = os.environ.get("DOMESTIQUE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -133,7 +134,7 @@ def fresh_install(live_database) -> None:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM}; run the tests with `make test`")
+        unavailable(f"Chromium at {CHROMIUM} (run the tests with `make test`)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

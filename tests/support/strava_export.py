@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
+from tests.support.shared import SHARED, unavailable
 
 MODERN_HEADER = [
     "Activity ID",
@@ -203,7 +203,7 @@ TCX = b"""<?xml version="1.0" encoding="UTF-8"?>
 # --- a sample export over two small FIT fixtures -----------------------------------------
 
 ROOT = Path(__file__).resolve().parents[2]
-_FIT_DIRS = (ROOT / "tests/fixtures/fit", Path("/work/shared/fixtures/fit/python-fitparse"))
+_FIT_DIRS = (ROOT / "tests/fixtures/fit", SHARED / "fixtures/fit/python-fitparse")
 RIDE_FIT = "elemnt-bolt-no-application-id-inside-developer-data-id.fit"  # cycling, 2017-08-21
 RUN_FIT = "compressed-speed-distance.fit"  # running, 2012-02-13
 RIDE_START = datetime(2017, 8, 21, 8, 18, tzinfo=UTC)
@@ -211,11 +211,12 @@ RUN_START = datetime(2012, 2, 13, 11, 16, 16, tzinfo=UTC)
 
 
 def fit_fixture(name: str) -> bytes:
-    """A FIT file from ``tests/fixtures/fit`` (or the shared fixtures); skips when absent."""
+    """A FIT file from ``tests/fixtures/fit`` (or the shared fixtures); skips when absent, or
+    fails where the shared material is required."""
     for folder in _FIT_DIRS:
         if (folder / name).is_file():
             return (folder / name).read_bytes()
-    pytest.skip(f"FIT fixture {name} is not available")
+    unavailable(f"the FIT fixture {name}")
 
 
 def sample_rows() -> list[dict]:

@@ -22,9 +22,10 @@ from app.sources.garmin_export import (
 )
 from app.sources.records import Notice
 from tests.support.garmin_export import build_export
+from tests.support.shared import SHARED, unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
-_FIT_DIRS = (ROOT / "tests/fixtures/fit", Path("/work/shared/fixtures/fit/python-fitparse"))
+_FIT_DIRS = (ROOT / "tests/fixtures/fit", SHARED / "fixtures/fit/python-fitparse")
 UPLOADS = "DI_CONNECT/DI-Connect-Uploaded-Files"
 
 
@@ -35,7 +36,7 @@ def _fit_fixtures(count: int) -> list[tuple[str, bytes]]:
             return [
                 (f"{1000 + i}_ACTIVITY.fit", p.read_bytes()) for i, p in enumerate(files[:count])
             ]
-    pytest.skip("no FIT fixtures available")
+    unavailable("a FIT fixture")
 
 
 def _export(tmp_path: Path, **kwargs) -> Path:

@@ -1,4 +1,5 @@
-"""``reference("pmc_vectors.json")``: the parsed vector file, or a skip when it is absent."""
+"""``reference("pmc_vectors.json")``: the parsed vector file; when it is absent the test skips,
+or fails in CI and inside the development root."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.support.reference import load_reference, reference_dir
+from tests.support.shared import unavailable
 
 
 @pytest.fixture(scope="session")
@@ -15,7 +17,7 @@ def reference() -> Callable[[str], Any]:
     def load(name: str) -> Any:
         data = load_reference(name)
         if data is None:
-            pytest.skip(f"reference vectors {reference_dir() / name} are not available")
+            unavailable(f"reference vectors {reference_dir() / name}")
         return data
 
     return load

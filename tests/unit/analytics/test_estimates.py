@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from app.analytics import estimates
-from tests.support.reference import load_reference
+from tests.support.reference import load_reference, missing_vectors
 
 VDOT_VECTORS = "vdot_riegel_vectors.json"
 CP_VECTORS = "cp_vectors.json"
@@ -25,7 +25,7 @@ TIME_TOLERANCE = 0.5e-4 + 1e-9
 def _entries(name: str, pick: Callable[[Any], list[Any]], label: Callable[[Any], str]) -> list[Any]:
     vectors = load_reference(name)
     if vectors is None:
-        return [pytest.param(None, marks=pytest.mark.skip(reason=f"{name} absent"))]
+        return missing_vectors(name, None)
     return [pytest.param(entry, id=label(entry)) for entry in pick(vectors)]
 
 
@@ -166,7 +166,7 @@ def test_invalid_inputs() -> None:
 def _cp_entries() -> list[Any]:
     vectors = load_reference(CP_VECTORS)
     if vectors is None:
-        return [pytest.param(None, None, None, marks=pytest.mark.skip(reason="cp vectors absent"))]
+        return missing_vectors(CP_VECTORS, None, None, None)
     params = []
     for name, fit in vectors["fits"].items():
         for method, expected in fit.items():

@@ -38,17 +38,18 @@ from app.analytics.zones import (
     sample_durations,
     time_in_zones,
 )
-from tests.support.reference import load_reference
+from tests.support.reference import load_reference, missing_vectors
 
 TOLERANCE = 1e-6
 VECTORS = "tss_vectors.json"
 
 
 def vector_cases(key: str) -> list[Any]:
-    """One pytest param per entry of ``tss_vectors.json[key]``; a skip when the file is absent."""
+    """One pytest param per entry of ``tss_vectors.json[key]``; one unavailable case when the file
+    is absent."""
     data = load_reference(VECTORS)
     if data is None:
-        return [pytest.param(None, marks=pytest.mark.skip(reason=f"{VECTORS} not available"))]
+        return missing_vectors(VECTORS, None)
     return [
         pytest.param(entry, id=str(entry.get("name", entry.get("sex_variant", index))))
         for index, entry in enumerate(data[key])

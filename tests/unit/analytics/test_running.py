@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from app.analytics import running
-from tests.support.reference import load_reference
+from tests.support.reference import load_reference, missing_vectors
 
 GAP_VECTORS = "gap_vectors.json"
 TOLERANCE = 1e-6
@@ -20,7 +20,7 @@ EXAMPLE_PACE_KEY = re.compile(r"^example_gap_pace_s_per_km_for_actual_(\d+(?:\.\
 def _gap_rows() -> list[Any]:
     vectors = load_reference(GAP_VECTORS)
     if vectors is None:
-        return [pytest.param(None, marks=pytest.mark.skip(reason=f"{GAP_VECTORS} absent"))]
+        return missing_vectors(GAP_VECTORS, None)
     return [pytest.param(row, id=f"{row['grade_percent']}%") for row in vectors["rows"]]
 
 
