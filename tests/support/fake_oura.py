@@ -12,8 +12,10 @@ recording. One ``ThreadingHTTPServer`` serves:
   does); ``POST /oauth/token`` trades a code (single-use, bound to its ``redirect_uri``) or a
   refresh token. **Every refresh token works once**: the check-and-retire is atomic, so of two
   concurrent refreshes with one token exactly one gets a new pair and the other
-  ``400 invalid_grant``. ``refresh_delay_s`` holds each refresh request before that check so
-  concurrent ones really overlap.
+  ``400 invalid_grant``. ``refresh_together`` holds each refresh request before that check until
+  that many have arrived, so concurrent ones are all at Oura before any is answered;
+  ``refresh_delay_s`` holds each one that long, so a caller that should wait for another's
+  refresh has the time to get it wrong.
 - ``GET /v2/usercollection/{collection}``: ``{"data": [...], "next_token": ...}`` pages of
   ``page_size`` documents, a ``next_token`` bound to its query; ``personal_info`` answers a bare
   document. Bearer checks: 401 ``{"detail": ...}`` for unknown or expired tokens, and Oura's
@@ -132,6 +134,7 @@ class FakeOura:
     access_lifetime_s: int = 86400
     page_size: int = 50
     refresh_delay_s: float = 0.0
+    refresh_together: int = 1
     personal: dict[str, Any] = field(default_factory=lambda: load_fixture("personal_info.json"))
     # Oura path → documents (any order; served sorted by day).
     documents: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -140,6 +143,7 @@ class FakeOura:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
+        self._barrier: threading.Barrier | None = None
         self._counter = itertools.count(1)
         self.codes: dict[str, dict[str, Any]] = {}
         self.access_tokens: dict[str, tuple[float, frozenset[str]]] = {}
@@ -241,6 +245,12 @@ class FakeOura:
         return None
 
     # --- internals -----------------------------------------------------------------------------
+
+    def _refresh_barrier(self, parties: int) -> threading.Barrier:
+        with self._lock:
+            if self._barrier is None or self._barrier.parties != parties:
+                self._barrier = threading.Barrier(parties)
+            return self._barrier
 
     def _new_pair(
         self, scopes: frozenset[str], expires_in: int | None = None
@@ -356,6 +366,8 @@ class _Handler(BaseHTTPRequestHandler):
         if grant == "refresh_token":
             old = form.get("refresh_token", "")
             o.refresh_attempts.append(old)
+            if o.refresh_together > 1:
+                o._refresh_barrier(o.refresh_together).wait(timeout=30)
             time.sleep(o.refresh_delay_s)
             with o._lock:
                 scopes = o.refresh_tokens.pop(old, None)  # single-use: retired at once

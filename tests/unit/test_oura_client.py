@@ -199,7 +199,7 @@ def test_refresh_needs_oauth_tokens(fake):
 
 def test_two_clients_refreshing_one_token_concurrently_exactly_one_wins(fake):
     stored = fake.issue_tokens()
-    fake.refresh_delay_s = 0.3  # both requests are at Oura before either is answered
+    fake.refresh_together = 2  # both requests are at Oura before either is answered
     clients = [connect(fake, stored), connect(fake, stored)]
     start = threading.Barrier(2)
     results: list[object] = [None, None]
