@@ -39,7 +39,9 @@ def bring_up_to_date(database_url: str) -> bool:
     every command that needs the tables can call it first. Raises ``SchemaNewer`` for a
     revision this code does not know (instead of Alembic's "can't locate revision"), and
     SQLAlchemy's ``OperationalError`` when the database is unreachable."""
-    engine = create_engine(database_url, poolclass=pool.NullPool)
+    engine = create_engine(
+        database_url, poolclass=pool.NullPool, connect_args={"connect_timeout": 10}
+    )
     try:
         revision = current_revision(engine)
     finally:
