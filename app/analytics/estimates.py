@@ -43,6 +43,11 @@ RUNALYZE_DESCENT_FACTOR = -1.0
 RIEGEL_EXPONENT = 1.06
 #: Uth–Sørensen factor (trained men 21–51 y; about 12 is reported for ~50-year-old men).
 UTH_SORENSEN_FACTOR = 15.3
+#: The highest VDOT a run can plausibly have. The men's world records from the mile to the
+#: marathon (World Athletics: mile 3:43.13, 5000 m 12:35.36, 10,000 m 26:11.00, half marathon
+#: 57:31, marathon 2:00:35) are VDOT 83–86 by :func:`vdot_from_race`; a "run" beyond 90 is a
+#: ride recorded as a run, or a distance that jumped.
+MAX_HUMAN_VDOT = 90.0
 
 #: Race distances for predictions, in metres.
 RACE_DISTANCES_M: dict[str, float] = {

@@ -98,6 +98,8 @@ class Activity(Summary, Base):
     sample_count: Mapped[int] = mapped_column(Integer, server_default="0")
     developer_fields: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     extras: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    # The owner left this activity out of threshold estimates (HRmax, eFTP, VDOT …) at this time.
+    excluded_from_estimates_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

@@ -79,7 +79,10 @@ class ActivityMetrics(Base):
     variability_index: Mapped[float | None] = mapped_column(Float)
     work_kj: Mapped[float | None] = mapped_column(Float)
     # heart rate
-    max_hr_bpm: Mapped[float | None] = mapped_column(Float)
+    max_hr_bpm: Mapped[float | None] = mapped_column(Float)  # the highest sample, as recorded
+    # the best 20-s HR once artifacts are removed (what HRmax is estimated from); None when the
+    # recording's heart rate is mostly artifacts
+    sustained_hr_bpm: Mapped[float | None] = mapped_column(Float)
     trimp: Mapped[float | None] = mapped_column(Float)
     hrss: Mapped[float | None] = mapped_column(Float)
     hr_zone_s: Mapped[list[float] | None] = mapped_column(ARRAY(REAL))
@@ -101,7 +104,11 @@ class ActivityMetrics(Base):
     power_curve_w: Mapped[list[float] | None] = mapped_column(ARRAY(REAL))
     hr_curve_bpm: Mapped[list[float] | None] = mapped_column(ARRAY(REAL))
     pace_bests: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
-    # what was used: {"ftp_w": {"value": 250, "source": "owner"|"estimated:eftp_90d"}, …}
+    # what app.analytics.artifacts removed before curves and bests were taken, per channel:
+    # {"heart_rate": {"spikes": 2, "share": 0.001, "usable": true, …}, "power": {…}, …}
+    artifacts: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    # what was used: {"ftp_w": {"value": 250, "source": "owner:…"|"estimated:eftp_90d",
+    # "activity_ids": [the rides the estimate came from]}, …}
     thresholds_used: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     algorithm_version: Mapped[int] = mapped_column(SmallInteger)
     computed_at: Mapped[datetime] = mapped_column(

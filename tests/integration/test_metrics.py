@@ -146,7 +146,11 @@ def test_unset_thresholds_are_estimated_and_recorded(sessions, db_session, setti
     import_files(sessions, settings, {"ride.fit": _ride(date(2025, 5, 2), watts=_intervals(3600))})
     row = _metrics_on(db_session, date(2025, 5, 2))
     used = row.thresholds_used
-    assert used["hr_max_bpm"] == {"value": 140.0, "source": "estimated:max_observed"}
+    assert used["hr_max_bpm"] == {
+        "value": 140.0,
+        "source": "estimated:max_sustained_hr",
+        "activity_ids": [row.activity_id],
+    }
     assert used["hr_rest_bpm"]["source"] == "default"
     assert used["lthr_bpm"]["value"] == pytest.approx(126.0)
     assert used["ftp_w"]["source"] == "estimated:eftp_90d"

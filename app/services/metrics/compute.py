@@ -20,14 +20,20 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from app.analytics import curves, efficiency, estimates, load, running, summary, zones
+from app.analytics import artifacts, curves, efficiency, estimates, load, running, summary, zones
 from app.analytics.samples import sample_durations
 from app.services.metrics.samples import ActivitySamples
 from app.services.metrics.thresholds import HistoryRow, Profile
 
-ALGORITHM_VERSION = 1
+#: 2: curves, bests and the HRmax estimate from artifact-free streams (``app.analytics.artifacts``).
+ALGORITHM_VERSION = 2
 CYCLING_SPORTS = frozenset({"cycling", "e_biking"})
 RUNNING_SPORTS = frozenset({"running"})
+#: Foot sports: pace instead of speed, cadence in steps, an optical HR that can lock onto it.
+FOOT_SPORTS = frozenset({"running", "walking", "hiking", "mountaineering", "snowshoeing"})
+#: The HRmax estimate is the best heart rate held this long (s), artifacts removed: one bad
+#: second moves it by a twentieth of its excess at most, a real maximum by a beat or two.
+SUSTAINED_HR_S = 20
 #: Daniels' tables start at 1500 m; shorter best efforts overstate VDOT.
 VDOT_MIN_DISTANCE_M = 1609.344
 #: Runalyze rejects effective-VO2max speeds outside this range (m/min).
@@ -44,6 +50,7 @@ class ActivityInput:
     # the stored summary, for activities without samples
     avg_hr: float | None = None
     duration_s: float | None = None
+    excluded: bool = False  # the owner left it out of threshold estimates
 
 
 @dataclass(slots=True)
@@ -55,6 +62,7 @@ class Base:
     hr: NDArray[np.float64] | None = None
     gap_speed: NDArray[np.float64] | None = None
     summary: summary.ActivitySummary | None = None
+    plausible_run: bool = True  # False: a "run" faster than any human (a ride recorded as one)
 
 
 def _finite(value: float | None) -> float | None:
@@ -76,9 +84,9 @@ def _has(values: NDArray[np.float64] | None) -> bool:
 
 def base_metrics(item: ActivityInput) -> Base:
     samples = item.samples
-    columns: dict[str, Any] = {"pace_bests": {}}
+    columns: dict[str, Any] = {"pace_bests": {}, "artifacts": {}}
     if samples is None or len(samples) == 0:
-        row = HistoryRow(item.activity_id, item.day, None, None, None, None)
+        row = HistoryRow(item.activity_id, item.day, None, None, None, None, item.excluded)
         return Base(history=row, columns=columns)
     t = samples.time
     channels = samples.channels
@@ -90,47 +98,95 @@ def base_metrics(item: ActivityInput) -> Base:
         descent_m=headline.descent_m,
         max_hr_bpm=headline.max_hr,
     )
-    hr = None
+    found: dict[str, dict[str, Any]] = columns["artifacts"]
+    cadence = present.get("cadence")
+    hr = sustained_hr = None
     if "heart_rate" in present:
+        # Load, zones and efficiency read the heart rate as recorded; the curve and the HRmax
+        # estimate read it without artifacts.
         hr = np.where(present["heart_rate"] > 0, present["heart_rate"], np.nan)
-        columns["hr_curve_bpm"] = _array(curves.mean_maximal(t, hr).value)
+        clean_hr = artifacts.clean_heart_rate(
+            t, present["heart_rate"], cadence=cadence, foot=item.sport in FOOT_SPORTS
+        )
+        hr_curve = curves.mean_maximal(t, clean_hr.values).value
+        columns["hr_curve_bpm"] = _array(hr_curve)
+        usable = clean_hr.share <= artifacts.MAX_ARTIFACT_SHARE
+        found["heart_rate"] = _found(clean_hr, usable=usable)
+        if usable:
+            sustained_hr = _finite(hr_curve[curves.DEFAULT_DURATIONS_S.index(SUSTAINED_HR_S)])
+    columns["sustained_hr_bpm"] = sustained_hr
     ride_curve = None
     if "power" in present:
-        power_curve = curves.mean_maximal(t, present["power"]).value
+        clean_power = artifacts.clean_power(t, present["power"], cadence=cadence)
+        found["power"] = _found(clean_power)
+        power_curve = curves.mean_maximal(t, clean_power.values).value
         columns["power_curve_w"] = _array(power_curve)
         if item.sport in CYCLING_SPORTS:
             # As stored (real[]), so estimates from fresh and from stored curves are identical.
             ride_curve = power_curve.astype(np.float32).astype(np.float64)
     best_vdot = best_effort = None
     gap = None
+    plausible_run = True
     if item.sport in RUNNING_SPORTS and "distance" in present:
-        bests: dict[str, Any] = {}
-        for name, effort in curves.best_efforts(t, present["distance"]).items():
-            if effort.time_s is None or effort.time_s <= 0:
-                continue
-            entry = {
-                "distance_m": effort.distance_m,
-                "time_s": round(effort.time_s, 3),
-                "pace_s_per_km": round(effort.pace_s_per_km or 0.0, 3),
-            }
-            if effort.distance_m >= VDOT_MIN_DISTANCE_M:
-                vdot = round(float(estimates.vdot_from_race(effort.distance_m, effort.time_s)), 6)
-                entry["vdot"] = vdot
-                if best_vdot is None or vdot > best_vdot:
-                    best_vdot, best_effort = vdot, {"effort": name, **entry}
-            bests[name] = entry
+        clean_distance = artifacts.clean_run_distance(t, present["distance"])
+        bests, best_vdot, best_effort = _pace_bests(t, clean_distance.values)
+        if best_vdot is not None and best_vdot > estimates.MAX_HUMAN_VDOT:
+            # Faster than any human over a mile or more: a ride recorded as a run. Its bests
+            # stay on its page; none of them is a running estimate.
+            plausible_run = False
+            best_vdot = best_effort = None
+            for entry in bests.values():
+                entry.pop("vdot", None)
         columns["pace_bests"] = bests
+        found["distance"] = {**_found(clean_distance), "faster_than_humans": not plausible_run}
         altitude = channels.get("altitude", np.full(t.size, np.nan))
         gap = running.gap_speed(t, present["distance"], altitude)
     history = HistoryRow(
         activity_id=item.activity_id,
         day=item.day,
-        max_hr=_finite(headline.max_hr),
+        sustained_hr=sustained_hr,
         ride_power_curve=ride_curve,
         best_vdot=best_vdot,
         best_vdot_effort=best_effort,
+        excluded=item.excluded,
     )
-    return Base(history=history, columns=columns, hr=hr, gap_speed=gap, summary=headline)
+    return Base(
+        history=history,
+        columns=columns,
+        hr=hr,
+        gap_speed=gap,
+        summary=headline,
+        plausible_run=plausible_run,
+    )
+
+
+def _found(cleaned: artifacts.Cleaned, **extra: Any) -> dict[str, Any]:
+    """What a cleaner removed, as stored in ``activity_metrics.artifacts``."""
+    return {**cleaned.artifacts, "share": round(cleaned.share, 6), **extra}
+
+
+def _pace_bests(
+    t: NDArray[np.float64], distance: NDArray[np.float64]
+) -> tuple[dict[str, Any], float | None, dict[str, Any] | None]:
+    """Best efforts by distance, each from a mile up with its VDOT; the best VDOT and its
+    effort."""
+    bests: dict[str, Any] = {}
+    best_vdot = best_effort = None
+    for name, effort in curves.best_efforts(t, distance).items():
+        if effort.time_s is None or effort.time_s <= 0:
+            continue
+        entry = {
+            "distance_m": effort.distance_m,
+            "time_s": round(effort.time_s, 3),
+            "pace_s_per_km": round(effort.pace_s_per_km or 0.0, 3),
+        }
+        if effort.distance_m >= VDOT_MIN_DISTANCE_M:
+            vdot = round(float(estimates.vdot_from_race(effort.distance_m, effort.time_s)), 6)
+            entry["vdot"] = vdot
+            if best_vdot is None or vdot > best_vdot:
+                best_vdot, best_effort = vdot, {"effort": name, **entry}
+        bests[name] = entry
+    return bests, best_vdot, best_effort
 
 
 def _value(thresholds: dict[str, dict[str, Any]], kind: str) -> float | None:
@@ -263,6 +319,7 @@ def _running(
     headline = base.summary
     if (
         headline is not None
+        and base.plausible_run
         and headline.avg_hr
         and hr_max
         and headline.distance_m

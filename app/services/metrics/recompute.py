@@ -71,15 +71,22 @@ def _inputs(session: Session, where: Any) -> list[ActivityInput]:
             Activity.sport,
             Activity.avg_hr,
             func.coalesce(Activity.moving_s, Activity.elapsed_s),
+            Activity.excluded_from_estimates_at.is_not(None),
         )
         .where(where)
         .order_by(Activity.local_date, Activity.start_time, Activity.id)
     ).all()
     return [
         ActivityInput(
-            activity_id=i, day=d, sport=sport, samples=None, avg_hr=hr, duration_s=duration
+            activity_id=i,
+            day=d,
+            sport=sport,
+            samples=None,
+            avg_hr=hr,
+            duration_s=duration,
+            excluded=excluded,
         )
-        for i, d, sport, hr, duration in rows
+        for i, d, sport, hr, duration, excluded in rows
     ]
 
 
@@ -92,13 +99,14 @@ def _stored_history(
         ActivityMetrics.activity_id,
         Activity.local_date,
         Activity.sport,
-        ActivityMetrics.max_hr_bpm,
+        ActivityMetrics.sustained_hr_bpm,
         ActivityMetrics.power_curve_w,
         ActivityMetrics.pace_bests,
+        Activity.excluded_from_estimates_at.is_not(None),
     ).join(Activity, Activity.id == ActivityMetrics.activity_id)
     if where is not None:
         query = query.where(where)
-    for activity_id, day, sport, max_hr, curve, bests in session.execute(query):
+    for activity_id, day, sport, hr, curve, bests, excluded in session.execute(query):
         if activity_id in skip:
             continue
         ride_curve = None
@@ -112,7 +120,9 @@ def _stored_history(
                 vdot = entry.get("vdot")
                 if vdot is not None and (best_vdot is None or vdot > best_vdot):
                     best_vdot, best_effort = vdot, {"effort": name, **entry}
-        thresholds.add(HistoryRow(activity_id, day, max_hr, ride_curve, best_vdot, best_effort))
+        thresholds.add(
+            HistoryRow(activity_id, day, hr, ride_curve, best_vdot, best_effort, excluded)
+        )
 
 
 def _day_batches(items: list[ActivityInput], size: int) -> Iterator[list[ActivityInput]]:
@@ -134,6 +144,7 @@ def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
     complete = [{name: row.get(name) for name in _METRIC_COLUMNS} for row in rows]
     for row in complete:
         row["pace_bests"] = row["pace_bests"] or {}
+        row["artifacts"] = row["artifacts"] or {}
         row["thresholds_used"] = row["thresholds_used"] or {}
     statement = insert(ActivityMetrics)
     statement = statement.on_conflict_do_update(
@@ -174,6 +185,7 @@ def _compute(
                 samples.pop(item.activity_id, None),
                 item.avg_hr,
                 item.duration_s,
+                item.excluded,
             )
             base = base_metrics(item)
             thresholds.add(base.history)
@@ -351,6 +363,7 @@ def recompute_estimates(
         select(Activity.local_date, ActivityMetrics.effective_vo2max, ActivityMetrics.moving_s)
         .join(ActivityMetrics, ActivityMetrics.activity_id == Activity.id)
         .where(ActivityMetrics.effective_vo2max.is_not(None))
+        .where(Activity.excluded_from_estimates_at.is_(None))
         .order_by(Activity.local_date)
     ).all()
     run_days = np.array([d.toordinal() for d, _, _ in runs], dtype=np.int64)

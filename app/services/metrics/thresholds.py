@@ -1,20 +1,29 @@
 """The thresholds an activity is computed with: the owner's values valid on its date, else a
 documented estimate from the history up to and including that date.
 
-Estimates when a threshold is unset (each recorded in ``thresholds_used`` with its source):
+Estimates when a threshold is unset (each recorded in ``thresholds_used`` with its source and
+the activities it came from, ``activity_ids``):
 
-* ``hr_max_bpm`` — the highest heart rate recorded in any activity up to that day
-  (``max_observed``); without any, ``220 − age`` from the birth year (``age_formula``, Fox 1971).
+* ``hr_max_bpm`` — the highest *sustained* heart rate of any activity up to that day: the best
+  20-s average once spikes, out-of-range readings and cadence lock are removed
+  (``max_sustained_hr``; ``app.analytics.artifacts``, ``compute.SUSTAINED_HR_S``); an activity
+  whose heart rate is mostly artifacts does not count. Without any, ``220 − age`` from the birth
+  year (``age_formula``, Fox 1971).
 * ``hr_rest_bpm`` — the median daily resting HR of ``daily_wellness`` over the 90 days up to that
   day (``median_resting_hr_90d``); without any, 60 bpm (``default``).
 * ``lthr_bpm`` — 90 % of HRmax (``fraction_of_hr_max``; a rule of thumb, set the real one).
 * ``ftp_w`` — eFTP (95 % of the 20-min power of a 2-parameter CP fit, "work_time_linear") of the
-  ride power curves of the 90 days up to that day (``eftp_90d``).
+  ride power curves (spikes and dropouts repaired) of the 90 days up to that day
+  (``eftp_90d``); its activities are the rides that hold the curve's best points in the fit's
+  window.
 * ``threshold_pace_s_per_km`` — Daniels T-pace (GoldenCheetah's formula) of the best VDOT of the
-  run best efforts (1 mile and longer) of the 90 days up to that day (``vdot_90d``).
+  run best efforts (1 mile and longer, GPS jumps removed, no faster than a human) of the 90
+  days up to that day (``vdot_90d``).
 
-An estimate depends only on activities on or before the day, never after, so importing an
-activity can only change the thresholds of activities on or after its date.
+An activity the owner excluded (``activity.excluded_from_estimates_at``) feeds none of them.
+An estimate depends only on activities on or before the day, never after, so importing (or
+excluding) an activity can only change the thresholds of activities on or after its date. Ties
+go to the earliest activity, so a full rebuild and an incremental one agree exactly.
 """
 
 from __future__ import annotations
@@ -75,10 +84,11 @@ class HistoryRow:
 
     activity_id: int
     day: date
-    max_hr: float | None
+    sustained_hr: float | None  # the best 20-s HR without artifacts; None: HR not usable
     ride_power_curve: NDArray[np.float64] | None  # cycling only, at CURVE_DURATIONS
     best_vdot: float | None  # runs only
     best_vdot_effort: dict[str, Any] | None
+    excluded: bool = False  # the owner left it out of estimates
 
 
 class Thresholds:
@@ -117,23 +127,28 @@ class Thresholds:
             self._cache.clear()
 
     def _history(self) -> tuple[NDArray[Any], ...]:
+        """The included rows as arrays, ordered by day and id (ties go to the earliest)."""
         if self._arrays is None:
-            rows = list(self._rows.values())
+            rows = sorted(
+                (r for r in self._rows.values() if not r.excluded),
+                key=lambda r: (r.day, r.activity_id),
+            )
             days = np.array([r.day.toordinal() for r in rows], dtype=np.int64)
-            max_hr = np.array([np.nan if r.max_hr is None else r.max_hr for r in rows])
+            hr = np.array([np.nan if r.sustained_hr is None else r.sustained_hr for r in rows])
             curves = np.full((len(rows), CURVE_DURATIONS.size), np.nan)
             for i, r in enumerate(rows):
                 if r.ride_power_curve is not None:
                     curves[i] = r.ride_power_curve
             vdot = np.array([np.nan if r.best_vdot is None else r.best_vdot for r in rows])
             ids = np.array([r.activity_id for r in rows], dtype=np.int64)
-            self._arrays = (days, max_hr, curves, vdot, ids)
+            self._arrays = (days, hr, curves, vdot, ids)
         return self._arrays
 
     def estimate_days(self) -> tuple[set[date], set[date]]:
         """Days with a ride power curve and days with a run VDOT: when estimates can change."""
-        rides = {r.day for r in self._rows.values() if r.ride_power_curve is not None}
-        runs = {r.day for r in self._rows.values() if r.best_vdot is not None}
+        rows = [r for r in self._rows.values() if not r.excluded]
+        rides = {r.day for r in rows if r.ride_power_curve is not None}
+        runs = {r.day for r in rows if r.best_vdot is not None}
         return rides, runs
 
     # --- resolution -------------------------------------------------------------------------
@@ -149,8 +164,9 @@ class Thresholds:
         return value, f"{source}:{valid_from.isoformat()}"
 
     def cycling_fit(self, day: date) -> tuple[estimates.CriticalPowerFit, dict[str, Any]] | None:
-        """CP/W′ ("work_time_linear") of the 90-day ride power-curve envelope up to ``day``."""
-        days, _, curves, _, _ = self._history()
+        """CP/W′ ("work_time_linear") of the 90-day ride power-curve envelope up to ``day``;
+        ``activity_ids`` in the inputs are the rides holding its points in the fit's window."""
+        days, _, curves, _, ids = self._history()
         end = day.toordinal()
         window = (days <= end) & (days > end - WINDOW_DAYS)
         if not window.any():
@@ -158,17 +174,24 @@ class Thresholds:
         chosen = curves[window]
         if np.isnan(chosen).all():
             return None
-        with np.errstate(all="ignore"):
-            envelope = np.nanmax(np.where(np.isnan(chosen), -np.inf, chosen), axis=0)
+        filled = np.where(np.isnan(chosen), -np.inf, chosen)
+        envelope = filled.max(axis=0)
         envelope = np.where(np.isfinite(envelope), envelope, np.nan)
         fit = estimates.fit_critical_power(CURVE_DURATIONS, envelope, method="work_time_linear")
         if fit is None or fit.cp_w <= 0 or fit.w_prime_j < 0:
             return None
+        fitted = (
+            np.isfinite(envelope)
+            & (CURVE_DURATIONS > estimates.CP_MIN_DURATION_S)
+            & (CURVE_DURATIONS <= estimates.CP_MAX_DURATION_S)
+        )
+        holders = ids[window][np.argmax(filled[:, fitted], axis=0)]  # the first of equals
         return fit, {
             "fit": fit.method,
             "points": fit.points,
             "window_days": WINDOW_DAYS,
             "activities": int(window.sum()),
+            "activity_ids": sorted({int(i) for i in holders.tolist()}),
         }
 
     def best_vdot(self, day: date) -> tuple[float, dict[str, Any]] | None:
@@ -188,10 +211,14 @@ class Thresholds:
             "window_days": WINDOW_DAYS,
         }
 
-    def max_observed_hr(self, day: date) -> float | None:
-        days, max_hr, _, _, _ = self._history()
-        upto = (days <= day.toordinal()) & np.isfinite(max_hr)
-        return float(max_hr[upto].max()) if upto.any() else None
+    def max_sustained_hr(self, day: date) -> tuple[float, int] | None:
+        """The highest sustained HR of the activities up to ``day`` and the activity's id."""
+        days, hr, _, _, ids = self._history()
+        upto = np.flatnonzero((days <= day.toordinal()) & np.isfinite(hr))
+        if upto.size == 0:
+            return None
+        best = upto[int(np.argmax(hr[upto]))]
+        return float(hr[best]), int(ids[best])
 
     def median_resting_hr(self, day: date) -> float | None:
         end = day.toordinal()
@@ -206,9 +233,9 @@ class Thresholds:
             return cached
         used: dict[str, dict[str, Any]] = {}
 
-        def put(kind: str, value: float | None, source: str) -> None:
+        def put(kind: str, value: float | None, source: str, **extra: Any) -> None:
             if value is not None and np.isfinite(value):
-                used[kind] = {"value": round(float(value), 6), "source": source}
+                used[kind] = {"value": round(float(value), 6), "source": source, **extra}
 
         def owner(kind: str) -> bool:
             found = self._owner_value(kind, day)
@@ -217,9 +244,10 @@ class Thresholds:
             return found is not None
 
         if not owner("hr_max_bpm"):
-            observed = self.max_observed_hr(day)
-            if observed is not None:
-                put("hr_max_bpm", observed, "estimated:max_observed")
+            sustained = self.max_sustained_hr(day)
+            if sustained is not None:
+                value, activity = sustained
+                put("hr_max_bpm", value, "estimated:max_sustained_hr", activity_ids=[activity])
             elif self.profile.birth_year:
                 put("hr_max_bpm", 220.0 - (day.year - self.profile.birth_year), "age_formula")
         if not owner("hr_rest_bpm"):
@@ -229,18 +257,25 @@ class Thresholds:
             else:
                 put("hr_rest_bpm", DEFAULT_HR_REST_BPM, "default")
         if not owner("lthr_bpm") and "hr_max_bpm" in used:
-            value = LTHR_FRACTION_OF_HR_MAX * used["hr_max_bpm"]["value"]
-            put("lthr_bpm", value, "estimated:fraction_of_hr_max")
+            hr_max = used["hr_max_bpm"]
+            value = LTHR_FRACTION_OF_HR_MAX * hr_max["value"]
+            extra = {"activity_ids": hr_max["activity_ids"]} if "activity_ids" in hr_max else {}
+            put("lthr_bpm", value, "estimated:fraction_of_hr_max", **extra)
         if not owner("ftp_w"):
             fit = self.cycling_fit(day)
             if fit is not None:
                 eftp = estimates.estimated_ftp(fit[0].cp_w, fit[0].w_prime_j)
-                put("ftp_w", eftp, "estimated:eftp_90d")
+                put("ftp_w", eftp, "estimated:eftp_90d", activity_ids=fit[1]["activity_ids"])
         if not owner("threshold_pace_s_per_km"):
             best = self.best_vdot(day)
             if best is not None:
                 pace = float(estimates.threshold_pace_goldencheetah(best[0]))
-                put("threshold_pace_s_per_km", pace, "estimated:vdot_90d")
+                put(
+                    "threshold_pace_s_per_km",
+                    pace,
+                    "estimated:vdot_90d",
+                    activity_ids=[best[1]["activity_id"]],
+                )
         owner("weight_kg")
         self._cache[day] = used
         return used
