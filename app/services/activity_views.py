@@ -32,14 +32,14 @@ from app.analytics.zones import FRIEL_ZONE_NAMES
 from app.config import Settings
 from app.db.copy import PG_EPOCH_UNIX_S
 from app.models import Activity, ActivityMetrics, ActivitySource, Lap, RawFile
+from app.services.estimate_sources import ActivityLink, links, source_ids
+from app.services.metrics.compute import FOOT_SPORTS
 
 FloatArray = NDArray[np.float64]
 
 PAGE_SIZE = 50
 SORTS = ("date", "distance", "duration", "load")
 MAX_TEXT = 200
-#: Foot sports: pace (and GAP) instead of speed, cadence in steps per minute.
-FOOT_SPORTS = frozenset({"running", "walking", "hiking", "mountaineering", "snowshoeing"})
 #: Slower than this is standing still for a pace chart (m/s); pace above 30 min/km is not shown.
 MIN_PACE_SPEED_MPS = 0.5
 MAX_PACE_S_PER_KM = 1800.0
@@ -524,6 +524,8 @@ class ActivityDetail:
     power_bests: list[Best] = field(default_factory=list)
     pace_bests: list[Best] = field(default_factory=list)
     lap_columns: set[str] = field(default_factory=set)
+    # the activities the estimated thresholds it used came from
+    threshold_sources: dict[int, ActivityLink] = field(default_factory=dict)
 
     @property
     def foot(self) -> bool:
@@ -543,7 +545,12 @@ class ActivityDetail:
             entry = used.get(kind)
             if isinstance(entry, dict) and entry.get("value") is not None:
                 origin, since = _threshold_origin(str(entry.get("source") or ""))
-                found.append(ThresholdUsed(kind, float(entry["value"]), origin, since))
+                sources = tuple(
+                    self.threshold_sources[i]
+                    for i in source_ids(entry)
+                    if i in self.threshold_sources
+                )
+                found.append(ThresholdUsed(kind, float(entry["value"]), origin, since, sources))
         return found
 
 
@@ -553,6 +560,7 @@ class ThresholdUsed:
     value: float
     origin: str  # owner | accepted (an estimate the owner accepted) | how it was estimated
     since: date | None  # the date the owner's value is valid from
+    activities: tuple[ActivityLink, ...] = ()  # the activities an estimate came from
 
 
 def _threshold_origin(source: str) -> tuple[str, date | None]:
@@ -635,7 +643,7 @@ def _legs(session: Session, activity: Activity) -> list[LegView]:
 
 
 def activity_detail(session: Session, activity_id: int) -> ActivityDetail | None:
-    """Everything the detail page shows; ``None`` for an unknown id. Five or six small
+    """Everything the detail page shows; ``None`` for an unknown id. Five to seven small
     statements, one of them reading every sample (:func:`read_samples`)."""
     found = session.execute(
         select(Activity, ActivityMetrics)
@@ -683,6 +691,8 @@ def activity_detail(session: Session, activity_id: int) -> ActivityDetail | None
         for name in ("distance_m", "avg_hr", "max_hr", "avg_power", "avg_cadence", "ascent_m")
         if any(getattr(lap, name) is not None for lap in laps)
     }
+    used = metrics.thresholds_used if metrics is not None else {}
+    named = links(session, (i for entry in (used or {}).values() for i in source_ids(entry)))
     return ActivityDetail(
         activity=activity,
         metrics=metrics,
@@ -696,6 +706,7 @@ def activity_detail(session: Session, activity_id: int) -> ActivityDetail | None
         power_bests=power_bests,
         pace_bests=pace_bests,
         lap_columns=lap_columns,
+        threshold_sources=named,
     )
 
 

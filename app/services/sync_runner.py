@@ -311,6 +311,18 @@ class SyncRunner:
             ("recompute", "metrics"), lambda: metrics.recompute_all(self.sessions, from_day)
         )
 
+    def submit_recompute_changed(self, from_day: date) -> Future:
+        """Recompute what changed from ``from_day`` on — the activities whose estimated
+        thresholds moved, the days and the estimates (``metrics.recompute_changed``) — on this
+        thread (the owner left an activity out of the estimates, or took it back)."""
+        from app.services import metrics
+
+        def work() -> object:
+            with self.sessions.begin() as session:
+                return metrics.recompute_changed(session, [], from_day)
+
+        return self._submit(("recompute", "from", from_day.isoformat()), work)
+
     def submit_backup(self) -> Future:
         """A backup now (Settings), on this thread so it never overlaps a sync's writes."""
         from app.jobs.nightly import run_backup

@@ -6,20 +6,21 @@ from __future__ import annotations
 import mimetypes
 import threading
 from collections import OrderedDict
+from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from app import i18n
 from app.i18n import _
-from app.services import activity_views, strava_uploads
+from app.services import activity_views, estimate_sources, strava_uploads
 from app.services.activity_views import ActivityDetail, Streams
 from app.services.imports.messages import describe
 from app.web.charts import Series, chart_spec
 from app.web.deps import db_session
-from app.web.templating import render
+from app.web.templating import is_fragment_request, render
 
 router = APIRouter()
 
@@ -58,6 +59,10 @@ def detail(request: Request, activity_id: int, session: Session = Depends(db_ses
             "charts": charts,
             "strava": strava_uploads.activity_status(session, activity_id),
             "describe": describe,
+            # outside the cache: whether the current estimates lean on this activity depends
+            # on the activities after it
+            "estimates": estimate_sources.status(session, activity_id),
+            "recomputing_from": _recomputing_from(request),
         },
         fragment="activities/_charts.html" if charts_only else "activities/_detail.html",
     )
@@ -236,6 +241,44 @@ def _charts(request: Request, found: ActivityDetail, x: str) -> list[dict[str, A
         )
         charts.append({"key": key, "title": title, "caption": caption, "spec": spec})
     return charts
+
+
+def _recomputing_from(request: Request) -> date | None:
+    try:
+        return date.fromisoformat(request.query_params.get("recomputing", ""))
+    except ValueError:
+        return None
+
+
+@router.post("/activities/{activity_id}/estimates", name="activities:estimates")
+def estimates_choice(
+    request: Request,
+    activity_id: int,
+    use: str = Form(""),
+    back: str = Form(""),
+) -> Response:
+    """Leave this activity out of threshold estimates (``use=0``) or use it again (``use=1``);
+    metrics are then recomputed from its day in the background. HTMX gets the activity's
+    estimates card back; a plain form goes back to the page it came from."""
+    if use not in ("0", "1"):
+        raise HTTPException(status_code=422, detail="use must be 0 or 1")
+    with request.app.state.sessions.begin() as session:
+        day = estimate_sources.set_excluded(session, activity_id, excluded=use == "0")
+    if day is None:
+        raise HTTPException(status_code=404)
+    request.app.state.sync_runner.submit_recompute_changed(day)
+    if back == "settings":
+        url = request.url_for("settings").include_query_params(recomputing=1)
+        return RedirectResponse(str(url.replace(fragment="estimate-sources")), status_code=303)
+    if is_fragment_request(request):
+        with request.app.state.sessions() as session:
+            found = estimate_sources.status(session, activity_id)
+        return render(
+            request, "activities/_estimates.html", {"estimates": found, "recomputing_from": day}
+        )
+    url = request.url_for("activities:detail", activity_id=activity_id)
+    url = url.include_query_params(recomputing=day.isoformat())
+    return RedirectResponse(str(url.replace(fragment="estimates")), status_code=303)
 
 
 @router.post("/activities/{activity_id}/strava-upload", name="activities:strava_upload")

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from app.i18n import _
 from app.models.metrics import THRESHOLD_KINDS
 from app.models.owner import get_owner
-from app.services import owners, training_profile, wellness_sources
+from app.services import estimate_sources, owners, training_profile, wellness_sources
 from app.services.imports.messages import describe
 from app.services.metrics.recompute import owner_today
 from app.web.deps import apply_owner_schedule, current_owner, db_session
@@ -35,6 +35,7 @@ def _page(
     with request.app.state.sessions() as session:
         today = owner_today(session)
         thresholds = training_profile.thresholds_view(session, today)
+        sources = estimate_sources.overview(session)
         wellness_choices = wellness_sources.choices(session)
     recompute = request.query_params.get("recompute")
     return render(
@@ -54,6 +55,7 @@ def _page(
             "backups": _backups(request),
             "describe": describe,
             "wellness_sources": wellness_choices,
+            "estimate_sources": sources,
         },
         fragment="settings/_content.html",
         status_code=status_code,
