@@ -49,7 +49,7 @@ class ThresholdView:
     owner_value: float | None  # the owner's value in force today
     owner_since: date | None
     in_use: float | None  # what the newest activity was computed with
-    in_use_source: str | None  # "owner" or an estimate's name
+    in_use_source: str | None  # "owner" (a stored value) or an estimate's name
 
 
 @dataclass(frozen=True)
@@ -86,10 +86,24 @@ def thresholds_view(session: Session, today: date) -> list[ThresholdView]:
                 owner_value=value,
                 owner_since=since,
                 in_use=entry.get("value") if isinstance(entry, dict) else None,
-                in_use_source=entry.get("source") if isinstance(entry, dict) else None,
+                in_use_source=_origin(entry.get("source")) if isinstance(entry, dict) else None,
             )
         )
     return views
+
+
+def _origin(source: Any) -> str | None:
+    """``thresholds_used`` names a stored value by its row (``owner:2025-01-01``, or
+    ``estimated:2025-01-01`` for an estimate the owner accepted) and an estimate by how it was
+    made (``estimated:eftp_90d``): ``"owner"`` for the first two, the estimate's name else."""
+    if not isinstance(source, str):
+        return None
+    head, _sep, tail = source.partition(":")
+    try:
+        date.fromisoformat(tail)
+    except ValueError:
+        return tail or head
+    return "owner"
 
 
 def parse_threshold(kind: str, text: str, units: str) -> float | None:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from app.models import Activity, ActivityMetrics
+from app.models import Activity, ActivityMetrics, AthleteThreshold
 from tests.support.fitwriter import write_activity
 from tests.support.importing import import_files
 
@@ -156,3 +156,17 @@ def test_in_korean(signed_in, rides):
     settings_page = signed_in.get("/settings", headers={"Accept-Language": "ko"}).text
     assert "추정값의 출처" in settings_page and "추정에서 제외한 활동" in settings_page
 
+
+def test_settings_tells_your_own_value_from_an_estimate(signed_in, sessions, settings, db_session):
+    """Before: every value in use read "(estimated)", the owner's own FTP too."""
+    db_session.add(AthleteThreshold(kind="ftp_w", value=250.0, valid_from=date(2025, 1, 1)))
+    db_session.commit()
+    import_files(sessions, settings, {"a.fit": _ride(FIRST, 180.0, 280.0)})
+    page = signed_in.get("/settings", headers={"Accept-Language": "en"}).text
+
+    def hint(kind: str) -> str:
+        start = page.index(f'data-testid="in-use-{kind}"')
+        return page[start : page.index("</p>", start)]
+
+    assert "In use: 250 W (yours)" in hint("ftp_w") and "source-activity" not in hint("ftp_w")
+    assert "(estimated)" in hint("hr_max_bpm") and "source-activity" in hint("hr_max_bpm")
