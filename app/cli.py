@@ -59,14 +59,20 @@ def _bring_schema_up_to_date(settings) -> None:
         )
         raise typer.Exit(1) from error
     except SchemaNewer as error:
-        typer.echo(
-            f"the database was migrated by a newer Domestique (revision {error.revision}); this "
-            f"version knows up to {head_revision()}: upgrade Domestique or restore a backup",
-            err=True,
-        )
-        raise typer.Exit(1) from error
+        _schema_newer(error)
     if migrated:
         typer.echo(f"database migrated to revision {head_revision()}", err=True)
+
+
+def _schema_newer(error) -> None:
+    from app.db.migrate import head_revision
+
+    typer.echo(
+        f"the database was migrated by a newer Domestique (revision {error.revision}); this "
+        f"version knows up to {head_revision()}: upgrade Domestique or restore a backup",
+        err=True,
+    )
+    raise typer.Exit(1) from error
 
 
 def needs_schema[**P, R](command: Callable[P, R]) -> Callable[P, R]:
@@ -80,6 +86,65 @@ def needs_schema[**P, R](command: Callable[P, R]) -> Callable[P, R]:
 
     run.needs_schema = True  # type: ignore[attr-defined]
     return run
+
+
+def prepare_database(settings, revision: str = "head", *, wait_s: float | None = None) -> None:
+    """The start-up path of every command that needs the database: wait for it (a NAS reboot
+    can start the app first; up to 5 minutes unless ``wait_s`` says otherwise), update its
+    extensions, keep telemetry off, migrate. A database that cannot be used ends the command
+    with exit code 1 and a sentence on stderr (the owner's default language) and in the log
+    (English)."""
+    import logging
+
+    from app.db.migrate import SchemaNewer
+    from app.db.startup import WAIT_S, DatabaseStartupError
+    from app.db.startup import prepare_database as prepare
+
+    try:
+        prepare(
+            settings.database_url.get_secret_value(),
+            revision,
+            wait_s=WAIT_S if wait_s is None else wait_s,
+        )
+    except DatabaseStartupError as error:
+        logging.getLogger("app.cli").error("%s", error)
+        typer.echo(error.sentence(settings.default_locale), err=True)
+        raise typer.Exit(1) from error
+    except SchemaNewer as error:
+        _schema_newer(error)
+
+
+def _check_folders(settings) -> None:
+    """The data and backup folders must be writable by this process (uid 1000 in Docker)."""
+    import logging
+    import uuid
+
+    from app.i18n import _, current_locale
+
+    for folder in (Path(settings.data_dir), Path(settings.backup_dir)):
+        probe = folder / f".write-test-{uuid.uuid4().hex}"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            probe.touch()
+            probe.unlink()
+        except OSError as error:
+            logging.getLogger("app.cli").error(
+                "cannot write to %s (%s); with Docker Compose run `sudo chown -R 1000:1000 "
+                "data backups` in the Domestique folder",
+                folder,
+                error.strerror or error,
+            )
+            current_locale.set(settings.default_locale)
+            typer.echo(
+                _(
+                    "Domestique cannot write to %(folder)s. With Docker Compose, run `sudo chown "
+                    "-R 1000:1000 data backups` in the Domestique folder (the app runs as user "
+                    "1000), then `docker compose up -d`.",
+                    folder=str(folder),
+                ),
+                err=True,
+            )
+            raise typer.Exit(1) from error
 
 
 def _progress_bar(console):
@@ -111,8 +176,9 @@ def serve(
 
     settings = _settings()
     configure_logging(settings.log_level)
+    _check_folders(settings)
     if migrate_first:
-        _bring_schema_up_to_date(settings)
+        prepare_database(settings)
     uvicorn.run(
         "app.web.app:create_app",
         factory=True,
@@ -129,13 +195,12 @@ def serve(
 
 @cli.command()
 def migrate(revision: str = typer.Argument("head", help="Target revision.")) -> None:
-    """Apply database migrations (up to REVISION)."""
-    from app.db.migrate import upgrade
+    """Wait for the database, update its extensions and apply migrations (up to REVISION)."""
     from app.logs import configure_logging
 
     settings = _settings()
     configure_logging(settings.log_level)
-    upgrade(settings.database_url.get_secret_value(), revision)
+    prepare_database(settings, revision)
     typer.echo(f"database at revision {revision}")
 
 

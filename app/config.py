@@ -142,7 +142,12 @@ class Settings(BaseSettings):
         password = urlsplit(self.database_url.get_secret_value()).password
         if password is not None and password.lower() in PLACEHOLDERS:
             raise ValueError(
-                "DOMESTIQUE_DATABASE_URL still has the placeholder password; set a real one in .env"
+                "DOMESTIQUE_DATABASE_URL has the sample password (with Docker Compose: "
+                "POSTGRES_PASSWORD in .env). Set a real one in .env: letters and digits, 24 or "
+                "more. If the database already started with the sample password, it keeps it: "
+                "give it the new one too with docker compose exec db psql -U domestique -d "
+                "postgres -c '\\password domestique' (type the new password twice), then "
+                "docker compose up -d"
             )
         if (
             self.secret_key is not None

@@ -41,6 +41,7 @@ from sqlalchemy.engine import make_url
 
 from app import __version__
 from app.config import Settings
+from app.db.extensions import create_timescaledb_for_restore, update_extensions
 from app.db.locks import lock_key
 from app.db.migrate import current_revision
 from app.security.keys import KEY_FILE_NAME
@@ -502,11 +503,15 @@ def _restore(
     switched = False
     try:
         with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{fresh}"'))
+            # From template0: the dump brings its own extensions, and TimescaleDB must be the
+            # version the dump was made with, not whichever version template1 holds.
+            connection.execute(text(f'CREATE DATABASE "{fresh}" TEMPLATE template0'))
+        create_timescaledb_for_restore(
+            fresh_settings.database_url.get_secret_value(), metadata.get("timescaledb")
+        )
         engine = create_engine(fresh_settings.database_url.get_secret_value())
         try:
             with engine.begin() as connection:
-                connection.execute(text("CREATE EXTENSION IF NOT EXISTS timescaledb"))
                 connection.execute(text("SELECT timescaledb_pre_restore()"))
         finally:
             engine.dispose()
@@ -534,6 +539,9 @@ def _restore(
             say("migrate")
             from app.db.migrate import upgrade
 
+            # A backup from an older TimescaleDB was restored into that version: update it
+            # (and any other extension the dump created behind the server's version).
+            update_extensions(fresh_settings.database_url.get_secret_value(), [fresh])
             upgrade(fresh_settings.database_url.get_secret_value())
             files = Path(work) / "files"
             if (files / "raw").is_dir():

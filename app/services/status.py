@@ -31,6 +31,11 @@ class DatabaseStatus:
                 timescaledb=self.features.timescaledb_installed,
                 timescaledb_edition=self.features.timescaledb_edition,
                 pgvector=self.features.pgvector_installed,
+                extensions={
+                    name: {"installed": installed, "default": default}
+                    for name, (installed, default) in self.features.extensions.items()
+                },
+                extensions_current=self.features.extensions_current,
             )
         if self.revision or self.head:
             result.update(revision=self.revision, head=self.head)

@@ -24,7 +24,12 @@ max_connections = 60
 
 
 class TemporaryCluster:
-    def __init__(self) -> None:
+    """``start()`` initialises and starts; ``initialise()`` alone prepares a cluster that a test
+    starts later (a database that comes up after the app). ``extra_config`` is appended to
+    ``postgresql.conf`` (later lines win)."""
+
+    def __init__(self, extra_config: str = "") -> None:
+        self.extra_config = extra_config
         self.root = Path(tempfile.mkdtemp(prefix="domestique-pg-"))
         self.data = self.root / "data"
         self.socket_dir = self.root / "socket"
@@ -35,7 +40,7 @@ class TemporaryCluster:
         prefix = ["runuser", "-u", "postgres", "--"] if self._as_postgres else []
         subprocess.run([*prefix, *command], check=True, capture_output=True, text=True)
 
-    def start(self) -> TemporaryCluster:
+    def initialise(self) -> TemporaryCluster:
         if not (PG_BIN / "initdb").exists():
             raise RuntimeError(
                 f"PostgreSQL 17 not found in {PG_BIN}; run the tests with `make test`"
@@ -59,7 +64,12 @@ class TemporaryCluster:
             "--no-sync",
         )
         with (self.data / "postgresql.conf").open("a") as handle:
-            handle.write(CONFIG)
+            handle.write(CONFIG + self.extra_config)
+        return self
+
+    def start(self) -> TemporaryCluster:
+        if not (self.data / "PG_VERSION").exists():
+            self.initialise()
         self._run(
             str(PG_BIN / "pg_ctl"),
             "-D",
@@ -72,6 +82,10 @@ class TemporaryCluster:
             "start",
         )
         return self
+
+    def stop_server(self) -> None:
+        """Stop the server cleanly and keep its files (``start()`` brings it back)."""
+        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():

@@ -83,7 +83,7 @@ def test_check_reports_an_unreachable_database(monkeypatch, tmp_path):
 def test_placeholder_secrets_stop_the_cli_with_a_clear_message(monkeypatch):
     result = _check_with(monkeypatch, ENV=None, DATABASE_URL=None)
     assert result.exit_code == 2
-    assert "placeholder password" in result.output
+    assert "DOMESTIQUE_DATABASE_URL has the sample password" in result.output
 
 
 def test_import_and_stats(cli_env, tmp_path):

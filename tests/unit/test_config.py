@@ -43,8 +43,10 @@ def test_file_variant_reads_docker_secrets(monkeypatch, tmp_path):
 def test_production_refuses_placeholder_database_password(monkeypatch):
     monkeypatch.delenv("DOMESTIQUE_ENV", raising=False)
     monkeypatch.delenv("DOMESTIQUE_DATABASE_URL", raising=False)
-    with pytest.raises(ValidationError, match="placeholder password"):
+    with pytest.raises(ValidationError, match="has the sample password") as refused:
         Settings()
+    # It also says what to do when the database already started with that password.
+    assert "psql -U domestique -d postgres -c '\\password domestique'" in str(refused.value)
     monkeypatch.setenv("DOMESTIQUE_DATABASE_URL", GOOD_URL)
     assert Settings().env == "production"
 

@@ -19,6 +19,12 @@ def test_healthz_reports_database_and_scheduler(client):
     assert body["database"]["timescaledb_edition"] in ("apache", "timescale")
     assert body["database"]["pgvector"]
     assert body["database"]["revision"] == body["database"]["head"]
+    # Each managed extension's installed and default version (start-up updates those behind).
+    extensions = body["database"]["extensions"]
+    assert extensions["timescaledb"]["installed"] == body["database"]["timescaledb"]
+    assert extensions["vector"]["installed"] == body["database"]["pgvector"]
+    assert all(e["installed"] == e["default"] for e in extensions.values())
+    assert body["database"]["extensions_current"] is True
     assert body["scheduler"]["running"] is True
 
 
