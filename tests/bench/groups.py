@@ -28,6 +28,7 @@ from app.jobs.registry import JobRegistry
 from app.services import owners
 from app.web.app import create_app
 from tests.bench.pages import percentile
+from tests.bench.rest import memory_at_rest
 from tests.support.postgres import TemporaryCluster
 
 BENCH_DATA = Path("data/bench")
@@ -417,4 +418,5 @@ GROUPS: dict[str, Callable[[TemporaryCluster, Scale], dict[str, float]]] = {
     "apple_health": apple_health,
     "metrics": metrics,
     "wellness": wellness,
+    "rest": memory_at_rest,
 }
