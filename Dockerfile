@@ -8,7 +8,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DOMESTIQUE_DATA_DIR=/data \
     DOMESTIQUE_BACKUP_DIR=/backups
 
-# pg_dump/pg_restore 17 for backups; tzdata for the owner's time zone.
+# pg_dump/pg_restore for backups, of the same PostgreSQL major as the database image in
+# compose.yaml (a test reads both); tzdata for the owner's time zone.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends postgresql-client-17 tzdata \
  && rm -rf /var/lib/apt/lists/* \

@@ -115,7 +115,8 @@ def prepare_database(settings, revision: str = "head", *, wait_s: float | None =
 
 
 def _check_folders(settings) -> None:
-    """The data and backup folders must be writable by this process (uid 1000 in Docker)."""
+    """The data and backup folders must be writable by this process (uid 1000 in Docker); a
+    database left in ``data/db`` by the layout before the Docker volume is pointed out."""
     import logging
     import uuid
 
@@ -145,6 +146,15 @@ def _check_folders(settings) -> None:
                 err=True,
             )
             raise typer.Exit(1) from error
+    earlier = Path(settings.data_dir) / "db"
+    if (earlier / "PG_VERSION").exists():
+        logging.getLogger("app.cli").warning(
+            "%s holds the database files of an earlier version of Domestique; the database is "
+            "now in a Docker volume and does not read them. To bring that data over, restore a "
+            'backup made before the upgrade (README, "Upgrading"), then delete %s',
+            earlier,
+            earlier,
+        )
 
 
 def _progress_bar(console):

@@ -431,3 +431,27 @@ def test_timescaledb_for_a_restore_is_the_backups_version_when_the_server_has_it
     assert _sql(
         cluster, "gone", "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'"
     ) == [(default,)]
+
+
+def test_serve_points_out_a_database_left_in_data_db(pg_cluster, tmp_path):
+    """Before the Docker volume the cluster lived in data/db; after an upgrade the app starts
+    on an empty database, and the log must say where the old one is and what to do."""
+    (tmp_path / "data" / "db").mkdir(parents=True)
+    (tmp_path / "data" / "db" / "PG_VERSION").write_text("17\n")
+    process = _cli(
+        "serve",
+        env={
+            "DOMESTIQUE_ENV": "development",
+            "DOMESTIQUE_DATA_DIR": str(tmp_path / "data"),
+            "DOMESTIQUE_BACKUP_DIR": str(tmp_path / "backups"),
+            # Refused at once, so that serve stops right after the folder checks.
+            "DOMESTIQUE_DATABASE_URL": pg_cluster.url("no_such_database"),
+        },
+    )
+    stdout, _ = process.communicate(timeout=TIMEOUT_S)
+    assert process.returncode == 1
+    (warning,) = [e for e in _json_lines(stdout) if e["level"] == "WARNING"]
+    assert (
+        f"{tmp_path / 'data' / 'db'} holds the database files of an earlier" in (warning["message"])
+    )
+    assert "restore a backup made before the upgrade" in warning["message"]

@@ -1,66 +1,213 @@
-"""compose.yaml, Dockerfile and .env.example, checked by reading (no Docker engine here)."""
+"""compose.yaml, Dockerfile, .env.example and pyproject.toml, checked by reading (no Docker
+engine here): what a NAS install needs to work the first time and to survive upgrades."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
+import tomllib
+from pathlib import Path, PurePosixPath
 
 import pytest
 import yaml
 
-from app.config import Settings
+from app.config import PLACEHOLDERS, Settings
+from app.security.keys import KEY_FILE_NAME
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def compose() -> dict:
-    return yaml.safe_load((ROOT / "compose.yaml").read_text())
+def compose_text() -> str:
+    return (ROOT / "compose.yaml").read_text()
 
 
-def test_compose_starts_with_install_steps():
-    head = (ROOT / "compose.yaml").read_text().splitlines()[:12]
+@pytest.fixture(scope="module")
+def compose(compose_text) -> dict:
+    return yaml.safe_load(compose_text)
+
+
+@pytest.fixture(scope="module")
+def dockerfile() -> str:
+    return (ROOT / "Dockerfile").read_text()
+
+
+@pytest.fixture(scope="module")
+def env_example() -> dict[str, str]:
+    """``NAME=value`` lines of .env.example (commented-out ones excluded)."""
+    pairs = re.findall(r"^([A-Z_]+)=(.*)$", (ROOT / ".env.example").read_text(), re.M)
+    return dict(pairs)
+
+
+def _dockerfile_env(dockerfile: str) -> dict[str, str]:
+    return dict(re.findall(r"\b(DOMESTIQUE_[A-Z_]+)=(\S+)", dockerfile))
+
+
+def _pg_major_of_image(compose: dict) -> str:
+    image = compose["services"]["db"]["image"]
+    match = re.fullmatch(r"timescale/timescaledb-ha:pg(\d+)(\.\d+)?-ts2\.\d+(\.\d+)?", image)
+    assert match, image
+    return match[1]
+
+
+def test_compose_starts_with_install_steps(compose_text):
+    head = compose_text.splitlines()[:12]
     assert head[0].startswith("#") and any("docker compose up -d" in line for line in head)
 
 
-def test_db_service_is_pinned_timescaledb_ha_with_healthcheck(compose):
+# --- 1. the sample password ------------------------------------------------------------------
+
+
+def test_env_example_ships_an_empty_password_that_compose_refuses(env_example, compose_text):
+    """An empty value stops `docker compose up` before the database is initialised with it;
+    a sample value would become the database's password for good."""
+    assert env_example["POSTGRES_PASSWORD"] == ""
+    uses = re.findall(r"\$\{POSTGRES_PASSWORD([^}]*)\}", compose_text)
+    assert len(uses) == 2  # the db's POSTGRES_PASSWORD and the app's database URL
+    # `:?` refuses an unset *or empty* variable (`?` alone would accept an empty one).
+    assert all(use.startswith(":?") and "set POSTGRES_PASSWORD in .env" in use for use in uses)
+    assert "" in PLACEHOLDERS  # and the app refuses it too, should compose be bypassed
+
+
+def test_env_example_only_names_real_settings_and_compose_variables(compose_text):
+    text = (ROOT / ".env.example").read_text()
+    names = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, re.M))
+    known = {f"DOMESTIQUE_{name.upper()}" for name in Settings.model_fields}
+    app_settings = {name for name in names if name.startswith("DOMESTIQUE_")}
+    assert app_settings and app_settings <= known
+    compose_only = names - app_settings
+    assert compose_only == {"POSTGRES_PASSWORD", "HTTP_PORT", "TS_TUNE_MEMORY"}
+    for name in compose_only:
+        assert f"${{{name}" in compose_text, f"{name} is in .env.example but compose ignores it"
+
+
+def test_readme_lists_every_compose_variable(env_example):
+    readme = (ROOT / "README.md").read_text()
+    for name in ("POSTGRES_PASSWORD", "HTTP_PORT", "TS_TUNE_MEMORY"):
+        assert f"`{name}`" in readme
+
+
+# --- 2. where the database's files live; what the app mounts ----------------------------------
+
+
+def test_database_lives_in_a_named_volume_outside_data(compose):
     db = compose["services"]["db"]
-    assert re.fullmatch(r"timescale/timescaledb-ha:pg17(\.\d+)?-ts2\.\d+(\.\d+)?", db["image"])
-    assert "pg_isready" in " ".join(db["healthcheck"]["test"])
-    assert db["restart"] == "unless-stopped"
-    assert any(volume.startswith("./data/") for volume in db["volumes"])
-    assert "POSTGRES_PASSWORD" in db["environment"]
+    (volume,) = db["volumes"]
+    source, target = volume.split(":")
+    assert target == "/home/postgres/pgdata"  # the image's PGDATA is pgdata/data below it
+    assert source in compose["volumes"], "a named volume, declared at the top level"
+    assert not source.startswith((".", "/")), "not a bind mount of a NAS folder"
 
 
-def test_app_service_waits_for_db_mounts_data_and_runs_one_worker(compose):
+def test_app_mounts_only_what_it_writes_and_matches_its_settings(compose, dockerfile):
+    app = compose["services"]["app"]
+    env = _dockerfile_env(dockerfile)
+    data, backups = env["DOMESTIQUE_DATA_DIR"], env["DOMESTIQUE_BACKUP_DIR"]
+    assert sorted(app["volumes"]) == sorted([f"./backups:{backups}", f"./data:{data}"])
+    db_volume = compose["services"]["db"]["volumes"][0].split(":")[0]
+    assert not any(v.startswith(f"{db_volume}:") for v in app["volumes"])
+    # The folders Docker mounts are the ones the app's settings point at, and everything the
+    # app writes lies below them: the raw store and its uploads in progress, the key, and the
+    # restore's side-by-side copies (renamed next to raw/, so data/ itself must be the mount).
+    settings = Settings(env="development", data_dir=data, backup_dir=backups)
+    inside_data = [
+        settings.raw_dir,
+        settings.raw_dir / ".incoming",
+        settings.data_dir / KEY_FILE_NAME,
+        settings.raw_dir.with_name("raw.restore-20260101000000"),
+    ]
+    for path in inside_data:
+        assert PurePosixPath(path).is_relative_to(data), path
+    assert PurePosixPath(settings.raw_dir) != PurePosixPath(data)
+    assert PurePosixPath(settings.backup_dir) == PurePosixPath(backups)
+    assert re.search(rf'^VOLUME \["{data}", "{backups}"\]$', dockerfile, re.M)
+
+
+def test_nothing_is_kept_under_data_db(compose_text):
+    """The old layout put the live cluster in ./data/db, where the app and NAS file backups
+    could reach it."""
+    assert "./data/db" not in compose_text
+
+
+# --- 4. telemetry, 5. stop and memory ----------------------------------------------------------
+
+
+def test_db_has_telemetry_off_and_time_to_stop_cleanly(compose):
+    db = compose["services"]["db"]
+    # A string: YAML reads a bare `off` as false, which the image would not recognise.
+    assert db["environment"]["TIMESCALEDB_TELEMETRY"] == "off"
+    assert db["stop_grace_period"] == "60s"
+    assert db["stop_signal"] == "SIGINT"  # PostgreSQL's fast shutdown
+
+
+def test_db_memory_is_tuned_for_a_small_nas_by_default(compose):
+    tune = compose["services"]["db"]["environment"]["TS_TUNE_MEMORY"]
+    match = re.fullmatch(r"\$\{TS_TUNE_MEMORY:-(\d+)(MB|GB)\}", tune)
+    assert match, tune
+    megabytes = int(match[1]) * (1024 if match[2] == "GB" else 1)
+    assert 512 <= megabytes <= 2048  # shared_buffers of 128–512 MB on a 4–8 GB NAS
+
+
+# --- 6. start order ----------------------------------------------------------------------------
+
+
+def test_app_waits_for_db_and_runs_one_worker_that_prepares_the_database(compose):
     app = compose["services"]["app"]
     assert app["build"] == "."
     assert app["depends_on"]["db"]["condition"] == "service_healthy"
     assert app["restart"] == "unless-stopped"
-    assert {"./data:/data", "./backups:/backups"} <= set(app["volumes"])
     assert ".env" in app["env_file"]
     assert "/healthz" in " ".join(app["healthcheck"]["test"])
     command = " ".join(app["command"])
     assert command.startswith("domestique serve") and "--workers" not in command
+    # `serve` waits for the database, updates extensions and migrates before serving.
+    source = (ROOT / "app" / "cli.py").read_text()
+    serve = source[source.index("def serve(") : source.index("def migrate(")]
+    assert "prepare_database(settings)" in serve and "workers=1" in serve
 
 
-def test_dockerfile_is_python_313_trixie_non_root_with_healthcheck():
-    dockerfile = (ROOT / "Dockerfile").read_text()
+def test_db_service_is_pinned_timescaledb_ha_with_healthcheck(compose):
+    db = compose["services"]["db"]
+    assert _pg_major_of_image(compose) == "17"
+    assert "pg_isready" in " ".join(db["healthcheck"]["test"])
+    assert db["restart"] == "unless-stopped"
+    assert "POSTGRES_PASSWORD" in db["environment"]
+
+
+# --- 7. pins -----------------------------------------------------------------------------------
+
+
+def test_pg_dump_major_and_volume_follow_the_servers_major(compose, dockerfile):
+    """pg_dump refuses a server newer than itself; a data directory of another major will not
+    start. The volume's name carries the major, so a new major starts in a fresh volume."""
+    major = _pg_major_of_image(compose)
+    clients = re.findall(r"postgresql-client-(\d+)", dockerfile)
+    assert clients == [major]
+    (volume,) = compose["volumes"]
+    assert volume == f"db-pg{major}"
+    assert compose["services"]["db"]["volumes"] == [f"db-pg{major}:/home/postgres/pgdata"]
+    readme = (ROOT / "README.md").read_text()
+    assert (
+        f"domestique_db-pg{major}" in readme
+        and f"domestique_db-pg{major}" in (ROOT / "compose.yaml").read_text()
+    )
+
+
+def test_setuptools_understands_the_spdx_license_string():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert isinstance(pyproject["project"]["license"], str)  # SPDX expression (PEP 639)
+    (requirement,) = pyproject["build-system"]["requires"]
+    match = re.fullmatch(r"setuptools>=(\d+)", requirement)
+    assert match and int(match[1]) >= 77  # the first setuptools to accept it
+
+
+def test_dockerfile_is_python_313_trixie_non_root_with_healthcheck(dockerfile):
     assert re.search(r"^FROM python:3\.13-slim-trixie$", dockerfile, re.M)
-    assert "postgresql-client-17" in dockerfile
     assert re.search(r"^USER (?!root)\w+", dockerfile, re.M)
+    assert "useradd --uid 1000 " in dockerfile  # the uid the README and compose.yaml name
     assert re.search(r"^HEALTHCHECK .*\n.*healthz", dockerfile, re.M)
     assert '"domestique", "serve"' in dockerfile and "--workers" not in dockerfile
 
 
-def test_serve_runs_exactly_one_worker():
-    source = (ROOT / "app" / "cli.py").read_text()
-    assert "workers=1" in source
-
-
-def test_env_example_only_names_real_settings():
-    names = set(
-        re.findall(r"^#?\s*(DOMESTIQUE_[A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M)
-    )
-    known = {f"DOMESTIQUE_{name.upper()}" for name in Settings.model_fields}
-    assert names and names <= known
+def test_dockerignore_keeps_data_and_secrets_out_of_the_image():
+    ignored = set((ROOT / ".dockerignore").read_text().split())
+    assert {"data", "backups", ".env", ".git"} <= ignored
