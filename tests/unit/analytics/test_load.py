@@ -18,6 +18,7 @@ from app.analytics.load import (
     banister_trimp,
     banister_trimp_from_average,
     choose_load,
+    coggan_normalized,
     edwards_trimp,
     goldencheetah_zonal_trimp,
     hrss,
@@ -294,3 +295,18 @@ def test_time_in_zones_covers_the_recording_and_lower_bounds_are_inclusive() -> 
     seconds = time_in_zones(time_s, np.array([100.0, 113.9, 114.0, 200.0]), zones)
     np.testing.assert_allclose(seconds, [2, 1, 0, 0, 1])
     assert seconds.sum() == sample_durations(time_s).sum()
+
+
+def test_the_rolling_mean_is_the_30_second_trailing_window() -> None:
+    """NP's running mean (scipy) equals the textbook window sum over p[i-29..i] on long,
+    noisy and stepped streams, far below any printed digit."""
+    rng = np.random.default_rng(7)
+    streams = [
+        rng.normal(220.0, 60.0, 20_000).clip(0.0),
+        np.repeat([150.0, 350.0, 0.0, 280.0], [600, 180, 30, 1200]),
+        np.arange(30.0),
+    ]
+    for values in streams:
+        windows = np.lib.stride_tricks.sliding_window_view(values, 30).mean(axis=1)
+        expected = float(np.mean(windows**4) ** 0.25)
+        assert coggan_normalized(values) == pytest.approx(expected, rel=1e-12)
