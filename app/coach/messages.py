@@ -1,0 +1,456 @@
+"""The owner's sentences for the coach's codes: guardrail findings, plan validation errors,
+draft and change-set errors — in the reader's language (gettext, ``make i18n``).
+
+The pure core returns codes with plain parameters (dates as ISO strings, distances in metres);
+this module turns them into a sentence when a page, the CLI or an email shows them, with dates,
+numbers and distances formatted for the reader's locale and units. Pydantic's own error types
+(``missing``, ``extra_forbidden``, …) keep pydantic's English message, placed by location.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import Any
+
+from app.i18n import _, format_date, format_distance, format_number
+
+Params = Mapping[str, Any]
+
+
+def _day(value: Any) -> str:
+    if isinstance(value, date):
+        return format_date(value)
+    try:
+        return format_date(date.fromisoformat(str(value)))
+    except ValueError:
+        return str(value)
+
+
+def _num(value: Any, digits: int = 1) -> str:
+    try:
+        return format_number(float(value), digits)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _dist(value: Any) -> str:
+    try:
+        return format_distance(float(value))
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _health_rest(p: Params) -> str:
+    if p.get("kind") == "injury":
+        return _(
+            "%(name)s on %(date)s is replaced by rest: you reported an injury from %(start)s. "
+            "Training resumes when you say it has healed.",
+            name=p["name"],
+            date=_day(p["date"]),
+            start=_day(p["start"]),
+        )
+    return _(
+        "%(name)s on %(date)s is replaced by rest: you reported an illness from %(start)s. "
+        "Training resumes when you say you are well.",
+        name=p["name"],
+        date=_day(p["date"]),
+        start=_day(p["start"]),
+    )
+
+
+def _moved(p: Params) -> str:
+    if p.get("reason") == "day_off":
+        return _(
+            "%(name)s moved from %(date)s to %(to)s: %(date)s is marked as a day off.",
+            name=p["name"],
+            date=_day(p["date"]),
+            to=_day(p["to"]),
+        )
+    return _(
+        "%(name)s moved from %(date)s to %(to)s: that weekday is not one of your training days.",
+        name=p["name"],
+        date=_day(p["date"]),
+        to=_day(p["to"]),
+    )
+
+
+def _readiness_easy(p: Params) -> str:
+    if p.get("reason") == "hrv":
+        return _(
+            "%(name)s on %(date)s becomes an easy session: your 7-day HRV (%(hrv)s) is below "
+            "your normal range (from %(low)s).",
+            name=p["name"],
+            date=_day(p["date"]),
+            hrv=_num(p["hrv_7d"], 2),
+            low=_num(p["band_low"], 2),
+        )
+    return _(
+        "%(name)s on %(date)s becomes an easy session: today's readiness is %(readiness)s, "
+        "under %(minimum)s.",
+        name=p["name"],
+        date=_day(p["date"]),
+        readiness=_num(p["readiness"], 0),
+        minimum=_num(p["readiness_min"], 0),
+    )
+
+
+def _spike_shortened(p: Params) -> str:
+    if not p.get("longest_m"):
+        return _(
+            "%(name)s on %(date)s was %(distance)s with no run in the 30 days before; a first "
+            "run is kept to %(limit)s, so it is shortened to %(new)s.",
+            name=p["name"],
+            date=_day(p["date"]),
+            distance=_dist(p["distance_m"]),
+            limit=_dist(p["limit_m"]),
+            new=_dist(p["new_distance_m"]),
+        )
+    return _(
+        "%(name)s on %(date)s was %(distance)s, more than 110%% of your longest run in the 30 "
+        "days before (%(longest)s); it is shortened to %(new)s.",
+        name=p["name"],
+        date=_day(p["date"]),
+        distance=_dist(p["distance_m"]),
+        longest=_dist(p["longest_m"]),
+        new=_dist(p["new_distance_m"]),
+    )
+
+
+FINDINGS: dict[str, Callable[[Params], str]] = {
+    "health_rest": _health_rest,
+    "health_race": lambda p: _(
+        "%(name)s on %(date)s is a race during the rest you reported from %(start)s. Decide "
+        "whether to race; the plan waits for you.",
+        name=p["name"],
+        date=_day(p["date"]),
+        start=_day(p["start"]),
+    ),
+    "health_race_not_cleared": lambda p: _(
+        "%(name)s on %(date)s is a race, and the illness or injury from %(start)s is not "
+        "cleared yet. Race only if you feel fully well.",
+        name=p["name"],
+        date=_day(p["date"]),
+        start=_day(p["start"]),
+    ),
+    "health_restart_easy": lambda p: _(
+        "%(name)s on %(date)s becomes an easy session: after an illness or injury, hard "
+        "sessions wait until you say you are fully well.",
+        name=p["name"],
+        date=_day(p["date"]),
+    ),
+    "moved_unavailable": _moved,
+    "unavailable_day": lambda p: _(
+        "%(name)s on %(date)s falls on a day you are not available, and no free day in the "
+        "same week keeps hard days apart. Move it or drop it.",
+        name=p["name"],
+        date=_day(p["date"]),
+    ),
+    "unavailable_race": lambda p: _(
+        "%(name)s on %(date)s is a race on a day you marked as unavailable. Check the date or "
+        "your availability.",
+        name=p["name"],
+        date=_day(p["date"]),
+    ),
+    "week_over_hours": lambda p: _(
+        "The week of %(week)s plans %(hours)s hours; you have %(limit)s. Trim a session or "
+        "raise your weekly hours.",
+        week=_day(p["week_start"]),
+        hours=_num(p["hours"]),
+        limit=_num(p["limit_hours"]),
+    ),
+    "readiness_easy": _readiness_easy,
+    "readiness_race": lambda p: _(
+        "%(name)s on %(date)s is a race and your recovery signals are low today. Race by feel "
+        "and start conservatively.",
+        name=p["name"],
+        date=_day(p["date"]),
+    ),
+    "taper_added": lambda p: _(
+        "The %(days)s days before %(event)s cut the load by only %(cut)s%% against the four "
+        "weeks before; their sessions are shortened into a progressive taper, intensity kept.",
+        days=p["days"],
+        event=_day(p["event_date"]),
+        cut=p["cut_pct"],
+    ),
+    "taper_missing": lambda p: _(
+        "The %(days)s days before %(event)s cut the load by %(cut)s%% against the four weeks "
+        "before, and their sessions cannot be shortened enough. A taper of %(min)s%% or more "
+        "helps on race day.",
+        days=p["days"],
+        event=_day(p["event_date"]),
+        cut=p["cut_pct"],
+        min=p["min_pct"],
+    ),
+    "taper_too_deep": lambda p: _(
+        "The %(days)s days before %(event)s cut the load by %(cut)s%%; beyond %(max)s%% "
+        "fitness starts to fade. Keep a few short sessions at race pace.",
+        days=p["days"],
+        event=_day(p["event_date"]),
+        cut=p["cut_pct"],
+        max=p["max_pct"],
+    ),
+    "taper_intensity_dropped": lambda p: _(
+        "No hard session is left in the %(days)s days before %(event)s. Keep a little "
+        "race-pace work: a taper cuts volume, not intensity.",
+        days=p["days"],
+        event=_day(p["event_date"]),
+    ),
+    "event_after_plan": lambda p: _(
+        "The event on %(event)s is after the plan's last day (%(last)s), so the plan has no "
+        "taper for it.",
+        event=_day(p["event_date"]),
+        last=_day(p["last_day"]),
+    ),
+    "recovery_week_inserted": lambda p: _(
+        "The week of %(week)s would be loading week %(count)s in a row; it becomes a recovery "
+        "week with a load of %(new)s instead of %(load)s.",
+        week=_day(p["week_start"]),
+        count=p["weeks_in_row"],
+        new=_num(p["new_load"], 0),
+        load=_num(p["load"], 0),
+    ),
+    "recovery_week_deepened": lambda p: _(
+        "The recovery week of %(week)s was not lighter than the weeks before (load %(load)s "
+        "against %(reference)s); its sessions are shortened to a load of %(new)s.",
+        week=_day(p["week_start"]),
+        load=_num(p["load"], 0),
+        reference=_num(p["reference"], 0),
+        new=_num(p["new_load"], 0),
+    ),
+    "recovery_week_missing": lambda p: _(
+        "The week of %(week)s is loading week %(count)s in a row. A lighter week every three "
+        "to four weeks lets the training sink in.",
+        week=_day(p["week_start"]),
+        count=p["weeks_in_row"],
+    ),
+    "spike_shortened": _spike_shortened,
+    "spike_race": lambda p: _(
+        "%(name)s on %(date)s (%(distance)s) is longer than 110%% of your longest run in the "
+        "30 days before (%(longest)s). Races count too: build the long run towards it where "
+        "you can.",
+        name=p["name"],
+        date=_day(p["date"]),
+        distance=_dist(p["distance_m"]),
+        longest=_dist(p["longest_m"]),
+    ),
+    "spike_cannot_shorten": lambda p: _(
+        "%(name)s on %(date)s is %(distance)s, over the %(limit)s your recent runs allow, and "
+        "its lap-button or open steps keep it that long. Shorten it.",
+        name=p["name"],
+        date=_day(p["date"]),
+        distance=_dist(p["distance_m"]),
+        limit=_dist(p["limit_m"]),
+    ),
+    "easy_after_key": lambda p: _(
+        "%(name)s on %(date)s becomes an easy session: it comes right after the key session "
+        "of %(key)s.",
+        name=p["name"],
+        date=_day(p["date"]),
+        key=_day(p["key_date"]),
+    ),
+    "hard_after_key": lambda p: _(
+        "%(date)s holds a key or hard session right after the key session of %(key)s. Put an "
+        "easy day between them, or confirm both.",
+        date=_day(p["date"]),
+        key=_day(p["key_date"]),
+    ),
+    "hard_day_softened": lambda p: _(
+        "%(name)s on %(date)s becomes an easy session: it would make %(count)s hard days in a row.",
+        name=p["name"],
+        date=_day(p["date"]),
+        count=p["days_in_row"],
+    ),
+    "hard_days_in_row": lambda p: _(
+        "%(count)s hard days in a row from %(start)s, with key sessions that cannot change. "
+        "Make one of them easy.",
+        count=p["days"],
+        start=_day(p["start"]),
+    ),
+    "ramp_scaled": lambda p: _(
+        "Week of %(week)s: fitness (CTL) would rise by %(ramp)s, more than the %(limit)s a "
+        "week allows from a fitness of %(ctl)s; its other sessions are shortened to %(pct)s%%.",
+        week=_day(p["week_start"]),
+        ramp=_num(p["ramp"]),
+        limit=_num(p["limit"]),
+        ctl=_num(p["ctl"], 0),
+        pct=p["factor_pct"],
+    ),
+    "ramp_too_steep": lambda p: _(
+        "Week of %(week)s: fitness (CTL) would rise by %(ramp)s, more than the %(limit)s a "
+        "week allows from a fitness of %(ctl)s, and halving its other sessions is not enough. "
+        "Make the week lighter.",
+        week=_day(p["week_start"]),
+        ramp=_num(p["ramp"]),
+        limit=_num(p["limit"]),
+        ctl=_num(p["ctl"], 0),
+    ),
+    "intensity_too_hard": lambda p: _(
+        "%(easy)s%% of the planned time is easy (%(sessions)s%% of the sessions); about "
+        "%(target)s%% usually works best. A harder mix is your call.",
+        easy=p["easy_pct"],
+        sessions=p["easy_sessions_pct"],
+        target=p["target_pct"],
+    ),
+    "guardrails_unstable": lambda p: _(
+        "The checks were still changing the plan after %(passes)s rounds; review it by hand.",
+        passes=p["passes"],
+    ),
+}
+
+ERRORS: dict[str, Callable[[Params], str]] = {
+    # Workout structure (app.coach.workouts)
+    "hr_range_order": lambda p: _(
+        "The heart-rate range starts above its end (%(low)s to %(high)s bpm).",
+        low=p.get("low", "?"),
+        high=p.get("high", "?"),
+    ),
+    "pace_range_order": lambda p: _(
+        "The pace range is the wrong way round: the fast pace %(fast)s is slower than the "
+        "slow pace %(slow)s.",
+        fast=p.get("fast", "?"),
+        slow=p.get("slow", "?"),
+    ),
+    "power_range_order": lambda p: _(
+        "The power range starts above its end (%(low)s to %(high)s W).",
+        low=p.get("low", "?"),
+        high=p.get("high", "?"),
+    ),
+    "cadence_range_order": lambda p: _(
+        "The cadence range starts above its end (%(low)s to %(high)s).",
+        low=p.get("low", "?"),
+        high=p.get("high", "?"),
+    ),
+    "structure_too_long": lambda p: _(
+        "The workout has %(steps)s steps once its repeats are written out; 1,000 is the most.",
+        steps=p.get("steps", "?"),
+    ),
+    "target_not_for_sport": lambda p: _(
+        "Step %(step)s: this target is not available for this sport (power is for rides, pace "
+        "for runs and swims).",
+        step=p.get("step", "?"),
+    ),
+    "swim_step_by_time": lambda p: _(
+        "Step %(step)s: swim steps end by distance, the lap button or nothing; only rest steps "
+        "last a time.",
+        step=p.get("step", "?"),
+    ),
+    "distance_not_for_sport": lambda p: _(
+        "Step %(step)s: strength and other sessions go by time, not distance.",
+        step=p.get("step", "?"),
+    ),
+    "pace_out_of_range": lambda p: _(
+        "Step %(step)s: the pace must lie between %(fastest)s and %(slowest)s.",
+        step=p.get("step", "?"),
+        fastest=p.get("fastest", "?"),
+        slowest=p.get("slowest", "?"),
+    ),
+    "cadence_out_of_range": lambda p: _(
+        "Step %(step)s: the cadence must lie between %(low)s and %(high)s.",
+        step=p.get("step", "?"),
+        low=p.get("low", "?"),
+        high=p.get("high", "?"),
+    ),
+    # Plan (app.coach.plans)
+    "weekday_repeated": lambda p: _("A weekday is listed twice among the training days."),
+    "long_day_unavailable": lambda p: _("The long-session day is not one of the training days."),
+    "day_off_repeated": lambda p: _("A date is listed twice among the days off."),
+    "health_end_before_start": lambda p: _(
+        "An illness or injury ends (%(end)s) before it starts (%(start)s).",
+        end=_day(p.get("end", "?")),
+        start=_day(p.get("start", "?")),
+    ),
+    "health_cleared_before_start": lambda p: _(
+        "An illness or injury is cleared (%(cleared)s) before it starts (%(start)s).",
+        cleared=_day(p.get("cleared", "?")),
+        start=_day(p.get("start", "?")),
+    ),
+    "weeks_not_consecutive": lambda p: _(
+        "The week starting %(start)s should start on %(expected)s, seven days after the one "
+        "before.",
+        start=_day(p.get("start", "?")),
+        expected=_day(p.get("expected", "?")),
+    ),
+    "workout_id_repeated": lambda p: _("The workout id %(id)s is used twice.", id=p.get("id", "?")),
+    "workout_outside_plan": lambda p: _(
+        "The workout %(id)s on %(date)s lies outside the plan (%(first)s to %(last)s).",
+        id=p.get("id", "?"),
+        date=_day(p.get("date", "?")),
+        first=_day(p.get("first", "?")),
+        last=_day(p.get("last", "?")),
+    ),
+    "health_id_repeated": lambda p: _("An illness or injury id is used twice."),
+    # Drafts and change sets (app.coach.llm_schema, app.coach.changes)
+    "no_steps": lambda p: _("A workout or block has no steps."),
+    "no_weeks": lambda p: _("The plan has no weeks."),
+    "repeat_out_of_range": lambda p: _(
+        "A block repeats %(repeat)s times; 1 (once) to 99 is allowed.",
+        repeat=p.get("repeat", "?"),
+    ),
+    "date_invalid": lambda p: _("“%(text)s” is not a date (YYYY-MM-DD).", text=p.get("text", "?")),
+    "date_outside_plan": lambda p: _(
+        "%(date)s lies outside the plan (%(first)s to %(last)s).",
+        date=_day(p.get("date", "?")),
+        first=_day(p.get("first", "?")),
+        last=_day(p.get("last", "?")),
+    ),
+    "date_in_past": lambda p: _("%(date)s has already passed.", date=_day(p.get("date", "?"))),
+    "unknown_workout": lambda p: _(
+        "There is no workout %(id)s in the plan.", id=p.get("workout_id", "?")
+    ),
+    "workout_in_past": lambda p: _(
+        "The workout %(id)s on %(date)s has already passed.",
+        id=p.get("workout_id", "?"),
+        date=_day(p.get("date", "?")),
+    ),
+    "structure_invalid": lambda p: _(
+        "The new steps are not valid: %(details)s", details=p.get("details", "")
+    ),
+    "workout_invalid": lambda p: _(
+        "The workout is not valid: %(details)s", details=p.get("details", "")
+    ),
+    "event_invalid": lambda p: _("The event is not valid (its distance or duration)."),
+    "nothing_to_change": lambda p: _("The change leaves everything as it was."),
+    "end_before_start": lambda p: _(
+        "The end (%(end)s) is before the start (%(start)s).",
+        end=_day(p.get("end", "?")),
+        start=_day(p.get("start", "?")),
+    ),
+    "unknown_health_report": lambda p: _(
+        "There is no open illness or injury %(id)s.", id=p.get("report_id", "?")
+    ),
+    "nothing_to_clear": lambda p: _("No illness or injury is open."),
+    "cleared_before_start": lambda p: _(
+        "%(date)s is before the illness or injury started (%(start)s).",
+        date=_day(p.get("date", "?")),
+        start=_day(p.get("start", "?")),
+    ),
+    "unknown_week": lambda p: _(
+        "No week of the plan starts on %(date)s.", date=_day(p.get("week_start", "?"))
+    ),
+}
+
+
+def describe_finding(code: str, params: Params | None = None) -> str:
+    """The owner's sentence for a guardrail finding."""
+    render = FINDINGS.get(code)
+    if render is None:
+        return _("The plan check found something it cannot describe (%(code)s).", code=code)
+    return render(params or {})
+
+
+def describe_error(code: str, params: Params | None = None, fallback: str = "") -> str:
+    """The owner's sentence for a validation, draft or change-set error code; pydantic's own
+    codes give ``fallback`` (pydantic's English message)."""
+    render = ERRORS.get(code)
+    if render is None:
+        return fallback or _("The plan is not valid (%(code)s).", code=code)
+    return render(params or {})
+
+
+def finding_codes() -> set[str]:
+    return set(FINDINGS)
+
+
+def error_codes() -> set[str]:
+    return set(ERRORS)
