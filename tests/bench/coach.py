@@ -1,9 +1,7 @@
 """The coach's pure core: guardrails and estimates of a 24-week plan (about 150 workouts)
 against 120 days of history. No database: the cluster is not used.
 
-To run it with the others, add ``"coach": coach`` to ``GROUPS`` in ``tests/bench/groups.py``
-(``from tests.bench.coach import coach``); or alone:
-``make exec CMD='python -m tests.bench.coach'``.
+``make bench ONLY=coach`` runs it (or ``make exec CMD='python -m tests.bench.coach'``).
 The guardrails read only the last 120 days of loads and 30 days of long runs, so a longer
 history does not change these figures.
 """

@@ -27,6 +27,7 @@ from app.db.migrate import upgrade
 from app.jobs.registry import JobRegistry
 from app.services import owners
 from app.web.app import create_app
+from tests.bench.coach import coach
 from tests.bench.pages import percentile
 from tests.bench.rest import memory_at_rest
 from tests.support.postgres import TemporaryCluster
@@ -419,4 +420,5 @@ GROUPS: dict[str, Callable[[TemporaryCluster, Scale], dict[str, float]]] = {
     "metrics": metrics,
     "wellness": wellness,
     "rest": memory_at_rest,
+    "coach": coach,
 }
