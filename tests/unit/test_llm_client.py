@@ -18,6 +18,7 @@ from email.utils import format_datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
+import openai
 import pytest
 from openai.lib._pydantic import to_strict_json_schema
 from pydantic import BaseModel, Field
@@ -729,3 +730,12 @@ def test_bad_arguments_are_refused():
         pytest.raises(ValueError),
     ):
         c.structured([{"role": "tool", "content": "x"}], Decision, purpose="p")
+
+
+def test_the_fake_answers_base64_embeddings_as_the_sdk_asks_by_default(fake):
+    with openai.OpenAI(base_url=fake.base_url, api_key=KEY, max_retries=0) as sdk:
+        answer = sdk.embeddings.create(model="test-embed", input=["tempo run", "회복 주간"])
+    assert fake.calls(EMBEDDINGS)[0].body["encoding_format"] == "base64"
+    assert [item.index for item in answer.data] == [0, 1]
+    assert answer.data[0].embedding == pytest.approx(embed_text("tempo run"), abs=1e-7)
+    assert answer.data[1].embedding == pytest.approx(embed_text("회복 주간"), abs=1e-7)
