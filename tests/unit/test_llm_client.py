@@ -7,6 +7,7 @@ timeout cases let the client's own timeout fire while the fake holds the answer.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import json
@@ -23,6 +24,14 @@ import pytest
 from openai.lib._pydantic import to_strict_json_schema
 from pydantic import BaseModel, Field
 
+from app.coach.example import plan_example
+from app.coach.llm_schema import (
+    DraftInvalid,
+    LlmPlanDraft,
+    draft_from_plan,
+    llm_plan_schema,
+    plan_from_draft,
+)
 from app.logs import configure_logging
 from app.sources import SourceAuthError, SourceDataError, SourceRateLimited, SourceUnavailable
 from app.sources.llm import (
@@ -239,6 +248,48 @@ def test_a_schema_given_by_the_caller_is_sent_and_the_answer_validated_with_the_
     result = client.structured(MESSAGES, Decision, purpose="p", schema=loose)
     assert result.code == "llm_bad_request" and "additionalProperties" in result.error.detail
     assert len(fake.calls(CHAT)) == 2 and fake.pending == 0
+
+
+def test_a_coach_plan_draft_goes_through_with_its_own_schema_and_checks(fake, client):
+    # app.coach's strict schema (inlined, no $ref) as sent; its conversion to a plan as the check
+    plan = plan_example()
+    good = draft_from_plan(plan).model_dump(mode="json")
+    bad = copy.deepcopy(good)
+    bad["weeks"][0]["workouts"][0]["date"] = "2026-02-30"
+    fake.answer(bad)
+    fake.answer(good)
+
+    def becomes_a_plan(draft: LlmPlanDraft) -> list[str]:
+        try:
+            plan_from_draft(
+                draft,
+                title=plan.title,
+                goal=plan.goal,
+                availability=plan.availability,
+                constraints=plan.constraints,
+                health=plan.health,
+            )
+        except DraftInvalid as invalid:
+            return [str(error) for error in invalid.errors]
+        return []
+
+    result = client.structured(
+        MESSAGES,
+        LlmPlanDraft,
+        purpose="plan_draft",
+        schema=llm_plan_schema(),
+        validate=becomes_a_plan,
+    )
+    assert result.value == LlmPlanDraft.model_validate(good)
+    first, second = fake.calls(CHAT)
+    sent_schema = first.body["response_format"]["json_schema"]
+    assert sent_schema["schema"] == llm_plan_schema() and sent_schema["name"] == "LlmPlanDraft"
+    assert schema_problem(sent_schema["schema"]) is None
+    assert (
+        "- weeks.0.workouts.0.date: “2026-02-30” is not a date (YYYY-MM-DD)"
+        in (second.body["messages"][-1]["content"])
+    )
+    assert [a.error_code for a in result.attempts] == ["llm_schema_violation", None]
 
 
 # --- the one re-ask --------------------------------------------------------------------------
