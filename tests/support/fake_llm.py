@@ -340,7 +340,7 @@ class _Handler(BaseHTTPRequestHandler):
         if scripted is not None:
             return self._send(scripted.status, scripted.body, headers=scripted.headers)
 
-        if (method, path) not in ((("POST", CHAT)), ("POST", EMBEDDINGS), ("GET", MODELS)):
+        if (method, path) not in (("POST", CHAT), ("POST", EMBEDDINGS), ("GET", MODELS)):
             return self._send(404, "404 page not found", content_type="text/plain")
         if path == MODELS and not llm.list_models:
             return self._send(404, "404 page not found", content_type="text/plain")
