@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextvars
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -50,6 +52,28 @@ def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
 
 
 _ = gettext
+
+
+@contextmanager
+def using(
+    locale: str | None = None, units: str | None = None, timezone: str | None = None
+) -> Iterator[None]:
+    """Translate and format in ``locale``, ``units`` and ``timezone`` inside the block (those
+    given), whoever the request is for: a calendar feed or a file written for the owner."""
+    tokens = [
+        (variable, variable.set(value))
+        for variable, value in (
+            (current_locale, locale),
+            (current_units, units),
+            (current_timezone, timezone),
+        )
+        if value is not None
+    ]
+    try:
+        yield
+    finally:
+        for variable, token in reversed(tokens):
+            variable.reset(token)
 
 
 def negotiate(accept_language: str | None, default: str) -> str:

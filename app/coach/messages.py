@@ -13,6 +13,25 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
+from pydantic import BaseModel
+
+from app import i18n
+from app.coach.describe import (
+    distance_words,
+    length_words,
+    sport_words,
+    step_type_words,
+    target_words,
+)
+from app.coach.workouts import (
+    CadenceTarget,
+    HrRangeTarget,
+    HrZoneTarget,
+    NoTarget,
+    PaceRangeTarget,
+    PowerRangeTarget,
+    PowerZoneTarget,
+)
 from app.i18n import _, format_date, format_distance, format_number
 
 Params = Mapping[str, Any]
@@ -431,6 +450,133 @@ ERRORS: dict[str, Callable[[Params], str]] = {
 }
 
 
+_TARGET_CLASSES: dict[str, type[BaseModel]] = {
+    "none": NoTarget,
+    "hr_zone": HrZoneTarget,
+    "hr_range": HrRangeTarget,
+    "pace_range": PaceRangeTarget,
+    "power_zone": PowerZoneTarget,
+    "power_range": PowerRangeTarget,
+    "cadence": CadenceTarget,
+}
+
+
+def _target(value: Any, sport: str) -> str:
+    """A target as :func:`app.coach.garmin_workout.decode_target` gives it, in words — also
+    one the plan would refuse, such as the 864 km/h "pace" of watts read as metres per second."""
+    if not isinstance(value, Mapping):
+        return str(value)
+    kind = value.get("kind")
+    if kind == "speed":
+        low, high = value.get("low_kmh", 0.0), value.get("high_kmh", 0.0)
+        if i18n.current_units.get() == "imperial":
+            factor = 1000 / i18n.METERS_PER_MILE
+            return f"{_num(low * factor)}–{_num(high * factor)} mph"
+        return f"{_num(low)}–{_num(high)} km/h"
+    if kind == "unknown":
+        if value.get("missing"):
+            return _("a target without values")
+        return _("a target Domestique does not know (type %(type)s)", type=value.get("type_id"))
+    model = _TARGET_CLASSES.get(str(kind))
+    if model is None:
+        return str(value)
+    try:
+        return target_words(model.model_construct(**value), sport)  # type: ignore[arg-type]
+    except (AttributeError, TypeError, ValueError):
+        return str(value)
+
+
+def _duration(value: Any, sport: str) -> str:
+    if not isinstance(value, Mapping):
+        return str(value)
+    kind, amount = value.get("kind"), value.get("value")
+    if kind == "time" and isinstance(amount, int | float):
+        return length_words(amount)
+    if kind == "distance" and isinstance(amount, int | float):
+        return distance_words(amount, sport)
+    if kind == "lap_button":
+        return _("until you press lap")
+    return _("an unknown length")
+
+
+def _step_type(value: Any) -> str:
+    return step_type_words(str(value))
+
+
+def _sport(value: Any) -> str:
+    return sport_words(str(value))
+
+
+DIFFERENCES: dict[str, Callable[[Params], str]] = {
+    "sport_changed": lambda p: _(
+        "Garmin changed the sport: %(sent)s became %(fetched)s.",
+        sent=_sport(p.get("sent")),
+        fetched=_sport(p.get("fetched")),
+    ),
+    "pool_length_changed": lambda p: _(
+        "Garmin changed the pool length: %(sent)s became %(fetched)s.",
+        sent=f"{_num(p.get('sent'), 0)} m",
+        fetched=f"{_num(p.get('fetched'), 0)} m",
+    ),
+    "step_missing": lambda p: _("Step %(step)s is missing on Garmin.", step=p.get("step", "?")),
+    "step_added": lambda p: _(
+        "Garmin has a step %(step)s that Domestique did not send.", step=p.get("step", "?")
+    ),
+    "structure_changed": lambda p: _(
+        "Step %(step)s moved into or out of a repeat on Garmin.", step=p.get("step", "?")
+    ),
+    "repeat_changed": lambda p: _(
+        "Step %(step)s repeats %(fetched)s times on Garmin instead of %(sent)s.",
+        step=p.get("step", "?"),
+        sent=p.get("sent", "?"),
+        fetched=p.get("fetched", "?"),
+    ),
+    "step_type_changed": lambda p: _(
+        "Step %(step)s changed type on Garmin: %(sent)s became %(fetched)s.",
+        step=p.get("step", "?"),
+        sent=_step_type(p.get("sent")),
+        fetched=_step_type(p.get("fetched")),
+    ),
+    "duration_changed": lambda p: _(
+        "Step %(step)s changed length on Garmin: %(sent)s became %(fetched)s.",
+        step=p.get("step", "?"),
+        sent=_duration(p.get("sent"), p.get("sport", "")),
+        fetched=_duration(p.get("fetched"), p.get("sport", "")),
+    ),
+    "target_changed": lambda p: _(
+        "Step %(step)s changed target on Garmin: %(sent)s became %(fetched)s.",
+        step=p.get("step", "?"),
+        sent=_target(p.get("sent"), p.get("sport", "")),
+        fetched=_target(p.get("fetched"), p.get("sport", "")),
+    ),
+    "target_dropped": lambda p: _(
+        "Garmin dropped the target of step %(step)s (%(sent)s).",
+        step=p.get("step", "?"),
+        sent=_target(p.get("sent"), p.get("sport", "")),
+    ),
+    "target_values_dropped": lambda p: _(
+        "Garmin kept the kind of target of step %(step)s but dropped its values (%(sent)s).",
+        step=p.get("step", "?"),
+        sent=_target(p.get("sent"), p.get("sport", "")),
+    ),
+    "target_order_changed": lambda p: _(
+        "Garmin swapped the bounds of the target of step %(step)s (%(sent)s); the watch may "
+        "show it as 0:00.",
+        step=p.get("step", "?"),
+        sent=_target(p.get("sent"), p.get("sport", "")),
+    ),
+}
+
+
+def describe_difference(code: str, params: Params | None = None) -> str:
+    """The owner's sentence for a difference between a workout sent to Garmin and what Garmin
+    stored (:func:`app.coach.garmin_workout.compare`)."""
+    render = DIFFERENCES.get(code)
+    if render is None:
+        return _("Garmin stored the workout differently (%(code)s).", code=code)
+    return render(params or {})
+
+
 def describe_finding(code: str, params: Params | None = None) -> str:
     """The owner's sentence for a guardrail finding."""
     render = FINDINGS.get(code)
@@ -454,3 +600,7 @@ def finding_codes() -> set[str]:
 
 def error_codes() -> set[str]:
     return set(ERRORS)
+
+
+def difference_codes() -> set[str]:
+    return set(DIFFERENCES)

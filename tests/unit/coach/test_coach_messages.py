@@ -7,8 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from app.coach.messages import describe_error, describe_finding, error_codes, finding_codes
-from app.i18n import current_locale
+from app.coach.messages import (
+    describe_difference,
+    describe_error,
+    describe_finding,
+    difference_codes,
+    error_codes,
+    finding_codes,
+)
+from app.i18n import current_locale, using
 
 ROOT = Path(__file__).resolve().parents[3]
 COACH = ROOT / "app" / "coach"
@@ -134,3 +141,89 @@ def test_variants_and_formatting_follow_the_params_and_locale():
     assert "Mar 7, 2027" in describe_finding("easy_after_key", SAMPLES)
     assert describe_error("missing", {}, "Field required") == "Field required"
     assert "no_such" in describe_finding("no_such", {})
+
+
+DIFFERENCE_CODES = _found(
+    [COACH / "garmin_workout.py"],
+    r'"((?:sport|pool_length|step|structure|repeat|duration|target)_[a-z_]+)"',
+)
+POWER = {"kind": "power_range", "low_w": 225, "high_w": 240}
+DIFFERENCE_SAMPLES: dict[str, dict] = {
+    "sport_changed": {"sent": "ride", "fetched": "run"},
+    "pool_length_changed": {"sent": 25.0, "fetched": 33.0},
+    "step_missing": {"step": 5},
+    "step_added": {"step": 6},
+    "structure_changed": {"step": 4},
+    "repeat_changed": {"step": 2, "sent": 6, "fetched": 5},
+    "step_type_changed": {"step": 1, "sent": "warmup", "fetched": "interval"},
+    "duration_changed": {
+        "step": 1,
+        "sport": "ride",
+        "sent": {"kind": "time", "value": 600.0},
+        "fetched": {"kind": "distance", "value": 5000.0},
+    },
+    # Watts read as metres per second: 225 m/s is a "pace" of 0:04/km (864 km/h).
+    "target_changed": {
+        "step": 3,
+        "sport": "ride",
+        "sent": POWER,
+        "fetched": {"kind": "pace_range", "fast_s_per_km": 4.2, "slow_s_per_km": 4.4},
+    },
+    "target_dropped": {"step": 4, "sport": "ride", "sent": POWER, "fetched": {"kind": "none"}},
+    "target_values_dropped": {
+        "step": 3,
+        "sport": "ride",
+        "sent": POWER,
+        "fetched": {"kind": "unknown", "type_id": 2, "missing": True},
+    },
+    "target_order_changed": {
+        "step": 3,
+        "sport": "run",
+        "sent": {"kind": "pace_range", "fast_s_per_km": 250.0, "slow_s_per_km": 260.0},
+        "fetched": {"kind": "pace_range", "fast_s_per_km": 250.0, "slow_s_per_km": 260.0},
+    },
+}
+
+
+def test_every_difference_has_a_sentence_and_every_sentence_a_difference():
+    assert {"target_changed", "step_missing", "repeat_changed"} <= DIFFERENCE_CODES
+    assert difference_codes() == DIFFERENCE_CODES == set(DIFFERENCE_SAMPLES)
+
+
+@pytest.mark.parametrize("code", sorted(DIFFERENCE_SAMPLES))
+def test_differences_read_in_both_languages(code):
+    with using("en", "metric"):
+        english = describe_difference(code, DIFFERENCE_SAMPLES[code])
+    with using("ko", "metric"):
+        korean = describe_difference(code, DIFFERENCE_SAMPLES[code])
+    assert english and "%(" not in english and "{" not in english
+    assert HANGUL.search(korean), korean
+    assert "%(" not in korean and "{" not in korean
+    with using("ko"):
+        assert HANGUL.search(describe_difference(code, {}))
+
+
+def test_differences_say_the_targets_lengths_and_sports_in_words():
+    with using("en", "metric"):
+        assert describe_difference("target_changed", DIFFERENCE_SAMPLES["target_changed"]) == (
+            "Step 3 changed target on Garmin: 225–240 W became 0:04 /km."
+        )
+        assert describe_difference("duration_changed", DIFFERENCE_SAMPLES["duration_changed"]) == (
+            "Step 1 changed length on Garmin: 10 min became 5 km."
+        )
+        assert describe_difference("sport_changed", DIFFERENCE_SAMPLES["sport_changed"]) == (
+            "Garmin changed the sport: Ride became Run."
+        )
+        speed = {"step": 2, "sport": "ride", "sent": POWER,
+                 "fetched": {"kind": "speed", "low_kmh": 28.8, "high_kmh": 32.4}}  # fmt: skip
+        assert describe_difference("target_changed", speed).endswith(
+            "225–240 W became 28.8–32.4 km/h."
+        )
+        assert "no_such" in describe_difference("no_such", {})
+    with using("ko", "metric"):
+        assert describe_difference("target_dropped", DIFFERENCE_SAMPLES["target_dropped"]) == (
+            "Garmin에서 4단계의 목표(225–240 W)가 빠졌습니다."
+        )
+        assert describe_difference(
+            "step_type_changed", DIFFERENCE_SAMPLES["step_type_changed"]
+        ) == ("Garmin에서 1단계의 종류가 바뀌었습니다: 워밍업 → 인터벌.")
