@@ -28,6 +28,7 @@ from app.jobs.registry import JobRegistry
 from app.services import owners
 from app.web.app import create_app
 from tests.bench.coach import coach
+from tests.bench.devices import devices
 from tests.bench.pages import percentile
 from tests.bench.rest import memory_at_rest
 from tests.support.postgres import TemporaryCluster
@@ -421,4 +422,5 @@ GROUPS: dict[str, Callable[[TemporaryCluster, Scale], dict[str, float]]] = {
     "wellness": wellness,
     "rest": memory_at_rest,
     "coach": coach,
+    "devices": devices,
 }
