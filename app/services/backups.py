@@ -16,6 +16,13 @@ barely compress) with:
 Written to ``.partial``, fsynced, renamed; then verified by reading it back (every checksum, and
 ``pg_restore --list`` on the dump). Retention (keep the newest N daily, weekly and monthly
 backups) prunes only after a new backup verified, and never touches a file it did not write.
+
+A restore replaces the database, the raw store and the key under whoever uses them. The running
+app restores in place (``in_running_app``: it has paused its work first, see
+``app.services.maintenance``, and adopts the new key at the switch through ``on_switch``); any
+other caller — ``domestique restore`` — runs only while no app uses the database: the app holds
+a shared advisory lock for its lifetime (``app_presence``) and the command refuses
+(``app_running``) instead of pulling the database from under it.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ import subprocess
 import tarfile
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,6 +56,7 @@ from app.security.keys import KEY_FILE_NAME
 log = logging.getLogger(__name__)
 PREFIX = "domestique-"
 BUSY_LOCK = "domestique:backup-restore"
+APP_LOCK = "domestique:app:"  # + the database's name: held (shared) while an app serves it
 SUFFIX = ".tar"
 CHUNK = 1024 * 1024
 FORMAT_VERSION = 1
@@ -425,6 +433,18 @@ class RestoreResult:
     safety_backup: Path | None
     previous_database: str
     warnings: list[str]
+    switched: Switched | None = None
+
+
+@dataclass(frozen=True)
+class Switched:
+    """What the switch changed, for a running app to adopt at once: whether the backup's key
+    replaced ours, and the owner's session epoch before and after (the restored owner's epoch
+    moves past both, so no session from the backup's time comes back; None: no owner)."""
+
+    key_replaced: bool
+    session_epoch_before: int | None
+    session_epoch: int | None
 
 
 def _known_revisions() -> set[str]:
@@ -460,18 +480,99 @@ def _admin(settings: Settings):
 
 
 def restore_backup(
-    settings: Settings, path: Path, *, progress: Callable[[str], None] | None = None
+    settings: Settings,
+    path: Path,
+    *,
+    progress: Callable[[str], None] | None = None,
+    on_switch: Callable[[Switched], None] | None = None,
+    in_running_app: bool = False,
 ) -> RestoreResult:
     """Restore ``path`` into a fresh database and switch to it only when it is complete: a
     failure part-way leaves the current database and raw store as they were. A safety backup
     of the current state is written first (``domestique-safety-…``). Only one backup or restore
-    runs at a time (``backup_busy``)."""
-    with one_at_a_time(settings):
-        return _restore(settings, path, progress)
+    runs at a time (``backup_busy``).
+
+    ``in_running_app``: the app itself restores, its work paused; ``on_switch`` is called right
+    after the database, raw store and key switched over (before the old database is dropped).
+    Otherwise no app may be serving the database (``app_running``)."""
+    app_stopped = nullcontext() if in_running_app else _no_app_running(settings)
+    with one_at_a_time(settings), app_stopped:
+        return _restore(settings, path, progress, on_switch)
+
+
+def app_running(settings: Settings) -> bool:
+    """Whether an app serves this database now (it holds ``app_presence``)."""
+    admin, _url = _admin(settings)
+    try:
+        with admin.connect() as connection:
+            key = {"k": _app_lock_key(settings)}
+            free = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), key).scalar()
+            if free:
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"), key)
+            return not free
+    finally:
+        admin.dispose()
+
+
+def _app_lock_key(settings: Settings) -> int:
+    return lock_key(APP_LOCK + str(make_url(settings.database_url.get_secret_value()).database))
+
+
+@contextmanager
+def app_presence(settings: Settings) -> Iterator[None]:
+    """Held by the running app for its lifetime: a shared advisory lock on the server's
+    ``postgres`` database (released by the server if the process dies). A restore from the
+    command line holding it exclusively is waited for, so the app starts on the restored data."""
+    admin, _url = _admin(settings)
+    try:
+        with admin.connect() as connection:
+            key = {"k": _app_lock_key(settings)}
+            if not connection.execute(text("SELECT pg_try_advisory_lock_shared(:k)"), key).scalar():
+                log.warning("a restore from the command line is running; starting after it")
+                connection.execute(text("SELECT pg_advisory_lock_shared(:k)"), key)
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock_shared(:k)"), key)
+    finally:
+        admin.dispose()
+
+
+@contextmanager
+def _no_app_running(settings: Settings) -> Iterator[None]:
+    """The app's presence lock, exclusively, for a restore from outside the app: refused
+    (``app_running``) while the app serves the database, and an app starting meanwhile waits."""
+    admin, _url = _admin(settings)
+    try:
+        with admin.connect() as connection:
+            key = {"k": _app_lock_key(settings)}
+            if not connection.execute(text("SELECT pg_try_advisory_lock(:k)"), key).scalar():
+                raise BackupError("the app is running", code="app_running")
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"), key)
+    finally:
+        admin.dispose()
+
+
+def _session_epoch(url: str) -> int | None:
+    """The owner's session epoch in the database at ``url`` (None: no owner, or no schema)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT session_epoch FROM owner")).scalar()
+    except Exception:  # an empty or unreachable database has no owner
+        return None
+    finally:
+        engine.dispose()
 
 
 def _restore(
-    settings: Settings, path: Path, progress: Callable[[str], None] | None
+    settings: Settings,
+    path: Path,
+    progress: Callable[[str], None] | None,
+    on_switch: Callable[[Switched], None] | None,
 ) -> RestoreResult:
     say = progress or (lambda step: None)
     say("verify")
@@ -480,6 +581,7 @@ def _restore(
         facts: dict[str, Any] | None = database_facts(settings)
     except Exception:  # an empty or unreachable database has nothing to keep
         facts = None
+    epoch_before = _session_epoch(settings.database_url.get_secret_value()) if facts else None
     warnings = check_restorable(metadata, facts)
     safety = None
     if facts and any(facts["row_counts"].values()):
@@ -543,6 +645,7 @@ def _restore(
             # (and any other extension the dump created behind the server's version).
             update_extensions(fresh_settings.database_url.get_secret_value(), [fresh])
             upgrade(fresh_settings.database_url.get_secret_value())
+            epoch = _move_session_epoch(fresh_settings, epoch_before)
             files = Path(work) / "files"
             if (files / "raw").is_dir():
                 shutil.move(str(files / "raw"), raw_new)
@@ -551,33 +654,34 @@ def _restore(
             key = files / "secret.key"
             say("switch")
             with admin.connect() as connection:
-                connection.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = :name AND pid <> pg_backend_pid()"
-                    ),
-                    {"name": name},
-                )
-                connection.execute(text(f'ALTER DATABASE "{name}" RENAME TO "{previous}"'))
-                connection.execute(text(f'ALTER DATABASE "{fresh}" RENAME TO "{name}"'))
+                _swap_databases(connection, name, previous, fresh)
             switched = True
             if settings.raw_dir.exists():
                 settings.raw_dir.rename(settings.raw_dir.with_name(f"raw.before-{stamp}"))
             raw_new.rename(settings.raw_dir)
             target_key = Path(settings.data_dir) / KEY_FILE_NAME
-            if key.is_file():
+            key_replaced = key.is_file()
+            if key_replaced:
                 if target_key.is_file():
                     target_key.rename(target_key.with_name(f"{KEY_FILE_NAME}.before-{stamp}"))
                 shutil.copy2(key, target_key)
     except BaseException:
         with admin.connect() as connection:
-            if switched:  # put the old database back under its name
-                connection.execute(text(f'ALTER DATABASE "{name}" RENAME TO "{fresh}"'))
-                connection.execute(text(f'ALTER DATABASE "{previous}" RENAME TO "{name}"'))
+            if switched:  # put the old database, raw store and key back under their names
+                _swap_databases(connection, name, fresh, previous)
+                _put_back(settings.raw_dir, settings.raw_dir.with_name(f"raw.before-{stamp}"))
+                target_key = Path(settings.data_dir) / KEY_FILE_NAME
+                _put_back(target_key, target_key.with_name(f"{KEY_FILE_NAME}.before-{stamp}"))
             connection.execute(text(f'DROP DATABASE IF EXISTS "{fresh}" WITH (FORCE)'))
         shutil.rmtree(raw_new, ignore_errors=True)
         admin.dispose()
         raise
+    change = Switched(key_replaced, epoch_before, epoch)
+    if on_switch is not None:
+        try:
+            on_switch(change)
+        except Exception:  # the restore is done; the app must still end its maintenance
+            log.exception("the running app could not adopt the restored state")
     try:  # the safety backup holds the previous state; the old database and raw store can go
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{previous}" WITH (FORCE)'))
@@ -592,4 +696,59 @@ def _restore(
         safety_backup=safety,
         previous_database=previous,
         warnings=warnings,
+        switched=change,
     )
+
+
+def _move_session_epoch(fresh_settings: Settings, before: int | None) -> int | None:
+    """Move the restored owner's session epoch past the current and the restored one: every
+    session from the backup's time stays ended (a running app carries its own sessions over)."""
+    engine = create_engine(fresh_settings.database_url.get_secret_value())
+    try:
+        with engine.begin() as connection:
+            return connection.execute(
+                text(
+                    "UPDATE owner SET session_epoch = GREATEST(session_epoch, :before) + 1 "
+                    "RETURNING session_epoch"
+                ),
+                {"before": before if before is not None else 0},
+            ).scalar()
+    finally:
+        engine.dispose()
+
+
+def _swap_databases(connection, name: str, previous: str, fresh: str) -> None:
+    """``name`` becomes ``previous`` and ``fresh`` becomes ``name``. New connections to ``name``
+    are refused first and the open ones ended (waiting until they are gone), so an app still
+    serving pages cannot slip a connection in between and make the rename fail; the database
+    under ``name`` afterwards accepts connections. A failure leaves the names as they were."""
+    connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+    renamed = False
+    try:
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity "
+                "WHERE datname = :name AND pid <> pg_backend_pid()"
+            ),
+            {"name": name},
+        )
+        connection.execute(text(f'ALTER DATABASE "{name}" RENAME TO "{previous}"'))
+        renamed = True
+        connection.execute(text(f'ALTER DATABASE "{fresh}" RENAME TO "{name}"'))
+    except BaseException:
+        if renamed:
+            connection.execute(text(f'ALTER DATABASE "{previous}" RENAME TO "{name}"'))
+        connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+        raise
+    connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+
+
+def _put_back(current: Path, kept: Path) -> None:
+    """Undo ``current.rename(kept)`` (what took its place is removed)."""
+    if not kept.exists():
+        return
+    if current.is_dir():
+        shutil.rmtree(current, ignore_errors=True)
+    else:
+        current.unlink(missing_ok=True)
+    kept.rename(current)

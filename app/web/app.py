@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -18,6 +18,7 @@ from app.jobs.nightly import nightly_backup_job, nightly_sync_job
 from app.jobs.registry import JobRegistry
 from app.jobs.scheduler import Scheduler, owner_schedule
 from app.security.keys import SecretBox, load_master_key, session_signing_key
+from app.services import backups as backup_service
 from app.services.imports.runner import ImportRunner
 from app.services.sync_runner import SyncRunner
 from app.services.sync_sources import default_sources
@@ -54,6 +55,11 @@ def create_app(settings: Settings | None = None, *, jobs: JobRegistry | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        presence = ExitStack()
+        try:  # `domestique restore` refuses while this is held (and is waited for)
+            presence.enter_context(backup_service.app_presence(settings))
+        except Exception:
+            log.exception("could not announce the app to `domestique restore`")
         runner = app.state.import_runner
         try:
             runner.start()
@@ -83,6 +89,7 @@ def create_app(settings: Settings | None = None, *, jobs: JobRegistry | None = N
             scheduler.shutdown()
             sync_runner.stop()
             runner.stop()
+            presence.close()
             engine.dispose()
 
     app = FastAPI(

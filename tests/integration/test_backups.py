@@ -61,19 +61,29 @@ def install(pg_cluster, tmp_path) -> Settings:
 
 
 def _content(settings: Settings) -> dict[str, tuple[int, str]]:
-    """Row count and an order-independent digest of every table's content."""
+    """Row count and an order-independent digest of every table's content (but the owner's
+    session epoch, which a restore moves on: see test_a_restore_ends_the_sessions_of_its_time)."""
     engine = create_engine(settings.database_url.get_secret_value())
     out = {}
+    row = "(to_jsonb(t) - 'session_epoch')::text"
     with engine.connect() as connection:
         for name in sorted(inspect(connection).get_table_names()):
             count, digest = connection.execute(
                 text(
-                    f"SELECT count(*), md5(coalesce(string_agg(md5(t::text), '' ORDER BY md5(t::text)), '')) FROM \"{name}\" t"  # noqa: S608, E501
+                    f"SELECT count(*), md5(coalesce(string_agg(md5({row}), '' ORDER BY md5({row})), '')) FROM \"{name}\" t"  # noqa: S608, E501
                 )
             ).one()
             out[name] = (count, digest)
     engine.dispose()
     return out
+
+
+def _session_epoch(settings: Settings) -> int:
+    engine = create_engine(settings.database_url.get_secret_value())
+    with engine.connect() as connection:
+        epoch = connection.execute(text("SELECT session_epoch FROM owner")).scalar_one()
+    engine.dispose()
+    return epoch
 
 
 def _activities_page(settings: Settings) -> str:
@@ -227,3 +237,60 @@ def test_a_second_backup_or_restore_waits_for_none_and_says_busy(install):
     assert backups.list_backups(install.backup_dir) == [good]
     assert _content(install) == before
     assert backups.make_backup(install).path.is_file()  # free again
+
+
+def test_a_restore_ends_the_sessions_of_its_time(install):
+    good = backups.make_backup(install).path  # the owner's session epoch is 0 in it
+    engine = create_engine(install.database_url.get_secret_value())
+    with engine.begin() as connection:  # signed out everywhere twice since
+        connection.execute(text("UPDATE owner SET session_epoch = 2"))
+    engine.dispose()
+
+    restored = backups.restore_backup(install, good)
+    # Past both: neither a session from the backup's time (0) nor one of just now (2) is valid.
+    assert _session_epoch(install) == 3
+    assert restored.switched == backups.Switched(
+        key_replaced=True, session_epoch_before=2, session_epoch=3
+    )
+
+
+def test_the_command_line_does_not_restore_under_a_running_app(install):
+    good = backups.make_backup(install).path
+    before = _content(install)
+    with backups.app_presence(install):  # what the running app holds for its lifetime
+        assert backups.app_running(install)
+        with pytest.raises(BackupError) as refused:
+            backups.restore_backup(install, good)
+    assert refused.value.code == "app_running"
+    assert _content(install) == before
+    assert not backups.app_running(install)
+    assert backups.restore_backup(install, good).after["activity"] == 1  # the app has stopped
+
+
+def test_domestique_restore_refuses_while_the_app_runs(install, monkeypatch):
+    from fastapi.testclient import TestClient
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+    from app.config import get_settings
+    from app.jobs.registry import JobRegistry
+    from app.web.app import create_app
+
+    good = backups.make_backup(install).path
+    monkeypatch.setenv("DOMESTIQUE_ENV", "development")
+    monkeypatch.setenv("DOMESTIQUE_DATABASE_URL", install.database_url.get_secret_value())
+    monkeypatch.setenv("DOMESTIQUE_DATA_DIR", str(install.data_dir))
+    monkeypatch.setenv("DOMESTIQUE_BACKUP_DIR", str(install.backup_dir))
+    get_settings.cache_clear()
+    try:
+        with TestClient(create_app(install, jobs=JobRegistry())) as client:
+            refused = CliRunner().invoke(cli, ["restore", str(good), "--yes"])
+            said = " ".join(refused.output.split())  # rich wraps long lines
+            assert refused.exit_code == 1
+            assert "Domestique is running and using this database" in said
+            assert "docker compose stop app" in said
+            assert client.get("/login").status_code == 200  # the app never noticed
+        stopped = CliRunner().invoke(cli, ["restore", str(good), "--yes"])
+        assert stopped.exit_code == 0, stopped.output
+    finally:
+        get_settings.cache_clear()

@@ -359,6 +359,11 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
         "Another backup or restore is running (perhaps from the command line). Try again when "
         "it has finished; nothing was changed."
     ),
+    "app_running": lambda p: _(
+        "Domestique is running and using this database, so nothing was changed. Restore from "
+        "Settings → Backups, or stop the app first (`docker compose stop app`) and run the "
+        "restore again."
+    ),
     "backup_disk": lambda p: _(
         "The backup could not be written (%(error)s) — often a full disk. Nothing was deleted; "
         "free some space in the backups folder and try again.",
