@@ -102,7 +102,11 @@ def app(settings: Settings, sessions: sessionmaker[Session]):
     # So do syncs; Garmin points at a closed loopback port, so nothing can reach garmin.com.
     application.state.sync_sources = {"garmin": garmin_source(settings, endpoints=UNREACHABLE)}
     application.state.sync_runner = InlineSyncRunner(
-        sessions, settings, application.state.secret_box, application.state.sync_sources
+        sessions,
+        settings,
+        application.state.secret_box,
+        application.state.sync_sources,
+        maintenance=application.state.maintenance,
     )
     return application
 

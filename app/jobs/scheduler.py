@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 from apscheduler.events import JobEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_PAUSED, STATE_RUNNING
 from prometheus_client import Counter, Histogram
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -160,6 +161,27 @@ class Scheduler:
     def add_listener(self, callback: Callable[[JobEvent], None], mask: int) -> None:
         """APScheduler's job events (``EVENT_JOB_EXECUTED``…), e.g. to wait for a run."""
         self._scheduler.add_listener(callback, mask)
+
+    # --- maintenance (app.services.maintenance) ---------------------------------------------
+
+    @property
+    def paused(self) -> bool:
+        return self._scheduler.state == STATE_PAUSED
+
+    def pause(self) -> None:
+        """Start no job until ``resume``; a run that falls due meanwhile runs at resume (within
+        the misfire grace time, coalesced)."""
+        if self._scheduler.state == STATE_RUNNING:
+            self._scheduler.pause()
+
+    def wait_paused(self) -> None:
+        """A job already running is not waited for: the nightly sync waits on the sync runner,
+        which holds its work back until the maintenance ends (a backup running at that moment
+        makes the restore say ``backup_busy``)."""
+
+    def resume(self) -> None:
+        if self._scheduler.state == STATE_PAUSED:
+            self._scheduler.resume()
 
     def next_run(self, job_id: str) -> datetime | None:
         job = self._scheduler.get_job(job_id)

@@ -212,9 +212,11 @@ class Uploader:
         sleep: Callable[[float], None],
         poll_s: float = 3.0,
         polls: int = 10,
+        stop: Callable[[], bool] = lambda: False,
     ) -> None:
         self.sessions, self.settings, self.client = sessions, settings, client
         self.now, self.sleep, self.poll_s, self.polls = now, sleep, poll_s, polls
+        self.stop = stop  # asked between uploads and checks: the rest waits for the next pass
 
     def process(self) -> dict[str, int]:
         """Upload what is queued, then poll what is processing. Returns counts by outcome;
@@ -222,10 +224,12 @@ class Uploader:
         counts: dict[str, int] = {}
         try:
             for activity_id in self._ids("queued"):
+                if self.stop():
+                    break
                 self._upload(activity_id, counts)
             for attempt in range(self.polls):
                 waiting = self._ids("processing")
-                if not waiting:
+                if not waiting or self.stop():
                     break
                 if attempt:
                     self.sleep(self.poll_s)

@@ -7,6 +7,9 @@ nightly job, "Sync now" and `domestique sync`.
 - ``SyncRunner`` serializes work on a thread (sign-ins are slow: the library pauses seconds
   between steps), de-duplicates queued requests, stops long backfills between items on shutdown,
   and at start-up resumes a backfill a stopped process left unfinished.
+- It also runs backups and the in-app restore. While the app's maintenance lasts (a restore),
+  a sync or upload pass in flight stops between two items and other queued work is held back
+  until it ends; then the runner picks up what the database says is left, as at start-up.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from app.db.locks import try_advisory_lock
 from app.models import Connection, StravaUpload, SyncRun
 from app.security.keys import SecretBox
 from app.services import connections, linking
+from app.services.maintenance import Maintenance
 from app.services.sync import Clock, Syncer, SystemClock, auth_code
 from app.services.sync_sources import ClientContext, SyncSource
 from app.sources import SourceAuthError, SourceError, SourceRateLimited
@@ -153,6 +157,7 @@ class _Task:
     key: tuple[str, ...]
     work: Callable[[], object]
     done: Future
+    maintenance: bool = False  # the maintenance itself: runs while other work is held back
 
 
 class SyncRunner:
@@ -164,12 +169,17 @@ class SyncRunner:
         sources: dict[str, SyncSource],
         *,
         clock: Clock | None = None,
+        maintenance: Maintenance | None = None,
     ) -> None:
         self.sessions, self.settings, self.box, self.sources = sessions, settings, box, sources
         self.clock = clock or SystemClock()
+        self.maintenance = maintenance or Maintenance()
         self._queue: queue.Queue[_Task | None] = queue.Queue()
         self._pending: dict[tuple[str, ...], Future] = {}
+        self._held: list[_Task] = []  # queued while the maintenance lasts
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._current: _Task | None = None
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._timers: dict[tuple[str, ...], threading.Timer] = {}
@@ -181,30 +191,40 @@ class SyncRunner:
     def start(self) -> list[Future]:
         """Start the thread and pick up what the last process left: syncs cut short, runs whose
         rate-limit window has reset, uploads waiting. Returns the work queued at once."""
-        with self.sessions.begin() as session:  # a sign-in a stopped process left behind
+        # What the last process left: read before the thread starts using the database.
+        left = self._left_work()
+        self._thread = threading.Thread(target=self._work, name="sync", daemon=True)
+        self._thread.start()
+        return left()
+
+    def _left_work(self) -> Callable[[], list[Future]]:
+        """What the database says is unfinished (a stopped process, or a restored backup, left
+        it): read now; the returned call queues it and returns the work queued at once."""
+        with self.sessions.begin() as session:  # a sign-in cut short
             session.execute(
                 update(Connection)
                 .where(Connection.login_state == "signing_in")
                 .values(login_state="failed", last_error_code="sign_in_interrupted")
             )
-        # What the last process left: read before the thread starts using the database.
         unfinished = self._unfinished()
         cooling = [
             (s.name, self._cooldown_until(s.name)) for s in self._last_status_is("cooling_down")
         ]
         uploads = self._uploads_waiting()
-        self._thread = threading.Thread(target=self._work, name="sync", daemon=True)
-        self._thread.start()
-        queued = []
-        for source in unfinished:
-            log.info("%s sync was cut short; resuming it", source.name)
-            queued.append(self.submit_sync(source.name))
-        for name, until in cooling:  # the timer that would have resumed it died with the process
-            if (resumed := self._schedule_resume(name, until)) is not None:
-                queued.append(resumed)
-        if uploads:
-            queued.append(self.submit_uploads())
-        return queued
+
+        def queue_it() -> list[Future]:
+            queued = []
+            for source in unfinished:
+                log.info("%s sync was cut short; resuming it", source.name)
+                queued.append(self.submit_sync(source.name))
+            for name, until in cooling:  # the timer that would have resumed it is gone
+                if (resumed := self._schedule_resume(name, until)) is not None:
+                    queued.append(resumed)
+            if uploads:
+                queued.append(self.submit_uploads())
+            return queued
+
+        return queue_it
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stopping.set()
@@ -248,13 +268,15 @@ class SyncRunner:
         with self._lock:
             return any(key[1] == source for key in self._pending)
 
-    def _submit(self, key: tuple[str, ...], work: Callable[[], object]) -> Future:
+    def _submit(
+        self, key: tuple[str, ...], work: Callable[[], object], *, maintenance: bool = False
+    ) -> Future:
         with self._lock:
             if key in self._pending:
                 return self._pending[key]
             future: Future = Future()
             self._pending[key] = future
-        self._queue.put(_Task(key, work, future))
+        self._queue.put(_Task(key, work, future, maintenance))
         return future
 
     def submit_sync(self, name: str, mode: str = "auto") -> Future:
@@ -340,16 +362,21 @@ class SyncRunner:
         return self._submit(("backup", "backup"), work)
 
     def submit_restore(self, path) -> Future:
-        """Restore a backup (Settings) on this thread; ``last_restore`` tells the page how it
-        went (the database switches over only when the restore is complete)."""
+        """Restore a backup (Settings) on this thread, in the app's maintenance: it begins now
+        (``MaintenanceActive`` when one is under way), so a sync in flight stops between two
+        items and nothing else starts until the restore has ended. ``last_restore`` tells the
+        page how it went (the database switches over only when the restore is complete)."""
         from datetime import UTC, datetime
 
         from app.services import backups
+        from app.services.maintenance import restore_in_place
+
+        self.maintenance.begin("restore")
 
         def work() -> None:
             self.last_restore = {"file": path.name, "status": "running"}
             try:
-                result = backups.restore_backup(self.settings, path)
+                result = restore_in_place(self.maintenance, self.settings, path)
             except backups.BackupError as error:
                 self.last_restore = {
                     "file": path.name,
@@ -372,7 +399,7 @@ class SyncRunner:
                 "warnings": result.warnings,
             }
 
-        return self._submit(("restore", "backup"), work)
+        return self._submit(("restore", "backup"), work, maintenance=True)
 
     def submit_sign_in(self, name: str, email: str, password: str) -> Future:
         """Start a sign-in (``linking.begin_sign_in`` must have been called)."""
@@ -404,6 +431,35 @@ class SyncRunner:
             self.submit_sync(name)
         return outcome
 
+    def _should_stop(self) -> bool:
+        """Work in flight stops at its next clean point: the process is stopping, or the app's
+        maintenance has begun."""
+        return self._stopping.is_set() or self.maintenance.active
+
+    # --- maintenance (app.services.maintenance) ---------------------------------------------
+
+    def pause(self) -> None:
+        """Nothing to do: a sync or upload pass in flight sees the maintenance and stops, and
+        the thread holds back what it takes from the queue meanwhile."""
+
+    def wait_paused(self) -> None:
+        """Until the thread is idle or running the maintenance itself (the restore runs here)."""
+        with self._idle:
+            self._idle.wait_for(lambda: self._current is None or self._current.maintenance)
+
+    def resume(self) -> None:
+        """Queue what was held back, forget timers set for the data as it was, and pick up
+        what the database says is left (as at start-up: it may be a restored database)."""
+        left = self._left_work()
+        with self._lock:
+            held, self._held = self._held, []
+            timers, self._timers = list(self._timers.values()), {}
+        for timer in timers:
+            timer.cancel()
+        for task in held:
+            self._queue.put(task)
+        left()
+
     # --- the thread -------------------------------------------------------------------------
 
     def _sync(self, source: SyncSource, mode: str) -> SyncRun | Exception:
@@ -415,7 +471,7 @@ class SyncRunner:
                 source,
                 mode,
                 clock=self.clock,
-                interrupt=lambda: "interrupted" if self._stopping.is_set() else None,
+                interrupt=lambda: "interrupted" if self._should_stop() else None,
             )
         except (SyncBusy, SourceAuthError) as error:
             log.info("%s sync not started: %s", source.name, type(error).__name__)
@@ -480,6 +536,7 @@ class SyncRunner:
             client,
             now=self.clock.now,
             sleep=self.clock.sleep,
+            stop=self._should_stop,
         )
         counts = uploader.process()
         if counts.get("rate_limited"):
@@ -490,6 +547,11 @@ class SyncRunner:
 
     def _work(self) -> None:
         while (task := self._queue.get()) is not None:
+            with self._lock:
+                if self.maintenance.active and not task.maintenance:
+                    self._held.append(task)  # queued again when the maintenance ends
+                    continue
+                self._current = task
             try:
                 outcome = task.work()
             except Exception as error:  # the last line of defence: record, never die
@@ -498,6 +560,8 @@ class SyncRunner:
             # No longer pending before anyone waiting on the result wakes: they see it idle.
             with self._lock:
                 self._pending.pop(task.key, None)
+                self._current = None
+                self._idle.notify_all()
             task.done.set_result(outcome)
 
 
@@ -518,7 +582,12 @@ class InlineSyncRunner(SyncRunner):
     def stop(self, timeout: float = 0.0) -> None:
         pass
 
-    def _submit(self, key: tuple[str, ...], work: Callable[[], object]) -> Future:
+    def resume(self) -> None:
+        pass
+
+    def _submit(
+        self, key: tuple[str, ...], work: Callable[[], object], *, maintenance: bool = False
+    ) -> Future:
         future: Future = Future()
         try:
             future.set_result(work())

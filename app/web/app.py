@@ -20,6 +20,7 @@ from app.jobs.scheduler import Scheduler, owner_schedule
 from app.security.keys import SecretBox, load_master_key, session_signing_key
 from app.services import backups as backup_service
 from app.services.imports.runner import ImportRunner
+from app.services.maintenance import Maintenance
 from app.services.sync_runner import SyncRunner
 from app.services.sync_sources import default_sources
 from app.web.gate import OwnerGateMiddleware
@@ -82,6 +83,8 @@ def create_app(settings: Settings | None = None, *, jobs: JobRegistry | None = N
             scheduler.start()
         except Exception:
             log.exception("the scheduler did not start; pages still work, scheduled jobs do not")
+        for part in (runner, sync_runner, scheduler):  # paused while a restore runs
+            app.state.maintenance.attach(part)
         log.info("domestique %s started", __version__)
         try:
             yield
@@ -106,10 +109,15 @@ def create_app(settings: Settings | None = None, *, jobs: JobRegistry | None = N
     app.state.secret_box = SecretBox(master_key)
     app.state.login_limiter = SlidingWindowLimiter(settings.login_attempts_per_minute, 60.0)
     app.state.scheduler = None
+    app.state.maintenance = Maintenance()
     app.state.import_runner = ImportRunner(app.state.sessions, settings)
     app.state.sync_sources = default_sources(settings)
     app.state.sync_runner = SyncRunner(
-        app.state.sessions, settings, app.state.secret_box, app.state.sync_sources
+        app.state.sessions,
+        settings,
+        app.state.secret_box,
+        app.state.sync_sources,
+        maintenance=app.state.maintenance,
     )
     app.state.import_runner.after_job = lambda: app.state.sync_runner.submit_uploads()
 

@@ -96,7 +96,11 @@ def live_server(
     }
     fake_oura.redirect_uri = f"http://127.0.0.1:{port}/connections/oura/callback"
     app.state.sync_runner = SyncRunner(
-        app.state.sessions, fast, app.state.secret_box, app.state.sync_sources
+        app.state.sessions,
+        fast,
+        app.state.secret_box,
+        app.state.sync_sources,
+        maintenance=app.state.maintenance,
     )
     server = uvicorn.Server(uvicorn.Config(app, log_config=None))
 

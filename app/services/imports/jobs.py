@@ -50,6 +50,11 @@ Progress = Callable[[ImportJob], None]
 LOOKAHEAD_PER_WORKER = 3
 
 
+class ImportInterrupted(Exception):
+    """The job was asked to stop (the app pauses for a restore): it stopped after a whole file
+    and stays queued; the files it stored are found again when it resumes."""
+
+
 @dataclass
 class _Unit:
     """One thing to store: a FIT payload to decode, or records already parsed."""
@@ -76,6 +81,7 @@ class _Context:
     next_position: int = 0
     reported_at: float = 0.0
     workers: int = 0
+    interrupt: Callable[[], bool] = lambda: False
     finished_children: dict[int, set[str]] = field(default_factory=dict)
     activity_ids: set[int] = field(default_factory=set)  # stored, for the metrics hook
 
@@ -175,8 +181,11 @@ def run_job(
     *,
     progress: Progress | None = None,
     workers: int | None = None,
+    interrupt: Callable[[], bool] | None = None,
 ) -> ImportJob:
-    """Process every pending input of a job; returns the finished job."""
+    """Process every pending input of a job; returns the finished job. ``interrupt`` is asked
+    after every stored file: when it says so, the job stops there and stays ``queued`` (no
+    metrics yet: the next run computes them for every activity still without)."""
     with sessions.begin() as session:
         job = session.get_one(ImportJob, job_id)
         job.status, job.started_at, job.error = "running", job.started_at or _now(), None
@@ -208,6 +217,7 @@ def run_job(
         progress=progress,
         next_position=next_position,
         workers=workers,
+        interrupt=interrupt or (lambda: False),
     )
     try:
         with sessions() as session:
@@ -227,6 +237,9 @@ def run_job(
             session.expunge_all()
         _process_inputs(context, inputs)
         status, error = "done", None
+    except ImportInterrupted:
+        log.info("import job %s stopped between two files; it resumes later", job_id)
+        status, error = "queued", None
     except Exception as exc:  # a bug or the database going away: the job says so
         log.exception("import job %s failed", job_id)
         status, error = "failed", f"{type(exc).__name__}: {exc}"
@@ -234,10 +247,12 @@ def run_job(
         pool.shutdown(wait=True, cancel_futures=True)
     with sessions.begin() as session:
         job = session.get_one(ImportJob, job_id)
-        job.status, job.error, job.finished_at = status, error, _now()
+        job.status, job.error = status, error
+        job.finished_at = _now() if status != "queued" else None
         job.summary = summarize(session, job_id)
         _count_progress(session, job)
-    metrics.after_import(sessions, context.activity_ids)
+    if status != "queued":
+        metrics.after_import(sessions, context.activity_ids)
     return _load(sessions, job_id)
 
 
@@ -383,6 +398,8 @@ def _process_inputs(context: _Context, inputs: list[ImportItem]) -> None:
     for unit in _decoded(context, units()):
         _store_unit(context, owners.pop(id(unit)), unit)
         _report(context)
+        if context.interrupt():
+            raise ImportInterrupted
 
 
 def _decoded(context: _Context, units: Iterator[_Unit]) -> Iterator[_Unit]:

@@ -387,7 +387,8 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
         "errors, run `ALTER EXTENSION timescaledb UPDATE` in the database (see the README)."
     ),
     "interrupted": lambda p: _(
-        "The sync stopped because Domestique was shutting down; it resumes by itself."
+        "The sync stopped because Domestique was shutting down or restoring a backup; it "
+        "resumes by itself."
     ),
 }
 
