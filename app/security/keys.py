@@ -75,10 +75,17 @@ def session_signing_key(master_key: str) -> str:
 
 
 class SecretBox:
-    """Encrypts and decrypts small secrets (tokens, API keys) for storage in the database."""
+    """Encrypts and decrypts small secrets (tokens, API keys) for storage in the database.
+
+    One box serves the whole process; ``rekey`` swaps its key in place when a restore brought
+    the backup's key, so every holder (routes, the sync runner, clients being built) uses the
+    new key at once."""
 
     def __init__(self, master_key: str) -> None:
         self._fernet = Fernet(master_key.encode())
+
+    def rekey(self, master_key: str) -> None:
+        self._fernet = Fernet(master_key.encode())  # one assignment: readers see old or new
 
     def encrypt(self, plaintext: str) -> str:
         register_secret(plaintext)

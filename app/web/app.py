@@ -8,7 +8,6 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.sessions import SessionMiddleware
 
 from app import __version__
 from app.config import Settings, get_settings
@@ -19,10 +18,11 @@ from app.jobs.registry import JobRegistry
 from app.jobs.scheduler import Scheduler, owner_schedule
 from app.security.keys import SecretBox, load_master_key, session_signing_key
 from app.services import backups as backup_service
+from app.services.backups import Switched
 from app.services.imports.runner import ImportRunner
 from app.services.maintenance import Maintenance
 from app.services.sync_runner import SyncRunner
-from app.services.sync_sources import default_sources
+from app.services.sync_sources import SyncSource, default_sources
 from app.web.gate import OwnerGateMiddleware
 from app.web.middleware import (
     BodySizeLimitMiddleware,
@@ -41,6 +41,7 @@ from app.web.routes import (
     wellness,
 )
 from app.web.routes import settings as settings_routes
+from app.web.sessions import OwnerSessionMiddleware, SessionSigning
 from app.web.throttle import SlidingWindowLimiter
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
@@ -48,7 +49,12 @@ SESSION_COOKIE = "domestique_session"
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, jobs: JobRegistry | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    jobs: JobRegistry | None = None,
+    sources: dict[str, SyncSource] | None = None,
+) -> FastAPI:
     settings = settings or get_settings()
     jobs = default_registry if jobs is None else jobs
     master_key = load_master_key(settings)
@@ -61,6 +67,7 @@ def create_app(settings: Settings | None = None, *, jobs: JobRegistry | None = N
             presence.enter_context(backup_service.app_presence(settings))
         except Exception:
             log.exception("could not announce the app to `domestique restore`")
+        _adopt_key(app)  # a restore from the command line may have brought another key
         runner = app.state.import_runner
         try:
             runner.start()
@@ -107,11 +114,14 @@ def create_app(settings: Settings | None = None, *, jobs: JobRegistry | None = N
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
     app.state.secret_box = SecretBox(master_key)
+    app.state.session_signing = SessionSigning(session_signing_key(master_key))
     app.state.login_limiter = SlidingWindowLimiter(settings.login_attempts_per_minute, 60.0)
     app.state.scheduler = None
     app.state.maintenance = Maintenance()
+    app.state.maintenance.on_switch(lambda change: _adopt_key(app, change))
+    app.state.maintenance.on_reload(lambda: _reload_after_restore(app))
     app.state.import_runner = ImportRunner(app.state.sessions, settings)
-    app.state.sync_sources = default_sources(settings)
+    app.state.sync_sources = sources if sources is not None else default_sources(settings)
     app.state.sync_runner = SyncRunner(
         app.state.sessions,
         settings,
@@ -128,8 +138,8 @@ def create_app(settings: Settings | None = None, *, jobs: JobRegistry | None = N
         default_timezone=settings.timezone,
     )
     app.add_middleware(
-        SessionMiddleware,
-        secret_key=session_signing_key(master_key),
+        OwnerSessionMiddleware,
+        signing=app.state.session_signing,
         session_cookie=SESSION_COOKIE,
         max_age=settings.session_max_age_days * 86400,
         same_site="lax",
@@ -154,3 +164,28 @@ def create_app(settings: Settings | None = None, *, jobs: JobRegistry | None = N
     ):
         app.include_router(module.router)
     return app
+
+
+def _adopt_key(app: FastAPI, change: Switched | None = None) -> None:
+    """Use the master key as it is now (a restore may have brought the backup's) for stored
+    credentials and session cookies. ``change`` (an in-app restore, at its switch): the sessions
+    open here just before are carried over to the restored owner's new session epoch, and the
+    database pool, whose connections the switch ended, starts afresh."""
+    master_key = load_master_key(app.state.settings)
+    app.state.secret_box.rekey(master_key)
+    app.state.session_signing.rotate(
+        session_signing_key(master_key),
+        previous_epoch=change.session_epoch_before if change else None,
+        epoch=change.session_epoch if change else None,
+    )
+    if change is not None:
+        app.state.engine.dispose()
+
+
+def _reload_after_restore(app: FastAPI) -> None:
+    """What the app keeps in memory about the data: cached pages, and the owner's schedule
+    (the restored owner's time zone and nightly times)."""
+    insights.forget_cached()
+    activities.forget_cached()
+    if app.state.scheduler is not None:
+        app.state.scheduler.apply_schedule()

@@ -1,10 +1,13 @@
-"""The owner gate: first-run setup, login required everywhere but a few public paths, and the
-locale and time zone of each request."""
+"""The owner gate: first-run setup, login required everywhere but a few public paths, the
+locale and time zone of each request — and, while the app's maintenance lasts (a restore),
+the refusal of every request that would change something."""
 
 from __future__ import annotations
 
-from urllib.parse import quote
+import re
+from urllib.parse import quote, urlsplit
 
+from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
@@ -12,10 +15,23 @@ from starlette.responses import RedirectResponse, Response
 
 from app import i18n
 from app.models.owner import Owner, get_owner
+from app.security.keys import SecretKeyError
 
 PUBLIC_PREFIXES = ("/static/",)
-PUBLIC_PATHS = {"/healthz", "/metrics", "/login", "/language", "/favicon.ico"}
+PUBLIC_PATHS = {
+    "/healthz",
+    "/metrics",
+    "/login",
+    "/language",
+    "/favicon.ico",
+    "/maintenance/banner",
+}
 LANGUAGE_COOKIE = "domestique_lang"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# Allowed while the maintenance lasts: signing in and out change only the cookie.
+MAINTENANCE_ALLOWED = {"/login", "/logout"}
+# GET requests that store something: the OAuth callbacks keep the tokens they receive.
+CHANGING_GETS = re.compile(r"^/connections/[^/]+/callback$")
 
 
 def _redirect(request: Request, url: str) -> Response:
@@ -51,7 +67,14 @@ class OwnerGateMiddleware(BaseHTTPMiddleware):
         path = request.url.path
         if path.startswith(PUBLIC_PREFIXES) or path in ("/healthz", "/metrics"):
             return await call_next(request)
-        owner = await run_in_threadpool(_load_owner, request.app.state.sessions)
+        maintenance = request.app.state.maintenance
+        try:
+            owner = await run_in_threadpool(_load_owner, request.app.state.sessions)
+        except DBAPIError:
+            if not maintenance.active:
+                raise
+            # The database is switching over: a moment without it, said as such.
+            return await self._switching(request)
         signed_in = is_signed_in(request, owner)
         request.state.owner = owner if signed_in else None
         locale_token = i18n.current_locale.set(
@@ -71,11 +94,60 @@ class OwnerGateMiddleware(BaseHTTPMiddleware):
             if owner is not None and not signed_in and path not in PUBLIC_PATHS:
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return _redirect(request, f"/login?next={quote(target, safe='')}")
-            return await call_next(request)
+            if maintenance.active and changes_state(request):
+                return await run_in_threadpool(refuse_during_maintenance, request)
+            try:
+                return await call_next(request)
+            except (DBAPIError, SecretKeyError):
+                if not maintenance.active:
+                    raise
+                return await self._switching(request)
         finally:
             i18n.current_locale.reset(locale_token)
             i18n.current_timezone.reset(tz_token)
             i18n.current_units.reset(units_token)
+
+    async def _switching(self, request: Request) -> Response:
+        locale = choose_locale(request, None, False, self.default_locale)
+        token = i18n.current_locale.set(locale)
+        try:
+            request.state.owner = None
+            return await run_in_threadpool(refuse_during_maintenance, request)
+        finally:
+            i18n.current_locale.reset(token)
+
+
+def changes_state(request: Request) -> bool:
+    """Whether the request would store something (refused while the maintenance lasts)."""
+    path = request.url.path
+    if path in MAINTENANCE_ALLOWED:
+        return False
+    return request.method not in SAFE_METHODS or bool(CHANGING_GETS.match(path))
+
+
+def refuse_during_maintenance(request: Request) -> Response:
+    """503 with the maintenance page, which says that nothing was changed and why. HTMX does
+    not swap an error response, so an HTMX request is sent to that page instead."""
+    from app.web.templating import render
+
+    back = _page_of(request)
+    response = render(
+        request, "maintenance/page.html", {"back": back, "refused": True}, status_code=503
+    )
+    response.headers["Retry-After"] = "30"
+    if request.headers.get("hx-request") == "true":
+        response.headers["HX-Redirect"] = f"/maintenance?next={quote(back, safe='')}"
+    return response
+
+
+def _page_of(request: Request) -> str:
+    """The page the request came from (its path on this host), to go back to afterwards."""
+    from app.web.deps import safe_next
+
+    parts = urlsplit(request.headers.get("hx-current-url") or request.headers.get("referer") or "")
+    if parts.netloc and parts.netloc != request.url.netloc:
+        return "/"
+    return safe_next((parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
 
 
 def _load_owner(sessions) -> Owner | None:

@@ -20,6 +20,7 @@ from app.web.charts import script_json
 log = logging.getLogger(__name__)
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
+MAINTENANCE_BANNER = "components/_maintenance.html"
 
 
 def _environment() -> Environment:
@@ -59,6 +60,7 @@ def _environment() -> Environment:
         current_units=i18n.current_units.get,
         supported_locales=i18n.SUPPORTED_LOCALES,
         language_name=i18n.language_name,
+        maintenance_step=maintenance_step,
     )
     return env
 
@@ -75,6 +77,21 @@ def _agreeing_particles(translate: Any) -> Any:
         return Markup(resolved) if isinstance(text, Markup) else resolved  # noqa: S704
 
     return translated
+
+
+def maintenance_step(step: str) -> str:
+    """What a restore is doing, for the banner (``app.services.maintenance.RESTORE_STEPS``)."""
+    _ = i18n.gettext
+    labels = {
+        "waiting": _("waiting for the work in progress to stop"),
+        "verify": _("checking the backup"),
+        "safety backup": _("backing up the current data first"),
+        "extract": _("unpacking the backup"),
+        "restore database": _("restoring the database"),
+        "migrate": _("updating the database"),
+        "switch": _("switching over"),
+    }
+    return labels.get(step, step)
 
 
 templates = Jinja2Templates(env=_environment())
@@ -105,16 +122,23 @@ def render(
     """
     name = fragment if fragment and is_fragment_request(request) else page
     owner = getattr(request.state, "owner", None)
+    maintenance = getattr(getattr(request.app.state, "maintenance", None), "state", None)
+    values = {
+        "owner": owner,
+        "maintenance": maintenance,
+        **(_attention(request) if owner is not None else {}),
+        **(context or {}),
+    }
+    if (
+        maintenance is not None
+        and name.rsplit("/", 1)[-1].startswith("_")
+        and name != MAINTENANCE_BANNER
+    ):
+        # A fragment carries the maintenance banner along, swapped in out of band.
+        values.update(fragment_name=name, maintenance_oob=True)
+        name = "components/_with_maintenance.html"
     response = templates.TemplateResponse(
-        request,
-        name,
-        {
-            "owner": owner,
-            **(_attention(request) if owner is not None else {}),
-            **(context or {}),
-        },
-        status_code=status_code,
-        headers=headers,
+        request, name, values, status_code=status_code, headers=headers
     )
     response.headers["Vary"] = "HX-Request"
     return response

@@ -73,6 +73,12 @@ _DETAIL_LOCK = threading.Lock()
 DETAIL_CACHE_ENTRIES = 16
 
 
+def forget_cached() -> None:
+    """Drop every cached activity (a restore replaced the data)."""
+    with _DETAIL_LOCK:
+        _DETAIL_CACHE.clear()
+
+
 def _detail(request: Request, session: Session, activity_id: int, wanted_x: str | None):
     """The activity, its metrics and chart payloads, kept for the few activities opened last:
     reading and downsampling hours of samples is most of the page's cost, and they change only

@@ -10,7 +10,9 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.services import backups
+from app.services.maintenance import MaintenanceActive
 from app.services.raw_store import TooLarge
+from app.web.gate import refuse_during_maintenance
 from app.web.uploads import UploadError, receive_files
 
 router = APIRouter()
@@ -62,7 +64,10 @@ def restore(
     if confirm != "yes":
         url = request.url_for("settings").include_query_params(restore="unconfirmed")
         return RedirectResponse(str(url.replace(fragment="backups")), status_code=303)
-    request.app.state.sync_runner.submit_restore(folder / name)
+    try:  # the app's maintenance begins now: every page shows it until the restore ends
+        request.app.state.sync_runner.submit_restore(folder / name)
+    except MaintenanceActive:  # another restore began a moment ago
+        return refuse_during_maintenance(request)
     url = request.url_for("settings").include_query_params(restore="queued")
     return RedirectResponse(str(url.replace(fragment="backups")), status_code=303)
 

@@ -53,6 +53,12 @@ _CACHE_LOCK = threading.Lock()
 CACHE_ENTRIES = 4
 
 
+def forget_cached() -> None:
+    """Drop every cached page (a restore replaced the data under the same versions)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
 def _context(request: Request) -> dict:
     """The page's data, computed once per data version: the statistics take a few hundred
     milliseconds on a ten-year history and only change when the data does."""

@@ -1,4 +1,4 @@
-"""Health, metrics and the language switch."""
+"""Health, metrics, the language switch and the maintenance page and banner."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from app.services import owners
 from app.services.status import database_status
 from app.web.deps import db_session, safe_next
 from app.web.gate import LANGUAGE_COOKIE
+from app.web.templating import MAINTENANCE_BANNER, render
 
 router = APIRouter()
 
@@ -74,4 +75,23 @@ def switch_language(
         httponly=True,
         secure=request.app.state.settings.session_cookie_secure,
     )
+    return response
+
+
+@router.get("/maintenance", name="system:maintenance")
+def maintenance_page(request: Request, next: str = "/") -> Response:
+    """Where a refused HTMX request lands while a backup is restored; afterwards, back."""
+    back = safe_next(next)
+    if not request.app.state.maintenance.active:
+        return RedirectResponse(back, status_code=303)
+    return render(request, "maintenance/page.html", {"back": back, "refused": True})
+
+
+@router.get("/maintenance/banner", name="system:maintenance_banner")
+def maintenance_banner(request: Request) -> Response:
+    """The banner, polled while it shows: the same with the current step, or — the restore has
+    ended — nothing, and the page reloads to show the restored data."""
+    response = render(request, MAINTENANCE_BANNER, {})
+    if not request.app.state.maintenance.active:
+        response.headers["HX-Refresh"] = "true"
     return response
