@@ -108,11 +108,15 @@ class OwnerGateMiddleware(BaseHTTPMiddleware):
             i18n.current_units.reset(units_token)
 
     async def _switching(self, request: Request) -> Response:
+        """The database is away for a moment (the restore switches over): the maintenance
+        page, without the owner (who cannot be read now)."""
         locale = choose_locale(request, None, False, self.default_locale)
         token = i18n.current_locale.set(locale)
         try:
             request.state.owner = None
-            return await run_in_threadpool(refuse_during_maintenance, request)
+            return await run_in_threadpool(
+                maintenance_response, request, refused=changes_state(request)
+            )
         finally:
             i18n.current_locale.reset(token)
 
@@ -126,16 +130,20 @@ def changes_state(request: Request) -> bool:
 
 
 def refuse_during_maintenance(request: Request) -> Response:
-    """503 with the maintenance page, which says that nothing was changed and why. HTMX does
-    not swap an error response, so an HTMX request is sent to that page instead."""
+    return maintenance_response(request, refused=True)
+
+
+def maintenance_response(request: Request, *, refused: bool) -> Response:
+    """503 with the maintenance page; ``refused``: it says that nothing was changed. HTMX does
+    not swap an error response, so a refused HTMX request is sent to that page instead."""
     from app.web.templating import render
 
     back = _page_of(request)
     response = render(
-        request, "maintenance/page.html", {"back": back, "refused": True}, status_code=503
+        request, "maintenance/page.html", {"back": back, "refused": refused}, status_code=503
     )
     response.headers["Retry-After"] = "30"
-    if request.headers.get("hx-request") == "true":
+    if refused and request.headers.get("hx-request") == "true":
         response.headers["HX-Redirect"] = f"/maintenance?next={quote(back, safe='')}"
     return response
 

@@ -124,6 +124,9 @@ def test_a_moment_without_the_database_is_a_maintenance_page(app, signed_in, res
     response = signed_in.get("/wellness", headers={"Accept-Language": "en"})
     assert response.status_code == 503
     assert "Restoring a backup" in response.text and response.headers["retry-after"]
+    assert "Nothing was changed" not in response.text  # nothing was asked to change
+    change = signed_in.post("/settings/recompute", headers={**ORIGIN, "Accept-Language": "en"})
+    assert change.status_code == 503 and "Nothing was changed" in change.text
     restoring.end(replaced=False)
     with pytest.raises(OperationalError):  # outside a restore it is an error like any other
         signed_in.get("/wellness")
@@ -172,3 +175,33 @@ def test_a_restore_carries_the_sessions_open_here_over_to_the_new_key(app, signe
         cookies={SESSION_COOKIE: _cookie(before, {"owner_id": 1, "epoch": 0})},
     )  # fmt: skip
     assert carried.get("/").status_code == 200  # and the same with our key and epoch is carried
+
+
+# --- what the app keeps in memory ----------------------------------------------------------
+
+
+def test_after_a_restore_caches_are_dropped_and_the_nightly_jobs_follow_the_restored_owner(
+    app, signed_in, db_session
+):
+    from zoneinfo import ZoneInfo
+
+    from app.jobs.nightly import NIGHTLY_BACKUP, NIGHTLY_SYNC
+    from app.web.routes import activities, insights
+
+    assert signed_in.get("/insights").status_code == 200
+    assert insights._CACHE  # the page's statistics are kept per data version
+    activities._DETAIL_CACHE[("kept",)] = ("an activity of the data before",)
+    # The restored owner lives in New York and syncs at 03:10.
+    db_session.execute(text("UPDATE owner SET timezone = 'America/New_York', sync_time = '03:10'"))
+    db_session.commit()
+
+    app.state.maintenance.begin("restore")
+    app.state.maintenance.end(replaced=True)
+
+    assert not insights._CACHE and not activities._DETAIL_CACHE
+    scheduler = app.state.scheduler
+    new_york = ZoneInfo("America/New_York")
+    sync = scheduler.next_run(NIGHTLY_SYNC).astimezone(new_york)
+    backup = scheduler.next_run(NIGHTLY_BACKUP).astimezone(new_york)
+    assert (sync.hour, sync.minute) == (3, 10)
+    assert (backup.hour, backup.minute) == (5, 30)
