@@ -211,3 +211,57 @@ def test_the_scheduler_starts_no_job_until_the_maintenance_ends(sessions):
         paused, resumed = pool.submit(asyncio.run, scenario()).result()
     assert paused and resumed
     assert ran.is_set()
+
+
+class RecordingPart:
+    """A part of the app that only says when it is told what."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    def pause(self) -> None:
+        self.log.append("pause")
+
+    def wait_paused(self) -> None:
+        self.log.append("quiet")
+
+    def resume(self) -> None:
+        self.log.append("resume")
+
+
+def test_a_restore_in_place_waits_for_quiet_adopts_at_the_switch_and_resumes_last(
+    settings, tmp_path
+):
+    from app.services import backups
+    from app.services.maintenance import restore_in_place
+
+    settings = settings.model_copy(
+        update={"data_dir": tmp_path / "data", "backup_dir": tmp_path / "backups"}
+    )
+    made = backups.make_backup(settings).path
+    log: list[str] = []
+    maintenance = Maintenance()
+    maintenance.attach(RecordingPart(log))
+    maintenance.step_observers.append(log.append)
+    maintenance.on_switch(lambda change: log.append(f"adopt epoch {change.session_epoch}"))
+    maintenance.on_reload(lambda: log.append("reload"))
+
+    maintenance.begin("restore")
+    result = restore_in_place(maintenance, settings, made)
+
+    assert result.after == result.before
+    assert log == [
+        "pause",
+        "waiting",
+        "quiet",  # nothing is swapped before the work in flight has stopped
+        "verify",
+        "safety backup",
+        "extract",
+        "restore database",
+        "migrate",
+        "switch",
+        "adopt epoch None",  # no owner in this database
+        "reload",
+        "resume",
+    ]
+    assert not maintenance.active and maintenance.wait_over(0)
