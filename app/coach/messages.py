@@ -1,5 +1,6 @@
-"""The owner's sentences for the coach's codes: guardrail findings, plan validation errors,
-draft and change-set errors — in the reader's language (gettext, ``make i18n``).
+"""The owner's sentences for the coach's codes: guardrail findings and the daily decision's
+overrules, plan, mission, draft, change-set and lifecycle errors — in the reader's language
+(gettext, ``make i18n``) — and the names of the coach's states, types and modes.
 
 The pure core returns codes with plain parameters (dates as ISO strings, distances in metres);
 this module turns them into a sentence when a page, the CLI or an email shows them, with dates,
@@ -133,6 +134,182 @@ def _spike_shortened(p: Params) -> str:
         distance=_dist(p["distance_m"]),
         longest=_dist(p["longest_m"]),
         new=_dist(p["new_distance_m"]),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Names of missions' states, types, phases, stages, ride modes, actions and bonuses
+
+
+def mission_state_name(state: str) -> str:
+    names = {
+        "prep": _("Preparation"),
+        "training": _("Training"),
+        "event_active": _("Event under way"),
+        "mission_complete": _("Complete"),
+        "archived": _("Archived"),
+    }
+    return names.get(str(state), str(state))
+
+
+def mission_type_name(kind: str) -> str:
+    names = {
+        "road_stage_race": _("Road stage race"),
+        "gran_fondo": _("Gran fondo"),
+        "gravel_ultra": _("Gravel ultra"),
+        "marathon": _("Marathon"),
+        "triathlon": _("Triathlon"),
+        "time_trial_series": _("Time-trial series"),
+        "custom": _("Custom event"),
+    }
+    return names.get(kind, kind)
+
+
+def phase_name(phase: str) -> str:
+    names = {
+        "base": _("Base"),
+        "build": _("Build"),
+        "peak": _("Peak"),
+        "taper": _("Taper"),
+        "event": _("Event"),
+        "after": _("After the event"),
+    }
+    return names.get(phase, phase)
+
+
+def stage_type_name(kind: str) -> str:
+    names = {
+        "flat": _("Flat"),
+        "hilly": _("Hilly"),
+        "mountain": _("Mountain"),
+        "itt": _("Individual time trial"),
+        "mountain_itt": _("Mountain time trial"),
+        "rest": _("Rest day"),
+    }
+    return names.get(kind, kind)
+
+
+def ride_mode_name(mode: str) -> str:
+    names = {"rest": _("Rest"), "gc": _("GC"), "breakaway": _("Breakaway")}
+    return names.get(mode, mode)
+
+
+def action_name(action: str) -> str:
+    names = {
+        "rest": _("Rest"),
+        "recover": _("Recover"),
+        "ease": _("Ease off"),
+        "maintain": _("As planned"),
+        "push": _("Push"),
+    }
+    return names.get(action, action)
+
+
+def bonus_name(kind: str, count: int | None = None) -> str:
+    """A bonus rule as the owner reads it, with its count when it has one."""
+    if kind == "stages_in_row":
+        if count is None:
+            return _("Stages in a row")
+        return _("%(count)s stages in a row", count=count)
+    if kind == "breakaways":
+        if count is None:
+            return _("Breakaways")
+        return _("%(count)s breakaways", count=count)
+    names = {
+        "mountains_in_breakaway": _("Every mountain stage in a breakaway"),
+        "final_week": _("The final week ridden"),
+        "all_stages": _("Every stage ridden"),
+    }
+    return names.get(kind, kind)
+
+
+# --------------------------------------------------------------------------------------------
+# The daily decision's overrules
+
+
+def _rest_health(p: Params) -> str:
+    if p.get("kind") == "injury":
+        return _(
+            "Rest today: you reported an injury from %(start)s. Training resumes when you say "
+            "it has healed.",
+            start=_day(p["start"]),
+        )
+    return _(
+        "Rest today: you reported an illness from %(start)s. Training resumes when you say you "
+        "are well.",
+        start=_day(p["start"]),
+    )
+
+
+def _rest_tsb(p: Params) -> str:
+    if p.get("stage_day"):
+        return _(
+            "Rest today: form (TSB) is %(tsb)s, under %(minimum)s. Letting today's stage go "
+            "protects the rest of the event.",
+            tsb=_num(p["tsb"]),
+            minimum=_num(p["minimum"]),
+        )
+    return _(
+        "Rest today: form (TSB) is %(tsb)s, under %(minimum)s; fatigue is running ahead of "
+        "fitness.",
+        tsb=_num(p["tsb"]),
+        minimum=_num(p["minimum"]),
+    )
+
+
+def _constraint_readiness(p: Params) -> str:
+    if p.get("readiness") is None:
+        return _(
+            "No hard day today: your mission asks for a readiness of %(minimum)s or more, and "
+            "today's readiness is not known.",
+            minimum=_num(p["minimum"], 0),
+        )
+    return _(
+        "No hard day today: your mission asks for a readiness of %(minimum)s or more, and "
+        "today it is %(readiness)s.",
+        minimum=_num(p["minimum"], 0),
+        readiness=_num(p["readiness"], 0),
+    )
+
+
+def _no_breakaway(p: Params) -> str:
+    if p.get("readiness") is None:
+        return _(
+            "No breakaway today: it needs a readiness above %(min_readiness)s, and today's "
+            "readiness is not known. Ride in GC.",
+            min_readiness=_num(p["min_readiness"], 0),
+        )
+    return _(
+        "No breakaway today: it needs a readiness above %(min_readiness)s and form (TSB) above "
+        "%(min_tsb)s; today they are %(readiness)s and %(tsb)s. Ride in GC.",
+        min_readiness=_num(p["min_readiness"], 0),
+        min_tsb=_num(p["min_tsb"]),
+        readiness=_num(p["readiness"], 0),
+        tsb=_num(p["tsb"]),
+    )
+
+
+def _push_not_ready(p: Params) -> str:
+    if p.get("reason") == "hrv":
+        return _(
+            "No hard day today: your 7-day HRV (%(hrv)s) is below your normal range (from "
+            "%(low)s).",
+            hrv=_num(p["hrv_7d"], 2),
+            low=_num(p["band_low"], 2),
+        )
+    return _(
+        "No hard day today: readiness is %(readiness)s, under %(minimum)s.",
+        readiness=_num(p["readiness"], 0),
+        minimum=_num(p["readiness_min"], 0),
+    )
+
+
+def _hard_refused(p: Params) -> str:
+    inner = {key: value for key, value in p.items() if key != "guardrail"}
+    return _(
+        "%(name)s becomes an easy session today. %(why)s",
+        name=p["name"],
+        why=describe_finding(str(p.get("guardrail", "")), inner),
     )
 
 
@@ -315,6 +492,35 @@ FINDINGS: dict[str, Callable[[Params], str]] = {
         "The checks were still changing the plan after %(passes)s rounds; review it by hand.",
         passes=p["passes"],
     ),
+    # The daily decision (app.coach.decision)
+    "decision_rest_health": _rest_health,
+    "decision_rest_readiness": lambda p: _(
+        "Rest today: readiness is %(readiness)s, under %(minimum)s.",
+        readiness=_num(p["readiness"], 0),
+        minimum=_num(p["minimum"], 0),
+    ),
+    "decision_rest_tsb": _rest_tsb,
+    "decision_not_cleared": lambda p: _(
+        "No breakaway today: you have not said yet that you are fully well after the illness "
+        "or injury from %(start)s.",
+        start=_day(p["start"]),
+    ),
+    "constraint_readiness": _constraint_readiness,
+    "constraint_tsb": lambda p: _(
+        "No hard day today: your mission asks for form (TSB) of %(minimum)s or more, and today "
+        "it is %(tsb)s.",
+        minimum=_num(p["minimum"]),
+        tsb=_num(p["tsb"]),
+    ),
+    "constraint_hard_days": lambda p: _(
+        "No hard day today: %(count)s of the last six days were hard, and your mission allows "
+        "%(maximum)s in seven days.",
+        count=p["count"],
+        maximum=p["maximum"],
+    ),
+    "decision_no_breakaway": _no_breakaway,
+    "decision_push_not_ready": _push_not_ready,
+    "decision_hard_refused": _hard_refused,
 }
 
 ERRORS: dict[str, Callable[[Params], str]] = {
@@ -446,6 +652,165 @@ ERRORS: dict[str, Callable[[Params], str]] = {
     ),
     "unknown_week": lambda p: _(
         "No week of the plan starts on %(date)s.", date=_day(p.get("week_start", "?"))
+    ),
+    # Missions and their stage plans (app.coach.missions, app.coach.points)
+    "time_zone_unknown": lambda p: _(
+        "“%(zone)s” is not a time zone (for example Asia/Seoul).", zone=p.get("zone", "?")
+    ),
+    "prep_after_event": lambda p: _(
+        "The preparation starts (%(prep)s) after the event (%(start)s).",
+        prep=_day(p.get("prep", "?")),
+        start=_day(p.get("start", "?")),
+    ),
+    "prep_too_long": lambda p: _(
+        "The preparation lasts %(days)s days; %(max)s is the most.",
+        days=p.get("days", "?"),
+        max=p.get("max", "?"),
+    ),
+    "event_end_before_start": lambda p: _(
+        "The event ends (%(end)s) before it starts (%(start)s).",
+        end=_day(p.get("end", "?")),
+        start=_day(p.get("start", "?")),
+    ),
+    "event_too_long": lambda p: _(
+        "The event lasts %(days)s days; %(max)s is the most.",
+        days=p.get("days", "?"),
+        max=p.get("max", "?"),
+    ),
+    "stage_outside_event": lambda p: _(
+        "The stage on %(date)s lies outside the event (%(start)s to %(end)s).",
+        date=_day(p.get("date", "?")),
+        start=_day(p.get("start", "?")),
+        end=_day(p.get("end", "?")),
+    ),
+    "stage_date_repeated": lambda p: _(
+        "Two stages fall on %(date)s; a day has one stage at most.", date=_day(p.get("date", "?"))
+    ),
+    "stage_number_order": lambda p: _(
+        "The stage on %(date)s is number %(number)s; in date order it is number %(expected)s.",
+        date=_day(p.get("date", "?")),
+        number=p.get("number", "?"),
+        expected=p.get("expected", "?"),
+    ),
+    "rest_day_numbered": lambda p: _(
+        "The rest day on %(date)s has a stage number; rest days have none.",
+        date=_day(p.get("date", "?")),
+    ),
+    "stage_number_missing": lambda p: _(
+        "The stage on %(date)s has no number.", date=_day(p.get("date", "?"))
+    ),
+    "phase_end_before_start": lambda p: _(
+        "A phase ends (%(end)s) before it starts (%(start)s).",
+        end=_day(p.get("end", "?")),
+        start=_day(p.get("start", "?")),
+    ),
+    "phases_start": lambda p: _(
+        "The first phase starts on the first day of the preparation (%(expected)s).",
+        expected=_day(p.get("expected", "?")),
+    ),
+    "phases_order": lambda p: _(
+        "The phases go base, build, peak and taper, each once and in this order."
+    ),
+    "phases_not_consecutive": lambda p: _(
+        "A phase starts on %(start)s; it starts on %(expected)s, the day after the phase "
+        "before ends.",
+        start=_day(p.get("start", "?")),
+        expected=_day(p.get("expected", "?")),
+    ),
+    "phases_end": lambda p: _(
+        "The last phase ends on %(expected)s, the day before the event.",
+        expected=_day(p.get("expected", "?")),
+    ),
+    "thresholds_order": lambda p: _(
+        "A breakaway needs at least the intensity factor and load of a GC ride."
+    ),
+    "correction_empty": lambda p: _(
+        "The correction of stage %(stage)s changes neither the activity nor the mode.",
+        stage=p.get("stage", "?"),
+    ),
+    "correction_unknown_stage": lambda p: _(
+        "There is no stage %(stage)s.", stage=p.get("stage", "?")
+    ),
+    "correction_repeated": lambda p: _(
+        "Stage %(stage)s is corrected twice.", stage=p.get("stage", "?")
+    ),
+    "correction_unknown_activity": lambda p: _(
+        "The activity chosen for stage %(stage)s cannot be found.", stage=p.get("stage", "?")
+    ),
+    "correction_activity_repeated": lambda p: _(
+        "One activity is chosen for both stage %(other)s and stage %(stage)s.",
+        other=p.get("other_stage", "?"),
+        stage=p.get("stage", "?"),
+    ),
+    # The lifecycle (app.coach.missions.transition)
+    "transition_same_state": lambda p: _("The mission is already in this state."),
+    "mission_archived": lambda p: _("An archived mission does not change any more."),
+    "transition_automatic": lambda p: _(
+        "This happens by itself: the event starts at midnight of its first day and the mission "
+        "completes at midnight after its last."
+    ),
+    "transition_not_allowed": lambda p: _(
+        "A mission cannot go from %(source)s to %(target)s.",
+        source=mission_state_name(p.get("source", "?")),
+        target=mission_state_name(p.get("target", "?")),
+    ),
+    "another_mission_active": lambda p: _(
+        "Another mission is under way, and one runs at a time. Complete it or take it back to "
+        "preparation first."
+    ),
+    "event_already_over": lambda p: _(
+        "The event ended on %(end)s; a mission cannot start after its event.",
+        end=_day(p.get("event_end", "?")),
+    ),
+    "event_started": lambda p: _(
+        "The event started on %(start)s; the mission cannot go back to preparation.",
+        start=_day(p.get("event_start", "?")),
+    ),
+    # The daily decision from the model (app.coach.decision)
+    "workout_not_today": lambda p: _(
+        "The workout is dated %(date)s, not today (%(today)s).",
+        date=_day(p.get("date", "?")),
+        today=_day(p.get("today", "?")),
+    ),
+    "reason_missing": lambda p: _("The decision gives no reason."),
+    "confidence_out_of_range": lambda p: _(
+        "The confidence %(confidence)s is not between 0 and 1.",
+        confidence=p.get("confidence", "?"),
+    ),
+    "rest_with_workout": lambda p: _("A rest day has no workout."),
+    "rest_with_ride_mode": lambda p: _("A rest day is not ridden in GC or in a breakaway."),
+    "ride_mode_missing": lambda p: _(
+        "Today is stage %(stage)s: the decision needs a ride mode.", stage=p.get("stage", "?")
+    ),
+    "ride_mode_not_stage_day": lambda p: _("Today has no stage, so the decision has no ride mode."),
+    # The mission builder and the wrap-up (app.coach.mission_draft)
+    "hours_order": lambda p: _(
+        "The fewest weekly hours (%(low)s) are more than the most (%(high)s).",
+        low=p.get("low", "?"),
+        high=p.get("high", "?"),
+    ),
+    "event_in_past": lambda p: _(
+        "The event starts on %(date)s; it has to be after today.", date=_day(p.get("date", "?"))
+    ),
+    "event_date_changed": lambda p: _(
+        "The draft moved the event to %(date)s; your date is %(expected)s.",
+        date=_day(p.get("date", "?")),
+        expected=_day(p.get("expected", "?")),
+    ),
+    "stage_points_repeated": lambda p: _(
+        "%(type)s stages have points twice.",
+        type=stage_type_name(p.get("stage_type", "?")),
+    ),
+    "stage_points_missing": lambda p: _(
+        "%(type)s stages have no points.", type=stage_type_name(p.get("stage_type", "?"))
+    ),
+    "bonus_count_missing": lambda p: _(
+        "The bonus “%(bonus)s” needs a count.", bonus=bonus_name(p.get("bonus", "?"))
+    ),
+    "text_missing": lambda p: _("The text is empty."),
+    "wrap_up_empty": lambda p: _("The wrap-up has nothing under this heading."),
+    "text_too_long": lambda p: _(
+        "A point is %(length)s characters long; 500 is the most.", length=p.get("length", "?")
     ),
 }
 

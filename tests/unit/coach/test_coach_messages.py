@@ -7,14 +7,24 @@ from pathlib import Path
 
 import pytest
 
+from app.coach.decision import ACTIONS
 from app.coach.messages import (
+    action_name,
+    bonus_name,
     describe_difference,
     describe_error,
     describe_finding,
     difference_codes,
     error_codes,
     finding_codes,
+    mission_state_name,
+    mission_type_name,
+    phase_name,
+    ride_mode_name,
+    stage_type_name,
 )
+from app.coach.missions import MISSION_TYPES, MissionState
+from app.coach.points import BONUS_KINDS, RACING_STAGE_TYPES, RIDE_MODES
 from app.i18n import current_locale, using
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -30,15 +40,26 @@ def _found(paths: list[Path], pattern: str) -> set[str]:
 
 
 GUARDRAILS = sorted((COACH / "guardrails").glob("*.py"))
+PLACED = r"\(\s*(?:\([^)]*\)|\w+),\s*\"([a-z_]+)\""  # Name(loc, "code" / Name(index, "code"
 FINDING_CODES = (
-    _found(GUARDRAILS, r'Finding\(\s*"?[A-Za-z_]+"?,\s*"(?:adjust|block|report)",\s*"([a-z_]+)"')
+    _found(
+        [*GUARDRAILS, COACH / "decision.py"],
+        r'Finding\(\s*"?[A-Za-z_.]+"?,\s*"(?:adjust|block|report)",\s*"([a-z_]+)"',
+    )
     | _found(GUARDRAILS, r'soften\(\w+,\s*\w+,\s*"([a-z_]+)"')
     | _found([COACH / "guardrails" / "__init__.py"], r'Finding\("runner", "block", "([a-z_]+)"')
 )
+MISSION_FILES = [COACH / "missions.py", COACH / "points.py", COACH / "mission_draft.py"]
 ERROR_CODES = (
-    _found([COACH / "workouts.py", COACH / "plans.py"], r'_error\(\s*"([a-z_]+)"')
+    _found([COACH / "workouts.py", COACH / "plans.py", *MISSION_FILES], r'_error\(\s*"([a-z_]+)"')
     | _found([COACH / "changes.py"], r'_Refused\(\s*"([a-z_]+)"')
-    | _found([COACH / "llm_schema.py"], r'DraftError\(\s*(?:\([^)]*\)|\w+),\s*"([a-z_]+)"')
+    | _found(
+        [COACH / "llm_schema.py", COACH / "decision.py", COACH / "mission_draft.py"],
+        r"DraftError" + PLACED,
+    )
+    | _found([COACH / "missions.py"], r"_problem" + PLACED)
+    | _found([COACH / "missions.py"], r'TransitionRefused\(\s*"([a-z_]+)"')
+    | _found([COACH / "points.py"], r"CorrectionError" + PLACED)
 )
 
 SAMPLES = {
@@ -81,12 +102,30 @@ SAMPLES = {
     "easy_sessions_pct": 50,
     "target_pct": 80,
     "passes": 4,
+    "tsb": -24.5,
+    "minimum": 60,
+    "stage_day": True,
+    "min_readiness": 80,
+    "min_tsb": -5,
+    "count": 3,
+    "maximum": 2,
+    "guardrail": "hard_after_key",
 }
 
 
 def test_the_scans_find_the_codes():
     assert {"spike_shortened", "ramp_too_steep", "health_rest", "week_over_hours"} <= FINDING_CODES
     assert {"hr_range_order", "weeks_not_consecutive", "unknown_workout", "no_steps"} <= ERROR_CODES
+    assert {"decision_rest_tsb", "decision_hard_refused", "constraint_tsb"} <= FINDING_CODES
+    assert {
+        "stage_outside_event",
+        "time_zone_unknown",
+        "transition_automatic",
+        "correction_activity_repeated",
+        "ride_mode_missing",
+        "stage_points_missing",
+        "rest_day_numbered",
+    } <= ERROR_CODES
 
 
 def test_every_finding_has_a_sentence_and_every_sentence_a_finding():
@@ -227,3 +266,54 @@ def test_differences_say_the_targets_lengths_and_sports_in_words():
         assert describe_difference(
             "step_type_changed", DIFFERENCE_SAMPLES["step_type_changed"]
         ) == ("Garmin에서 1단계의 종류가 바뀌었습니다: 워밍업 → 인터벌.")
+def test_decision_sentences_follow_their_params_and_language():
+    event = describe_finding("decision_rest_tsb", SAMPLES)
+    assert "today's stage" in event and "-24.5" in event
+    training = describe_finding("decision_rest_tsb", {**SAMPLES, "stage_day": False})
+    assert "stage" not in training
+    unknown = describe_finding("decision_no_breakaway", {**SAMPLES, "readiness": None})
+    assert "not known" in unknown
+    refused = describe_finding("decision_hard_refused", SAMPLES)
+    assert refused.startswith("Long run becomes an easy session today.")
+    assert "right after the key session" in refused
+    token = current_locale.set("ko")
+    try:
+        korean = describe_finding("decision_no_breakaway", SAMPLES)
+        assert "도주" in korean and "종합" in korean
+        moved = describe_error("transition_not_allowed", {"source": "prep", "target": "archived"})
+        assert moved == "미션을 준비에서 보관됨으로 바꿀 수 없습니다."
+        assert describe_error("stage_points_missing", {"stage_type": "itt"}) == (
+            "개인 타임 트라이얼 스테이지 점수가 없습니다."
+        )
+    finally:
+        current_locale.reset(token)
+    assert describe_error(
+        "transition_not_allowed", {"source": "prep", "target": "event_active"}
+    ) == ("A mission cannot go from Preparation to Event under way.")
+
+
+def test_every_name_of_the_missions_world_reads_in_both_languages():
+    pairs = [
+        *((mission_state_name, state.value) for state in MissionState),
+        *((mission_type_name, kind) for kind in MISSION_TYPES),
+        *((phase_name, p) for p in ("base", "build", "peak", "taper", "event", "after")),
+        *((stage_type_name, kind) for kind in (*RACING_STAGE_TYPES, "rest")),
+        *((ride_mode_name, mode) for mode in RIDE_MODES),
+        *((action_name, action) for action in ACTIONS),
+        *((bonus_name, kind) for kind in BONUS_KINDS),
+    ]
+    for name_of, value in pairs:
+        assert name_of(value) != value, value  # a name, not the code it fell back to
+        token = current_locale.set("ko")
+        try:
+            korean = name_of(value)
+        finally:
+            current_locale.reset(token)
+        assert HANGUL.search(korean), (value, korean)
+    assert bonus_name("stages_in_row", 5) == "5 stages in a row"
+    assert bonus_name("breakaways", 10) == "10 breakaways"
+    token = current_locale.set("ko")
+    try:
+        assert bonus_name("stages_in_row", 5) == "5개 스테이지 연속 완주"
+    finally:
+        current_locale.reset(token)
