@@ -266,6 +266,8 @@ def test_differences_say_the_targets_lengths_and_sports_in_words():
         assert describe_difference(
             "step_type_changed", DIFFERENCE_SAMPLES["step_type_changed"]
         ) == ("Garmin에서 1단계의 종류가 바뀌었습니다: 워밍업 → 인터벌.")
+
+
 def test_decision_sentences_follow_their_params_and_language():
     event = describe_finding("decision_rest_tsb", SAMPLES)
     assert "today's stage" in event and "-24.5" in event
