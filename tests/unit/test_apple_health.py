@@ -6,8 +6,13 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
+import pickle
 import random
+import signal
 import socket
+import subprocess
+import sys
 import time
 import xml.etree.ElementTree as ET
 import zipfile
@@ -19,8 +24,10 @@ import numpy as np
 import pytest
 
 from app.sources import SourceDataError
-from app.sources.apple_health import SERIES_METRICS, parse_export, parse_gpx
+from app.sources.apple_health import SERIES_METRICS, parse_export, parse_gpx, worker
 from app.sources.apple_health.mapper import epoch, parse_dates
+from app.sources.apple_health.parser import parse_export_file
+from app.sources.apple_health.worker import parse_in_child
 from app.sources.apple_health.xmlstream import Sanitizer
 from app.sources.records import WELLNESS_FIELDS, Activity, DailyWellness, HealthSeries, Notice
 from tests.bench.gen_apple_health import write_export
@@ -777,6 +784,104 @@ def test_a_doctype_that_reaches_the_parser_trips_the_wire():
 )
 def test_anything_else_is_not_an_export(data):
     assert _error(data).code == "apple_health_not_export"
+
+
+# -- the parser process -----------------------------------------------------------------------
+
+
+def _big_export(tmp_path: Path) -> Path:
+    """Three watches of 12,000 heart rates each: three series of ~190 kB pickled, sent at the
+    end, far more than a 4 kB pipe holds."""
+    base = datetime(2024, 3, 11, tzinfo=UTC).timestamp()
+    stamps = [
+        datetime.fromtimestamp(base + i, UTC).strftime("%Y-%m-%d %H:%M:%S +0000")
+        for i in range(12_000)
+    ]
+    records = [
+        _rec("HeartRate", 60 + i % 50, stamp, unit="count/min", source=f"Watch {device}")
+        for device in range(3)
+        for i, stamp in enumerate(stamps)
+    ]
+    path = tmp_path / "export.xml"
+    path.write_bytes(_export(*records))
+    return path
+
+
+def _parser_processes() -> list[int]:
+    """This process's children running the parser process."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError):
+            continue
+        if parent == os.getpid() and b"app.sources.apple_health.worker" in command:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize("pipe_bytes", [4096, worker.PIPE_BYTES])
+def test_the_parser_process_sends_exactly_what_the_parser_yields(tmp_path, monkeypatch, pipe_bytes):
+    monkeypatch.setattr(worker, "PIPE_BYTES", pipe_bytes)
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as out:  # a workout with its route, read from the ZIP
+        out.write(FIXTURES / "dogsheep-export.xml", "apple_health_export/export.xml")
+        out.write(FIXTURES / "dogsheep-route_2019-06-11_3.00pm.gpx", "apple_health_export/" + ROUTE)
+    for path, zipped in ((_big_export(tmp_path), False), (archive, True)):
+        here = list(parse_export_file(path, zipped=zipped))
+        there = list(parse_in_child(path, zipped=zipped))
+        assert [pickle.dumps(item) for item in there] == [pickle.dumps(item) for item in here]
+        assert any(isinstance(item, HealthSeries) for item in there)
+    assert _activities(there)[0].samples is not None  # the route came through the archive
+    assert _parser_processes() == []
+
+
+def test_the_parser_process_raises_the_files_error(tmp_path):
+    path = tmp_path / "export.xml"
+    data = (FIXTURES / "dogsheep-export.xml").read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(SourceDataError) as caught:
+        list(parse_in_child(path, zipped=False))
+    assert caught.value.code == "xml_malformed"
+    assert caught.value.params["line"] > 1
+
+
+def test_a_parser_process_that_dies_is_an_internal_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(worker, "PIPE_BYTES", 4096)
+    entries = parse_in_child(_big_export(tmp_path), zipped=False)
+    next(entries)  # the child now waits for room in the pipe: two series are still to come
+    (child,) = _parser_processes()
+    os.kill(child, signal.SIGKILL)
+    with pytest.raises(SourceDataError) as caught:
+        list(entries)
+    assert caught.value.code == "internal"
+    assert caught.value.params == {"error": f"parser exit status {-signal.SIGKILL}"}
+    assert _parser_processes() == []
+
+
+def test_closing_early_stops_the_parser_process(tmp_path, monkeypatch):
+    monkeypatch.setattr(worker, "PIPE_BYTES", 4096)
+    entries = parse_in_child(_big_export(tmp_path), zipped=False)
+    next(entries)
+    assert len(_parser_processes()) == 1
+    entries.close()
+    assert _parser_processes() == []
+
+
+def test_the_parser_process_imports_only_the_parser():
+    """A lean child is the point (about 45 MB, where the whole application is about 150)."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", f"import sys, {worker.__name__}; print(*sys.modules)"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    assert worker.__name__ in loaded
+    heavy = ("scipy", "sqlalchemy", "psycopg", "pydantic", "app.services", "app.db", "app.web")
+    assert [name for name in loaded if name.startswith(heavy)] == []
 
 
 # -- vectorised dates, the generator ----------------------------------------------------------

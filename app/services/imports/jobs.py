@@ -11,7 +11,8 @@ rebooted) is picked up again by ``resume_unfinished``; what was stored is found 
 source key and not stored twice.
 
 FIT decoding runs in worker processes (``ProcessPoolExecutor``) a few files ahead of the
-database writes, so on a two-core NAS one core decodes while PostgreSQL ingests.
+database writes, so on a two-core NAS one core decodes while PostgreSQL ingests. An Apple Health
+export is parsed the same way in one lean child process (``app.sources.apple_health.worker``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text, update
@@ -626,81 +627,13 @@ def _strava_export_units(
         _finish_item(session, parent, status="ok", notices=_notices(notices))
 
 
-def apple_health_entries(path: Path, kind: str) -> Iterator[Any]:
-    """Parse an Apple Health export (``export.zip`` or ``export.xml``) at ``path``."""
-    from app.sources.apple_health import parse_export
-
-    if kind != "apple_health":
-        with path.open("rb") as stream:
-            yield from parse_export(stream)
-        return
-    try:
-        archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as exc:
-        raise SourceDataError(str(exc), code="zip_corrupt") from exc
-    with archive:
-        export_name = next(n for n in archive.namelist() if n.rsplit("/", 1)[-1] == "export.xml")
-        base = export_name.rsplit("/", 1)[0] + "/" if "/" in export_name else ""
-
-        def open_member(relative: str) -> BinaryIO | None:
-            try:
-                return archive.open(base + relative.lstrip("/"))  # type: ignore[return-value]
-            except KeyError:
-                return None
-
-        with archive.open(export_name) as stream:
-            try:
-                yield from parse_export(stream, open_member=open_member)  # type: ignore[arg-type]
-            except zipfile.BadZipFile as exc:
-                raise SourceDataError(
-                    str(exc), code="zip_member_corrupt", name=export_name
-                ) from exc
-
-
-_END = "end"
-
-
-def _apple_health_worker(path: str, kind: str, channel: Any) -> None:
-    """Runs in a worker process: parse and send entries; errors as (code, message, params)."""
-    try:
-        for entry in apple_health_entries(Path(path), kind):
-            channel.put(entry)
-        channel.put((_END, None))
-    except SourceDataError as error:
-        channel.put((_END, (error.code, str(error), error.params)))
-    except Exception as exc:  # reported as one failed file, like any other bug
-        channel.put((_END, ("internal", repr(exc), {"error": type(exc).__name__})))
-
-
-def _apple_health_in_worker(path: Path, kind: str) -> Iterator[Any]:
-    """Parse in another process while this one stores: the two halves of the work overlap on
-    a two-core NAS. A bounded queue keeps memory flat when storing is the slower half."""
-    context = multiprocessing.get_context("forkserver")
-    channel = context.Queue(maxsize=8)
-    worker = context.Process(target=_apple_health_worker, args=(str(path), kind, channel))
-    worker.start()
-    try:
-        while True:
-            entry = channel.get()
-            if isinstance(entry, tuple) and entry and entry[0] == _END:
-                if entry[1] is not None:
-                    code, message, params = entry[1]
-                    raise SourceDataError(message, code=code, **params)
-                return
-            yield entry
-    finally:
-        if worker.is_alive():
-            worker.terminate()
-        worker.join()
-        channel.close()
-
-
 def _process_apple_health(context: _Context, item: ImportItem, path: Path, kind: str) -> None:
-    entries = (
-        _apple_health_in_worker(path, kind)
-        if context.workers > 0
-        else apple_health_entries(path, kind)
-    )
+    from app.sources.apple_health.parser import parse_export_file
+    from app.sources.apple_health.worker import parse_in_child
+
+    # With workers the parse runs in a lean child process while this one stores.
+    read = parse_in_child if context.workers > 0 else parse_export_file
+    entries = read(path, zipped=kind == "apple_health")
     try:
         with context.sessions.begin() as session:
             store.relax_commit(session)

@@ -16,8 +16,10 @@ days, not records.
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import closing
+from pathlib import Path
 from posixpath import normpath
 from typing import BinaryIO
 
@@ -472,3 +474,33 @@ def parse_export(
     target.finish()
     yield from out
     out.clear()
+
+
+def parse_export_file(path: Path, *, zipped: bool) -> Iterator[Output]:
+    """``parse_export`` for an export on disk: ``export.zip`` (``zipped``; its GPX routes are
+    read from the archive) or a bare ``export.xml``."""
+    if not zipped:
+        with path.open("rb") as stream:
+            yield from parse_export(stream)
+        return
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise SourceDataError(str(exc), code="zip_corrupt") from exc
+    with archive:
+        export_name = next(n for n in archive.namelist() if n.rsplit("/", 1)[-1] == "export.xml")
+        base = export_name.rsplit("/", 1)[0] + "/" if "/" in export_name else ""
+
+        def open_member(relative: str) -> BinaryIO | None:
+            try:
+                return archive.open(base + relative.lstrip("/"))  # type: ignore[return-value]
+            except KeyError:
+                return None
+
+        with archive.open(export_name) as stream:
+            try:
+                yield from parse_export(stream, open_member=open_member)  # type: ignore[arg-type]
+            except zipfile.BadZipFile as exc:
+                raise SourceDataError(
+                    str(exc), code="zip_member_corrupt", name=export_name
+                ) from exc
