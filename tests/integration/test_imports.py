@@ -388,6 +388,22 @@ def test_apple_health_parses_in_a_worker_process_with_the_same_result(
     assert failed.error_params.get("line")
 
 
+def test_the_import_service_loads_scipy_only_for_the_metrics():
+    """``domestique import`` and the decoder workers import this package: the metrics' scipy
+    (about 65 MB) waits until the metrics run, after the parsers are done."""
+    import subprocess
+    import sys
+
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, app.services.imports; print(*sys.modules)"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    assert "app.services.imports.jobs" in loaded
+    assert [name for name in loaded if name.startswith("scipy")] == []
+
+
 def test_health_series_with_repeated_times_and_overlap_keep_one_row_per_time(db_session):
     t0 = START.timestamp()
     first = records.HealthSeries(

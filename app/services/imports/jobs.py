@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Settings
 from app.models import ImportItem, ImportJob, RawFile
 from app.models.owner import get_owner
-from app.services import metrics, raw_store
+from app.services import raw_store
 from app.services.imports import store
 from app.sources import SourceDataError, records
 
@@ -253,6 +253,10 @@ def run_job(
         job.summary = summarize(session, job_id)
         _count_progress(session, job)
     if status != "queued":
+        # Imported here, not at the top: the metrics bring scipy (~65 MB), which an import needs
+        # only now, after the parser processes have ended.
+        from app.services import metrics
+
         metrics.after_import(sessions, context.activity_ids)
     return _load(sessions, job_id)
 
