@@ -84,15 +84,22 @@ def _block(columns: Sequence[CopyColumn | CopyConstant], lo: int, hi: int) -> by
     return matrix[keep].tobytes()
 
 
-def binary_copy_payload(columns: Sequence[CopyColumn | CopyConstant]) -> list[bytes]:
+def binary_copy_payload(
+    columns: Sequence[CopyColumn | CopyConstant], *, rows_per_block: int | None = None
+) -> list[bytes]:
     """The COPY BINARY stream for these columns, as a list of chunks (header first, trailer
-    last) so a caller can write it to ``cursor.copy`` without one giant buffer."""
+    last) so a caller can write it to ``cursor.copy`` without one giant buffer.
+
+    Each block of ``rows_per_block`` rows (default ``ROWS_PER_BLOCK``) is laid out in temporary
+    arrays of about five times its final size: a caller that holds little else (a health
+    series) passes fewer rows to keep its peak memory low."""
     lengths = {len(column.values) for column in columns if isinstance(column, CopyColumn)}
     if len(lengths) > 1:
         raise ValueError("COPY columns differ in length")
     rows = lengths.pop() if lengths else 0
+    step = rows_per_block or ROWS_PER_BLOCK
     chunks = [HEADER]
-    for lo in range(0, rows, ROWS_PER_BLOCK):
-        chunks.append(_block(columns, lo, min(rows, lo + ROWS_PER_BLOCK)))
+    for lo in range(0, rows, step):
+        chunks.append(_block(columns, lo, min(rows, lo + step)))
     chunks.append(TRAILER)
     return chunks

@@ -281,6 +281,43 @@ def test_health_series_are_stored_once(db_session):
     assert store.store_health(db_session, series) == 0
 
 
+@pytest.mark.parametrize("rows", [1, 6, 7, 8, 14, 15])  # around one and two COPY blocks of 7
+def test_health_series_copied_in_blocks_keep_every_row(db_session, monkeypatch, rows):
+    monkeypatch.setattr(store, "HEALTH_COPY_BLOCK_ROWS", 7)
+    copied = store._copy
+    chunks: list[int] = []
+
+    def counting_copy(session, statement, payload):
+        chunks.append(len(payload))
+        copied(session, statement, payload)
+
+    monkeypatch.setattr(store, "_copy", counting_copy)
+    times = START.timestamp() + np.arange(rows) * 60.0
+    values = 50.0 + np.arange(rows)
+    ends = np.where(np.arange(rows) % 3 == 0, np.nan, times + 30)  # some rows without an end
+    first = records.HealthSeries("steps", "apple_health", times, values, "Watch", ends)
+    assert store.store_health(db_session, first) == rows  # straight COPY
+    # Half overlapping what is stored: through the staging table, in blocks too.
+    shift = 60.0 * (rows // 2)
+    second = records.HealthSeries(
+        "steps", "apple_health", times + shift, values + 100, "Watch", ends + shift
+    )
+    assert store.store_health(db_session, second) == rows // 2
+    assert chunks == [2 + -(-rows // 7)] * 2  # header, blocks of at most 7 rows, trailer
+    stored = db_session.execute(
+        text(
+            "SELECT extract(epoch FROM time)::float8, value, extract(epoch FROM end_time)::float8 "
+            "FROM health_sample WHERE device = 'Watch' ORDER BY time"
+        )
+    ).all()
+    new = slice(rows - rows // 2, rows)  # the second series' rows after the first's last time
+    assert [row[0] for row in stored] == [*times, *(times[new] + shift)]
+    assert [row[1] for row in stored] == [*values, *(values[new] + 100)]
+    assert [np.nan if row[2] is None else row[2] for row in stored] == pytest.approx(
+        [*ends, *(ends[new] + shift)], nan_ok=True
+    )
+
+
 def test_stats_describe_the_database(sessions, settings, db_session):
     _import(sessions, settings, {"a.fit": _run()})
     store.merge_wellness(
