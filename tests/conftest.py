@@ -22,6 +22,9 @@ from app.sources.garmin.client import Endpoints
 from app.web.app import create_app
 from tests.support.postgres import TemporaryCluster
 
+# Keeps every FIT file the tests write, for the test that reads each through both FIT paths.
+pytest_plugins = ["tests.support.generated_fit"]
+
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(os.environ.get("DOMESTIQUE_TEST_ARTIFACTS", ROOT / "test-artifacts"))
 OWNER_PASSWORD = "correct horse battery"

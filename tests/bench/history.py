@@ -47,6 +47,7 @@ from tests.support.fitwriter import Leg, write_activity
 __all__ = [
     "GENERATOR_VERSION",
     "HISTORY_END",
+    "encode",
     "generate_history",
     "generate_history_export",
     "generate_wellness_days",
@@ -854,12 +855,11 @@ def _calories(leg: Leg) -> float:
     return len(samples["timestamp"]) / 60 * 8
 
 
-def _write_one(task: tuple[Planned, int, str]) -> dict[str, Any]:
-    planned, seed, folder = task
+def encode(planned: Planned, seed: int, path: Path | None = None) -> tuple[_Built, bytes]:
+    """One planned activity as its FIT file (written to ``path`` unless None)."""
     built = synthesize(planned, seed)
     manufacturer, product, serial = built.device
     months = (planned.years_in % 3.3) * 12
-    path = Path(folder) / planned.file_name
     blob = write_activity(
         path,
         start=planned.start,
@@ -872,6 +872,12 @@ def _write_one(task: tuple[Planned, int, str]) -> dict[str, Any]:
         hrv=built.hrv,
         enhanced=planned.era > 0,  # the Forerunner 235 wrote plain speed and altitude
     )
+    return built, blob
+
+
+def _write_one(task: tuple[Planned, int, str]) -> dict[str, Any]:
+    planned, seed, folder = task
+    built, blob = encode(planned, seed, Path(folder) / planned.file_name)
     return _summary(planned, built) | {"bytes": len(blob)}
 
 

@@ -29,6 +29,10 @@ given in degrees and written as semicircles, and times, which are seconds after 
 Multisport: pass ``legs=[Leg(...), Leg(...)]`` instead of ``sport``/``samples``; each leg
 becomes one session (with its laps), and the activity's type is ``auto_multi_sport``.
 
+Quirks of real devices, on request: ``twice=("timestamp",)`` lists those record fields twice in
+a second record definition (another local message type, the copy holding the same values), used
+by every ``twice_every``-th record, as some Garmin pool swims do for their length records.
+
 Written from the public FIT protocol description; no FIT SDK code is used.
 """
 
@@ -37,7 +41,7 @@ from __future__ import annotations
 import math
 import os
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -150,6 +154,11 @@ _LOCAL = {
     _HR: 7,
     _HRV: 8,
 }
+_LOCAL_RECORD_TWICE = 9  # the second record definition (``twice``)
+#: Called with every file ``write_activity`` encodes: the test suite keeps them, to decode each
+#: through both FIT paths (``tests/support/generated_fit.py``).
+WRITE_HOOKS: list[Callable[[bytes], None]] = []
+
 _EVENT_TIMER, _EVENT_SESSION, _EVENT_LAP, _EVENT_ACTIVITY = 0, 8, 9, 26
 _TYPE_START, _TYPE_STOP, _TYPE_STOP_ALL = 0, 1, 4
 _HR_PER_MESSAGE = 8  # beats per hr message, as the HRM-Pro writes them
@@ -470,22 +479,27 @@ def _definition(local: int, global_num: int, fields: Sequence[_Field]) -> bytes:
 
 
 def _messages(
-    global_num: int, columns: Sequence[tuple[_Field, ArrayLike]], rows: int
+    global_num: int,
+    columns: Sequence[tuple[_Field, ArrayLike]],
+    rows: int,
+    local: int | None = None,
 ) -> tuple[bytes, np.ndarray]:
-    """One definition and ``rows`` data messages (a structured array: ``.tobytes()`` them)."""
-    local = _LOCAL[global_num]
+    """One definition and ``rows`` data messages (a structured array: ``.tobytes()`` them).
+    A field may appear more than once: each copy is written with the same values."""
+    local = _LOCAL[global_num] if local is None else local
     fields = [f for f, _ in columns]
+    slots = [f"{f.name}#{i}" for i, f in enumerate(fields)]
     dtype = np.dtype(
         [("_header", "u1")]
         + [
-            (f.name, f.base.dtype, (f.count,)) if f.count > 1 else (f.name, f.base.dtype)
-            for f in fields
+            (slot, f.base.dtype, (f.count,)) if f.count > 1 else (slot, f.base.dtype)
+            for slot, f in zip(slots, fields, strict=True)
         ]
     )
     data = np.empty(rows, dtype=dtype)
     data["_header"] = local
-    for f, values in columns:
-        data[f.name] = f.encode(values)
+    for slot, (f, values) in zip(slots, columns, strict=True):
+        data[slot] = f.encode(values)
     return _definition(local, global_num, fields), data
 
 
@@ -697,6 +711,8 @@ def write_activity(
     strap_clock_s: float = 1_234_567.0,
     hrv: ArrayLike | None = None,
     enhanced: bool = True,
+    twice: Sequence[str] = (),
+    twice_every: int = 1,
 ) -> bytes:
     """Encode one activity as a FIT file; write it to ``path`` unless None; return the bytes.
 
@@ -710,7 +726,9 @@ def write_activity(
     (``hr_packed``, as devices do) or full ones. ``hrv`` is R-R intervals in s, 5 to an
     ``hrv`` message. ``enhanced``
     writes speed and altitude as ``enhanced_speed``/``enhanced_altitude`` (and the summaries'
-    ``enhanced_avg_speed``/``enhanced_max_speed``), as current Garmin devices do.
+    ``enhanced_avg_speed``/``enhanced_max_speed``), as current Garmin devices do. ``twice``
+    names record fields (``RECORD_FIELDS``, as written) that a second record definition lists
+    twice; every ``twice_every``-th record of each leg (the last of each group) uses it.
     """
     if legs is None:
         if sport is None or samples is None:
@@ -720,6 +738,9 @@ def write_activity(
         raise ValueError("give either sport and samples, or legs, not both")
     if not legs:
         raise ValueError("an activity needs at least one leg")
+    unknown = set(twice) - set(RECORD_FIELDS)
+    if unknown or twice_every < 1:
+        raise ValueError(f"twice names record fields, every n >= 1: {sorted(unknown)}")
     t0 = fit_time(start)
     prepared = [_prepare(leg, t0) for leg in legs]
     manufacturer = _enum(device[0], MANUFACTURERS, "manufacturer")
@@ -770,7 +791,9 @@ def write_activity(
     lap_index = 0
     sessions: list[dict[str, Any]] = []
     for session_index, prep in enumerate(prepared):
-        chunks += _leg_chunks(prep, session_index, lap_index, enhanced, sessions)
+        chunks += _leg_chunks(
+            prep, session_index, lap_index, enhanced, sessions, (tuple(twice), twice_every)
+        )
         lap_index += len(prep.laps)
 
     if hr_messages is not None:
@@ -801,6 +824,8 @@ def write_activity(
     header += struct.pack("<H", crc16(header))
     crc = crc16(body, crc16(header))
     blob = b"".join((header, body, struct.pack("<H", crc)))
+    for hook in WRITE_HOOKS:
+        hook(blob)
     if path is not None:
         Path(path).write_bytes(blob)
     return blob
@@ -818,6 +843,7 @@ def _leg_chunks(
     first_lap: int,
     enhanced: bool,
     sessions: list[dict[str, Any]],
+    twice: tuple[tuple[str, ...], int] = ((), 1),
 ) -> list[bytes]:
     leg, cols, times = prep.leg, prep.columns, prep.times
     n = len(times)
@@ -836,6 +862,15 @@ def _leg_chunks(
             values = semicircles(values)
         record_columns.append((spec, values))
     record_definition, records = _messages(_RECORD, record_columns, n)
+    record_definitions = [record_definition]
+    record_bytes = _plain_records(records)
+    doubled = [column for column in record_columns if column[0].name in twice[0]]
+    if doubled:
+        twice_definition, twice_records = _messages(
+            _RECORD, record_columns + doubled, n, local=_LOCAL_RECORD_TWICE
+        )
+        record_definitions.append(twice_definition)
+        record_bytes = _mixed_records(records, twice_records, twice[1])
 
     lap_rows = _summaries(prep, prep.laps, enhanced, sport)
     for k, row in enumerate(lap_rows):
@@ -872,12 +907,12 @@ def _leg_chunks(
     session_definition, session_data = _summary_messages(_SESSION, _SESSION_FIELDS, [session])
 
     # Records in runs cut at lap ends and pauses; after each cut: stop, lap, start.
-    out = [record_definition, lap_definition, _event(int(times[0]), _TYPE_START)]
+    out = [*record_definitions, lap_definition, _event(int(times[0]), _TYPE_START)]
     lap_ends = {b - 1: k for k, b in enumerate([*prep.laps[1:], n])}
     cuts = sorted(set(lap_ends) | set(prep.pauses))
     begin = 0
     for cut in cuts:
-        out.append(records[begin : cut + 1].tobytes())
+        out.append(record_bytes(begin, cut + 1))
         begin = cut + 1
         paused = cut in prep.pauses
         if paused or cut == n - 1:
@@ -889,6 +924,25 @@ def _leg_chunks(
             out.append(_event(int(times[cut + 1]), _TYPE_START))
     out += [session_definition, *session_data]
     return out
+
+
+def _plain_records(records: np.ndarray) -> Callable[[int, int], bytes]:
+    return lambda lo, hi: records[lo:hi].tobytes()
+
+
+def _mixed_records(
+    plain: np.ndarray, doubled: np.ndarray, every: int
+) -> Callable[[int, int], bytes]:
+    """Records ``lo`` to ``hi``, every ``every``-th (the last of each group) as ``doubled``."""
+
+    def encode(lo: int, hi: int) -> bytes:
+        parts = []
+        for index in range(lo, hi):
+            source = doubled if index % every == every - 1 else plain
+            parts.append(source[index : index + 1].tobytes())
+        return b"".join(parts)
+
+    return encode
 
 
 def _grouped(

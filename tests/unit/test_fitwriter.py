@@ -225,6 +225,44 @@ def test_any_subset_of_record_fields() -> None:
         assert session["avg_heart_rate"] == round(hr.mean())
 
 
+def test_a_second_record_definition_lists_fields_twice() -> None:
+    """``twice``: every 4th record uses another local message type whose definition lists the
+    timestamp and heart rate twice, each copy holding the record's value."""
+    samples = run_samples(40)
+    blob = write_activity(
+        None,
+        sport="swimming",
+        start=START,
+        samples=samples,
+        laps=[0, 21],
+        twice=("timestamp", "heart_rate"),
+        twice_every=4,
+    )
+    definitions = []
+    with fitdecode.FitReader(io.BytesIO(blob), check_crc=fitdecode.CrcCheck.RAISE) as reader:
+        for frame in reader:
+            if frame.frame_type == fitdecode.FIT_FRAME_DEFINITION and frame.name == "record":
+                definitions.append((frame.local_mesg_num, [f.def_num for f in frame.field_defs]))
+    (plain_local, plain), (twice_local, doubled) = definitions
+    assert plain_local != twice_local
+    assert doubled == [*plain, 253, 3]
+    locals_used = []
+    with fitdecode.FitReader(io.BytesIO(blob)) as reader:
+        for frame in reader:
+            if frame.frame_type == fitdecode.FIT_FRAME_DATA and frame.name == "record":
+                locals_used.append(frame.local_mesg_num)
+                stamps = [f.raw_value for f in frame.fields if f.def_num == 253]
+                rates = [f.value for f in frame.fields if f.def_num == 3]
+                assert len(set(stamps)) == 1 and len(set(rates)) == 1
+                assert len(stamps) == (2 if frame.local_mesg_num == twice_local else 1)
+    assert locals_used == [twice_local if i % 4 == 3 else plain_local for i in range(40)]
+    t0 = fit_time(START) + 631_065_600
+    records = of(fitparse_messages(blob), "record")
+    assert [r["timestamp"].replace(tzinfo=UTC).timestamp() for r in records] == [
+        t0 + t for t in range(40)
+    ]
+
+
 def test_timestamps_with_gaps_and_pauses() -> None:
     samples = run_samples(100)
     samples["timestamp"] = np.concatenate([np.arange(50), np.arange(50) + 170])  # 120 s stop
@@ -449,6 +487,8 @@ def test_hr_messages_unpacked_and_hrv() -> None:
         ({"samples": {"heart_rate": [1, 2]}, "pauses": [1]}, "pauses"),
         ({"samples": {"heart_rate": [1]}, "summary": {"sport": 2}}, "summary cannot"),
         ({"samples": {"heart_rate": [1]}, "sport": "curling"}, "unknown sport"),
+        ({"samples": {"heart_rate": [1]}, "twice": ["pace"]}, "twice names record fields"),
+        ({"samples": {"heart_rate": [1]}, "twice_every": 0}, "twice names record fields"),
     ],
 )
 def test_refuses_what_it_cannot_write(kwargs: dict, message: str) -> None:

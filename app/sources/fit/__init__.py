@@ -4,6 +4,7 @@ Public API::
 
     looks_like_fit(head: bytes) -> bool          # the first 14 bytes hold a FIT header
     decode_fit(data: bytes, *, source="fit") -> DecodedFile
+    read_fit(data: bytes, *, tolerant_only=False) -> RawFit   # decoded, not yet interpreted
 
 ``decode_fit`` is a plain top-level function of bytes to a picklable ``DecodedFile``, so the
 import service can run it in worker processes. It touches no database, network or clock.
@@ -59,11 +60,13 @@ Heart rate stored in ``hr`` messages (swim straps) is merged in (``hr``). A leg 
 channels it has. Developer fields: numeric ones of records, aligned with the samples, and every
 one of the session, JSON-ready (strings, numbers, lists; ``None`` for missing).
 
-Two paths give the same result on every file both can read (the tests compare them): the fast
-path (``fast``: fitfast, Rust, plus a walk over message headers) and, when fitfast refuses a
-file, the tolerant path (``tolerant``: fitdecode, pure Python, about 40 times slower), which
-keeps what precedes a break. A file whose only fault is its CRC, or zero padding after its end,
-stays on the fast path.
+Two paths give the same result on every file both can read: the fast path (``fast``: fitfast,
+Rust, plus a walk over message headers) and, when fitfast refuses a file, the tolerant path
+(``tolerant``: fitdecode, pure Python, about 40 times slower), which keeps what precedes a break.
+A file whose only fault is its CRC, or zero padding after its end, stays on the fast path.
+``read_fit(data, tolerant_only=True)`` reads a file with the tolerant path alone: the tests
+decode every fixture and every file they write through both paths and require the same records
+and activities (``tests/unit/test_fit_paths.py``).
 """
 
 from __future__ import annotations
@@ -76,7 +79,7 @@ from app.sources.fit import crc, fast, mapper, tolerant
 from app.sources.fit.raw import RawFit
 from app.sources.records import DecodedFile, Notice
 
-__all__ = ["decode_fit", "looks_like_fit"]
+__all__ = ["decode_fit", "looks_like_fit", "read_fit"]
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +93,7 @@ def looks_like_fit(head: bytes) -> bool:
 def decode_fit(data: bytes, *, source: str = "fit") -> DecodedFile:
     """Decode one FIT file; raises only ``SourceDataError`` (codes in the module docstring)."""
     try:
-        return _decode(bytes(data), source)
+        return mapper.build(read_fit(data), source=source)
     except SourceDataError:
         raise
     except Exception as exc:  # a decoder bug must not escape as anything else
@@ -98,14 +101,18 @@ def decode_fit(data: bytes, *, source: str = "fit") -> DecodedFile:
         raise SourceDataError(f"FIT decoding failed: {exc!r}", code="fit_corrupt") from exc
 
 
-def _decode(data: bytes, source: str) -> DecodedFile:
+def read_fit(data: bytes, *, tolerant_only: bool = False) -> RawFit:
+    """One FIT file decoded, not yet interpreted: the fast path where it can read the file, else
+    the tolerant one; ``tolerant_only``: the tolerant path alone. Raises ``SourceDataError``
+    (``not_fit``) without a FIT header."""
+    data = bytes(data)
     if not looks_like_fit(data):
         raise SourceDataError("no FIT header", code="not_fit")
     data, unfinished = _finish_header(data)
-    raw = _read(data)
+    raw = _read_tolerant(data) if tolerant_only else _read(data)
     if unfinished and not any(n.code in ("fit_truncated", "fit_partial") for n in raw.notices):
         raw.notices.append(Notice("fit_truncated", {"records": raw.record_count}))
-    return mapper.build(raw, source=source)
+    return raw
 
 
 def _read(data: bytes) -> RawFit:
@@ -123,6 +130,10 @@ def _read(data: bytes) -> RawFit:
             if was_wrong:
                 raw.notices.append(Notice("fit_crc_mismatch"))
             return raw
+    return _read_tolerant(data)
+
+
+def _read_tolerant(data: bytes) -> RawFit:
     try:
         return tolerant.read(data)
     except tolerant.NoFitHeader:

@@ -9,7 +9,8 @@
 - reads ``hrv`` R-R arrays straight from the bytes with numpy, remembering which record each
   followed (``hrv`` messages carry no timestamp);
 - finds what fitfast 0.1.0 gets wrong and redoes it from the bytes with numpy:
-  a record field written twice (fitfast keeps the last valid value; we keep the first),
+  a record field written twice (fitfast keeps the last valid value; we keep the first; a
+  ``date_time`` field such as ``timestamp`` gets the FIT epoch added, as fitfast adds it),
   ``compressed_speed_distance`` (fitfast does not expand it into speed and distance), and a
   developer field slot redefined mid-file by a second app (fitfast decodes every value with the
   first definition's type and files it under one name).
@@ -30,6 +31,7 @@ from fitdecode import profile as _profile
 
 from app.sources.fit import crc
 from app.sources.fit.profile import (
+    FIT_EPOCH,
     MESG_FIELD_DESCRIPTION,
     MESG_HRV,
     MESG_RECORD,
@@ -68,6 +70,10 @@ _RECORD_PROFILE = _profile.MESSAGE_TYPES[MESG_RECORD].fields
 _RECORD_NUMBERS = {
     num: f.name for num, f in _RECORD_PROFILE.items() if f.name in set(RECORD_FIELDS)
 }
+# Record fields counted in seconds since the FIT epoch (``timestamp``): Unix seconds once decoded.
+_RECORD_DATES = frozenset(
+    num for num in _RECORD_NUMBERS if _RECORD_PROFILE[num].type.name == "date_time"
+)
 _POSITION_LAT, _POSITION_LONG, _ALTITUDE, _DISTANCE, _SPEED = 0, 1, 2, 5, 6
 _COMPRESSED_SPEED_DISTANCE = 8
 _ENHANCED_SPEED, _ENHANCED_ALTITUDE = 73, 78
@@ -394,6 +400,8 @@ def _redo_native(
                 values = values - spec.offset
             if num in (_POSITION_LAT, _POSITION_LONG):
                 values = values * SEMICIRCLE_TO_DEGREES
+            elif num in _RECORD_DATES:
+                values = values + FIT_EPOCH
             candidates.setdefault(num, []).append((offset, values))
     native = {num: len(found) for num, found in candidates.items()}
     for offset, size, _base in layout.fields.get(_COMPRESSED_SPEED_DISTANCE, [])[:1]:
