@@ -45,6 +45,55 @@ BEST_EFFORT_DISTANCES_M: dict[str, float] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Grid:
+    """Where each second of a recording's 1 Hz grid comes from, worked out once from the time
+    axis and applied to any number of channels (:meth:`apply`); see :func:`resample_to_1hz`."""
+
+    seconds: FloatArray  # the grid, Unix seconds
+    prev: NDArray[np.intp] | None  # None: every grid second is a sample
+    nxt: NDArray[np.intp] | None
+    weight: FloatArray | None  # of the next sample, for an interpolated second
+    exact: NDArray[np.bool_] | None  # the second is a sample
+    bridged: NDArray[np.bool_] | None  # inside a gap of at most ``max_gap_s``
+
+    @classmethod
+    def of(cls, time: ArrayLike, *, max_gap_s: float = DEFAULT_MAX_GAP_S) -> Grid:
+        t = np.asarray(time, dtype=np.float64)
+        if t.ndim != 1:
+            raise ValueError("time must be a 1-D array")
+        if t.size == 0:
+            return cls(np.empty(0), None, None, None, None, None)
+        grid = t[0] + np.arange(np.floor(t[-1] - t[0]) + 1.0)
+        if grid.size == t.size and np.array_equal(grid, t):
+            return cls(grid, None, None, None, None, None)  # every grid second is a sample
+        prev = _previous_sample(t, grid)
+        nxt = np.minimum(prev + 1, t.size - 1)
+        t0 = t[prev]
+        span = t[nxt] - t0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            weight = np.where(span > 0, (grid - t0) / np.where(span > 0, span, 1.0), 0.0)
+        return cls(grid, prev, nxt, weight, grid == t0, span <= max_gap_s)
+
+    @property
+    def moving(self) -> NDArray[np.bool_]:
+        """The grid seconds that are not inside a pause."""
+        if self.exact is None or self.bridged is None:
+            return np.ones(self.seconds.size, dtype=bool)
+        return self.exact | self.bridged
+
+    def apply(self, values: ArrayLike, *, fill: float = np.nan) -> FloatArray:
+        """``values`` (one per sample) on the grid."""
+        v = np.asarray(values, dtype=np.float64)
+        if self.prev is None:
+            return v.copy()
+        assert self.nxt is not None and self.weight is not None
+        before = v[self.prev]
+        with np.errstate(invalid="ignore"):
+            interpolated = before * (1.0 - self.weight) + v[self.nxt] * self.weight
+        return np.where(self.exact, before, np.where(self.bridged, interpolated, fill))
+
+
 def resample_to_1hz(
     time: ArrayLike,
     values: ArrayLike,
@@ -56,26 +105,27 @@ def resample_to_1hz(
 
     A grid second that falls on a sample takes its value; one inside a gap of at most
     ``max_gap_s`` is interpolated linearly between the gap's ends (a ``NaN`` end gives ``NaN``);
-    one inside a longer gap gets ``fill``. Vectorised with :func:`numpy.searchsorted`.
+    one inside a longer gap gets ``fill``. Vectorised: the sample before each grid second comes
+    from :func:`numpy.searchsorted`, or, when every sample is a whole number of seconds after
+    the first (FIT files), from a run-length repeat; a gap-free 1 Hz recording is its own grid.
+    Several channels of one recording: :class:`Grid` works the axis out once.
     """
     t = np.asarray(time, dtype=np.float64)
     v = np.asarray(values, dtype=np.float64)
     if t.shape != v.shape or t.ndim != 1:
         raise ValueError("time and values must be 1-D arrays of the same length")
-    if t.size == 0:
-        return np.empty(0), np.empty(0)
-    offsets = np.arange(np.floor(t[-1] - t[0]) + 1.0)
-    grid = t[0] + offsets
-    prev = np.searchsorted(t, grid, side="right") - 1
-    nxt = np.minimum(prev + 1, t.size - 1)
-    t0, t1 = t[prev], t[nxt]
-    span = t1 - t0
-    exact = grid == t0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        weight = np.where(span > 0, (grid - t0) / np.where(span > 0, span, 1.0), 0.0)
-        interpolated = v[prev] * (1.0 - weight) + v[nxt] * weight
-    out = np.where(exact, v[prev], np.where(span <= max_gap_s, interpolated, fill))
-    return grid, out
+    grid = Grid.of(t, max_gap_s=max_gap_s)
+    return grid.seconds, grid.apply(v, fill=fill)
+
+
+def _previous_sample(t: FloatArray, grid: FloatArray) -> NDArray[np.intp]:
+    """For each grid second, the index of the last sample at or before it."""
+    steps = np.diff(t)
+    if t.size > 1 and np.array_equal(steps, np.floor(steps)) and steps.min() > 0:
+        # Whole-second steps: sample i is the last one before the grid seconds up to the next
+        # sample; the last sample is the grid's last second.
+        return np.append(np.repeat(np.arange(t.size - 1), steps.astype(np.intp)), t.size - 1)
+    return np.searchsorted(t, grid, side="right") - 1
 
 
 def rolling_mean(values_1hz: ArrayLike, window_s: int) -> FloatArray:
@@ -119,8 +169,8 @@ def mean_maximal(
     The series is resampled with :func:`resample_to_1hz` (pauses filled with ``gap_fill``;
     ``None`` = ``NaN``, so windows never span a pause). With ``S`` the cumulative sum, the mean
     of the window ``[i, i + k)`` is ``(S[i+k] - S[i]) / k`` and the best is a vector ``argmax``
-    over all ``i``; windows containing a ``NaN`` second are excluded through a cumulative count
-    of valid seconds. Cost: O(n) per duration. The earliest best window wins a tie.
+    over all ``i``; only the valid seconds are summed, and a window must lie inside one run of
+    them. Cost: O(valid seconds) per duration. The earliest best window wins a tie.
     """
     durations = np.asarray(durations_s, dtype=np.int64).ravel()
     if np.any(durations < 1):
@@ -128,24 +178,30 @@ def mean_maximal(
     fill = np.nan if gap_fill is None else float(gap_fill)
     _, series = resample_to_1hz(time, values, max_gap_s=max_gap_s, fill=fill)
     valid = np.isfinite(series)
-    all_valid = bool(valid.all())
-    cumulative = np.concatenate(([0.0], np.cumsum(np.where(valid, series, 0.0))))
-    valid_count = None if all_valid else np.concatenate(([0], np.cumsum(valid)))
+    # Windows never hold a NaN second, so only the valid seconds are kept, each run of them
+    # numbered: a window is one run's seconds i..i+k-1 (the sums are the same as over the full
+    # series, whose NaN seconds would add 0.0).
+    where = np.flatnonzero(valid) if not valid.all() else None
+    kept = series if where is None else series[where]
+    cumulative = np.concatenate(([0.0], np.cumsum(kept)))
+    run = None
+    if where is not None and where.size:
+        run = np.cumsum(np.concatenate(([1], np.diff(where) != 1)))
     best = np.full(durations.shape, np.nan)
     start = np.full(durations.shape, np.nan)
-    n = series.size
+    n = kept.size
     for slot, k in enumerate(durations.tolist()):  # one vector pass per duration
         if k > n:
             continue
         sums = cumulative[k:] - cumulative[:-k]
-        if valid_count is not None:
-            full = (valid_count[k:] - valid_count[:-k]) == k
+        if run is not None:
+            full = run[k - 1 :] == run[: n - k + 1]
             if not full.any():
                 continue
             sums = np.where(full, sums, -np.inf)
         i = int(np.argmax(sums))
         best[slot] = sums[i] / k
-        start[slot] = float(i)
+        start[slot] = float(i if where is None else where[i])
     return MeanMaximal(duration_s=durations, value=best, start_s=start)
 
 

@@ -16,7 +16,8 @@ Sources (reference NOTES §4):
 
   Under 5 % is "coupled" (Friel); Runalyze's glossary adds 5–10 % moderate and over 10 % poor.
 
-Series are put on a 1 Hz grid with :func:`app.analytics.curves.resample_to_1hz`; seconds inside
+Series are put on a 1 Hz grid with :func:`app.analytics.curves.resample_to_1hz` (its
+:class:`~app.analytics.curves.Grid`, worked out once for output and HR); seconds inside
 pauses longer than ``max_gap_s`` are dropped (EF describes the effort while moving), not
 zero-filled. Average HR ignores missing and zero HR (0 bpm = no strap signal); the averaged
 variants, like GoldenCheetah, also only average the output over seconds that have HR.
@@ -33,7 +34,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from app.analytics.curves import resample_to_1hz
+from app.analytics.curves import Grid
 from app.analytics.load import coggan_normalized
 from app.analytics.samples import DEFAULT_MAX_GAP_S
 
@@ -53,12 +54,13 @@ def _on_grid(
     time: ArrayLike, output: ArrayLike, heart_rate: ArrayLike, max_gap_s: float
 ) -> tuple[FloatArray, FloatArray]:
     """Output and HR on the 1 Hz grid, with the seconds inside pauses removed."""
-    _, out = resample_to_1hz(time, output, max_gap_s=max_gap_s, fill=np.nan)
-    _, hr = resample_to_1hz(time, heart_rate, max_gap_s=max_gap_s, fill=np.nan)
-    # A constant channel is NaN exactly on the seconds inside pauses.
-    _, marker = resample_to_1hz(time, np.zeros(np.shape(time)), max_gap_s=max_gap_s, fill=np.nan)
-    moving = np.isfinite(marker)
-    return out[moving], hr[moving]
+    t = np.asarray(time, dtype=np.float64)
+    out, hr = np.asarray(output, dtype=np.float64), np.asarray(heart_rate, dtype=np.float64)
+    if t.shape != out.shape or t.shape != hr.shape or t.ndim != 1:
+        raise ValueError("time, output and heart rate must be 1-D arrays of the same length")
+    grid = Grid.of(t, max_gap_s=max_gap_s)
+    moving = grid.moving
+    return grid.apply(out)[moving], grid.apply(hr)[moving]
 
 
 def _hr_mask(hr: FloatArray) -> NDArray[np.bool_]:
@@ -141,6 +143,10 @@ def aerobic_decoupling(
     :func:`steady_enough` first: decoupling means something only for a steady aerobic effort.
     """
     out, hr = _on_grid(time, output, heart_rate, max_gap_s)
+    return _decoupling(out, hr, method)
+
+
+def _decoupling(out: FloatArray, hr: FloatArray, method: DecouplingMethod) -> Decoupling | None:
     n = out.size
     split = (n - 1) // 2 if method == "goldencheetah" else n // 2
     halves = ((out[:split], hr[:split]), (out[split:], hr[split:]))
@@ -187,11 +193,31 @@ def steadiness_problems(
     * ``"too_variable"`` — variability index (normalized ÷ average output, Coggan's VI) above
       ``max_variability_index`` (1.10; Friel calls ≤ 1.05 steady, pass that to be strict).
     """
-    hr_raw = np.asarray(heart_rate, dtype=np.float64)
+    out, hr = _on_grid(time, output, heart_rate, max_gap_s)
+    return _problems(
+        np.asarray(heart_rate, dtype=np.float64),
+        out,
+        hr,
+        min_duration_s=min_duration_s,
+        min_samples=min_samples,
+        min_hr_coverage=min_hr_coverage,
+        max_variability_index=max_variability_index,
+    )
+
+
+def _problems(
+    hr_raw: FloatArray,
+    out: FloatArray,
+    hr: FloatArray,
+    *,
+    min_duration_s: float,
+    min_samples: int,
+    min_hr_coverage: float,
+    max_variability_index: float,
+) -> tuple[str, ...]:
     problems: list[str] = []
     if int(_hr_mask(hr_raw).sum()) < min_samples:
         problems.append("too_few_samples")
-    out, hr = _on_grid(time, output, heart_rate, max_gap_s)
     if out.size < min_duration_s:
         problems.append("too_short")
     hr_seconds = _hr_mask(hr)
@@ -231,4 +257,41 @@ def steady_enough(
         min_hr_coverage=min_hr_coverage,
         max_variability_index=max_variability_index,
         max_gap_s=max_gap_s,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """EF, the steadiness problems and, for a steady effort, decoupling: what
+    :func:`efficiency_factor`, :func:`steadiness_problems` and :func:`aerobic_decoupling` give
+    one by one (their default options), from one 1 Hz grid."""
+
+    efficiency_factor: float | None
+    problems: tuple[str, ...]
+    decoupling: Decoupling | None  # None when not steady (``problems``) or undefined
+
+
+def assess(
+    time: ArrayLike,
+    output: ArrayLike,
+    heart_rate: ArrayLike,
+    *,
+    method: DecouplingMethod = "np",
+    max_gap_s: float = DEFAULT_MAX_GAP_S,
+) -> Assessment:
+    """One effort's :class:`Assessment` (the grid is the costly part; it is made once)."""
+    out, hr = _on_grid(time, output, heart_rate, max_gap_s)
+    problems = _problems(
+        np.asarray(heart_rate, dtype=np.float64),
+        out,
+        hr,
+        min_duration_s=STEADY_MIN_DURATION_S,
+        min_samples=STEADY_MIN_SAMPLES,
+        min_hr_coverage=STEADY_MIN_HR_COVERAGE,
+        max_variability_index=STEADY_MAX_VARIABILITY_INDEX,
+    )
+    return Assessment(
+        efficiency_factor=_ef(out, hr, normalized=True),
+        problems=problems,
+        decoupling=None if problems else _decoupling(out, hr, method),
     )

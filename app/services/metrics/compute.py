@@ -352,11 +352,10 @@ def _efficiency(columns: dict[str, Any], item: ActivityInput, base: Base) -> Non
         output = base.gap_speed * 60.0  # m/min per bpm, the usual running EF unit
     else:
         return
-    columns["efficiency_factor"] = efficiency.efficiency_factor(t, output, base.hr)
-    steady = not efficiency.steadiness_problems(t, output, base.hr)
+    assessed = efficiency.assess(t, output, base.hr)
+    columns["efficiency_factor"] = assessed.efficiency_factor
+    steady = not assessed.problems
     columns["steady"] = steady
-    if steady:
-        result = efficiency.aerobic_decoupling(t, output, base.hr)
-        if result is not None:
-            columns["decoupling_pct"] = result.percent
-            columns["decoupled"] = result.decoupled
+    if steady and assessed.decoupling is not None:
+        columns["decoupling_pct"] = assessed.decoupling.percent
+        columns["decoupled"] = assessed.decoupling.decoupled

@@ -23,6 +23,57 @@ def test_resample_keeps_1hz_data_and_interpolates_short_gaps() -> None:
     assert (filled[6:30] == 0.0).all()
 
 
+def _resample_by_definition(time, values, max_gap_s, fill):
+    """Each grid second from the last sample at or before it (a binary search per second)."""
+    grid = time[0] + np.arange(np.floor(time[-1] - time[0]) + 1.0)
+    out = np.empty(grid.size)
+    for k, second in enumerate(grid):
+        i = int(np.searchsorted(time, second, side="right")) - 1
+        j = min(i + 1, time.size - 1)
+        if second == time[i]:
+            out[k] = values[i]
+        elif time[j] - time[i] <= max_gap_s:
+            weight = (second - time[i]) / (time[j] - time[i])
+            out[k] = values[i] * (1.0 - weight) + values[j] * weight
+        else:
+            out[k] = fill
+    return grid, out
+
+
+@pytest.mark.parametrize(
+    "steps",
+    ["one_second", "whole_seconds", "fractions", "tenths"],
+)
+def test_resample_every_kind_of_time_axis_by_definition(steps: str) -> None:
+    """The shortcuts (a gap-free 1 Hz recording is its own grid; whole-second steps need no
+    search) give exactly what the definition gives."""
+    rng = np.random.default_rng(len(steps))
+    for trial in range(200):
+        n = int(rng.integers(1, 40))
+        step = {
+            "one_second": np.ones(n - 1),
+            "whole_seconds": rng.integers(1, 15, n - 1).astype(float),
+            "fractions": rng.uniform(0.2, 12, n - 1),
+            "tenths": np.round(rng.uniform(0.2, 12, n - 1), 1),
+        }[steps]
+        start = T0 + (rng.uniform(0, 1) if trial % 2 else 0.0)
+        time = start + np.concatenate(([0.0], np.cumsum(step)))
+        values = rng.normal(size=n)
+        values[rng.random(n) < 0.1] = np.nan
+        for fill in (np.nan, 0.0):
+            grid, series = curves.resample_to_1hz(time, values, max_gap_s=10.0, fill=fill)
+            expected_grid, expected = _resample_by_definition(time, values, 10.0, fill)
+            np.testing.assert_array_equal(grid, expected_grid)
+            np.testing.assert_array_equal(series, expected)
+
+
+def test_resample_returns_a_copy_of_a_1hz_recording() -> None:
+    values = np.arange(5.0)
+    _, series = curves.resample_to_1hz(T0 + np.arange(5.0), values)
+    series[0] = 99.0
+    assert values[0] == 0.0
+
+
 def test_rolling_mean_uses_full_windows_only() -> None:
     np.testing.assert_array_equal(curves.rolling_mean([1, 2, 3, 4], 2), [1.5, 2.5, 3.5])
     assert curves.rolling_mean([1, 2], 3).size == 0
@@ -49,6 +100,37 @@ def test_matches_brute_force_on_random_data() -> None:
         means = sliding_window_view(power, k).mean(axis=1)
         assert value == pytest.approx(means.max(), rel=1e-12)
         assert start == float(np.argmax(means))
+
+
+def _mean_maximal_by_definition(series: np.ndarray, k: int) -> tuple[float, float]:
+    """The best mean of a window of ``k`` seconds without a NaN, and its earliest start, by
+    summing every window in turn."""
+    best_total, start = -np.inf, np.nan
+    cumulative = np.concatenate(([0.0], np.cumsum(np.where(np.isfinite(series), series, 0.0))))
+    for i in range(series.size - k + 1):
+        if np.isfinite(series[i : i + k]).all():
+            total = cumulative[i + k] - cumulative[i]
+            if total > best_total:  # strictly better: the earliest of equal windows stays
+                best_total, start = total, float(i)
+    return (best_total / k if np.isfinite(start) else np.nan), start
+
+
+def test_matches_the_definition_with_pauses_and_dropouts() -> None:
+    """Windows stay inside one stretch of valid seconds; the sums and the tie rule (earliest)
+    are the definition's, whichever stretches the recording is cut into."""
+    rng = np.random.default_rng(11)
+    for _ in range(30):
+        n = int(rng.integers(50, 400))
+        steps = rng.choice([1.0, 1.0, 1.0, 2.0, 40.0], n - 1)  # 40 s: a pause
+        time = T0 + np.concatenate(([0.0], np.cumsum(steps)))
+        values = np.round(rng.gamma(4.0, 50.0, n))  # whole watts: ties happen
+        values[rng.random(n) < 0.03] = np.nan  # dropouts
+        durations = [1, 2, 5, 17, 60, 250]
+        curve = curves.mean_maximal(time, values, durations)
+        _, series = curves.resample_to_1hz(time, values)
+        for k, value, start in zip(durations, curve.value, curve.start_s, strict=True):
+            expected_value, expected_start = _mean_maximal_by_definition(series, k)
+            np.testing.assert_array_equal([value, start], [expected_value, expected_start])
 
 
 def test_windows_do_not_span_pauses_or_missing_values_by_default() -> None:

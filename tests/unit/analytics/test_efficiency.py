@@ -215,3 +215,31 @@ def test_steady_gate_reasons() -> None:
         few, np.full(few.shape, 200.0), np.full(few.shape, 140)
     )
     assert "too_few_samples" in problems
+
+
+def _efforts(stream: dict[str, np.ndarray]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    t = np.arange(3600.0)
+    paused = stream["t"].copy()
+    paused[paused.size // 3 :] += 600.0
+    smart = np.cumsum(np.random.default_rng(4).choice([1.0, 1.0, 2.0, 3.0, 7.0], 2400))
+    return [
+        (stream["t"], stream["p"], stream["hr"]),  # steady: decoupling computed
+        (paused, stream["p"], stream["hr"]),  # a pause
+        (smart, 200 + 20 * np.sin(smart / 300), 140 + smart / 200),  # smart recording
+        (t, np.where((t // 30) % 4 == 0, 600.0, 0.0), np.full(t.shape, 140.0)),  # too variable
+        (t[:600], np.full(600, 200.0), np.full(600, 140.0)),  # too short
+        (t, np.full(t.shape, 200.0), np.zeros(t.shape)),  # no heart rate
+    ]
+
+
+def test_one_assessment_gives_what_the_three_functions_give(
+    stream: dict[str, np.ndarray],
+) -> None:
+    """``assess`` works the grid out once for EF, the steadiness gate and decoupling."""
+    for t, output, hr in _efforts(stream):
+        assessed = efficiency.assess(t, output, hr)
+        assert assessed.efficiency_factor == efficiency.efficiency_factor(t, output, hr)
+        assert assessed.problems == efficiency.steadiness_problems(t, output, hr)
+        expected = None if assessed.problems else efficiency.aerobic_decoupling(t, output, hr)
+        assert assessed.decoupling == expected
+    assert efficiency.assess(*_efforts(stream)[0]).decoupling is not None
