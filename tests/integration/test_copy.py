@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import struct
 from datetime import UTC, datetime
 
 import numpy as np
@@ -75,3 +77,101 @@ def test_constant_text_columns(connection):
         (1, "heart_rate", "Jonathan’s Apple Watch"),
         (2, "heart_rate", "Jonathan’s Apple Watch"),
     ]
+
+
+def _reference_payload(columns: list[CopyColumn | CopyConstant]) -> bytes:
+    """The binary COPY stream written row by row from the format's description."""
+    formats = {"int8": ">q", "float8": ">d", "float4": ">f", "timestamptz": ">q"}
+    rows = len(next(c for c in columns if isinstance(c, CopyColumn)).values)
+    out = bytearray(pgcopy.HEADER)
+    for row in range(rows):
+        out += struct.pack(">h", len(columns))
+        for column in columns:
+            if isinstance(column, CopyConstant):
+                encoded = column.value.encode()
+                out += struct.pack(">i", len(encoded)) + encoded
+                continue
+            value = column.values[row]
+            if column.kind != "int8" and math.isnan(value):
+                out += struct.pack(">i", -1)
+                continue
+            if column.kind == "timestamptz":
+                value = round((value - pgcopy.PG_EPOCH_UNIX_S) * 1_000_000)
+            packed = struct.pack(formats[column.kind], value)
+            out += struct.pack(">i", len(packed)) + packed
+    return bytes(out + pgcopy.TRAILER)
+
+
+@pytest.mark.parametrize("null_share", [0.0, 0.01, 0.05, 0.3, 1.0])
+def test_payload_matches_the_format_row_by_row(monkeypatch, null_share):
+    """Whatever the NULLs' pattern (none, a few rows, many, every row), the payload is the one
+    the format describes, across blocks."""
+    monkeypatch.setattr(pgcopy, "ROWS_PER_BLOCK", 333)
+    rng = np.random.default_rng(int(null_share * 100))
+    n = 1000
+
+    def sometimes_null(values: np.ndarray) -> np.ndarray:
+        return np.where(rng.random(n) < null_share, np.nan, values)
+
+    columns: list[CopyColumn | CopyConstant] = [
+        CopyColumn(np.arange(n, dtype=np.int64) - 3, "int8"),
+        CopyColumn(sometimes_null(1_700_000_000.0 + np.arange(n) * 0.5), "timestamptz"),
+        CopyConstant("garmin"),
+        CopyColumn(sometimes_null(rng.normal(size=n)), "float8"),
+        CopyColumn(np.full(n, np.nan), "float4"),  # NULL on every row
+        CopyColumn(rng.normal(size=n), "float4"),  # never NULL
+        CopyColumn(sometimes_null(rng.normal(size=n) * 1e6), "float4"),
+    ]
+    assert b"".join(binary_copy_payload(columns)) == _reference_payload(columns)
+
+
+def test_a_few_nulls_among_many_rows_round_trip(connection):
+    connection.execute(text("CREATE TEMP TABLE t (id int8, x float8, y real)"))
+    ids = np.arange(2000)
+    x = np.where(ids % 97 == 5, np.nan, ids * 0.25)
+    y = np.where(ids % 101 == 0, np.nan, ids * 2.0)
+    _copy(
+        connection,
+        "t",
+        ["id", "x", "y"],
+        binary_copy_payload(
+            [CopyColumn(ids, "int8"), CopyColumn(x, "float8"), CopyColumn(y, "float4")]
+        ),
+    )
+    rows = connection.execute(text("SELECT id, x, y FROM t ORDER BY id")).all()
+    assert [r[0] for r in rows] == ids.tolist()
+    assert [r[1] for r in rows] == [None if v != v else v for v in x.tolist()]
+    assert [r[2] for r in rows] == [None if v != v else v for v in y.tolist()]
+
+
+def test_samples_read_back_as_written(db_session):
+    """``read_samples`` returns each activity's samples in time order, exactly as stored
+    (``real`` channels as float32, NULL as NaN), whatever order the rows went in; an activity
+    without samples is absent."""
+    from app.services.imports.store import _copy_samples
+    from app.services.metrics.samples import CHANNELS, read_samples
+    from app.sources.records import Samples
+
+    rng = np.random.default_rng(2)
+    written = {}
+    for activity_id, n in ((11, 500), (12, 1), (14, 3000)):
+        time = 1_700_000_000.0 + np.cumsum(rng.choice([1.0, 1.0, 2.0, 0.5], n))
+        channels = {name: rng.normal(100, 30, n) for name in CHANNELS}
+        channels["heart_rate"][rng.random(n) < 0.1] = np.nan
+        channels["power"][:] = np.nan  # a run: no power at all
+        order = rng.permutation(n)  # rows need not arrive in time order
+        _copy_samples(
+            db_session,
+            activity_id,
+            Samples(time=time[order], channels={k: v[order] for k, v in channels.items()}),
+        )
+        written[activity_id] = (time, channels)
+    found = read_samples(db_session, [14, 13, 11, 12])
+    assert list(found) == [11, 12, 14]
+    for activity_id, (time, channels) in written.items():
+        np.testing.assert_array_equal(found[activity_id].time, time)
+        for name in CHANNELS:
+            stored = channels[name] if name == "distance" else channels[name].astype(np.float32)
+            np.testing.assert_array_equal(found[activity_id].channels[name], stored, err_msg=name)
+            assert found[activity_id].channels[name].dtype == np.float64
+    assert read_samples(db_session, []) == {} and read_samples(db_session, [99]) == {}
