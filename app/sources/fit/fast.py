@@ -173,6 +173,7 @@ def _scan(data: bytes) -> _Scan:
     described: dict[Slot, tuple[int, str]] = {}
     record_row = -1
     keep = SUMMARY_MESSAGES
+    buffer = np.frombuffer(data, dtype=np.uint8)
     for part in parts:
         body = bytearray()
         sizes = [0] * 16
@@ -212,26 +213,30 @@ def _scan(data: bytes) -> _Scan:
             number = kinds[local]
             if number < 0:
                 raise FastPathUnsupported(f"data for undefined local message {local}")
-            size = sizes[local]
+            stride = 1 + sizes[local]
+            # This message and the ones right after it with the same header: one step for all.
+            run = 1
+            if number != MESG_FIELD_DESCRIPTION and pos + stride < end:
+                run = _run(buffer, data, pos, stride, end, compressed)
             if number == MESG_RECORD:
-                record_row += 1
                 layout = extra[local]
                 if layout.collect:
-                    layout.rows.append(record_row)
-                    layout.offsets.append(pos + 1)
+                    layout.rows.extend(range(record_row + 1, record_row + 1 + run))
+                    layout.offsets.extend(range(pos + 1, pos + 1 + run * stride, stride))
+                record_row += run
             elif number == MESG_HRV:
                 spec = extra[local]
                 if spec is not None:
-                    spec.starts.append(pos + 1)
-                    spec.rows.append(record_row)
+                    spec.starts.extend(range(pos + 1, pos + 1 + run * stride, stride))
+                    spec.rows.extend([record_row] * run)
             elif number in keep:
                 if compressed:
                     scan.needs_full_parse = True
                 if number == MESG_FIELD_DESCRIPTION:
                     scan.description_rows.append(record_row + 1)
                     _note_description(data, pos + 1, extra[local], described, extra, scan)
-                body += data[pos : pos + 1 + size]
-            pos += 1 + size
+                body += data[pos : pos + run * stride]
+            pos += run * stride
         if pos != end:
             raise FastPathUnsupported("messages overrun the declared data size")
         if body:
@@ -243,6 +248,31 @@ def _scan(data: bytes) -> _Scan:
     scan.record_count = record_row + 1
     _collect_hrv(data, scan)
     return scan
+
+
+def _run(buffer: np.ndarray, data: bytes, pos: int, stride: int, end: int, compressed: bool) -> int:
+    """How many messages from the data message at ``pos`` on (``stride`` bytes each) share its
+    header: the same local message type, so the same size (a definition in between would have
+    another header byte). With compressed timestamp headers only the time offset varies.
+    Looked up a few messages first, then in growing strides with numpy."""
+    mask = 0xE0 if compressed else 0xFF
+    head = data[pos] & mask
+    if data[pos + stride] & mask != head:
+        return 1
+    available = (end - pos + stride - 1) // stride  # messages whose header lies before ``end``
+    checked = 2
+    step = 16
+    while checked < available:
+        upto = min(available, checked + step)
+        heads = buffer[pos + checked * stride : pos + upto * stride : stride]
+        if compressed:
+            heads = heads & mask
+        differs = np.flatnonzero(heads != head)
+        if differs.size:
+            return checked + int(differs[0])
+        checked = upto
+        step *= 4
+    return available
 
 
 def _collect_hrv(data: bytes, scan: _Scan) -> None:
