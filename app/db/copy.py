@@ -40,17 +40,17 @@ class CopyConstant:
     kind: str = "text"
 
 
+_VALUE_DTYPE = {"int8": ">i8", "float8": ">f8", "float4": ">f4", "timestamptz": ">i8"}
+
+
 def _encode(column: CopyColumn) -> tuple[np.ndarray, np.ndarray]:
-    """Big-endian bytes (n × width) and a validity mask (n) for one column."""
+    """Big-endian values (n) and a validity mask (n) for one column."""
     values = column.values
     if column.kind == "int8":
         raw = values.astype(">i8")
         valid = np.ones(len(values), dtype=bool)
-    elif column.kind == "float8":
-        raw = values.astype(">f8")
-        valid = ~np.isnan(values)
-    elif column.kind == "float4":
-        raw = values.astype(">f4")
+    elif column.kind in ("float8", "float4"):
+        raw = values.astype(_VALUE_DTYPE[column.kind])
         valid = ~np.isnan(values)
     elif column.kind == "timestamptz":
         valid = ~np.isnan(values)
@@ -58,30 +58,69 @@ def _encode(column: CopyColumn) -> tuple[np.ndarray, np.ndarray]:
         raw = micros.astype(">i8")
     else:
         raise ValueError(f"unsupported COPY column kind {column.kind!r}")
-    return raw.view(np.uint8).reshape(len(values), _WIDTH[column.kind]), valid
+    return raw, valid
 
 
 def _block(columns: Sequence[CopyColumn | CopyConstant], lo: int, hi: int) -> bytes:
+    """Rows ``lo`` to ``hi`` as one structured array: a column that is NULL on every row is its
+    length word alone, one that is never NULL its length and value; only a column NULL on some
+    rows makes rows differ in width, and those rows' NULL value bytes are masked out."""
     n = hi - lo
-    parts: list[np.ndarray] = [
-        np.broadcast_to(np.frombuffer(len(columns).to_bytes(2, "big"), np.uint8), (n, 2))
-    ]
-    masks: list[np.ndarray] = [np.ones((n, 2), dtype=bool)]
-    for column in columns:
+    layout: list[tuple[str, str]] = [("count", ">i2")]
+    filled: list[tuple[str, object]] = [("count", len(columns))]
+    partial: list[tuple[str, np.ndarray, int]] = []  # (value field, valid, width)
+    for i, column in enumerate(columns):
         if isinstance(column, CopyConstant):
             encoded = column.value.encode()
-            field = np.frombuffer(len(encoded).to_bytes(4, "big") + encoded, np.uint8)
-            parts.append(np.broadcast_to(field, (n, field.size)))
-            masks.append(np.ones((n, field.size), dtype=bool))
+            field = len(encoded).to_bytes(4, "big") + encoded
+            layout.append((f"c{i}", f"V{len(field)}"))
+            filled.append((f"c{i}", np.frombuffer(field, dtype=f"V{len(field)}")[0]))
             continue
         width = _WIDTH[column.kind]
-        data, valid = _encode(CopyColumn(column.values[lo:hi], column.kind))
-        length = np.where(valid, width, -1).astype(">i4").view(np.uint8).reshape(n, 4)
-        parts += [length, data]
-        masks += [np.ones((n, 4), dtype=bool), np.repeat(valid[:, None], width, axis=1)]
-    matrix = np.concatenate(parts, axis=1)
-    keep = np.concatenate(masks, axis=1)
-    return matrix[keep].tobytes()
+        raw, valid = _encode(CopyColumn(column.values[lo:hi], column.kind))
+        layout.append((f"l{i}", ">i4"))
+        if not valid.any():
+            filled.append((f"l{i}", -1))
+            continue
+        layout.append((f"v{i}", _VALUE_DTYPE[column.kind]))
+        filled.append((f"v{i}", raw))
+        if valid.all():
+            filled.append((f"l{i}", width))
+        else:
+            filled.append((f"l{i}", np.where(valid, width, -1)))
+            partial.append((f"v{i}", valid, width))
+    dtype = np.dtype(layout)
+    rows = np.empty(n, dtype=dtype)
+    for name, value in filled:
+        rows[name] = value
+    if not partial:
+        return rows.tobytes()
+    # Only the rows with a NULL in a sometimes-NULL column need their bytes picked out; the
+    # stretches of rows between them go as they are.
+    matrix = rows.view(np.uint8).reshape(n, dtype.itemsize)
+    complete = np.logical_and.reduce([valid for _name, valid, _width in partial])
+    dirty = np.flatnonzero(~complete)
+    keep = np.ones((dirty.size, dtype.itemsize), dtype=bool)
+    for name, valid, width in partial:
+        offset = dtype.fields[name][1]
+        keep[~valid[dirty], offset : offset + width] = False
+    if dirty.size * 8 > n:  # NULLs everywhere: pick every row's bytes out at once
+        everything = np.ones((n, dtype.itemsize), dtype=bool)
+        everything[dirty] = keep
+        return matrix[everything].tobytes()
+    picked = matrix[dirty][keep].tobytes()
+    ends = np.cumsum(keep.sum(axis=1)).tolist()
+    flat = memoryview(matrix.reshape(-1))
+    width = dtype.itemsize
+    pieces: list[bytes | memoryview] = []
+    previous = 0  # the first row not written yet
+    start = 0
+    for row, end in zip(dirty.tolist(), ends, strict=True):
+        pieces.append(flat[previous * width : row * width])
+        pieces.append(picked[start:end])
+        previous, start = row + 1, end
+    pieces.append(flat[previous * width :])
+    return b"".join(pieces)
 
 
 def binary_copy_payload(
