@@ -52,11 +52,14 @@ def raw_path(settings: Settings, raw: RawFile) -> Path:
 def _record(
     session: Session, sha: str, relative: str, size: int, kind: str, original_name: str | None
 ) -> RawFile:
-    session.execute(
+    added = session.execute(
         insert(RawFile)
         .values(sha256=sha, kind=kind, path=relative, size=size, original_name=original_name)
         .on_conflict_do_nothing(index_elements=["sha256"])
-    )
+        .returning(RawFile)
+    ).scalar_one_or_none()
+    if added is not None:
+        return added
     return session.execute(select(RawFile).where(RawFile.sha256 == sha)).scalar_one()
 
 

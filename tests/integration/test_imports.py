@@ -3,6 +3,7 @@ deduplication across sources, idempotency, per-file failures, resuming a cut-sho
 
 from __future__ import annotations
 
+import hashlib
 import io
 import zipfile
 from datetime import UTC, date, datetime, timedelta
@@ -233,6 +234,57 @@ def test_a_job_cut_short_resumes_without_doubling(sessions, settings, db_session
         )
     assert statuses == ["ok", "duplicate"]
     assert _count(db_session, Activity) == 2
+
+
+def test_an_archive_cut_short_resumes_its_pending_member(sessions, settings, db_session):
+    """Killed while storing a ZIP's second member: the first member is done, the second's item
+    is pending, the third was never reached. The resumed run finishes the pending item (no
+    second row for it), skips the finished one and adds the third; its raw file is kept."""
+    members = {f"rides/{i}.fit": _run(start=START + timedelta(days=i)) for i in range(3)}
+    job = _import(sessions, settings, {"history.zip": _zip(members)})
+    with sessions.begin() as session:
+        session.execute(
+            text(
+                "UPDATE import_item SET status = 'pending', raw_file_id = NULL "
+                "WHERE job_id = :j AND name = 'rides/1.fit'"
+            ),
+            {"j": job.id},
+        )
+        session.execute(
+            text("DELETE FROM import_item WHERE job_id = :j AND name = 'rides/2.fit'"),
+            {"j": job.id},
+        )
+        session.execute(
+            text(
+                "DELETE FROM activity WHERE id IN (SELECT activity_id FROM activity_source "
+                "WHERE source_key LIKE :k)"
+            ),
+            {"k": f"{hashlib.sha256(members['rides/2.fit']).hexdigest()}:%"},
+        )
+        session.execute(
+            text(
+                "UPDATE import_item SET status = 'pending' WHERE job_id = :j AND parent_id IS NULL"
+            ),
+            {"j": job.id},
+        )
+        session.execute(
+            text("UPDATE import_job SET status = 'running' WHERE id = :j"), {"j": job.id}
+        )
+
+    assert imports.resume_unfinished(sessions, settings, workers=0) == [job.id]
+    with sessions() as session:
+        children = session.execute(
+            select(ImportItem.name, ImportItem.status, ImportItem.raw_file_id)
+            .where(ImportItem.job_id == job.id, ImportItem.parent_id.is_not(None))
+            .order_by(ImportItem.name)
+        ).all()
+    assert [(name, status) for name, status, _raw in children] == [
+        ("rides/0.fit", "ok"),
+        ("rides/1.fit", "duplicate"),
+        ("rides/2.fit", "ok"),
+    ]
+    assert all(raw is not None for _name, _status, raw in children)
+    assert _count(db_session, Activity) == 3
 
 
 def test_worker_processes_give_the_same_result(sessions, settings, db_session):

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
@@ -83,7 +83,7 @@ class _Context:
     reported_at: float = 0.0
     workers: int = 0
     interrupt: Callable[[], bool] = lambda: False
-    finished_children: dict[int, set[str]] = field(default_factory=dict)
+    children: dict[int, _Children] = field(default_factory=dict)  # by archive item id
     activity_ids: set[int] = field(default_factory=set)  # stored, for the metrics hook
 
 
@@ -101,12 +101,6 @@ class _InlineExecutor(Executor):
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _decode(data: bytes, source: str) -> records.DecodedFile:
-    from app.sources.fit import decode_fit
-
-    return decode_fit(data, source=source)
 
 
 def looks_like_fit(head: bytes) -> bool:
@@ -302,10 +296,14 @@ def _report(context: _Context, *, force: bool = False) -> None:
             context.progress(job)
 
 
+_ITEMS = ImportItem.__table__
+# Built once: the SET clause follows the keys of each execution's parameters.
+_FINISH_ITEM = update(_ITEMS).where(_ITEMS.c.id == bindparam("item_id"))
+_NEW_ITEM = insert(_ITEMS).returning(_ITEMS.c.id)
+
+
 def _finish_item(session: Session, item: ImportItem, **values: Any) -> None:
-    session.execute(
-        update(ImportItem).where(ImportItem.id == item.id).values(finished_at=_now(), **values)
-    )
+    session.execute(_FINISH_ITEM, {"item_id": item.id, "finished_at": _now(), **values})
 
 
 def _fail(context: _Context, item: ImportItem, error: SourceDataError) -> None:
@@ -420,12 +418,16 @@ def _decoded(context: _Context, units: Iterator[_Unit]) -> Iterator[_Unit]:
             unit.data = unit.task = None
         return unit
 
+    # Submitted as itself, not through a function of this module: a worker unpickles a task by
+    # importing its module, and this one brings the database and the metrics (scipy) along.
+    from app.sources.fit import decode_fit
+
     for unit in units:
         future = None
         if unit.task is not None:
             future = context.pool.submit(unit.task)
         elif unit.data is not None:
-            future = context.pool.submit(_decode, unit.data, unit.source)
+            future = context.pool.submit(decode_fit, unit.data, source=unit.source)
         window.append((unit, future))
         if len(window) >= context.lookahead:
             yield settle(*window.popleft())
@@ -492,38 +494,64 @@ def _store_unit(context: _Context, item: ImportItem, unit: _Unit) -> None:
         _fail(context, item, SourceDataError(str(exc), code="internal", error=type(exc).__name__))
 
 
-def _child(context: _Context, parent: ImportItem, name: str) -> ImportItem | None:
-    """A new child item for an archive member, or None when a previous run finished it."""
-    done = context.finished_children.get(parent.id)
-    if done is None:
+@dataclass
+class _Children:
+    """An archive's child items from earlier runs: the names they finished, and the ids of
+    those left pending (a run cut short)."""
+
+    done: set[str]
+    pending: dict[str, int]
+
+
+def _children(context: _Context, parent: ImportItem) -> _Children:
+    known = context.children.get(parent.id)
+    if known is None:
         with context.sessions() as session:
-            done = set(
-                session.execute(
-                    select(ImportItem.name).where(
-                        ImportItem.parent_id == parent.id, ImportItem.status != "pending"
-                    )
-                ).scalars()
-            )
-        context.finished_children[parent.id] = done
-    if name in done:
+            rows = session.execute(
+                select(ImportItem.name, ImportItem.id, ImportItem.status).where(
+                    ImportItem.parent_id == parent.id
+                )
+            ).all()
+        known = _Children(
+            done={name for name, _id, status in rows if status != "pending"},
+            pending={name: ident for name, ident, status in rows if status == "pending"},
+        )
+        context.children[parent.id] = known
+    return known
+
+
+def _child(
+    context: _Context,
+    parent: ImportItem,
+    name: str,
+    keep: Callable[[Session], RawFile] | None = None,
+) -> tuple[ImportItem, RawFile | None] | None:
+    """The child item for an archive member (new, or left pending by a run cut short) and, in
+    the same transaction, what ``keep`` stores (the member's raw file); None when a previous run
+    finished it. The item is a plain object (not in any session): only its fields are read."""
+    children = _children(context, parent)
+    if name in children.done:
         return None
     with context.sessions.begin() as session:
-        existing = session.execute(
-            select(ImportItem).where(ImportItem.parent_id == parent.id, ImportItem.name == name)
-        ).scalar_one_or_none()
-        if existing is None:
-            existing = ImportItem(
-                job_id=parent.job_id,
-                position=context.next_position,
-                parent_id=parent.id,
-                name=name,
-                status="pending",
-            )
+        ident = children.pending.pop(name, None)
+        position = context.next_position
+        if ident is None:
+            ident = session.execute(
+                _NEW_ITEM,
+                {
+                    "job_id": parent.job_id,
+                    "position": position,
+                    "parent_id": parent.id,
+                    "name": name,
+                    "status": "pending",
+                },
+            ).scalar_one()
             context.next_position += 1
-            session.add(existing)
-            session.flush()
-        session.expunge(existing)
-    return existing
+        raw = keep(session) if keep is not None else None
+        if raw is not None:
+            session.expunge(raw)
+    child = ImportItem(id=ident, job_id=parent.job_id, parent_id=parent.id, name=name)
+    return child, raw
 
 
 def _archive_units(
@@ -558,18 +586,21 @@ def _archive_units(
                     notices.append(records.Notice("archive_skipped", {"name": name}))
                     continue
                 data = entry.read()
-            child = _child(context, parent, name)
-            if child is None:
-                continue
-            with context.sessions.begin() as session:
-                raw = raw_store.store_bytes(
-                    session,
-                    context.settings,
-                    data,
+            made = _child(
+                context,
+                parent,
+                name,
+                functools.partial(
+                    raw_store.store_bytes,
+                    settings=context.settings,
+                    data=data,
                     original_name=name.rsplit("/", 1)[-1],
                     kind="fit",
-                )
-                session.expunge(raw)
+                ),
+            )
+            if made is None:
+                continue
+            child, raw = made
             yield child, _Unit(name=name, source=source, data=data, raw=raw)
         elif isinstance(entry, WellnessBatch | ActivitySummaries):
             decoded = (
@@ -577,9 +608,9 @@ def _archive_units(
                 if isinstance(entry, WellnessBatch)
                 else records.DecodedFile(kind="summaries", activities=entry.activities)
             )
-            child = _child(context, parent, entry.name)
-            if child is not None:
-                yield child, _Unit(name=entry.name, source=source, decoded=decoded)
+            made = _child(context, parent, entry.name)
+            if made is not None:
+                yield made[0], _Unit(name=entry.name, source=source, decoded=decoded)
     with context.sessions.begin() as session:
         _finish_item(session, parent, status="ok", notices=_notices(notices))
 
@@ -607,19 +638,20 @@ def _strava_export_units(
         if isinstance(entry, records.Notice):
             notices.append(entry)
             continue
-        child = _child(context, parent, entry.name)
-        if child is None:
-            continue
+        keep = None
         if isinstance(entry, ActivityFile):
-            with context.sessions.begin() as session:
-                raw = raw_store.store_bytes(
-                    session,
-                    context.settings,
-                    entry.data,
-                    original_name=entry.name.rsplit("/", 1)[-1].removesuffix(".gz"),
-                    kind=entry.format,
-                )
-                session.expunge(raw)
+            keep = functools.partial(
+                raw_store.store_bytes,
+                settings=context.settings,
+                data=entry.data,
+                original_name=entry.name.rsplit("/", 1)[-1].removesuffix(".gz"),
+                kind=entry.format,
+            )
+        made = _child(context, parent, entry.name, keep)
+        if made is None:
+            continue
+        child, raw = made
+        if isinstance(entry, ActivityFile):
             task = functools.partial(decode_activity_file, entry)
             yield child, _Unit(name=entry.name, source=SOURCE, task=task, raw=raw)
         else:

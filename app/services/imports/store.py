@@ -7,13 +7,31 @@ file, or one activity) and rolls it back on failure so nothing partial is kept.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import ColumnElement, delete, func, insert, select, text
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    DateTime,
+    Float,
+    Select,
+    String,
+    Text,
+    bindparam,
+    delete,
+    func,
+    insert,
+    null,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -110,42 +128,61 @@ def _local(activity: records.Activity, zone: ZoneInfo) -> tuple[date, int | None
     return local.date(), None if offset is None else round(offset.total_seconds())
 
 
-def _find_match(session: Session, activity: records.Activity) -> Activity | None:
+def _match_query() -> Select[tuple[int]]:
     """The stored activity this recording is another copy of: same sport (or one side
-    ``generic``), starting within a minute."""
-    distance = func.abs(func.extract("epoch", Activity.start_time - activity.start))
-    query = (
-        select(Activity)
+    ``generic``), starting within a minute; the nearest start of the five nearest that qualify.
+    Parameters: ``_match_params``."""
+    start = bindparam("match_start", type_=DateTime(timezone=True))
+    distance = func.abs(func.extract("epoch", Activity.start_time - start))
+    nearest = (
+        select(Activity.id, Activity.sport, distance.label("distance"))
         .where(
             Activity.start_time.between(
-                activity.start - MATCH_WINDOW, activity.start + MATCH_WINDOW
+                bindparam("match_lo", type_=DateTime(timezone=True)),
+                bindparam("match_hi", type_=DateTime(timezone=True)),
             )
         )
-        .order_by(distance)
+        .order_by(distance, Activity.id)
         .limit(5)
+        .subquery()
     )
-    for candidate in session.execute(query).scalars():
-        if activity.sport in (candidate.sport, "generic") or candidate.sport == "generic":
-            return candidate
-    return None
+    same_sport = or_(
+        bindparam("match_any_sport", type_=Boolean),
+        nearest.c.sport == bindparam("match_sport", type_=String),
+        nearest.c.sport == "generic",
+    )
+    return (
+        select(nearest.c.id).where(same_sport).order_by(nearest.c.distance, nearest.c.id).limit(1)
+    )
 
 
-def _overlapping(
-    session: Session, start: datetime, end: datetime, sources_ok: ColumnElement[bool]
-) -> int | None:
+def _match_params(activity: records.Activity) -> dict[str, Any]:
+    return {
+        "match_start": activity.start,
+        "match_lo": activity.start - MATCH_WINDOW,
+        "match_hi": activity.start + MATCH_WINDOW,
+        "match_sport": activity.sport,
+        "match_any_sport": activity.sport == "generic",
+    }
+
+
+def _overlapping_query(sources_ok: ColumnElement[bool]) -> Select[tuple[int]]:
     """The stored activity whose time and ``[start, end]`` overlap by at least
-    ``OVERLAP_SHARE`` of the longer of the two, among those ``sources_ok`` admits; None when
-    none does. An activity without a known duration counts as lasting one minute."""
-    if end <= start:
-        end = start + timedelta(minutes=1)
+    ``OVERLAP_SHARE`` of the longer of the two, among those ``sources_ok`` admits (none: no
+    row). An activity without a known duration counts as lasting one minute. Parameters:
+    ``_overlap_params``."""
+    start = bindparam("overlap_start", type_=DateTime(timezone=True))
+    end = bindparam("overlap_end", type_=DateTime(timezone=True))
     stored_end = Activity.start_time + func.make_interval(
         0, 0, 0, 0, 0, 0, func.coalesce(Activity.elapsed_s, 60.0)
     )
     overlap = func.extract(
         "epoch", func.least(stored_end, end) - func.greatest(Activity.start_time, start)
     )
-    longer = func.greatest(func.coalesce(Activity.elapsed_s, 60.0), (end - start).total_seconds())
-    return session.execute(
+    longer = func.greatest(
+        func.coalesce(Activity.elapsed_s, 60.0), bindparam("overlap_span_s", type_=Float)
+    )
+    return (
         select(Activity.id)
         .where(
             Activity.start_time < end,
@@ -155,7 +192,17 @@ def _overlapping(
         )
         .order_by(overlap.desc())
         .limit(1)
-    ).scalar()
+    )
+
+
+def _overlap_params(start: datetime, end: datetime) -> dict[str, Any]:
+    if end <= start:
+        end = start + timedelta(minutes=1)
+    return {
+        "overlap_start": start,
+        "overlap_end": end,
+        "overlap_span_s": (end - start).total_seconds(),
+    }
 
 
 def overlapping_activity(
@@ -168,29 +215,56 @@ def overlapping_activity(
         .where(ActivitySource.activity_id == Activity.id, ActivitySource.source != exclude_source)
         .exists()
     )
-    return _overlapping(session, start, end, other_source)
+    return session.execute(_overlapping_query(other_source), _overlap_params(start, end)).scalar()
 
 
-def _summary_only_match(session: Session, activity: records.Activity) -> Activity | None:
-    """A recording with samples for an activity only a summary source (Oura's workouts, whose
-    times are the ring's guess) has brought: that summary is the same session."""
-    if activity.samples is None or not len(activity.samples) or activity.elapsed_s is None:
-        return None
-    other = (
-        select(ActivitySource.id)
+@functools.cache
+def _lookup_query(summary_only: bool) -> Select[tuple[int | None, int | None, int | None]]:
+    """Built once (building a statement costs more than running it): the activity a source and
+    key already brought; the stored activity a recording is another copy of
+    (``_match_query``); with ``summary_only``, the activity only a summary source (Oura's
+    workouts, whose times are the ring's guess) has brought that the recording overlaps: that
+    summary is the same session."""
+    known = (
+        select(ActivitySource.activity_id)
         .where(
-            ActivitySource.activity_id == Activity.id,
-            ActivitySource.source.not_in(SUMMARY_ONLY_SOURCES),
+            ActivitySource.source == bindparam("source", type_=String),
+            ActivitySource.source_key == bindparam("key", type_=Text),
         )
-        .exists()
+        .scalar_subquery()
     )
-    found = _overlapping(
-        session,
-        activity.start,
-        activity.start + timedelta(seconds=float(activity.elapsed_s)),
-        ~other,
+    summary = null()
+    if summary_only:
+        other = (
+            select(ActivitySource.id)
+            .where(
+                ActivitySource.activity_id == Activity.id,
+                ActivitySource.source.not_in(SUMMARY_ONLY_SOURCES),
+            )
+            .exists()
+        )
+        summary = _overlapping_query(~other).scalar_subquery()
+    return select(known, _match_query().scalar_subquery(), summary)
+
+
+def _lookup(
+    session: Session, activity: records.Activity, key: str
+) -> tuple[int | None, int | None]:
+    """In one round trip: the activity this source and key already brought, and the stored
+    activity this recording is another copy of (the same activity from another source, else the
+    summary-only one its samples complete: only a recording with samples and a duration)."""
+    params: dict[str, Any] = {"source": activity.source, "key": key, **_match_params(activity)}
+    summary_only = (
+        activity.samples is not None
+        and len(activity.samples) > 0
+        and activity.elapsed_s is not None
     )
-    return session.get(Activity, found) if found is not None else None
+    if summary_only:
+        assert activity.elapsed_s is not None
+        end = activity.start + timedelta(seconds=float(activity.elapsed_s))
+        params |= _overlap_params(activity.start, end)
+    known, match, summary = session.execute(_lookup_query(summary_only), params).one()
+    return known, match if match is not None else summary
 
 
 def link_source(
@@ -270,57 +344,72 @@ def _fill(row: Activity, activity: records.Activity) -> None:
         row.sport = activity.sport
 
 
+_INSERT_ACTIVITY = insert(Activity.__table__).returning(Activity.__table__.c.id)
+_INSERT_SOURCE = insert(ActivitySource.__table__)
+_INSERT_LAPS = insert(Lap.__table__)
+
+
 def _insert(
     session: Session, activity: records.Activity, zone: ZoneInfo, parent_id: int | None
-) -> Activity:
-    local_date, offset = _local(activity, zone)
-    row = Activity(
-        sport=activity.sport,
-        sub_sport=activity.sub_sport,
-        name=activity.name,
-        start_time=activity.start,
-        local_date=local_date,
-        utc_offset_s=offset,
-        device=activity.device,
-        multisport_parent_id=parent_id,
-        multisport_index=activity.multisport_index,
-        developer_fields=activity.developer_fields or {},
-        extras=activity.extras or {},
-        **{name: _clean(getattr(activity, name)) for name in SUMMARY_FIELDS},
-    )
-    row.sample_count = len(activity.samples) if activity.samples is not None else 0
-    session.add(row)
-    session.flush()
-    return row
-
-
-def _attach_details(
-    session: Session, row: Activity, activity: records.Activity, *, new: bool
 ) -> int:
-    """Samples, laps and R-R intervals for a stored activity that has none yet (``new``: the
-    row was just inserted, so it has none and nothing needs checking)."""
+    local_date, offset = _local(activity, zone)
+    values = {
+        "sport": activity.sport,
+        "sub_sport": activity.sub_sport,
+        "name": activity.name,
+        "start_time": activity.start,
+        "local_date": local_date,
+        "utc_offset_s": offset,
+        "device": activity.device,
+        "multisport_parent_id": parent_id,
+        "multisport_index": activity.multisport_index,
+        "developer_fields": activity.developer_fields or {},
+        "extras": activity.extras or {},
+        "sample_count": len(activity.samples) if activity.samples is not None else 0,
+        **{name: _clean(getattr(activity, name)) for name in SUMMARY_FIELDS},
+    }
+    return session.execute(_INSERT_ACTIVITY, values).scalar_one()
+
+
+def _attach_new(session: Session, activity_id: int, activity: records.Activity) -> int:
+    """Samples, laps and R-R intervals of an activity just inserted."""
     stored = 0
     if activity.samples is not None and len(activity.samples):
-        if new:
-            stored = _copy_samples(session, row.id, activity.samples)
-        elif row.sample_count == 0:
-            stored = _copy_samples(session, row.id, activity.samples)
-            row.sample_count = stored
-    if activity.laps and (
-        new
-        or not session.execute(
+        stored = _copy_samples(session, activity_id, activity.samples)
+    if activity.laps:
+        session.execute(_INSERT_LAPS, _lap_rows(activity_id, activity.laps))
+    rr = activity.rr_intervals_ms
+    if rr is not None and len(rr):
+        _insert_rr(session, activity_id, rr)
+    return stored
+
+
+def _insert_rr(session: Session, activity_id: int, rr: np.ndarray) -> None:
+    # As an array literal: psycopg adapts a list of 10⁵ floats one by one, slowly.
+    literal = "{" + ",".join(np.char.mod("%.6g", np.asarray(rr, dtype=np.float64))) + "}"
+    session.execute(
+        text("INSERT INTO activity_rr (activity_id, rr_ms) VALUES (:id, CAST(:rr AS real[]))"),
+        {"id": activity_id, "rr": literal},
+    )
+
+
+def _attach_details(session: Session, row: Activity, activity: records.Activity) -> int:
+    """Samples, laps and R-R intervals from another recording, for a stored activity that has
+    none of them yet."""
+    stored = 0
+    if activity.samples is not None and len(activity.samples) and row.sample_count == 0:
+        stored = _copy_samples(session, row.id, activity.samples)
+        row.sample_count = stored
+    if (
+        activity.laps
+        and not session.execute(
             select(Lap.lap_index).where(Lap.activity_id == row.id).limit(1)
         ).first()
     ):
-        session.execute(insert(Lap), _lap_rows(row.id, activity.laps))
+        session.execute(_INSERT_LAPS, _lap_rows(row.id, activity.laps))
     rr = activity.rr_intervals_ms
-    if rr is not None and len(rr) and (new or session.get(ActivityRR, row.id) is None):
-        # As an array literal: psycopg adapts a list of 10⁵ floats one by one, slowly.
-        literal = "{" + ",".join(np.char.mod("%.6g", np.asarray(rr, dtype=np.float64))) + "}"
-        session.execute(
-            text("INSERT INTO activity_rr (activity_id, rr_ms) VALUES (:id, CAST(:rr AS real[]))"),
-            {"id": row.id, "rr": literal},
-        )
+    if rr is not None and len(rr) and session.get(ActivityRR, row.id) is None:
+        _insert_rr(session, row.id, rr)
     if activity.developer_fields and not row.developer_fields:
         row.developer_fields = activity.developer_fields
     return stored
@@ -344,38 +433,36 @@ def store_activities(
     result = StoreResult()
     parent_id: int | None = None
     for activity, key in zip(items, source_keys, strict=True):
-        known = session.execute(
-            select(ActivitySource).where(
-                ActivitySource.source == activity.source, ActivitySource.source_key == key
-            )
-        ).scalar_one_or_none()
+        known, match = _lookup(session, activity, key)
         if known is not None:
             result.duplicate += 1
-            parent_id = parent_id or known.activity_id
+            parent_id = parent_id or known
             continue
-        row = _find_match(session, activity) or _summary_only_match(session, activity)
-        new = row is None
-        if row is not None:
+        if match is not None:
+            row = session.get_one(Activity, match)
             result.duplicate += 1
             if not _upgrade(session, row, activity):
                 _fill(row, activity)
             session.flush()
+            result.samples += _attach_details(session, row, activity)
+            activity_id = row.id
         else:
-            row = _insert(session, activity, zone, parent_id)
+            activity_id = _insert(session, activity, zone, parent_id)
             result.added += 1
-        result.samples += _attach_details(session, row, activity, new=new)
-        result.activity_ids.append(row.id)
-        session.add(
-            ActivitySource(
-                activity_id=row.id,
-                source=activity.source,
-                source_key=key,
-                external_id=activity.external_id,
-                raw_file_id=raw_file_id,
-            )
+            result.samples += _attach_new(session, activity_id, activity)
+        result.activity_ids.append(activity_id)
+        session.execute(
+            _INSERT_SOURCE,
+            {
+                "activity_id": activity_id,
+                "source": activity.source,
+                "source_key": key,
+                "external_id": activity.external_id,
+                "raw_file_id": raw_file_id,
+            },
         )
         if activity.multisport_index is not None and parent_id is None:
-            parent_id = row.id
+            parent_id = activity_id
     session.flush()
     return result
 
