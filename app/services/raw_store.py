@@ -17,7 +17,7 @@ from typing import BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from app.config import Settings
 from app.models import RawFile
@@ -52,15 +52,21 @@ def raw_path(settings: Settings, raw: RawFile) -> Path:
 def _record(
     session: Session, sha: str, relative: str, size: int, kind: str, original_name: str | None
 ) -> RawFile:
+    table = RawFile.__table__
     added = session.execute(
-        insert(RawFile)
+        insert(table)
         .values(sha256=sha, kind=kind, path=relative, size=size, original_name=original_name)
         .on_conflict_do_nothing(index_elements=["sha256"])
-        .returning(RawFile)
-    ).scalar_one_or_none()
-    if added is not None:
-        return added
-    return session.execute(select(RawFile).where(RawFile.sha256 == sha)).scalar_one()
+        .returning(*table.c)
+    ).first()
+    if added is None:  # kept before
+        return session.execute(select(RawFile).where(RawFile.sha256 == sha)).scalar_one()
+    # The row as the session would have loaded it, without loading it again (an ORM INSERT
+    # returning the entity costs several times this).
+    raw = RawFile(**added._asdict())
+    make_transient_to_detached(raw)
+    session.add(raw)
+    return raw
 
 
 class IncomingFile:

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pytest
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import func, select, text
 
 from app.models import Activity, ActivitySource, DailyWellness, ImportItem, ImportJob, Lap
@@ -515,3 +516,43 @@ def test_health_series_with_repeated_times_and_overlap_keep_one_row_per_time(db_
         text("SELECT device, count(*) FROM health_sample GROUP BY device ORDER BY device")
     ).all()
     assert rows == [("Phone", 4), ("Watch", 1)]
+
+
+def test_a_job_on_the_app_engine_keeps_one_connection_and_resets_it(pg_cluster, tmp_path):
+    """Outside the tests' shared transaction (the app, the CLI), a job holds one pooled
+    connection whose commits do not wait for the WAL flush, and hands it back as it found it."""
+    from app.config import Settings
+    from app.db import make_engine, make_session_factory
+    from app.db.migrate import upgrade
+
+    url = pg_cluster.create_database("domestique_import_engine")
+    upgrade(url)
+    settings = Settings(env="development", database_url=url, data_dir=tmp_path)
+    engine = make_engine(settings)
+    seen: list[str] = []
+
+    @sqlalchemy_event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, proxy):
+        seen.append("checkout")
+
+    try:
+        sessions = make_session_factory(engine)
+        archive = _zip({f"rides/{i}.fit": _run(start=START + timedelta(days=i)) for i in range(4)})
+        path = tmp_path / "history.zip"
+        path.write_bytes(archive)
+        raws = imports.keep_paths(sessions, settings, [path])
+        with sessions.begin() as session:
+            job_id = imports.create_job(session, raws, origin="cli").id
+        seen.clear()
+        job = imports.run_job(sessions, settings, job_id, workers=0)
+        assert job.status == "done" and job.summary["activities_added"] == 4
+        # the job's start and inputs, the files on one connection, its end, the metrics, the
+        # result (a connection per transaction: four or more per file)
+        assert len(seen) <= 6
+        with engine.connect() as connection:  # the pool's one connection: set by nobody
+            source = connection.exec_driver_sql(
+                "SELECT source FROM pg_settings WHERE name = 'synchronous_commit'"
+            ).scalar()
+        assert source != "session"
+    finally:
+        engine.dispose()

@@ -17,6 +17,7 @@ export is parsed the same way in one lean child process (``app.sources.apple_hea
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import multiprocessing
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import Engine, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
@@ -84,6 +85,7 @@ class _Context:
     workers: int = 0
     interrupt: Callable[[], bool] = lambda: False
     children: dict[int, _Children] = field(default_factory=dict)  # by archive item id
+    relaxed: bool = False  # the job's connection already commits without waiting (relax_commit)
     activity_ids: set[int] = field(default_factory=set)  # stored, for the metrics hook
 
 
@@ -230,7 +232,10 @@ def run_job(
                 .all()
             )
             session.expunge_all()
-        _process_inputs(context, inputs)
+        with _one_connection(sessions) as job_sessions:
+            context.sessions = job_sessions
+            context.relaxed = job_sessions is not sessions
+            _process_inputs(context, inputs)
         status, error = "done", None
     except ImportInterrupted:
         log.info("import job %s stopped between two files; it resumes later", job_id)
@@ -253,6 +258,30 @@ def run_job(
 
         metrics.after_import(sessions, context.activity_ids)
     return _load(sessions, job_id)
+
+
+@contextlib.contextmanager
+def _one_connection(sessions: sessionmaker[Session]) -> Iterator[sessionmaker[Session]]:
+    """Sessions on one connection held for the whole job, which commits without waiting for
+    its WAL flush (``store.relax_commit``, for every transaction at once): a job writes a few
+    transactions per file, and taking a pooled connection (with its liveness ping) and setting
+    the commit mode for each would cost more than most of them. Sessions already bound to a
+    connection (the tests') are used as they are."""
+    engine = sessions.kw.get("bind")
+    if not isinstance(engine, Engine):
+        yield sessions
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql("SET synchronous_commit = off")
+        connection.commit()
+        options = {key: value for key, value in sessions.kw.items() if key != "bind"}
+        try:
+            yield sessionmaker(bind=connection, **options)
+        finally:
+            if not connection.invalidated:
+                connection.rollback()
+                connection.exec_driver_sql("RESET synchronous_commit")
+                connection.commit()
 
 
 def _load(sessions: sessionmaker[Session], job_id: int) -> ImportJob:
@@ -462,7 +491,8 @@ def _store_unit(context: _Context, item: ImportItem, unit: _Unit) -> None:
     ]
     try:
         with context.sessions.begin() as session:
-            store.relax_commit(session)
+            if not context.relaxed:
+                store.relax_commit(session)
             result = store.store_activities(
                 session,
                 decoded.activities,
