@@ -309,3 +309,41 @@ def cli_env_with_owner(monkeypatch, pg_cluster, tmp_path):
     assert imported.exit_code == 0, imported.output
     yield url
     get_settings.cache_clear()
+
+
+def test_the_daily_series_is_stored_exactly_as_computed(db_session):
+    """Every value of the daily series reaches the table unrounded (the series travels as
+    array literals); a ratio not defined yet (the first weeks' ACWR) is NULL."""
+    from app.analytics import pmc
+    from app.services.metrics.recompute import recompute_days
+
+    db_session.add_all(
+        [
+            Activity(sport="running", start_time=_start(day), local_date=day)
+            for day in (date(2025, 3, 1), date(2025, 3, 4), date(2025, 4, 20))
+        ]
+    )
+    db_session.flush()
+    ids = db_session.execute(select(Activity.id).order_by(Activity.local_date)).scalars().all()
+    loads = [41.3 / 3, 72.25, 1e-7]  # awkward binary fractions
+    for activity_id, value in zip(ids, loads, strict=True):
+        db_session.add(ActivityMetrics(activity_id=activity_id, load=value, algorithm_version=1))
+    db_session.flush()
+    recompute_days(db_session, today=date(2025, 5, 1))
+    series = pmc.daily_load(
+        [(date(2025, 3, 1), loads[0]), (date(2025, 3, 4), loads[1]), (date(2025, 4, 20), loads[2])],
+        start=date(2025, 3, 1),
+        end=date(2025, 5, 1),
+    )
+    curve = pmc.pmc(series.load)
+    rolling = pmc.acwr(series.load, method="rolling_coupled").ratio
+    rows = db_session.execute(select(DailyMetrics).order_by(DailyMetrics.day)).scalars().all()
+    assert rows[0].day == date(2025, 3, 1) and len(rows) == series.load.size
+    assert [row.load for row in rows] == series.load.tolist()
+    assert [row.ctl for row in rows] == curve.ctl.tolist()
+    assert [row.tsb for row in rows] == curve.tsb.tolist()
+    assert [row.activities for row in rows][:4] == [1, 0, 0, 1]
+    assert [row.acwr_rolling for row in rows] == [
+        v if np.isfinite(v) else None for v in rolling.tolist()
+    ]
+    assert rows[0].acwr_rolling is None and rows[-1].acwr_rolling is not None
