@@ -546,9 +546,9 @@ def test_a_job_on_the_app_engine_keeps_one_connection_and_resets_it(pg_cluster, 
         seen.clear()
         job = imports.run_job(sessions, settings, job_id, workers=0)
         assert job.status == "done" and job.summary["activities_added"] == 4
-        # the job's start and inputs, the files on one connection, its end, the metrics, the
-        # result (a connection per transaction: four or more per file)
-        assert len(seen) <= 6
+        # the job's start and inputs, its own connection and its writers', its end, the
+        # metrics, the result (a connection per transaction: four or more per file)
+        assert len(seen) <= 6 + imports.jobs.STORE_WRITERS
         with engine.connect() as connection:  # the pool's one connection: set by nobody
             source = connection.exec_driver_sql(
                 "SELECT source FROM pg_settings WHERE name = 'synchronous_commit'"

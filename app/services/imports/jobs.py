@@ -22,11 +22,19 @@ import functools
 import logging
 import multiprocessing
 import os
+import queue
 import time
 import zipfile
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,6 +94,8 @@ class _Context:
     interrupt: Callable[[], bool] = lambda: False
     children: dict[int, _Children] = field(default_factory=dict)  # by archive item id
     relaxed: bool = False  # the job's connection already commits without waiting (relax_commit)
+    # sessions on connections of their own for storing units side by side (none: one by one)
+    writers: list[sessionmaker[Session]] = field(default_factory=list)
     activity_ids: set[int] = field(default_factory=set)  # stored, for the metrics hook
 
 
@@ -232,9 +242,14 @@ def run_job(
                 .all()
             )
             session.expunge_all()
-        with _one_connection(sessions) as job_sessions:
-            context.sessions = job_sessions
-            context.relaxed = job_sessions is not sessions
+        with contextlib.ExitStack() as connections:
+            context.sessions = connections.enter_context(_one_connection(sessions))
+            context.relaxed = context.sessions is not sessions
+            if context.relaxed:  # on connections of their own: files are stored side by side
+                context.writers = [
+                    connections.enter_context(_one_connection(sessions))
+                    for _ in range(STORE_WRITERS)
+                ]
             _process_inputs(context, inputs)
         status, error = "done", None
     except ImportInterrupted:
@@ -335,9 +350,14 @@ def _finish_item(session: Session, item: ImportItem, **values: Any) -> None:
     session.execute(_FINISH_ITEM, {"item_id": item.id, "finished_at": _now(), **values})
 
 
-def _fail(context: _Context, item: ImportItem, error: SourceDataError) -> None:
+def _fail(
+    context: _Context,
+    item: ImportItem,
+    error: SourceDataError,
+    sessions: sessionmaker[Session] | None = None,
+) -> None:
     log.info("import item %s failed: %s (%s)", item.name, error.code, error)
-    with context.sessions.begin() as session:
+    with (sessions or context.sessions).begin() as session:
         _finish_item(
             session,
             item,
@@ -427,11 +447,114 @@ def _process_inputs(context: _Context, inputs: list[ImportItem]) -> None:
             owners[id(unit)] = item
             yield unit
 
-    for unit in _decoded(context, units()):
-        _store_unit(context, owners.pop(id(unit)), unit)
-        _report(context)
-        if context.interrupt():
-            raise ImportInterrupted
+    if not context.writers:
+        for unit in _decoded(context, units()):
+            _store_unit(context, context.sessions, owners.pop(id(unit)), unit)
+            _report(context)
+            if context.interrupt():
+                raise ImportInterrupted
+        return
+    writers = _Writers(context.writers)
+    try:
+        for unit in _decoded(context, units()):
+            item = owners.pop(id(unit))
+            writers.submit(
+                functools.partial(_store_unit, context, item=item, unit=unit),
+                _claim(item, unit),
+            )
+            _report(context)
+            if context.interrupt():  # the units in flight are finished first
+                raise ImportInterrupted
+    finally:
+        writers.finish()
+
+
+STORE_WRITERS = 2
+"""Units stored at once, each on a connection of its own: while one waits for the database (a
+COPY of samples, a commit), another runs its Python. Units that could touch the same rows are
+never stored at once (``_Claim``)."""
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """What storing a unit may read or write that another unit's storing may too: its
+    activities' source keys, and the time around each activity within which another recording
+    is taken for the same activity (``store.MATCH_WINDOW`` around it, and any overlap for the
+    summary-only match). Daily wellness rows are locked by the database in day order."""
+
+    keys: frozenset[tuple[str, str]]
+    spans: tuple[tuple[float, float], ...]
+
+    def conflicts(self, other: _Claim) -> bool:
+        if self.keys & other.keys:
+            return True
+        return any(
+            lo <= other_hi and other_lo <= hi
+            for lo, hi in self.spans
+            for other_lo, other_hi in other.spans
+        )
+
+
+def _claim(item: ImportItem, unit: _Unit) -> _Claim:
+    if unit.decoded is None:  # a file that failed to decode: only its item is written
+        return _Claim(keys=frozenset(), spans=())
+    activities = unit.decoded.activities
+    margin = store.MATCH_WINDOW.total_seconds()
+    spans = []
+    for activity in activities:
+        start = activity.start.timestamp()
+        length = max(float(activity.elapsed_s or 0.0), 60.0)
+        spans.append((start - margin, start + length + margin))
+    keys = frozenset(
+        (activity.source, key)
+        for activity, key in zip(activities, _source_keys(item, unit), strict=True)
+    )
+    return _Claim(keys=keys, spans=tuple(spans))
+
+
+class _Writers:
+    """Stores units on a few connections at once, in threads (the database work releases the
+    GIL). A unit waits for every unit in flight that its ``_Claim`` conflicts with, so what it
+    reads is what storing them one by one would have left; a failure of the storing itself
+    (the database gone) is raised here."""
+
+    def __init__(self, sessions: list[sessionmaker[Session]]) -> None:
+        self._free: queue.SimpleQueue[sessionmaker[Session]] = queue.SimpleQueue()
+        for factory in sessions:
+            self._free.put(factory)
+        self._size = len(sessions)
+        self._pool = ThreadPoolExecutor(self._size, thread_name_prefix="import-store")
+        self._flight: list[tuple[Future, _Claim]] = []
+
+    def _run(self, store: Callable[[sessionmaker[Session]], None]) -> None:
+        sessions = self._free.get()
+        try:
+            store(sessions)
+        finally:
+            self._free.put(sessions)
+
+    def _settle(self) -> None:
+        done = [future for future, _claim in self._flight if future.done()]
+        self._flight = [(f, c) for f, c in self._flight if not f.done()]
+        for future in done:
+            future.result()
+
+    def submit(self, store: Callable[[sessionmaker[Session]], None], claim: _Claim) -> None:
+        for future, other in list(self._flight):
+            if claim.conflicts(other):
+                future.result()
+        self._settle()
+        while len(self._flight) >= self._size:
+            wait([future for future, _claim in self._flight], return_when=FIRST_COMPLETED)
+            self._settle()
+        self._flight.append((self._pool.submit(self._run, store), claim))
+
+    def finish(self) -> None:
+        try:
+            for future, _claim in self._flight:
+                future.result()
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _decoded(context: _Context, units: Iterator[_Unit]) -> Iterator[_Unit]:
@@ -464,16 +587,28 @@ def _decoded(context: _Context, units: Iterator[_Unit]) -> Iterator[_Unit]:
         yield settle(*window.popleft())
 
 
-def _store_unit(context: _Context, item: ImportItem, unit: _Unit) -> None:
+def _source_keys(item: ImportItem, unit: _Unit) -> list[str]:
+    """Each activity's key within its source: the source's own id, else ``<sha256>:<leg>``."""
+    assert unit.decoded is not None
+    sha = unit.raw.sha256 if unit.raw else f"item{item.id}"
+    return [
+        activity.external_id or f"{sha}:{activity.multisport_index or 0}"
+        for activity in unit.decoded.activities
+    ]
+
+
+def _store_unit(
+    context: _Context, sessions: sessionmaker[Session], item: ImportItem, unit: _Unit
+) -> None:
     """Store one decoded unit in one transaction and record the outcome on ``item``."""
     if unit.error is not None:
-        _fail(context, item, unit.error)
+        _fail(context, item, unit.error, sessions)
         return
     decoded = unit.decoded
     assert decoded is not None
     notices = _notices(decoded.notices)
     if not decoded.activities and not decoded.wellness and not decoded.health:
-        with context.sessions.begin() as session:
+        with sessions.begin() as session:
             _finish_item(
                 session,
                 item,
@@ -484,13 +619,9 @@ def _store_unit(context: _Context, item: ImportItem, unit: _Unit) -> None:
                 raw_file_id=unit.raw.id if unit.raw else item.raw_file_id,
             )
         return
-    sha = unit.raw.sha256 if unit.raw else f"item{item.id}"
-    keys = [
-        activity.external_id or f"{sha}:{activity.multisport_index or 0}"
-        for activity in decoded.activities
-    ]
+    keys = _source_keys(item, unit)
     try:
-        with context.sessions.begin() as session:
+        with sessions.begin() as session:
             if not context.relaxed:
                 store.relax_commit(session)
             result = store.store_activities(
@@ -518,10 +649,15 @@ def _store_unit(context: _Context, item: ImportItem, unit: _Unit) -> None:
             )
         context.activity_ids.update(result.activity_ids)
     except SourceDataError as error:
-        _fail(context, item, error)
+        _fail(context, item, error, sessions)
     except Exception as exc:  # a bug must cost one file, not the job
         log.exception("storing %s failed", item.name)
-        _fail(context, item, SourceDataError(str(exc), code="internal", error=type(exc).__name__))
+        _fail(
+            context,
+            item,
+            SourceDataError(str(exc), code="internal", error=type(exc).__name__),
+            sessions,
+        )
 
 
 @dataclass
