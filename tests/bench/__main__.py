@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown group {args.only!r}; groups: {', '.join(GROUPS)}", file=sys.stderr)
         return 2
     selected = {args.only: GROUPS[args.only]} if args.only else GROUPS
-    figures: dict[str, float | int | str] = {
+    figures: dict[str, object] = {
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "scale": scale.name,

@@ -8,6 +8,9 @@ alone) with the figure:
   ``record`` messages per second. By default the files are every ``.fit`` under the shared
   fixtures (``shared/fixtures/fit`` beside the checkout) that fitparse decodes without error; the
   others are left out and listed, with fitparse's error, in ``detail["excluded"]``.
+- ``fitfast_parse_records_per_s(paths)``: fitfast (the Rust decoder our fast path is built on)
+  parsing the same files fully (``fitfast.parse``: every message to Python values), in
+  ``record`` messages per second: the ceiling of a decoder that hands Python every value.
 - ``healthkit_to_sqlite_mb_per_s(export_xml, workdir)``: the ``healthkit-to-sqlite`` CLI
   (dogsheep, 1.0.1) turning an Apple Health export into SQLite, in MB (10**6 bytes) of
   ``export.xml`` per second of the whole CLI run, start-up included. The CLI takes an export
@@ -40,6 +43,7 @@ from typing import Any, NamedTuple
 __all__ = [
     "FIT_FIXTURES",
     "AnchorResult",
+    "fitfast_parse_records_per_s",
     "fitparse_parse_records_per_s",
     "healthkit_to_sqlite_mb_per_s",
 ]
@@ -151,6 +155,45 @@ def fitparse_parse_records_per_s(paths: Iterable[Path] | None = None) -> AnchorR
             "cpu_seconds": round(result["cpu_seconds"], 3),
             "excluded": {p.removeprefix(root): why for p, why in result["excluded"].items()},
         },
+    )
+
+
+# --- fitfast ----------------------------------------------------------------------------------
+
+_FITFAST = """
+import json, sys, time
+import fitfast
+from app.sources.fit import crc
+paths, out = json.load(open(sys.argv[1])), sys.argv[2]
+records = 0
+seconds = cpu = 0.0
+for path in paths:
+    data = open(path, "rb").read()
+    try:
+        fitfast.parse(data)
+    except fitfast.FitDecodeError:  # a CRC fitfast refuses: our fast path fixes it first
+        data = crc.repair(data)[0]
+    started, started_cpu = time.perf_counter(), time.process_time()
+    parsed = fitfast.parse(data)
+    seconds += time.perf_counter() - started
+    cpu += time.process_time() - started_cpu
+    records += len(parsed.get("record", []))
+json.dump({"records": records, "seconds": seconds, "cpu_seconds": cpu}, open(out, "w"))
+"""
+
+
+def fitfast_parse_records_per_s(paths: Iterable[Path]) -> AnchorResult:
+    """fitfast's full parse (``fitfast.parse``) of each file once, in ``record`` messages per
+    second. Each file is parsed once untimed first; a file whose CRC fitfast refuses is then
+    repaired as our fast path does (``app.sources.fit.crc.repair``) and the repaired bytes
+    timed. Reading the files is not timed."""
+    child = _python_child(_FITFAST, [str(p) for p in paths])
+    result = child.result
+    return AnchorResult(
+        value=result["records"] / result["seconds"],
+        peak_rss_mb=child.peak_rss_mb,
+        seconds=result["seconds"],
+        detail={"records": result["records"], "cpu_seconds": round(result["cpu_seconds"], 3)},
     )
 
 

@@ -3,6 +3,10 @@ WORKERS OUT PATH...``. Writes {seconds, summary, rss_tree_peak_mb} to OUT.
 
 Run as a child so that its peak memory is the import's own (the benchmark process holds other
 groups' data), and so decoder workers are this process's children.
+
+The app is imported inside ``main``: every decoder worker re-imports the main module (the
+forkserver's workers prepare themselves from ``__main__``), and the app's own entry point
+(``app.cli``) imports almost nothing at module level, so workers here start like the app's.
 """
 
 from __future__ import annotations
@@ -13,10 +17,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-
-from app.config import Settings
-from app.db import make_engine, make_session_factory
-from app.services import imports
 
 
 class TreeMemory:
@@ -76,6 +76,10 @@ class TreeMemory:
 
 
 def main(argv: list[str]) -> None:
+    from app.config import Settings
+    from app.db import make_engine, make_session_factory
+    from app.services import imports
+
     url, data_dir, workers, out, *paths = argv
     settings = Settings(env="development", database_url=url, data_dir=Path(data_dir))
     engine = make_engine(settings)
