@@ -11,6 +11,7 @@ the claims themselves are checked one by one at the end.
 from __future__ import annotations
 
 import itertools
+import threading
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from app.db import make_engine, make_session_factory
 from app.db.migrate import upgrade
 from app.services import imports
 from app.services.imports import jobs
-from tests.integration.test_imports import START, _run
+from tests.integration.test_imports import START, _run, _zip
 from tests.support.fitwriter import Leg, write_activity
 from tests.support.garmin_export import build_export
 
@@ -197,3 +198,36 @@ def test_claims_keep_apart_what_could_be_one_activity():
         later = jobs._claim(item, unit(run(START + start, elapsed=elapsed, key="w")))
         assert first.conflicts(later) and later.conflicts(first)
     assert not first.conflicts(jobs._claim(item, jobs._Unit(name="bad.fit", source="fit")))
+
+
+def test_metrics_read_the_next_batch_while_computing_one(fresh, tmp_path, monkeypatch):
+    """After an import the metrics hook reads each batch of samples on a connection of its own
+    while the one before is computed; the metrics are those of reading them in turn."""
+    from app.services.metrics import recompute
+
+    threads = []
+    real = recompute.read_samples
+
+    def recorded(session, ids):
+        threads.append(threading.current_thread().name)
+        return real(session, ids)
+
+    monkeypatch.setattr(recompute, "read_samples", recorded)
+    monkeypatch.setattr(recompute, "BATCH_ACTIVITIES", 4)
+    files = {
+        f"r{i}.fit": _run(120, start=START + timedelta(days=i, hours=i % 5)) for i in range(13)
+    }
+    path = tmp_path / "runs.zip"
+    path.write_bytes(_zip(files))
+    sessions, settings = fresh()
+    job = _import(sessions, settings, path)
+    assert job.summary["activities_added"] == 13
+    assert len(threads) == 4 and all(name.startswith("metrics-read") for name in threads)
+    computed = _state(sessions)["metrics"]
+
+    threads.clear()
+    with sessions.begin() as session:
+        ids = session.execute(text("SELECT id FROM activity")).scalars().all()
+        recompute.recompute_changed(session, ids)  # in turn, in this transaction
+    assert len(threads) == 4 and not any(name.startswith("metrics-read") for name in threads)
+    assert _state(sessions)["metrics"] == computed

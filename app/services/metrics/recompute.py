@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -20,6 +21,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.analytics import estimates, pmc
@@ -35,7 +37,7 @@ from app.services.metrics.compute import (
     base_metrics,
     full_metrics,
 )
-from app.services.metrics.samples import read_samples
+from app.services.metrics.samples import ActivitySamples, read_samples
 from app.services.metrics.thresholds import HistoryRow, Thresholds, load_profile, load_thresholds
 
 log = logging.getLogger(__name__)
@@ -164,18 +166,50 @@ def _clean(columns: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _sample_batches(
+    session: Session, batches: list[list[ActivityInput]], ahead: bool
+) -> Iterator[dict[int, ActivitySamples]]:
+    """Each batch's samples. ``ahead``: the next batch is read on a connection of its own while
+    this one is computed (the database's work then overlaps ours); only for samples that were
+    committed before (an import's, a full recompute's), and only on an engine, not a
+    connection the caller holds."""
+    bind = session.get_bind()
+    if not ahead or not isinstance(bind, Engine) or len(batches) < 2:
+        for batch in batches:
+            yield read_samples(session, [item.activity_id for item in batch])
+        return
+    with bind.connect() as connection, ThreadPoolExecutor(1, "metrics-read") as reader:
+
+        def read(batch: list[ActivityInput]) -> dict[int, ActivitySamples]:
+            with Session(bind=connection) as own:
+                try:
+                    return read_samples(own, [item.activity_id for item in batch])
+                finally:
+                    own.rollback()
+
+        pending = reader.submit(read, batches[0])
+        for following in [*batches[1:], None]:
+            samples = pending.result()
+            if following is not None:
+                pending = reader.submit(read, following)
+            yield samples
+
+
 def _compute(
     session: Session,
     items: list[ActivityInput],
     thresholds: Thresholds,
     progress: Progress | None = None,
+    *,
+    read_ahead: bool = False,
 ) -> None:
-    """Compute and store ``items`` (sorted by date) batch by batch."""
+    """Compute and store ``items`` (sorted by date) batch by batch (``read_ahead``: see
+    ``_sample_batches``)."""
     for ident in (item.activity_id for item in items):
         thresholds.discard(ident)
     done = 0
-    for batch in _day_batches(items, BATCH_ACTIVITIES):
-        samples = read_samples(session, [item.activity_id for item in batch])
+    batches = list(_day_batches(items, BATCH_ACTIVITIES))
+    for batch, samples in zip(batches, _sample_batches(session, batches, read_ahead), strict=True):
         prepared = []
         for item in batch:
             item = ActivityInput(
@@ -201,16 +235,21 @@ def _compute(
 
 
 def recompute_activities(
-    session: Session, activity_ids: Iterable[int], *, thresholds: Thresholds | None = None
+    session: Session,
+    activity_ids: Iterable[int],
+    *,
+    thresholds: Thresholds | None = None,
+    read_ahead: bool = False,
 ) -> Thresholds:
     """Compute and store the metrics of ``activity_ids`` (nothing else); returns the
-    thresholds resolver, holding the whole history."""
+    thresholds resolver, holding the whole history. ``read_ahead``: their samples were
+    committed before this transaction began (see ``_sample_batches``)."""
     wanted = sorted(set(activity_ids))
     if thresholds is None:
         thresholds = load_thresholds(session)
         _stored_history(session, thresholds, exclude=wanted)
     items = _inputs(session, Activity.id.in_(wanted)) if wanted else []
-    _compute(session, items, thresholds)
+    _compute(session, items, thresholds, read_ahead=read_ahead)
     return thresholds
 
 
@@ -455,7 +494,7 @@ def recompute_all(
             items = _inputs(session, Activity.local_date >= from_day)
         else:
             items = _inputs(session, Activity.id.is_not(None))
-        _compute(session, items, thresholds, progress)
+        _compute(session, items, thresholds, progress, read_ahead=True)
         first = recompute_days(session, from_day, today=today)
         recompute_estimates(session, thresholds, from_day)
     return RecomputeResult(activities=len(items), rechecked=0, from_day=first)
@@ -467,10 +506,12 @@ def recompute_changed(
     earliest_day: date | None = None,
     *,
     today: date | None = None,
+    read_ahead: bool = False,
 ) -> RecomputeResult:
     """The incremental path: ``activity_ids`` (plus any activity without current metrics),
     later activities whose estimated thresholds changed, then days and estimates from the
-    earliest date touched."""
+    earliest date touched. ``read_ahead``: every sample was committed before this transaction
+    began (see ``_sample_batches``)."""
     _one_at_a_time(session)
     wanted = set(activity_ids) | set(_stale(session))
     days = [earliest_day] if earliest_day is not None else []
@@ -484,10 +525,10 @@ def recompute_changed(
     if not days:
         return RecomputeResult(0, 0, None)
     since = min(days)
-    thresholds = recompute_activities(session, wanted)
+    thresholds = recompute_activities(session, wanted, read_ahead=read_ahead)
     changed = [i for i in _threshold_changes(session, thresholds, since) if i not in wanted]
     if changed:
-        recompute_activities(session, changed, thresholds=thresholds)
+        recompute_activities(session, changed, thresholds=thresholds, read_ahead=read_ahead)
     first = recompute_days(session, since, today=today)
     recompute_estimates(session, thresholds, since)
     return RecomputeResult(len(wanted) + len(changed), len(changed), first)
@@ -506,7 +547,9 @@ def after_import(
     ``domestique recompute``."""
     try:
         with session_factory.begin() as session:
-            return recompute_changed(session, activity_ids, earliest_day, today=today)
+            return recompute_changed(
+                session, activity_ids, earliest_day, today=today, read_ahead=True
+            )
     except Exception:
         log.exception("recomputing metrics after an import failed")
         return None
