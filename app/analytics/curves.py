@@ -48,14 +48,20 @@ BEST_EFFORT_DISTANCES_M: dict[str, float] = {
 @dataclass(frozen=True, slots=True)
 class Grid:
     """Where each second of a recording's 1 Hz grid comes from, worked out once from the time
-    axis and applied to any number of channels (:meth:`apply`); see :func:`resample_to_1hz`."""
+    axis and applied to any number of channels (:meth:`apply`); see :func:`resample_to_1hz`.
 
-    seconds: FloatArray  # the grid, Unix seconds
-    prev: NDArray[np.intp] | None  # None: every grid second is a sample
+    Only the seconds outside pauses are described (``kept``): a recording left running for
+    days (the grid's millions of seconds, nearly all of them inside pauses) costs what its
+    samples do.
+    """
+
+    start: float  # the first sample's time, Unix seconds
+    size: int  # seconds in the grid
+    kept: NDArray[np.intp] | None  # the seconds not inside a pause (None: all of them)
+    prev: NDArray[np.intp] | None  # for each kept second (None: every second is a sample)
     nxt: NDArray[np.intp] | None
     weight: FloatArray | None  # of the next sample, for an interpolated second
     exact: NDArray[np.bool_] | None  # the second is a sample
-    bridged: NDArray[np.bool_] | None  # inside a gap of at most ``max_gap_s``
 
     @classmethod
     def of(cls, time: ArrayLike, *, max_gap_s: float = DEFAULT_MAX_GAP_S) -> Grid:
@@ -63,27 +69,69 @@ class Grid:
         if t.ndim != 1:
             raise ValueError("time must be a 1-D array")
         if t.size == 0:
-            return cls(np.empty(0), None, None, None, None, None)
-        grid = t[0] + np.arange(np.floor(t[-1] - t[0]) + 1.0)
-        if grid.size == t.size and np.array_equal(grid, t):
-            return cls(grid, None, None, None, None, None)  # every grid second is a sample
-        prev = _previous_sample(t, grid)
+            return cls(0.0, 0, None, None, None, None, None)
+        size = int(np.floor(t[-1] - t[0])) + 1
+        steps = np.diff(t)
+        if size == t.size and np.array_equal(t, t[0] + np.arange(float(size))):
+            return cls(float(t[0]), size, None, None, None, None, None)  # gap-free 1 Hz
+        if np.array_equal(steps, np.floor(steps)) and steps.min() > 0:
+            return cls._whole_seconds(t, steps, size, max_gap_s)
+        grid = t[0] + np.arange(float(size))
+        prev = np.searchsorted(t, grid, side="right") - 1
         nxt = np.minimum(prev + 1, t.size - 1)
         t0 = t[prev]
         span = t[nxt] - t0
         with np.errstate(invalid="ignore", divide="ignore"):
             weight = np.where(span > 0, (grid - t0) / np.where(span > 0, span, 1.0), 0.0)
-        return cls(grid, prev, nxt, weight, grid == t0, span <= max_gap_s)
+        exact = grid == t0
+        moving = exact | (span <= max_gap_s)
+        if moving.all():
+            return cls(float(t[0]), size, None, prev, nxt, weight, exact)
+        kept = np.flatnonzero(moving)
+        return cls(float(t[0]), size, kept, prev[kept], nxt[kept], weight[kept], exact[kept])
+
+    @classmethod
+    def _whole_seconds(cls, t: FloatArray, steps: FloatArray, size: int, max_gap: float) -> Grid:
+        """Every sample a whole number of seconds after the one before (FIT files): the kept
+        seconds are each sample's, and the ones between two samples at most ``max_gap`` apart,
+        ``k`` seconds after the first of them at weight ``k / step`` (no search)."""
+        bridged = steps <= max_gap
+        counts = np.append(np.where(bridged, steps, 1.0).astype(np.intp), 1)  # last: itself
+        prev = np.repeat(np.arange(t.size), counts)
+        first = np.cumsum(counts) - counts
+        offset = np.arange(prev.size) - np.repeat(first, counts)  # seconds after the sample
+        origin = np.append(0.0, np.cumsum(steps)).astype(np.intp)  # each sample's second
+        kept = origin[prev] + offset
+        nxt = np.minimum(prev + 1, t.size - 1)
+        span = np.append(steps, 0.0)[prev]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            weight = np.where(span > 0, offset / np.where(span > 0, span, 1.0), 0.0)
+        return cls(
+            float(t[0]),
+            size,
+            None if kept.size == size else kept,
+            prev,
+            nxt,
+            weight,
+            offset == 0,
+        )
+
+    @property
+    def seconds(self) -> FloatArray:
+        """The grid, Unix seconds."""
+        return self.start + np.arange(float(self.size))
 
     @property
     def moving(self) -> NDArray[np.bool_]:
         """The grid seconds that are not inside a pause."""
-        if self.exact is None or self.bridged is None:
-            return np.ones(self.seconds.size, dtype=bool)
-        return self.exact | self.bridged
+        if self.kept is None:
+            return np.ones(self.size, dtype=bool)
+        mask = np.zeros(self.size, dtype=bool)
+        mask[self.kept] = True
+        return mask
 
-    def apply(self, values: ArrayLike, *, fill: float = np.nan) -> FloatArray:
-        """``values`` (one per sample) on the grid."""
+    def apply_moving(self, values: ArrayLike) -> FloatArray:
+        """``values`` (one per sample) on the grid's seconds outside pauses only."""
         v = np.asarray(values, dtype=np.float64)
         if self.prev is None:
             return v.copy()
@@ -91,7 +139,16 @@ class Grid:
         before = v[self.prev]
         with np.errstate(invalid="ignore"):
             interpolated = before * (1.0 - self.weight) + v[self.nxt] * self.weight
-        return np.where(self.exact, before, np.where(self.bridged, interpolated, fill))
+        return np.where(self.exact, before, interpolated)
+
+    def apply(self, values: ArrayLike, *, fill: float = np.nan) -> FloatArray:
+        """``values`` (one per sample) on the grid; ``fill`` inside pauses."""
+        moving = self.apply_moving(values)
+        if self.kept is None:
+            return moving
+        out = np.full(self.size, fill)
+        out[self.kept] = moving
+        return out
 
 
 def resample_to_1hz(
@@ -116,16 +173,6 @@ def resample_to_1hz(
         raise ValueError("time and values must be 1-D arrays of the same length")
     grid = Grid.of(t, max_gap_s=max_gap_s)
     return grid.seconds, grid.apply(v, fill=fill)
-
-
-def _previous_sample(t: FloatArray, grid: FloatArray) -> NDArray[np.intp]:
-    """For each grid second, the index of the last sample at or before it."""
-    steps = np.diff(t)
-    if t.size > 1 and np.array_equal(steps, np.floor(steps)) and steps.min() > 0:
-        # Whole-second steps: sample i is the last one before the grid seconds up to the next
-        # sample; the last sample is the grid's last second.
-        return np.append(np.repeat(np.arange(t.size - 1), steps.astype(np.intp)), t.size - 1)
-    return np.searchsorted(t, grid, side="right") - 1
 
 
 def rolling_mean(values_1hz: ArrayLike, window_s: int) -> FloatArray:

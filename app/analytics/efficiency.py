@@ -59,8 +59,7 @@ def _on_grid(
     if t.shape != out.shape or t.shape != hr.shape or t.ndim != 1:
         raise ValueError("time, output and heart rate must be 1-D arrays of the same length")
     grid = Grid.of(t, max_gap_s=max_gap_s)
-    moving = grid.moving
-    return grid.apply(out)[moving], grid.apply(hr)[moving]
+    return grid.apply_moving(out), grid.apply_moving(hr)
 
 
 def _hr_mask(hr: FloatArray) -> NDArray[np.bool_]:
