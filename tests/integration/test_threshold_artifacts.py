@@ -20,6 +20,7 @@ from app.services import estimate_sources, metrics
 from app.sources.fit import decode_fit
 from tests.support.fitwriter import write_activity
 from tests.support.importing import import_files
+from tests.support.shared import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL = ROOT / "tests" / "fixtures" / "fit"
@@ -38,7 +39,7 @@ def _fixture(path: str) -> bytes:
     shared = SHARED / path
     if shared.exists():
         return shared.read_bytes()
-    pytest.skip(f"{path} is not available (shared fixtures absent)")
+    unavailable(f"the shared fixture {path}")
 
 
 def _copy(

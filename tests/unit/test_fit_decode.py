@@ -14,7 +14,6 @@ import functools
 import io
 import json
 import math
-import os
 import pickle
 import struct
 import time
@@ -28,9 +27,9 @@ import numpy as np
 import pytest
 
 from app.sources import SourceDataError
-from app.sources.fit import decode_fit, looks_like_fit, mapper, tolerant
+from app.sources.fit import decode_fit, looks_like_fit
 from app.sources.records import Activity, DecodedFile
-from tests.support.shared import unavailable, unavailable_param
+from tests.support.shared import unavailable
 
 # fitparse 1.2.0 calls datetime.utcfromtimestamp for every date field.
 pytestmark = pytest.mark.filterwarnings(
@@ -668,46 +667,6 @@ def test_files_that_are_not_activities_carry_only_their_kind(path, kind):
     assert decoded.kind == kind
     assert decoded.activities == [] and decoded.wellness == [] and decoded.notices == []
     assert decoded.health == []  # the vivofit monitoring sample has no heart rate
-
-
-# --- the two paths agree --------------------------------------------------------------------------
-
-
-def _valid_fixtures() -> list:
-    params = []
-    everything = os.environ.get("DOMESTIQUE_FIT_ALL") == "1"
-    paths = {p.name: p for p in sorted(SHARED.rglob("*.fit"))} if SHARED.exists() else {}
-    if not paths:  # the local copies alone would pass for the whole comparison
-        params.append(unavailable_param(f"the shared FIT fixtures in {SHARED}", None))
-    paths.update({p.name: p for p in sorted(LOCAL.glob("*.fit"))})
-    for name, path in sorted(paths.items()):
-        if not everything and path.stat().st_size > 160_000:
-            continue
-        params.append(pytest.param(path, id=name))
-    return params
-
-
-@pytest.mark.parametrize("path", _valid_fixtures())
-def test_fast_and_tolerant_paths_agree(path):
-    data = path.read_bytes()
-    try:
-        fast_result = decode_fit(data)
-    except SourceDataError:
-        pytest.skip("not a decodable file")
-    if any(a.extras.get("decoder") != "fitfast" for a in fast_result.activities) or any(
-        n.code in ("fit_truncated", "fit_partial") for n in fast_result.notices
-    ):
-        pytest.skip("fitfast cannot read it: nothing to compare")
-    slow = mapper.build(tolerant.read(data), source="fit")
-    assert slow.kind == fast_result.kind
-    assert [n.code for n in slow.notices] == [n.code for n in fast_result.notices]
-    assert len(slow.activities) == len(fast_result.activities)
-    for a, b in zip(fast_result.activities, slow.activities, strict=True):
-        assert b.extras["decoder"] == "fitdecode"
-        _same_activity(a, b)
-    assert [(h.metric, len(h)) for h in slow.health] == [
-        (h.metric, len(h)) for h in fast_result.health
-    ]
 
 
 # --- what the import service relies on ------------------------------------------------------------

@@ -37,6 +37,7 @@ from app.sources.fit.raw import RawFit
 from app.sources.records import Activity, DecodedFile
 from tests.support import generated_fit
 from tests.support.fitwriter import write_activity
+from tests.support.shared import unavailable
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:fitdecode.*")
 
@@ -247,7 +248,7 @@ def _declared(data: bytes) -> bytes:
 
 def test_every_known_broken_file_is_a_fixture():
     if not SHARED.exists():
-        pytest.skip("shared fixtures absent")
+        unavailable(f"the shared FIT fixtures in {SHARED}")
     names = {path.name for path in SHARED.rglob("*.fit")}
     assert set(KNOWN_BROKEN) <= names
 
