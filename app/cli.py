@@ -472,11 +472,7 @@ def backup() -> None:
         with console.status("backup") as status:
             result = backups.make_backup(
                 settings,
-                retention=backups.Retention(
-                    settings.backup_keep_daily,
-                    settings.backup_keep_weekly,
-                    settings.backup_keep_monthly,
-                ),
+                retention=backups.Retention.from_settings(settings),
                 progress=lambda step: status.update(f"backup: {step}"),
             )
     except backups.BackupError as error:

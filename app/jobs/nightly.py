@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from app.jobs.registry import JobSpec, daily_at
+from app.services import backups
 
 if TYPE_CHECKING:
     from app.services.sync_runner import SyncRunner
@@ -29,24 +30,10 @@ def nightly_sync_job(runner: SyncRunner) -> JobSpec:
     )
 
 
-def run_backup(settings) -> None:
-    """The nightly backup with the configured retention; a failure raises, so the job is
-    recorded as failed (the owner sees a banner) and older backups stay."""
-    from app.services import backups
-
-    backups.remove_leftovers(settings.backup_dir)
-    backups.make_backup(
-        settings,
-        retention=backups.Retention(
-            settings.backup_keep_daily, settings.backup_keep_weekly, settings.backup_keep_monthly
-        ),
-    )
-
-
 def nightly_backup_job(settings) -> JobSpec:
     return JobSpec(
         id=NIGHTLY_BACKUP,
         description="Back up the database and raw files",
-        func=lambda: run_backup(settings),
+        func=lambda: backups.run_nightly_backup(settings),
         trigger=lambda schedule: daily_at(schedule.backup_time, schedule.timezone),
     )

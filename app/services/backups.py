@@ -76,6 +76,13 @@ class Retention:
     weekly: int = 4
     monthly: int = 6
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Retention:
+        """The retention the owner configured (``DOMESTIQUE_BACKUP_KEEP_*``)."""
+        return cls(
+            settings.backup_keep_daily, settings.backup_keep_weekly, settings.backup_keep_monthly
+        )
+
 
 @dataclass
 class BackupResult:
@@ -167,6 +174,14 @@ def _add_file(archive: tarfile.TarFile, path: Path, name: str, checksums: dict) 
     with path.open("rb") as handle:
         archive.addfile(info, io.BufferedReader(Hashing(handle), CHUNK))
     checksums[name] = {"sha256": digest.hexdigest(), "size": info.size}
+
+
+def run_nightly_backup(settings: Settings) -> BackupResult:
+    """The nightly backup (and *Back up now*) with the configured retention, after clearing
+    what an interrupted one left; a failure raises, so the run is recorded as failed (the owner
+    sees a banner) and older backups stay."""
+    remove_leftovers(settings.backup_dir)
+    return make_backup(settings, retention=Retention.from_settings(settings))
 
 
 def backup_name(now: datetime) -> str:

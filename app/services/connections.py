@@ -9,15 +9,26 @@ schedule is tested without sleeping.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import Connection
 from app.security.keys import SecretBox
 
 FIRST_LOGIN_COOLDOWN = timedelta(hours=2)
 MAX_LOGIN_COOLDOWN = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class ClientContext:
+    """What building a client may need: the stored tokens, and for OAuth sources the database
+    (to refresh under a lock and store the new tokens at once)."""
+
+    tokens: str
+    sessions: sessionmaker[Session]
+    box: SecretBox
 
 
 def login_cooldown(failures: int) -> timedelta:

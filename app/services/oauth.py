@@ -33,6 +33,8 @@ from app.db.locks import advisory_lock
 from app.models import Connection
 from app.security.keys import SecretBox
 from app.services import connections
+from app.services.connections import ClientContext
+from app.sources import SourceAuthError, SourceError
 
 log = logging.getLogger(__name__)
 STATE_TTL = timedelta(minutes=15)
@@ -163,8 +165,6 @@ def fresh_tokens(
             tokens = connections.load_tokens(session, box, source)
             credentials = load_app_credentials(session, box, source)
         if tokens is None:
-            from app.sources import SourceAuthError
-
             raise SourceAuthError(f"{source} is not connected")
         renewed = refresh(tokens, credentials)
         if renewed is None or renewed == tokens:
@@ -181,9 +181,6 @@ def revoke(sessions: sessionmaker[Session], box: SecretBox, source) -> bool:
     withdraw = source.oauth.revoke if source.oauth is not None else None
     if withdraw is None:
         return False
-    from app.services.sync_sources import ClientContext
-    from app.sources import SourceError
-
     with sessions() as session:
         tokens = connections.load_tokens(session, box, source.name)
     if tokens is None:

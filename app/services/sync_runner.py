@@ -31,9 +31,10 @@ from app.db.locks import try_advisory_lock
 from app.models import Connection, StravaUpload, SyncRun
 from app.security.keys import SecretBox
 from app.services import connections, linking
+from app.services.connections import ClientContext
 from app.services.maintenance import Maintenance
 from app.services.sync import Clock, Syncer, SystemClock, auth_code
-from app.services.sync_sources import ClientContext, SyncSource
+from app.services.sync_sources import SyncSource
 from app.sources import SourceAuthError, SourceError, SourceRateLimited
 
 log = logging.getLogger(__name__)
@@ -347,13 +348,12 @@ class SyncRunner:
 
     def submit_backup(self) -> Future:
         """A backup now (Settings), on this thread so it never overlaps a sync's writes."""
-        from app.jobs.nightly import run_backup
-        from app.services.backups import BackupError
+        from app.services.backups import BackupError, run_nightly_backup
 
         def work() -> None:
             self.last_backup = {"status": "running"}
             try:
-                run_backup(self.settings)
+                run_nightly_backup(self.settings)
             except BackupError as error:
                 self.last_backup = {"status": "failed", "code": error.code, "params": error.params}
                 raise

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from app.config import Settings
-from app.security.keys import SecretBox
+from app.services import connections, oauth
+from app.services.connections import ClientContext
 from app.services.sync import Mappers, SourceApi, SyncOptions, garmin_mappers
 
 if TYPE_CHECKING:
@@ -23,16 +22,6 @@ if TYPE_CHECKING:
     from app.sources.garmin.client import Endpoints
     from app.sources.oura.client import Endpoints as OuraEndpoints
     from app.sources.strava.client import Endpoints as StravaEndpoints
-
-
-@dataclass(frozen=True)
-class ClientContext:
-    """What building a client may need: the stored tokens, and for OAuth sources the database
-    (to refresh under a lock and store the new tokens at once)."""
-
-    tokens: str
-    sessions: sessionmaker[Session]
-    box: SecretBox
 
 
 @dataclass(frozen=True)
@@ -142,7 +131,6 @@ def strava_client(
 ):
     """A Strava client from the stored tokens, refreshed first under the source's lock when it
     is about to expire; a refresh during a long job is stored at once (``on_refresh``)."""
-    from app.services import connections, oauth
     from app.sources.strava.client import StravaClient
 
     def keep(tokens: str) -> None:
@@ -249,7 +237,6 @@ def oura_refresh(context: ClientContext, held, **client_kwargs: Any) -> None:
     """Refresh ``held`` (an ``OuraClient``) when its access token is about to expire: under the
     source's lock, from the tokens stored *now* (another process may have refreshed already),
     with the new pair committed before ``held`` uses it."""
-    from app.services import oauth
     from app.sources.oura.client import OuraAuthError, OuraClient
 
     if not held.needs_refresh():

@@ -20,8 +20,9 @@ from sqlalchemy.orm import sessionmaker
 from app.db.locks import lock_key
 from app.models import Activity, ActivitySource, Connection, DailyWellness
 from app.services import connections, oauth
+from app.services.connections import ClientContext
 from app.services.sync_runner import InlineSyncRunner
-from app.services.sync_sources import ClientContext, oura_refresh, oura_source
+from app.services.sync_sources import oura_refresh, oura_source
 from app.sources.oura.client import OuraClient
 from tests.conftest import with_settings
 from tests.support.fake_oura import FakeOura

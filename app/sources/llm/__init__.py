@@ -1,5 +1,6 @@
 """The OpenAI-compatible LLM adapter: the only module that talks to a language model
-(``client.py``; records and results in ``schemas.py``; failures in ``errors.py``)."""
+(``client.py``; each call's record in ``attempts.py``, results in ``schemas.py``, failures in
+``errors.py``)."""
 
 from app.sources.llm.client import LlmClient, prompt_sha256
 from app.sources.llm.errors import (

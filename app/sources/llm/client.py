@@ -21,7 +21,7 @@ are off (``max_retries=0``): the policy is ours, and the same for every call:
   another **4xx** → ``llm_bad_request``, except a 400 naming ``temperature`` (OpenAI's reasoning
   models accept only their default): the call is sent again without it, and this client stops
   sending one.
-- **Records**: every HTTP call gives an :class:`~app.sources.llm.schemas.LlmAttempt` (tokens,
+- **Records**: every HTTP call gives an :class:`~app.sources.llm.attempts.LlmAttempt` (tokens,
   latency from the injected ``monotonic`` clock, status, code, the prompt's SHA-256, the request
   without credentials and the raw response), returned with every result, good or bad.
 

@@ -12,12 +12,9 @@ answer from a server could make right.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from app.sources import SourceAuthError, SourceDataError, SourceRateLimited, SourceUnavailable
-
-if TYPE_CHECKING:
-    from app.sources.llm.schemas import LlmAttempt
+from app.sources.llm.attempts import LlmAttempt
 
 # Failure codes. The first group is about the server, the second about the model's answer.
 AUTH = "llm_auth"  # 401/403: the key was refused ("check the key")

@@ -1,6 +1,6 @@
-"""The typed records of the LLM adapter: one ``LlmAttempt`` per HTTP call (what the service
-stores in ``llm_call``), the results of ``structured()``, ``embed()`` and ``check()``, and the
-strict JSON Schema a Pydantic model is sent as."""
+"""The typed results of the LLM adapter — of ``structured()``, ``embed()`` and ``check()`` —
+and the strict JSON Schema a Pydantic model is sent as. Each call's record, ``LlmAttempt``,
+lives in ``attempts.py`` (the failures of ``errors.py`` carry it too)."""
 
 from __future__ import annotations
 
@@ -12,43 +12,20 @@ from typing import Any, Literal
 from openai.lib._pydantic import _ensure_strict_json_schema, to_strict_json_schema
 from pydantic import BaseModel, Field
 
+from app.sources.llm.attempts import AttemptKind, AttemptStatus, LlmAttempt
 from app.sources.llm.errors import LlmFailure
 
-AttemptKind = Literal["chat", "embedding", "models"]
-AttemptStatus = Literal["ok", "invalid", "error"]
-
-
-@dataclass(frozen=True, slots=True)
-class LlmAttempt:
-    """One HTTP call to the LLM server, as it happened.
-
-    ``status`` is ``ok`` (a usable answer), ``invalid`` (the server answered but the answer was
-    rejected: not JSON, off the schema, cut off, refused — ``error_code`` says which) or
-    ``error`` (an HTTP error, a timeout, no connection). ``prompt_sha256`` is the SHA-256 of the
-    messages (or embedding inputs) sent in this call, as canonical JSON (:func:`prompt_sha256`).
-    ``request`` is the request as sent, as JSON text (method, URL, headers, body) with the
-    credentials removed; ``response`` the raw body as received (``None`` when nothing came
-    back), with the key scrubbed should a server echo it. ``wait_s`` is what the client slept
-    after this call before the next one (a ``Retry-After``, a backoff), else ``None``.
-    """
-
-    purpose: str
-    kind: AttemptKind
-    model: str
-    number: int
-    status: AttemptStatus
-    error_code: str | None
-    http_status: int | None
-    prompt_tokens: int | None
-    completion_tokens: int | None
-    latency_ms: int
-    prompt_sha256: str | None
-    request: str = field(repr=False)
-    response: str | None = field(repr=False)
-    detail: str | None = None
-    temperature: float | None = None
-    finish_reason: str | None = None
-    wait_s: float | None = None
+__all__ = [
+    "AttemptKind",
+    "AttemptStatus",
+    "CheckResult",
+    "ConnectionCheck",
+    "EmbeddingResult",
+    "LlmAttempt",
+    "StructuredResult",
+    "response_format",
+    "strict_json_schema",
+]
 
 
 def _token_sum(attempts: Sequence[LlmAttempt], name: str) -> int:
