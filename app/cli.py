@@ -225,7 +225,7 @@ def create_owner(
 ) -> None:
     """Create the owner account (instead of the first-run page)."""
     from app.db import make_engine, make_session_factory
-    from app.services import owners
+    from app.services.owner import account as owners
 
     settings = _settings()
     if password_stdin:
@@ -260,7 +260,7 @@ def create_owner(
 def check() -> None:
     """Print versions, database reachability, TimescaleDB edition and pgvector."""
     from app.db import make_engine
-    from app.services.status import database_status, versions
+    from app.services.pages.status import database_status, versions
 
     settings = _settings()
     for name, value in versions().items():
@@ -303,8 +303,8 @@ def import_(
     from app.db import make_engine, make_session_factory
     from app.i18n import current_locale
     from app.logs import configure_logging
+    from app.messages import describe
     from app.services import imports
-    from app.services.imports.messages import describe
 
     settings = _settings()
     configure_logging("WARNING")
@@ -384,11 +384,11 @@ def sync(
     from app.db import make_engine, make_session_factory
     from app.i18n import current_locale
     from app.logs import configure_logging
+    from app.messages import describe
     from app.security.keys import SecretBox, load_master_key
-    from app.services.imports.messages import describe
-    from app.services.sync import restart_backfill
-    from app.services.sync_runner import SyncBusy, connected_sources, sync_source
-    from app.services.sync_sources import default_sources
+    from app.services.sync.adapters import default_sources
+    from app.services.sync.engine import restart_backfill
+    from app.services.work.runner import SyncBusy, connected_sources, sync_source
     from app.sources import SourceAuthError
 
     settings = _settings()
@@ -461,8 +461,8 @@ def backup() -> None:
 
     from app.i18n import current_locale
     from app.logs import configure_logging
+    from app.messages import describe
     from app.services import backups
-    from app.services.imports.messages import describe
 
     settings = _settings()
     configure_logging("WARNING")
@@ -499,8 +499,8 @@ def restore(
 
     from app.i18n import current_locale
     from app.logs import configure_logging
+    from app.messages import describe
     from app.services import backups
-    from app.services.imports.messages import describe
 
     settings = _settings()
     configure_logging("WARNING")

@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Settings
 from app.db.migrate import upgrade
 from app.jobs.registry import JobRegistry
-from app.services import owners
 from app.services.imports.runner import InlineRunner
-from app.services.sync_runner import InlineSyncRunner
-from app.services.sync_sources import garmin_source
+from app.services.owner import account
+from app.services.sync.adapters import garmin_source
+from app.services.work.runner import InlineSyncRunner
 from app.sources.garmin.client import Endpoints
 from app.web.app import create_app
 from tests.support.postgres import TemporaryCluster
@@ -122,9 +122,9 @@ def client(app) -> Iterator[TestClient]:
 
 @pytest.fixture
 def owner(db_session: Session):
-    return owners.create_owner(
+    return account.create_owner(
         db_session,
-        owners.NewOwner(
+        account.NewOwner(
             display_name="Jiwoo Kim",
             username="jiwoo",
             password=OWNER_PASSWORD,

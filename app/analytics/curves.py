@@ -1,7 +1,7 @@
 """Mean-maximal curves (best average of a channel for each duration) and best efforts by distance.
 
 Everything here works on a **1 Hz grid**: :func:`resample_to_1hz` turns the stored samples
-(``app.sources.records.Samples``: Unix seconds, strictly increasing, ``NaN`` = not recorded) into
+(``app.records.Samples``: Unix seconds, strictly increasing, ``NaN`` = not recorded) into
 one value per second, and the curves are computed from cumulative sums over that grid, so a
 whole curve costs a handful of vector operations per duration.
 

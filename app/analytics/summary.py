@@ -1,6 +1,6 @@
 """Per-activity summary: moving time, distance, ascent/descent, averages and maxima.
 
-Inputs are the stored channels (``app.sources.records.Samples``): ``time`` in Unix seconds,
+Inputs are the stored channels (``app.records.Samples``): ``time`` in Unix seconds,
 strictly increasing; other channels as float arrays of the same length, ``NaN`` = not recorded.
 
 Conventions (our choices, each documented where it is made):

@@ -13,12 +13,10 @@ from typing import TYPE_CHECKING
 
 from app.jobs.registry import JobSpec, daily_at
 from app.services import backups
+from app.services.work.schedule import NIGHTLY_BACKUP, NIGHTLY_SYNC
 
 if TYPE_CHECKING:
-    from app.services.sync_runner import SyncRunner
-
-NIGHTLY_SYNC = "sync.nightly"
-NIGHTLY_BACKUP = "backup.nightly"
+    from app.services.work.runner import SyncRunner
 
 
 def nightly_sync_job(runner: SyncRunner) -> JobSpec:

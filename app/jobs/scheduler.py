@@ -25,8 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.jobs.registry import JobRegistry, JobSpec, Schedule
-from app.models import ScheduledJobState
-from app.models.owner import get_owner
+from app.services.work import schedule as schedule_state
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +40,7 @@ def _now() -> datetime:
 
 def run_job(spec: JobSpec, sessions: sessionmaker[Session]) -> None:
     """Run one job and record its outcome. Failures are logged and recorded, never raised."""
-    started = _now()
-    with sessions.begin() as session:
-        state = session.get(ScheduledJobState, spec.id) or ScheduledJobState(job_id=spec.id)
-        state.last_started_at, state.last_status, state.last_error = started, "running", None
-        session.add(state)
+    schedule_state.record_start(sessions, spec.id, _now())
     clock = time.perf_counter()
     status, error = "ok", None
     try:
@@ -55,10 +50,7 @@ def run_job(spec: JobSpec, sessions: sessionmaker[Session]) -> None:
         log.exception("job %s failed", spec.id)
     JOB_SECONDS.labels(spec.id).observe(time.perf_counter() - clock)
     JOB_RUNS.labels(spec.id, status).inc()
-    with sessions.begin() as session:
-        state = session.get(ScheduledJobState, spec.id)
-        if state is not None:
-            state.last_finished_at, state.last_status, state.last_error = _now(), status, error
+    schedule_state.record_finish(sessions, spec.id, _now(), status, error)
 
 
 def owner_schedule(sessions: sessionmaker[Session], settings: Settings) -> Schedule:
@@ -66,15 +58,13 @@ def owner_schedule(sessions: sessionmaker[Session], settings: Settings) -> Sched
     database: the scheduler must start anyway)."""
     default = Schedule(settings.timezone, settings.sync_time, settings.backup_time)
     try:
-        with sessions() as session:
-            owner = get_owner(session)
-            if owner is None:
-                return default
-            return Schedule(
-                owner.timezone or settings.timezone,
-                owner.sync_time or settings.sync_time,
-                settings.backup_time,
-            )
+        times = schedule_state.owner_times(sessions)
+        if times is None:
+            return default
+        timezone, sync_time = times
+        return Schedule(
+            timezone or settings.timezone, sync_time or settings.sync_time, settings.backup_time
+        )
     except Exception:
         log.exception("could not read the owner's schedule; using the defaults")
         return default
@@ -87,10 +77,10 @@ def missed_jobs(
     missed = []
     with sessions() as session:
         for spec in jobs:
-            state = session.get(ScheduledJobState, spec.id)
-            if not spec.catch_up or state is None or state.last_started_at is None:
+            started = schedule_state.last_started(session, spec.id)
+            if not spec.catch_up or started is None:
                 continue  # never ran: a fresh install has nothing to catch up on
-            due = spec.trigger_for(schedule).get_next_fire_time(None, state.last_started_at)
+            due = spec.trigger_for(schedule).get_next_fire_time(None, started)
             if due is not None and due <= now:
                 missed.append(spec)
     return missed
@@ -162,7 +152,7 @@ class Scheduler:
         """APScheduler's job events (``EVENT_JOB_EXECUTED``…), e.g. to wait for a run."""
         self._scheduler.add_listener(callback, mask)
 
-    # --- maintenance (app.services.maintenance) ---------------------------------------------
+    # --- maintenance (app.services.work.maintenance) ---------------------------------------------
 
     @property
     def paused(self) -> bool:

@@ -38,7 +38,7 @@ class Owner(Base):
     atl_days: Mapped[int] = mapped_column(SmallInteger, server_default="7")
     tsb_variant: Mapped[str] = mapped_column(String(10), server_default="yesterday")
     # Which source wins each wellness metric group ({"sleep": "oura", …}); a group left out is
-    # automatic (app.services.wellness_sources).
+    # automatic (app.services.wellness.origins).
     wellness_preference: Mapped[dict[str, str]] = mapped_column(JSONB, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base
-from app.sources.records import WELLNESS_FIELDS
+from app.records import WELLNESS_FIELDS
 
 
 class DailyWellness(Base):
@@ -48,7 +48,7 @@ class DailyWellness(Base):
 
 class DailyWellnessSource(Base):
     """One source's values for one local date, kept whichever source wins the day's row
-    (``app.services.wellness_sources`` resolves ``daily_wellness`` from these)."""
+    (``app.services.wellness.origins`` resolves ``daily_wellness`` from these)."""
 
     __tablename__ = "daily_wellness_source"
 

@@ -19,7 +19,7 @@ backups) prunes only after a new backup verified, and never touches a file it di
 
 A restore replaces the database, the raw store and the key under whoever uses them. The running
 app restores in place (``in_running_app``: it has paused its work first, see
-``app.services.maintenance``, and adopts the new key at the switch through ``on_switch``); any
+``app.services.work.maintenance``, and adopts the new key at the switch through ``on_switch``); any
 other caller — ``domestique restore`` — runs only while no app uses the database: the app holds
 a shared advisory lock for its lifetime (``app_presence``) and the command refuses
 (``app_running``) instead of pulling the database from under it.

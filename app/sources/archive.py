@@ -51,8 +51,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from app.records import Notice
 from app.sources import SourceDataError
-from app.sources.records import Notice
 
 CHUNK_BYTES = 1024 * 1024
 RATIO_GRACE_BYTES = 1024 * 1024  # the ratio limit applies once a member has produced this much

@@ -20,9 +20,9 @@ from app.security.keys import SecretBox, load_master_key, session_signing_key
 from app.services import backups as backup_service
 from app.services.backups import Switched
 from app.services.imports.runner import ImportRunner
-from app.services.maintenance import Maintenance
-from app.services.sync_runner import SyncRunner
-from app.services.sync_sources import SyncSource, default_sources
+from app.services.sync.adapters import SyncSource, default_sources
+from app.services.work.maintenance import Maintenance
+from app.services.work.runner import SyncRunner
 from app.web.gate import OwnerGateMiddleware
 from app.web.middleware import (
     BodySizeLimitMiddleware,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from fastapi import HTTPException, Request
 from sqlalchemy.orm import Session
 
-from app.models.owner import Owner
+if TYPE_CHECKING:
+    from app.models.owner import Owner
 
 
 def db_session(request: Request) -> Iterator[Session]:

@@ -5,6 +5,7 @@ the refusal of every request that would change something."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
 from sqlalchemy.exc import DBAPIError
@@ -14,8 +15,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from app import i18n
-from app.models.owner import Owner, get_owner
 from app.security.keys import SecretKeyError
+from app.services.owner import account
+
+if TYPE_CHECKING:
+    from app.models.owner import Owner
 
 PUBLIC_PREFIXES = ("/static/",)
 PUBLIC_PATHS = {
@@ -159,8 +163,4 @@ def _page_of(request: Request) -> str:
 
 
 def _load_owner(sessions) -> Owner | None:
-    with sessions() as session:
-        owner = get_owner(session)
-        if owner is not None:
-            session.expunge(owner)
-        return owner
+    return account.load_owner(sessions)

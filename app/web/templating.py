@@ -80,7 +80,7 @@ def _agreeing_particles(translate: Any) -> Any:
 
 
 def maintenance_step(step: str) -> str:
-    """What a restore is doing, for the banner (``app.services.maintenance.RESTORE_STEPS``)."""
+    """What a restore is doing, for the banner (``app.services.work.maintenance.RESTORE_STEPS``)."""
     _ = i18n.gettext
     labels = {
         "waiting": _("waiting for the work in progress to stop"),
@@ -146,7 +146,7 @@ def render(
 
 def _attention(request: Request) -> dict[str, Any]:
     """The banners every page shows: sources to reconnect, a failed nightly backup."""
-    from app.services.attention import attention
+    from app.services.pages.attention import attention
 
     try:
         with request.app.state.sessions() as session:

@@ -1,7 +1,7 @@
 """Every source's daily wellness values (``daily_wellness_source``), seeded from the values kept
 so far, and the owner's choice of source per metric group (``owner.wellness_preference``).
 
-``daily_wellness`` stays the resolved view the pages read; ``app.services.wellness_sources``
+``daily_wellness`` stays the resolved view the pages read; ``app.services.wellness.origins``
 rebuilds it from ``daily_wellness_source``.
 
 Revision ID: 0008

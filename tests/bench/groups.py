@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 from app.config import Settings
 from app.db.migrate import upgrade
 from app.jobs.registry import JobRegistry
-from app.services import owners
+from app.services.owner import account
 from app.web.app import create_app
 from tests.bench.coach import coach
 from tests.bench.devices import devices
@@ -77,8 +77,8 @@ def web(cluster: TemporaryCluster, scale: Scale) -> dict[str, float]:
     figures: dict[str, float] = {}
     with TestClient(app, follow_redirects=False) as client:
         with app.state.sessions() as session:
-            owners.create_owner(
-                session, owners.NewOwner("Bench", "bench", "bench-password-1", "ko", "Asia/Seoul")
+            account.create_owner(
+                session, account.NewOwner("Bench", "bench", "bench-password-1", "ko", "Asia/Seoul")
             )
         client.post("/login", data={"username": "bench", "password": "bench-password-1"})
         for path, key in (("/", "dashboard"), ("/settings", "settings"), ("/healthz", "healthz")):
@@ -257,8 +257,8 @@ def metrics(cluster: TemporaryCluster, scale: Scale) -> dict[str, float]:
 
         sessions = sessionmaker(bind=engine, expire_on_commit=False)
         with sessions() as session:
-            owners.create_owner(
-                session, owners.NewOwner("Bench", "bench", "bench-password-1", "ko", "Asia/Seoul")
+            account.create_owner(
+                session, account.NewOwner("Bench", "bench", "bench-password-1", "ko", "Asia/Seoul")
             )
         # The import's own hook computes everything once (part of history_10y_import_s).
         imported = _import_in_child(cluster, "bench_metrics", [export], url=url)
@@ -324,15 +324,15 @@ def metrics(cluster: TemporaryCluster, scale: Scale) -> dict[str, float]:
 
         # "What is working" as the Insights page computes it: the daily frame from the
         # database and every gated finding over 16 inputs x 6 outcomes x 8 lags.
-        from app.services import insights
+        from app.services.pages import correlations
 
         def what_is_working() -> object:
             with sessions() as session:
-                return insights.what_is_working(insights.build_frame(session, day))
+                return correlations.what_is_working(correlations.build_frame(session, day))
 
-        figures["correlations_inputs"] = len(insights.INPUTS)
-        figures["correlations_outcomes"] = len(insights.OUTCOMES)
-        figures["correlations_lags"] = len(insights.LAGS)
+        figures["correlations_inputs"] = len(correlations.INPUTS)
+        figures["correlations_outcomes"] = len(correlations.OUTCOMES)
+        figures["correlations_lags"] = len(correlations.LAGS)
         figures["correlations_ms"] = round(_best_ms(what_is_working, 3), 1)
 
         # The owner's pages on the ten-year history under 4 concurrent clients, served by
@@ -398,9 +398,9 @@ def wellness(cluster: TemporaryCluster, scale: Scale) -> dict[str, float]:
     from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
 
-    from app.services import wellness_sources
+    from app import records
     from app.services.imports import store
-    from app.sources import records
+    from app.services.wellness import origins
 
     url = cluster.create_database("bench_wellness")
     upgrade(url)
@@ -415,8 +415,8 @@ def wellness(cluster: TemporaryCluster, scale: Scale) -> dict[str, float]:
     figures: dict[str, float] = {}
     try:
         with Session(engine) as session:
-            owners.create_owner(
-                session, owners.NewOwner("Bench", "bench", "bench-password-1", "ko", "Asia/Seoul")
+            account.create_owner(
+                session, account.NewOwner("Bench", "bench", "bench-password-1", "ko", "Asia/Seoul")
             )
         for source in ("garmin", "oura"):
             entries = [
@@ -432,12 +432,12 @@ def wellness(cluster: TemporaryCluster, scale: Scale) -> dict[str, float]:
         figures["wellness_remerge_10y_s"] = round(time.perf_counter() - started, 2)
         started = time.perf_counter()
         with Session(engine) as session, session.begin():
-            changed = wellness_sources.save_preference(session, {"sleep": "oura", "heart": "oura"})
+            changed = origins.save_preference(session, {"sleep": "oura", "heart": "oura"})
         figures["wellness_preference_switch_10y_s"] = round(time.perf_counter() - started, 2)
         assert len(changed) == len(days)
         with Session(engine) as session:
             figures["wellness_settings_choices_ms"] = round(
-                _best_ms(lambda: wellness_sources.choices(session), 5), 1
+                _best_ms(lambda: origins.choices(session), 5), 1
             )
     finally:
         engine.dispose()

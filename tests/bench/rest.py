@@ -92,7 +92,7 @@ def memory_at_rest(cluster: TemporaryCluster, scale) -> dict[str, float]:
 
     from app.db.migrate import upgrade
     from app.models import Activity
-    from app.services import owners
+    from app.services.owner import account
     from tests.bench.groups import _history_export, _import_in_child, bench_data
 
     idle_s = IDLE_S if scale.name == "full" else SMOKE_IDLE_S
@@ -105,7 +105,7 @@ def memory_at_rest(cluster: TemporaryCluster, scale) -> dict[str, float]:
         engine = create_engine(url)
         try:
             with Session(engine) as session:
-                owners.create_owner(session, owners.NewOwner("Bench", *OWNER, "ko", "Asia/Seoul"))
+                account.create_owner(session, account.NewOwner("Bench", *OWNER, "ko", "Asia/Seoul"))
                 activities = session.execute(select(func.count(Activity.id))).scalar_one()
                 recent = session.execute(
                     select(Activity.id).order_by(Activity.start_time.desc()).limit(5)

@@ -15,8 +15,8 @@ from sqlalchemy import create_engine, text
 from app.config import Settings
 from app.db.migrate import upgrade
 from app.jobs.registry import JobRegistry
-from app.services.sync_runner import SyncRunner
-from app.services.sync_sources import garmin_source, oura_source, strava_source
+from app.services.sync.adapters import garmin_source, oura_source, strava_source
+from app.services.work.runner import SyncRunner
 from app.web.app import create_app
 from tests.support.fake_garmin import FakeGarmin
 from tests.support.fake_oura import FakeOura

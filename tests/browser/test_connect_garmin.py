@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import create_engine, text
 
-from app.services import owners
+from app.services.owner import account
 from tests.browser.conftest import VIEWPORTS
 
 pytestmark = pytest.mark.browser
@@ -30,7 +30,9 @@ def clean(live_database, fake_garmin):
             connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed names
         connection.execute(text("DELETE FROM sample"))
     with sessionmaker(engine)() as session:
-        owners.create_owner(session, owners.NewOwner("지우", "jiwoo", PASSWORD, None, "Asia/Seoul"))
+        account.create_owner(
+            session, account.NewOwner("지우", "jiwoo", PASSWORD, None, "Asia/Seoul")
+        )
     fake_garmin.activities_list.clear()
     fake_garmin.add_history(3, newest=date.today() - timedelta(days=1))
     yield engine

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import create_engine, text
 
-from app.services import owners
+from app.services.owner import account
 from tests.browser.conftest import VIEWPORTS
 from tests.support.fake_strava import make_streams
 
@@ -30,7 +30,9 @@ def clean(live_database, fake_strava, fake_oura):
             connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed names
         connection.execute(text("DELETE FROM sample"))
     with sessionmaker(engine)() as session:
-        owners.create_owner(session, owners.NewOwner("지우", "jiwoo", PASSWORD, None, "Asia/Seoul"))
+        account.create_owner(
+            session, account.NewOwner("지우", "jiwoo", PASSWORD, None, "Asia/Seoul")
+        )
     fake_strava.activities_list.clear()
     for day in (1, 2):
         fake_strava.add_activity(datetime.now(UTC) - timedelta(days=day), streams=make_streams(300))

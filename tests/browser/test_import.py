@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sqlalchemy import create_engine, text
 
-from app.services import owners
+from app.services.owner import account
 from tests.browser.conftest import VIEWPORTS
 from tests.support.fitwriter import write_activity
 
@@ -30,7 +30,9 @@ def owner_and_clean_data(live_database):
         for table in ("import_job", "activity", "daily_wellness", "raw_file", "owner"):
             connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed names
     with sessionmaker(engine)() as session:
-        owners.create_owner(session, owners.NewOwner("지우", "jiwoo", PASSWORD, None, "Asia/Seoul"))
+        account.create_owner(
+            session, account.NewOwner("지우", "jiwoo", PASSWORD, None, "Asia/Seoul")
+        )
     engine.dispose()
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from app.services import owners
+from app.services.owner import account
 from tests.support.fitwriter import write_activity
 
 pytestmark = pytest.mark.browser
@@ -28,7 +28,9 @@ def owner(live_database, fresh_install):
 
     engine = create_engine(live_database)
     with sessionmaker(engine)() as session:
-        owners.create_owner(session, owners.NewOwner("지우", "jiwoo", PASSWORD, None, "Asia/Seoul"))
+        account.create_owner(
+            session, account.NewOwner("지우", "jiwoo", PASSWORD, None, "Asia/Seoul")
+        )
     engine.dispose()
 
 

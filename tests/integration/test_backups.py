@@ -19,8 +19,9 @@ from sqlalchemy.orm import sessionmaker
 
 from app.config import Settings
 from app.db.migrate import upgrade
-from app.services import backups, imports, owners
+from app.services import backups, imports
 from app.services.backups import BackupError, Retention
+from app.services.owner import account
 from tests.support.fitwriter import write_activity
 
 
@@ -40,8 +41,8 @@ def install(pg_cluster, tmp_path) -> Settings:
     engine = create_engine(url)
     sessions = sessionmaker(bind=engine, expire_on_commit=False)
     with sessions() as session:
-        owners.create_owner(
-            session, owners.NewOwner("Jiwoo", "jiwoo", "a good password 1", "ko", "Asia/Seoul")
+        account.create_owner(
+            session, account.NewOwner("Jiwoo", "jiwoo", "a good password 1", "ko", "Asia/Seoul")
         )
     fit = tmp_path / "ride.fit"
     write_activity(

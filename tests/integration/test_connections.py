@@ -9,7 +9,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import text
 
 from app.security.keys import SecretBox
-from app.services import connections
+from app.services.sync import connections
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
 

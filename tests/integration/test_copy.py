@@ -148,9 +148,9 @@ def test_samples_read_back_as_written(db_session):
     """``read_samples`` returns each activity's samples in time order, exactly as stored
     (``real`` channels as float32, NULL as NaN), whatever order the rows went in; an activity
     without samples is absent."""
+    from app.records import Samples
     from app.services.imports.store import _copy_samples
     from app.services.metrics.samples import CHANNELS, read_samples
-    from app.sources.records import Samples
 
     rng = np.random.default_rng(2)
     written = {}

@@ -177,7 +177,7 @@ def test_a_file_that_fails_while_stored_side_by_side_fails_alone(fresh, tmp_path
 
 
 def test_claims_keep_apart_what_could_be_one_activity():
-    from app.sources import records
+    from app import records
 
     def unit(*activities):
         decoded = records.DecodedFile(kind="activity", activities=list(activities))

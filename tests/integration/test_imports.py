@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import func, select, text
 
+from app import records
 from app.models import Activity, ActivitySource, DailyWellness, ImportItem, ImportJob, Lap
 from app.services import imports
 from app.services.imports import store
-from app.sources import records
 from tests.support.fitwriter import Leg, write_activity
 from tests.support.importing import import_files
 

@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from app.models import Connection
 from app.security.keys import SecretBox
-from app.services import connections, linking
+from app.services.sync import connections, linking
 from app.sources import MfaCodeRejected, SourceAuthError, SourceRateLimited, SourceUnavailable
 
 PASSWORD = "hunter2-very-secret"

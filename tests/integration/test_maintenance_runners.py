@@ -26,12 +26,13 @@ from app.jobs.registry import JobRegistry, JobSpec, Schedule
 from app.jobs.scheduler import Scheduler
 from app.models import Activity, ImportItem, ImportJob, SyncRun
 from app.security.keys import SecretBox
-from app.services import connections, imports
+from app.services import imports
 from app.services.imports.runner import ImportRunner
-from app.services.maintenance import Maintenance, MaintenanceActive
-from app.services.sync import SyncOptions
-from app.services.sync_runner import SyncRunner
-from app.services.sync_sources import SyncSource
+from app.services.sync import connections
+from app.services.sync.adapters import SyncSource
+from app.services.sync.engine import SyncOptions
+from app.services.work.maintenance import Maintenance, MaintenanceActive
+from app.services.work.runner import SyncRunner
 from tests.integration.test_sync import MAPPERS, FakeGarmin
 from tests.support.fitwriter import write_activity
 
@@ -233,7 +234,7 @@ def test_a_restore_in_place_waits_for_quiet_adopts_at_the_switch_and_resumes_las
     settings, tmp_path
 ):
     from app.services import backups
-    from app.services.maintenance import restore_in_place
+    from app.services.work.maintenance import restore_in_place
 
     settings = settings.model_copy(
         update={"data_dir": tmp_path / "data", "backup_dir": tmp_path / "backups"}

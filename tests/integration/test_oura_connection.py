@@ -19,10 +19,10 @@ from sqlalchemy.orm import sessionmaker
 
 from app.db.locks import lock_key
 from app.models import Activity, ActivitySource, Connection, DailyWellness
-from app.services import connections, oauth
-from app.services.connections import ClientContext
-from app.services.sync_runner import InlineSyncRunner
-from app.services.sync_sources import oura_refresh, oura_source
+from app.services.sync import connections, oauth
+from app.services.sync.adapters import oura_refresh, oura_source
+from app.services.sync.connections import ClientContext
+from app.services.work.runner import InlineSyncRunner
 from app.sources.oura.client import OuraClient
 from tests.conftest import with_settings
 from tests.support.fake_oura import FakeOura
@@ -250,8 +250,8 @@ def test_a_refresh_waits_for_another_process_holding_the_lock(committed, oura, a
 def test_disconnecting_oura_gives_sleep_back_to_garmin(
     signed_in, sessions, app, runner, oura, db_session
 ):
+    from app import records
     from app.services.imports import store
-    from app.sources import records
 
     day = _yesterday()
     oura.add_history(1, newest=day)
@@ -316,8 +316,8 @@ def test_the_watch_s_file_absorbs_the_ring_s_workout_when_it_arrives_later(
 def test_rejected_oura_tokens_give_the_wellness_back_to_garmin(
     sessions, app, runner, oura, db_session
 ):
+    from app import records
     from app.services.imports import store
-    from app.sources import records
 
     day = _yesterday()
     oura.add_history(1, newest=day)

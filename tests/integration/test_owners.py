@@ -3,15 +3,15 @@ from __future__ import annotations
 import pytest
 
 from app.models.owner import get_owner
-from app.services import owners
+from app.services.owner import account
 from tests.conftest import OWNER_PASSWORD
 
 
 def test_create_then_refuse_a_second_owner(sessions, owner):
     with sessions() as session:
         assert get_owner(session).username == "jiwoo"
-    with sessions() as session, pytest.raises(owners.OwnerExists):
-        owners.create_owner(session, owners.NewOwner("B", "b", "x" * 12, None, "UTC"))
+    with sessions() as session, pytest.raises(account.OwnerExists):
+        account.create_owner(session, account.NewOwner("B", "b", "x" * 12, None, "UTC"))
 
 
 @pytest.mark.parametrize(
@@ -33,20 +33,20 @@ def test_invalid_owner_input_is_refused(db_session, field, value):
         "timezone": "UTC",
         field: value,
     }
-    with pytest.raises(owners.OwnerError):
-        owners.create_owner(db_session, owners.NewOwner(**values))
-    assert not owners.owner_exists(db_session)
+    with pytest.raises(account.OwnerError):
+        account.create_owner(db_session, account.NewOwner(**values))
+    assert not account.owner_exists(db_session)
 
 
 def test_authenticate(db_session, owner):
-    assert owners.authenticate(db_session, "jiwoo", OWNER_PASSWORD).id == 1
-    assert owners.authenticate(db_session, " jiwoo ", OWNER_PASSWORD).id == 1
-    assert owners.authenticate(db_session, "jiwoo", "wrong") is None
-    assert owners.authenticate(db_session, "someone", OWNER_PASSWORD) is None
+    assert account.authenticate(db_session, "jiwoo", OWNER_PASSWORD).id == 1
+    assert account.authenticate(db_session, " jiwoo ", OWNER_PASSWORD).id == 1
+    assert account.authenticate(db_session, "jiwoo", "wrong") is None
+    assert account.authenticate(db_session, "someone", OWNER_PASSWORD) is None
 
 
 def test_preferences_and_sign_out_everywhere(db_session, owner):
-    updated = owners.update_preferences(db_session, locale="ko", timezone="Europe/Berlin")
+    updated = account.update_preferences(db_session, locale="ko", timezone="Europe/Berlin")
     assert (updated.locale, updated.timezone) == ("ko", "Europe/Berlin")
-    owners.sign_out_everywhere(db_session)
+    account.sign_out_everywhere(db_session)
     assert get_owner(db_session).session_epoch == 1

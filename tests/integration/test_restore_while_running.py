@@ -25,8 +25,10 @@ from app.db.migrate import upgrade
 from app.jobs.registry import JobRegistry
 from app.models import ActivitySource, Connection, ImportJob, RawFile, SyncRun
 from app.security.keys import SecretBox
-from app.services import backups, connections, oauth, owners
-from app.services.sync_sources import garmin_source, oura_source, strava_source
+from app.services import backups
+from app.services.owner import account as owners
+from app.services.sync import connections, oauth
+from app.services.sync.adapters import garmin_source, oura_source, strava_source
 from app.web.app import create_app
 from tests.support.fake_garmin import FakeGarmin
 from tests.support.fake_oura import FakeOura

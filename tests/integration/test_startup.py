@@ -34,7 +34,7 @@ from app.db.startup import (
     telemetry_off,
     wait_for_database,
 )
-from app.services.status import database_status
+from app.services.pages.status import database_status
 from tests.support.postgres import TemporaryCluster
 
 ROOT = Path(__file__).resolve().parents[2]

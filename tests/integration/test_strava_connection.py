@@ -15,9 +15,10 @@ import pytest
 from sqlalchemy import func, select
 
 from app.models import Activity, ActivitySource, Connection, StravaUpload, SyncRun, sample_table
-from app.services import ai_policy, connections, oauth, strava_uploads
-from app.services.sync_runner import InlineSyncRunner
-from app.services.sync_sources import strava_source
+from app.services.coach import ai_policy
+from app.services.sync import connections, oauth, strava_uploads
+from app.services.sync.adapters import strava_source
+from app.services.work.runner import InlineSyncRunner
 from tests.conftest import with_settings
 from tests.support.fake_strava import APP_INACTIVE, FakeStrava, make_streams
 from tests.support.fitwriter import write_activity
@@ -669,8 +670,8 @@ def test_a_summary_joining_a_strava_api_activity_does_not_let_it_reach_the_coach
 ):
     from zoneinfo import ZoneInfo
 
+    from app import records
     from app.services.imports import store
-    from app.sources import records
 
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
     strava.add_activity(start, streams=make_streams(600))

@@ -13,11 +13,12 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
+from app import records
 from app.models import Activity, ActivitySource, Connection, DailyWellness, SyncRun
 from app.security.keys import SecretBox
-from app.services import connections
-from app.services.sync import Mappers, Syncer, SyncOptions
-from app.sources import SourceAuthError, SourceRateLimited, SourceUnavailable, records
+from app.services.sync import connections
+from app.services.sync.engine import Mappers, Syncer, SyncOptions
+from app.sources import SourceAuthError, SourceRateLimited, SourceUnavailable
 from tests.support.fitwriter import write_activity
 
 TODAY = date(2026, 11, 20)
@@ -245,7 +246,7 @@ def test_a_failing_download_is_recorded_and_retried_next_time(
 
 def test_the_garmin_adapter_and_fake_garmin_connect_end_to_end(sessions, settings, box, db_session):
     """The real adapter (garminconnect underneath) against the loopback fake Garmin Connect."""
-    from app.services.sync import garmin_mappers
+    from app.services.sync.engine import garmin_mappers
     from app.sources.garmin.client import GarminClient
     from tests.support.fake_garmin import FakeGarmin as FakeGarminServer
 
@@ -357,7 +358,7 @@ def test_an_activity_from_the_garmin_export_is_not_downloaded_again(
     from zoneinfo import ZoneInfo
 
     from app.services.imports import store
-    from app.services.sync import garmin_mappers
+    from app.services.sync.engine import garmin_mappers
 
     assert garmin_mappers().same_ids_from == MAPPERS.same_ids_from
     api = FakeGarmin()

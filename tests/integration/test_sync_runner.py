@@ -18,10 +18,10 @@ from app.jobs.nightly import NIGHTLY_SYNC, nightly_sync_job
 from app.jobs.registry import JobRegistry, Schedule
 from app.models import SyncRun
 from app.security.keys import SecretBox
-from app.services import connections
-from app.services.sync import SyncOptions
-from app.services.sync_runner import InlineSyncRunner, SyncBusy, SyncRunner, sync_source
-from app.services.sync_sources import SyncSource
+from app.services.sync import connections
+from app.services.sync.adapters import SyncSource
+from app.services.sync.engine import SyncOptions
+from app.services.work.runner import InlineSyncRunner, SyncBusy, SyncRunner, sync_source
 from app.web.app import create_app
 from tests.conftest import with_settings
 from tests.integration.test_sync import MAPPERS, FakeGarmin
@@ -177,7 +177,7 @@ def test_whoever_waits_on_a_request_wakes_to_an_idle_source(sessions, settings, 
 
 
 def test_a_sign_in_cut_short_by_a_restart_is_not_left_spinning(sessions, settings, box):
-    from app.services import linking
+    from app.services.sync import linking
 
     with sessions.begin() as session:
         linking.begin_sign_in(session, "garmin", "me@example.com", datetime.now(UTC))
@@ -190,7 +190,7 @@ def test_a_sign_in_cut_short_by_a_restart_is_not_left_spinning(sessions, setting
 
 
 def test_work_for_later_runs_once_per_key_and_not_after_stop():
-    from app.services.sync_runner import SyncRunner
+    from app.services.work.runner import SyncRunner
 
     runner = SyncRunner(None, None, None, {})  # type: ignore[arg-type]
     fired = threading.Event()

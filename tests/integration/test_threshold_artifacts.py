@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from app.analytics import curves
 from app.models import Activity, ActivityMetrics, AthleteEstimate
-from app.services import estimate_sources, metrics
+from app.services import metrics
+from app.services.metrics import estimate_origins
 from app.sources.fit import decode_fit
 from tests.support.fitwriter import write_activity
 from tests.support.importing import import_files
@@ -267,7 +268,7 @@ def test_leaving_an_activity_out_recomputes_from_its_day_like_a_full_rebuild(
     before = _snapshot(db_session)
 
     with sessions.begin() as session:
-        assert estimate_sources.set_excluded(session, a.id, excluded=True) == first
+        assert estimate_origins.set_excluded(session, a.id, excluded=True) == first
     with sessions.begin() as session:
         result = metrics.recompute_changed(session, [], first)
     assert result.rechecked == 3  # each one's thresholds leaned on the first ride
@@ -282,7 +283,7 @@ def test_leaving_an_activity_out_recomputes_from_its_day_like_a_full_rebuild(
     assert "hr_max_bpm" not in after["activity"][a.id][0]  # nothing left on its own day
     assert ("eftp_w", first) not in after["estimates"]
     with sessions() as session:
-        overview = estimate_sources.overview(session)
+        overview = estimate_origins.overview(session)
     assert [link.id for link, _since in overview.excluded] == [a.id]
     assert overview.by_kind["hr_max_bpm"].activities[0].id == b.id
 
@@ -293,7 +294,7 @@ def test_leaving_an_activity_out_recomputes_from_its_day_like_a_full_rebuild(
     assert rebuilt["estimates"] == after["estimates"]
 
     with sessions.begin() as session:
-        estimate_sources.set_excluded(session, a.id, excluded=False)
+        estimate_origins.set_excluded(session, a.id, excluded=False)
     with sessions.begin() as session:
         metrics.recompute_changed(session, [], first)
     restored = _snapshot(db_session)

@@ -9,11 +9,11 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, select, text
 
+from app import records
 from app.db.migrate import alembic_config, downgrade, upgrade
 from app.models import Connection, DailyWellness, DailyWellnessSource
-from app.services import wellness_sources
 from app.services.imports import store
-from app.sources import records
+from app.services.wellness import origins
 from tests.support.queries import count_queries
 
 DAY = date(2025, 6, 1)
@@ -81,33 +81,33 @@ def test_every_source_is_kept_and_merged_field_by_field(db_session):
 
 def test_the_owners_choice_switches_the_winner_and_back(db_session, owner):
     _merge(db_session, ("garmin", GARMIN), ("oura", OURA))
-    assert wellness_sources.save_preference(db_session, {"sleep": "oura"}) == [DAY]
+    assert origins.save_preference(db_session, {"sleep": "oura"}) == [DAY]
     row = _row(db_session)
     assert row.sleep_s == 26100 and row.sources["sleep_s"] == "oura"
     assert row.sleep_score == 81 and row.sources["sleep_score"] == "garmin"  # Oura has none
     assert row.resting_hr == 47 and row.hrv_rmssd_ms == 55  # other groups: unchanged
     assert owner.wellness_preference == {"sleep": "oura"}
 
-    wellness_sources.save_preference(db_session, {"sleep": "oura", "heart": "oura"})
+    origins.save_preference(db_session, {"sleep": "oura", "heart": "oura"})
     assert _row(db_session).resting_hr == 44
 
-    assert wellness_sources.save_preference(db_session, {}) == [DAY]  # back to automatic
+    assert origins.save_preference(db_session, {}) == [DAY]  # back to automatic
     row = _row(db_session)
     assert (row.sleep_s, row.resting_hr) == (25200, 47)
     assert set(row.sources.values()) == {"garmin", "oura"}
-    assert wellness_sources.save_preference(db_session, {}) == []  # nothing to change
+    assert origins.save_preference(db_session, {}) == []  # nothing to change
 
 
 def test_new_values_follow_the_choice(db_session, owner):
-    wellness_sources.save_preference(db_session, {"readiness": "oura"})
+    origins.save_preference(db_session, {"readiness": "oura"})
     _merge(db_session, ("garmin", GARMIN))
     _merge(db_session, ("oura", OURA))
     assert _row(db_session).hrv_rmssd_ms == 61  # Oura's, though Garmin ranks first
 
 
 def test_an_unknown_source_is_refused(db_session, owner):
-    with pytest.raises(wellness_sources.WellnessSourceError, match="fitbit"):
-        wellness_sources.save_preference(db_session, {"sleep": "fitbit"})
+    with pytest.raises(origins.WellnessSourceError, match="fitbit"):
+        origins.save_preference(db_session, {"sleep": "fitbit"})
     assert owner.wellness_preference == {}
 
 
@@ -116,20 +116,20 @@ def test_oura_wins_sleep_and_readiness_by_default_while_connected(db_session, ow
     assert _row(db_session).sleep_s == 25200  # no Oura connection: Garmin first
 
     _connect_oura(db_session)
-    assert wellness_sources.resolve_wellness(db_session) == [DAY]
+    assert origins.resolve_wellness(db_session) == [DAY]
     row = _row(db_session)
     assert (row.sleep_s, row.hrv_rmssd_ms) == (26100, 61)  # sleep, readiness: Oura
     assert row.sleep_score == 81  # Oura has no score that day: the next source fills in
     assert row.resting_hr == 47  # heart: still Garmin first
 
     # The owner's choice beats the default.
-    wellness_sources.save_preference(db_session, {"sleep": "garmin"})
+    origins.save_preference(db_session, {"sleep": "garmin"})
     row = _row(db_session)
     assert (row.sleep_s, row.hrv_rmssd_ms) == (25200, 61)
 
-    wellness_sources.save_preference(db_session, {})
+    origins.save_preference(db_session, {})
     _connect_oura(db_session, status="needs_reconnect")
-    wellness_sources.resolve_wellness(db_session, [DAY])
+    origins.resolve_wellness(db_session, [DAY])
     assert _row(db_session).sleep_s == 25200  # not connected: Garmin first again
 
 
@@ -146,7 +146,7 @@ def test_values_without_a_source_row_stay(db_session):
     db_session.add(DailyWellness(day=DAY, weight_kg=70.5, sources={}))
     db_session.flush()
     _merge(db_session, ("garmin", {"steps": 9000.0}))
-    wellness_sources.resolve_wellness(db_session)
+    origins.resolve_wellness(db_session)
     row = _row(db_session)
     assert (row.weight_kg, row.steps) == (70.5, 9000)
 
@@ -161,9 +161,9 @@ def test_resolving_a_long_history_is_set_based(db_session, owner, connection):
     with count_queries(connection) as merging:
         assert len(store.merge_wellness(db_session, entries)) == len(days)
     with count_queries(connection) as resolving:
-        changed = wellness_sources.save_preference(db_session, {"sleep": "oura"})
+        changed = origins.save_preference(db_session, {"sleep": "oura"})
     assert sorted(changed) == sorted(days)
-    batches = -(-len(days) // wellness_sources.BATCH_DAYS)
+    batches = -(-len(days) // origins.BATCH_DAYS)
     assert len(merging) <= 2 + 6 * batches
     assert len(resolving) <= 6 + 4 * batches
     assert db_session.execute(

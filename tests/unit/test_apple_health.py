@@ -23,13 +23,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.records import WELLNESS_FIELDS, Activity, DailyWellness, HealthSeries, Notice
 from app.sources import SourceDataError
 from app.sources.apple_health import SERIES_METRICS, parse_export, parse_gpx, worker
 from app.sources.apple_health.mapper import epoch, parse_dates
 from app.sources.apple_health.parser import parse_export_file
 from app.sources.apple_health.worker import parse_in_child
 from app.sources.apple_health.xmlstream import Sanitizer
-from app.sources.records import WELLNESS_FIELDS, Activity, DailyWellness, HealthSeries, Notice
 from tests.bench.gen_apple_health import write_export
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "apple_health"

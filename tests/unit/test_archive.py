@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from app.records import Notice
 from app.sources import SourceDataError, archive
 from app.sources.archive import ArchiveLimits, Member, iter_members
-from app.sources.records import Notice
 
 SMALL = ArchiveLimits(
     max_total_bytes=4 * 1024**2, max_member_bytes=3 * 1024**2, max_ratio=200.0, max_depth=2

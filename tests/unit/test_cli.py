@@ -134,8 +134,8 @@ def test_sync_brings_garmin_history_and_full_walks_it_again(cli_env, monkeypatch
 
     from app.config import get_settings
     from app.security.keys import SecretBox, load_master_key
-    from app.services import connections, sync_sources
-    from app.services.sync_sources import garmin_source
+    from app.services.sync import adapters, connections
+    from app.services.sync.adapters import garmin_source
     from tests.support.fake_garmin import FakeGarmin
 
     runner = CliRunner()
@@ -149,7 +149,7 @@ def test_sync_brings_garmin_history_and_full_walks_it_again(cli_env, monkeypatch
         settings = get_settings()
         monkeypatch.setenv("DOMESTIQUE_SYNC_DELAY_S", "0")
         monkeypatch.setattr(
-            sync_sources,
+            adapters,
             "default_sources",
             lambda s: {"garmin": garmin_source(s, endpoints=fake.endpoints)},
         )

@@ -26,9 +26,9 @@ import fitparse
 import numpy as np
 import pytest
 
+from app.records import Activity, DecodedFile
 from app.sources import SourceDataError
 from app.sources.fit import decode_fit, looks_like_fit
-from app.sources.records import Activity, DecodedFile
 from tests.support.shared import unavailable
 
 # fitparse 1.2.0 calls datetime.utcfromtimestamp for every date field.

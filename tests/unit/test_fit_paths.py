@@ -30,11 +30,11 @@ import fitfast
 import numpy as np
 import pytest
 
+from app.records import Activity, DecodedFile
 from app.sources import SourceDataError
 from app.sources.fit import decode_fit, fast, mapper, read_fit
 from app.sources.fit.profile import RECORD_FIELDS
 from app.sources.fit.raw import RawFit
-from app.sources.records import Activity, DecodedFile
 from tests.support import generated_fit
 from tests.support.fitwriter import write_activity
 from tests.support.shared import unavailable

@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
+from app.records import DecodedFile
 from app.sources import SourceDataError
 from app.sources.fit import decode_fit, hr, mapper, tolerant
-from app.sources.records import DecodedFile
 from tests.support.fitwriter import Leg, write_activity
 
 FIT_EPOCH = 631065600

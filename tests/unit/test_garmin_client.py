@@ -15,10 +15,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from app.records import WELLNESS_FIELDS
 from app.sources import SourceAuthError, SourceDataError, SourceRateLimited, SourceUnavailable
 from app.sources.garmin.client import Endpoints, GarminClient, MfaCodeRejected
 from app.sources.garmin.mapper import activity_summary_to_record, daily_to_wellness
-from app.sources.records import WELLNESS_FIELDS
 from tests.support.fake_garmin import FakeGarmin, load_fixture
 
 DAY = date(2025, 7, 7)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from app.records import Notice
 from app.sources import SourceDataError
 from app.sources.archive import ArchiveLimits
 from app.sources.garmin_export import (
@@ -20,7 +21,6 @@ from app.sources.garmin_export import (
     iter_export,
     reader,
 )
-from app.sources.records import Notice
 from tests.support.garmin_export import build_export
 from tests.support.shared import SHARED, unavailable
 

@@ -10,7 +10,8 @@ import pytest
 from app import i18n
 from app.analytics.correlations import Finding, GroupEffect
 from app.i18n_particles import PAIRS, attach, particle, resolve
-from app.services import dashboard, insights, wellness_sources, wellness_views
+from app.services.pages import correlations, dashboard
+from app.services.wellness import origins, trends
 from app.web.templating import templates
 
 
@@ -133,16 +134,16 @@ def korean():
 
 def names_put_into_sentences() -> set[str]:
     from app.config import Settings
-    from app.services.sync_sources import garmin_source, oura_source, strava_source
+    from app.services.sync.adapters import garmin_source, oura_source, strava_source
 
     settings = Settings(env="development")
     with korean():
-        names = {metric.label() for metric in (*insights.INPUTS, *insights.OUTCOMES)}
+        names = {metric.label() for metric in (*correlations.INPUTS, *correlations.OUTCOMES)}
         names |= set(dashboard.wellness_field_labels().values())
-        for metric in wellness_views._metrics():
+        for metric in trends._metrics():
             names |= {metric.title, *(line.label for line in metric.lines)}
-        names |= {wellness_sources.group_label(group) for group in wellness_sources.GROUPS}
-        names |= {wellness_views.source_label(code) for code in wellness_sources.SOURCE_PRIORITY}
+        names |= {origins.group_label(group) for group in origins.GROUPS}
+        names |= {trends.source_label(code) for code in origins.SOURCE_PRIORITY}
         names |= {make(settings).label for make in (garmin_source, strava_source, oura_source)}
     return names | {"pg_dump", "pg_restore"}  # app.services.backups names them in errors
 
@@ -185,7 +186,7 @@ def test_the_insight_sentence_from_the_issue_reads_right():
     finding = Finding("body_battery_low", "readiness", 0, 0.4, 0.38, 180, 150.0, 1e-5, 0.0004,
                       "positive", effect)  # fmt: skip
     with korean():
-        text = insights.sentence(finding)
+        text = correlations.sentence(finding)
     assert text == (
         "Body Battery 최저값이 21 이상인 날에는 훈련 준비도가 20 % 높습니다(n = 180, q < 0.001)."
     )

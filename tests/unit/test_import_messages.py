@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.i18n import current_locale
-from app.services.imports.messages import describe, known_codes
+from app.messages import describe, known_codes
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [
@@ -24,7 +24,13 @@ PATTERNS = (
 
 CONNECTION_SOURCES = [
     ROOT / "app" / "services" / name
-    for name in ("linking.py", "sync.py", "sync_runner.py", "connection_status.py")
+    for name in (
+        "sync/linking.py",
+        "sync/engine.py",
+        "sync/connect.py",
+        "work/runner.py",
+        "sync/status.py",
+    )
 ] + [ROOT / "app" / "web" / "routes" / "connections.py"]
 CONNECTION_PATTERNS = (
     re.compile(r'SignInRefused\("([a-z_]+)"'),
@@ -32,6 +38,7 @@ CONNECTION_PATTERNS = (
     re.compile(r'(?:rate_code|last_error_code)="([a-z_]+)"'),
     re.compile(r'_Stop\("[a-z_]+", "([a-z_]+)"'),
     re.compile(r'_back\(request, name, "([a-z_]+)"'),
+    re.compile(r'_refuse\(desk, name, state, "([a-z_]+)"'),
     re.compile(r'return "([a-z_]+)"'),
     re.compile(r'"((?:login|sync|source)_[a-z_]+)"'),
 )

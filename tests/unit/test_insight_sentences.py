@@ -7,7 +7,7 @@ import pytest
 
 from app import i18n
 from app.analytics.correlations import Finding, GroupEffect
-from app.services import insights
+from app.services.pages import correlations
 
 
 def _finding(input_key, outcome_key, *, lag=0, q=0.0004, threshold=7.5, percent=-4.2, n=180):
@@ -19,7 +19,7 @@ def _finding(input_key, outcome_key, *, lag=0, q=0.0004, threshold=7.5, percent=
 def _say(finding, locale="en", units="metric"):
     tokens = i18n.current_locale.set(locale), i18n.current_units.set(units)
     try:
-        return insights.sentence(finding)
+        return correlations.sentence(finding)
     finally:
         i18n.current_locale.reset(tokens[0])
         i18n.current_units.reset(tokens[1])
@@ -30,7 +30,7 @@ def _say(finding, locale="en", units="metric"):
     [(0.0004, "q < 0.001"), (0.00099, "q < 0.001"), (0.001, "q = 0.001"), (0.0214, "q = 0.021")],
 )
 def test_the_significance_is_written_with_its_own_sign(q, written):
-    assert insights.significance(q) == written
+    assert correlations.significance(q) == written
 
 
 def test_the_sentence_in_english():

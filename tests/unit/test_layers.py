@@ -167,23 +167,8 @@ RULES = {
     "jobs": Rule(("app.jobs",), allowed=("app.services", "app.logs", *BENEATH_ALL, *WORDS)),
 }
 
-KNOWN: dict[str, str] = {
-    "models and db": "issue 16: app.models.wellness imports the records from app.sources",
-    "web": "issue 16: routes call adapters, write models and reschedule jobs",
-    "jobs": "issue 16: the scheduler reads ScheduledJobState itself",
-}
 
-
-def _mark(name: str):
-    reason = KNOWN.get(name)
-    return (
-        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=reason), id=name)
-        if (reason)
-        else pytest.param(name, id=name)
-    )
-
-
-@pytest.mark.parametrize("name", [_mark(name) for name in RULES])
+@pytest.mark.parametrize("name", list(RULES))
 def test_layer_imports_only_what_it_may(name: str) -> None:
     assert RULES[name].breaches() == []
 
@@ -251,7 +236,6 @@ def test_the_reader_sees_function_local_imports_and_loops() -> None:
     assert _within("app.web.app", ("app.web",)) is True
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16: routes open 15 transactions themselves")
 def test_routes_open_no_transactions() -> None:
     """A route parses, calls one service, renders: the service owns the unit of work."""
     opened = [

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from app.records import WELLNESS_FIELDS
 from app.sources import SourceAuthError, SourceDataError, SourceRateLimited, SourceUnavailable
 from app.sources.oura.client import (
     COLLECTIONS,
@@ -36,7 +37,6 @@ from app.sources.oura.mapper import (
     wellness_extras,
     workout_to_activity,
 )
-from app.sources.records import WELLNESS_FIELDS
 from tests.support.fake_oura import (
     ALL_SCOPES,
     FIXTURE_DAY,

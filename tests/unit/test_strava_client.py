@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 import requests
 
+from app.records import SAMPLE_CHANNELS
 from app.sources import SourceAuthError, SourceDataError, SourceRateLimited, SourceUnavailable
-from app.sources.records import SAMPLE_CHANNELS
 from app.sources.strava.client import (
     DEFAULT_SCOPE,
     PAGE_SIZE,

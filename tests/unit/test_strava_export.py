@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from app.records import Notice
 from app.sources import SourceDataError
 from app.sources.archive import ArchiveLimits
-from app.sources.records import Notice
 from app.sources.strava_export import (
     ActivityFile,
     SummaryBatch,
@@ -345,7 +345,7 @@ def test_a_file_of_an_unknown_format_gives_the_csv_summary(tmp_path):
 )
 def test_every_notice_reads_as_a_sentence(locale, code, params):
     from app.i18n import current_locale
-    from app.services.imports.messages import describe
+    from app.messages import describe
 
     token = current_locale.set(locale)
     try:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from app.services.wellness_sources import (
+from app.records import WELLNESS_FIELDS
+from app.services.wellness.origins import (
     GROUP_OF,
     GROUPS,
     OURA_DEFAULT_GROUPS,
@@ -13,7 +14,6 @@ from app.services.wellness_sources import (
     jsonable,
     resolve_day,
 )
-from app.sources.records import WELLNESS_FIELDS
 
 
 def test_every_wellness_field_is_in_exactly_one_group():

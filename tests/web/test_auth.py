@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.services import owners
+from app.services.owner import account
 from tests.conftest import OWNER_PASSWORD, with_settings
 
 PROTECTED = [
@@ -46,7 +46,7 @@ def test_setup_creates_the_owner_signs_in_and_disappears(client, db_session):
 
     response = client.post("/setup", data=SETUP_FORM)
     assert response.status_code == 303 and response.headers["location"].endswith("/")
-    assert owners.owner_exists(db_session)
+    assert account.owner_exists(db_session)
 
     dashboard = client.get("/")
     assert dashboard.status_code == 200
@@ -68,7 +68,7 @@ def test_setup_rejects_mismatched_and_short_passwords(client, db_session):
         "/setup", data={**SETUP_FORM, "password": "short", "password_confirm": "short"}
     )
     assert short.status_code == 422
-    assert not owners.owner_exists(db_session)
+    assert not account.owner_exists(db_session)
 
 
 @pytest.mark.parametrize("path", PROTECTED)

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select, text
 
 from app.models import Activity, Connection, SyncRun
-from app.services import connections
-from app.services.sync_runner import InlineSyncRunner
-from app.services.sync_sources import garmin_source
+from app.services.sync import connections
+from app.services.sync.adapters import garmin_source
+from app.services.work.runner import InlineSyncRunner
 from tests.conftest import with_settings
 from tests.support.fake_garmin import FakeGarmin
 

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import insert, text
 
 from app.models import Activity, ActivityMetrics, DailyMetrics, DailyWellness
-from app.services.dashboard import form_band
-from app.services.wellness_views import hrv_band, hrv_status, rolling_mean
+from app.services.pages.dashboard import form_band
+from app.services.wellness.trends import hrv_band, hrv_status, rolling_mean
 from tests.support.queries import count_queries
 
 ZONE = ZoneInfo("Asia/Seoul")  # the test owner's time zone

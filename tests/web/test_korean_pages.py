@@ -13,8 +13,8 @@ from lxml import html as lxml_html
 from sqlalchemy import insert
 
 from app.models import DailyWellness
-from app.services import owners
-from app.services.sync_sources import garmin_source, oura_source, strava_source
+from app.services.owner import account
+from app.services.sync.adapters import garmin_source, oura_source, strava_source
 from app.sources.oura.client import Endpoints as OuraEndpoints
 from app.sources.strava.client import Endpoints as StravaEndpoints
 from tests.conftest import UNREACHABLE
@@ -124,8 +124,8 @@ def test_every_main_page_of_a_new_owner_reads_as_korean(signed_in, every_source)
 
 def test_signing_in_and_setting_up_read_as_korean(client, db_session):
     _check_korean(_pages(client, ["/setup"], KO))
-    owners.create_owner(
-        db_session, owners.NewOwner("지우", "jiwoo", "a long enough password", None, "Asia/Seoul")
+    account.create_owner(
+        db_session, account.NewOwner("지우", "jiwoo", "a long enough password", None, "Asia/Seoul")
     )
     db_session.commit()
     _check_korean(_pages(client, ["/login"], KO))

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from app.jobs.nightly import NIGHTLY_BACKUP, NIGHTLY_SYNC
 from app.jobs.registry import JobRegistry
-from app.services.sync_runner import InlineSyncRunner
+from app.services.work.runner import InlineSyncRunner
 from app.web.app import create_app
 from tests.conftest import OWNER_PASSWORD, with_settings
 

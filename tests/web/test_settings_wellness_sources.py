@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from app import records
 from app.models import DailyWellness
 from app.models.owner import get_owner
 from app.services.imports import store
-from app.sources import records
 
 ORIGIN = {"Origin": "http://testserver", "Accept-Language": "en"}
 EN = {"Accept-Language": "en"}

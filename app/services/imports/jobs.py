@@ -44,12 +44,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import records
 from app.config import Settings
 from app.models import ImportItem, ImportJob, RawFile
 from app.models.owner import get_owner
 from app.services import raw_store
 from app.services.imports import store
-from app.sources import SourceDataError, records
+from app.sources import SourceDataError
 
 if TYPE_CHECKING:
     from app.sources.archive import ArchiveLimits

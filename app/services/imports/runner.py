@@ -60,7 +60,7 @@ class ImportRunner:
             self._queue.put(_STOP)
             self._thread.join(timeout)
 
-    # --- maintenance (app.services.maintenance) ---------------------------------------------
+    # --- maintenance (app.services.work.maintenance) ---------------------------------------------
 
     def pause(self) -> None:
         """Start no job; the one in progress stops after its current file."""

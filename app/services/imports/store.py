@@ -35,12 +35,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from app import records
 from app.db.copy import CopyColumn, CopyConstant, binary_copy_payload
 from app.models import Activity, ActivityRR, ActivitySource, DailyWellness, Lap
 from app.models.activity import SUMMARY_FIELDS
-from app.services import wellness_sources
-from app.sources import records
-from app.sources.records import SAMPLE_CHANNELS
+from app.records import SAMPLE_CHANNELS
+from app.services.wellness import origins
 
 # Two recordings of one activity start within this of each other (device clocks, GPS lock).
 MATCH_WINDOW = timedelta(seconds=60)
@@ -470,9 +470,9 @@ def store_activities(
 def merge_wellness(session: Session, days: list[records.DailyWellness]) -> list[date]:
     """Keep every source's daily values (``daily_wellness_source``, merged field by field per
     source), then resolve each touched day's ``daily_wellness`` row: the owner's source for the
-    field's metric group, else ``SOURCE_PRIORITY`` (``app.services.wellness_sources``). Returns
+    field's metric group, else ``SOURCE_PRIORITY`` (``app.services.wellness.origins``). Returns
     the days whose resolved values changed. A constant number of queries per batch of days."""
-    return wellness_sources.merge(session, days)
+    return origins.merge(session, days)
 
 
 def _copy(session: Session, statement: str, payload: list[bytes]) -> None:

@@ -20,9 +20,9 @@ from typing import BinaryIO
 
 import numpy as np
 
+from app.records import Samples
 from app.sources import SourceDataError
 from app.sources.apple_health.xmlstream import SafeTarget, parse_stream
-from app.sources.records import Samples
 
 _TEXT_FIELDS = frozenset(("ele", "time", "speed"))
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from app.sources.records import Activity, DailyWellness, Samples
+from app.records import Activity, DailyWellness, Samples
 
 SOURCE = "apple_health"
 

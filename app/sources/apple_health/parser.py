@@ -25,6 +25,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from app.records import Activity, DailyWellness, HealthSeries, Notice, Samples
 from app.sources import SourceDataError
 from app.sources.apple_health.gpx import parse_gpx, route_samples
 from app.sources.apple_health.mapper import (
@@ -45,7 +46,6 @@ from app.sources.apple_health.mapper import (
     workout_activity,
 )
 from app.sources.apple_health.xmlstream import SafeTarget, parse_stream
-from app.sources.records import Activity, DailyWellness, HealthSeries, Notice, Samples
 
 OpenMember = Callable[[str], BinaryIO | None]
 Output = Activity | HealthSeries | DailyWellness | Notice

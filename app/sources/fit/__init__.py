@@ -74,10 +74,10 @@ from __future__ import annotations
 import logging
 import struct
 
+from app.records import DecodedFile, Notice
 from app.sources import SourceDataError
 from app.sources.fit import crc, fast, mapper, tolerant
 from app.sources.fit.raw import RawFit
-from app.sources.records import DecodedFile, Notice
 
 __all__ = ["decode_fit", "looks_like_fit", "read_fit"]
 

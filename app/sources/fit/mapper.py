@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from app.records import Activity, DecodedFile, HealthSeries, Lap, Samples
 from app.sources import SourceDataError
 from app.sources.fit import hr
 from app.sources.fit.profile import (
@@ -20,7 +21,6 @@ from app.sources.fit.profile import (
     sub_sport_name,
 )
 from app.sources.fit.raw import RawFit
-from app.sources.records import Activity, DecodedFile, HealthSeries, Lap, Samples
 
 _BREAKS = frozenset({"fit_truncated", "fit_partial"})
 Message = dict[str | int, Any]

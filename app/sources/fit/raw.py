@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from app.sources.records import Notice
+from app.records import Notice
 
 
 @dataclass(slots=True)

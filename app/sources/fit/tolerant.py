@@ -15,6 +15,7 @@ import numpy as np
 from fitdecode.profile import FIELD_TYPE_TIMESTAMP
 from fitdecode.types import BaseType, FieldData
 
+from app.records import Notice
 from app.sources.fit.profile import (
     FIT_EPOCH,
     MESG_FIELD_DESCRIPTION,
@@ -26,7 +27,6 @@ from app.sources.fit.profile import (
     SUMMARY_MESSAGES,
 )
 from app.sources.fit.raw import RawFit
-from app.sources.records import Notice
 
 _DATE_TYPES = frozenset({"date_time", "local_date_time"})
 _POSITIONS = frozenset({"position_lat", "position_long"})

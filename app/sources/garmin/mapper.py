@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from app.records import WELLNESS_FIELDS, Activity, DailyWellness, finite
 from app.sources import SourceDataError
 from app.sources.garmin.sports import sport_of
-from app.sources.records import WELLNESS_FIELDS, Activity, DailyWellness, finite
 
 SOURCE = "garmin"
 

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from app.records import Activity, DailyWellness
 from app.sources.garmin.sports import sport_of
-from app.sources.records import Activity, DailyWellness
 
 SOURCE = "garmin_export"
 _EPOCH = datetime(1970, 1, 1)

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.records import Activity, DailyWellness, Notice
 from app.sources import SourceDataError
 from app.sources.archive import ArchiveLimits, Member, iter_members
 from app.sources.garmin_export import mapper
-from app.sources.records import Activity, DailyWellness, Notice
 
 # A FIT activity is rarely above a few MB (the largest fixture, a 14 h triathlon, is 3 MB); a
 # daily JSON file is a few MB, the activity summary list tens of MB for a heavy user. Bigger

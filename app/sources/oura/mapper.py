@@ -38,8 +38,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+from app.records import WELLNESS_FIELDS, Activity, DailyWellness, finite
 from app.sources import SourceDataError
-from app.sources.records import WELLNESS_FIELDS, Activity, DailyWellness, finite
 
 SOURCE = "oura"
 

@@ -1,4 +1,4 @@
-"""Oura as the sync machinery sees it (``app.services.sync.SourceApi``).
+"""Oura as the sync machinery sees it (``app.services.sync.engine.SourceApi``).
 
 The machinery asks for one day of wellness at a time (newest first); Oura answers date ranges,
 so ``daily(day)`` fetches the ``window_days`` ending on ``day`` once (one paginated request chain

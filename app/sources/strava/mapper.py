@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from app.records import Activity, Lap, Samples, finite
 from app.sources import SourceDataError
-from app.sources.records import Activity, Lap, Samples, finite
 
 SOURCE = "strava"
 

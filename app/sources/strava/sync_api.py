@@ -1,7 +1,7 @@
-"""Strava as the sync machinery sees it (``app.services.sync.SourceApi``): activities listed by
-local date window, an activity's streams as its "original", one-item pages for the history's
-extent, and ``pause_for`` so a sync stops before a rate-limit window is exhausted instead of
-being refused (and never sleeps waiting for one)."""
+"""Strava as the sync machinery sees it (``app.services.sync.engine.SourceApi``): activities
+listed by local date window, an activity's streams as its "original", one-item pages for the
+history's extent, and ``pause_for`` so a sync stops before a rate-limit window is exhausted
+instead of being refused (and never sleeps waiting for one)."""
 
 from __future__ import annotations
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from app.records import Activity, DecodedFile, Notice
 from app.sources import SourceDataError
-from app.sources.records import Activity, DecodedFile, Notice
 from app.sources.strava.mapper import sport_of
 
 SOURCE = "strava_export"

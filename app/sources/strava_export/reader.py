@@ -10,9 +10,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.records import Activity, Notice
 from app.sources import SourceDataError
 from app.sources.archive import RATIO_GRACE_BYTES, ArchiveLimits, Member, iter_members
-from app.sources.records import Activity, Notice
 from app.sources.strava_export.mapper import ActivityFile, ExportRow, parse_activities_csv
 
 CSV_NAME = "activities.csv"

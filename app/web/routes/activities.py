@@ -15,9 +15,11 @@ from sqlalchemy.orm import Session
 
 from app import i18n
 from app.i18n import _
-from app.services import activity_views, estimate_sources, strava_uploads
-from app.services.activity_views import ActivityDetail, Streams
-from app.services.imports.messages import describe
+from app.messages import describe
+from app.services.metrics import estimate_origins
+from app.services.pages import activities as activity_views
+from app.services.pages.activities import ActivityDetail, Streams
+from app.services.sync import strava_uploads
 from app.web.charts import Series, chart_spec
 from app.web.deps import db_session
 from app.web.templating import is_fragment_request, render
@@ -61,7 +63,7 @@ def detail(request: Request, activity_id: int, session: Session = Depends(db_ses
             "describe": describe,
             # outside the cache: whether the current estimates lean on this activity depends
             # on the activities after it
-            "estimates": estimate_sources.status(session, activity_id),
+            "estimates": estimate_origins.status(session, activity_id),
             "recomputing_from": _recomputing_from(request),
         },
         fragment="activities/_charts.html" if charts_only else "activities/_detail.html",
@@ -268,17 +270,16 @@ def estimates_choice(
     estimates card back; a plain form goes back to the page it came from."""
     if use not in ("0", "1"):
         raise HTTPException(status_code=422, detail="use must be 0 or 1")
-    with request.app.state.sessions.begin() as session:
-        day = estimate_sources.set_excluded(session, activity_id, excluded=use == "0")
+    state = request.app.state
+    day = estimate_origins.choose(state.sessions, state.sync_runner, activity_id, use=use == "1")
     if day is None:
         raise HTTPException(status_code=404)
-    request.app.state.sync_runner.submit_recompute_changed(day)
     if back == "settings":
         url = request.url_for("settings").include_query_params(recomputing=1)
         return RedirectResponse(str(url.replace(fragment="estimate-sources")), status_code=303)
     if is_fragment_request(request):
         with request.app.state.sessions() as session:
-            found = estimate_sources.status(session, activity_id)
+            found = estimate_origins.status(session, activity_id)
         return render(
             request, "activities/_estimates.html", {"estimates": found, "recomputing_from": day}
         )
@@ -290,12 +291,10 @@ def estimates_choice(
 @router.post("/activities/{activity_id}/strava-upload", name="activities:strava_upload")
 def strava_upload(request: Request, activity_id: int) -> Response:
     """Upload this activity to Strava (or retry a failed upload)."""
-    with request.app.state.sessions.begin() as session:
-        refused = strava_uploads.request_upload(session, activity_id)
+    state = request.app.state
+    refused = strava_uploads.ask_upload(state.sessions, state.sync_runner, activity_id)
     if refused == "not_found":
         raise HTTPException(status_code=404)
-    if refused is None:
-        request.app.state.sync_runner.submit_uploads()
     url = request.url_for("activities:detail", activity_id=activity_id)
     if refused:
         url = url.include_query_params(upload_notice=refused)

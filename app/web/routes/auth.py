@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from app.i18n import SUPPORTED_LOCALES, _, current_locale
-from app.services import owners
+from app.services.owner import account
 from app.web.deps import apply_owner_schedule, db_session, safe_next
 from app.web.templating import render
 
@@ -31,7 +31,7 @@ def setup_form(request: Request) -> Response:
                 "locale": current_locale.get(),
                 "timezone": request.app.state.settings.timezone,
             },
-            "timezones": owners.common_timezones(),
+            "timezones": account.common_timezones(),
         },
     )
 
@@ -55,10 +55,10 @@ def setup_submit(
     }
     try:
         if password != password_confirm:
-            raise owners.OwnerError(_("The two passwords are not the same."))
-        owner = owners.create_owner(
+            raise account.OwnerError(_("The two passwords are not the same."))
+        owner = account.create_owner(
             session,
-            owners.NewOwner(
+            account.NewOwner(
                 display_name=display_name,
                 username=username,
                 password=password,
@@ -66,14 +66,14 @@ def setup_submit(
                 timezone=timezone,
             ),
         )
-    except owners.OwnerError as error:
+    except account.OwnerError as error:
         return render(
             request,
             "auth/setup.html",
             {
                 "form": form,
                 "error": str(error),
-                "timezones": owners.common_timezones(),
+                "timezones": account.common_timezones(),
             },
             status_code=422,
         )
@@ -115,7 +115,7 @@ def login_submit(
             status_code=429,
             headers={"Retry-After": str(seconds)},
         )
-    owner = owners.authenticate(session, username, password)
+    owner = account.authenticate(session, username, password)
     if owner is None:
         return render(
             request,

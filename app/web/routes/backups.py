@@ -10,8 +10,8 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.services import backups
-from app.services.maintenance import MaintenanceActive
 from app.services.raw_store import TooLarge
+from app.services.work.maintenance import MaintenanceActive
 from app.web.gate import refuse_during_maintenance
 from app.web.uploads import UploadError, receive_files
 

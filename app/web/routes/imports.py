@@ -7,8 +7,8 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from app.messages import describe
 from app.services import imports
-from app.services.imports.messages import describe
 from app.services.raw_store import TooLarge
 from app.web.deps import db_session
 from app.web.templating import render

@@ -14,8 +14,9 @@ from starlette.concurrency import run_in_threadpool
 
 from app import i18n
 from app.i18n import _
-from app.services import insight_views, insights
 from app.services.metrics.recompute import owner_today
+from app.services.pages import correlations as insights
+from app.services.pages import insights as insight_views
 from app.web.charts import Series, chart_spec
 from app.web.templating import render
 

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from starlette.routing import NoMatchFound
 
 from app import i18n
-from app.services import dashboard as dashboard_service
-from app.services.wellness_views import DEFAULT_RANGE, Trend
+from app.services.pages import dashboard as dashboard_service
+from app.services.wellness.trends import DEFAULT_RANGE, Trend
 from app.web.charts import Series, chart_spec
 from app.web.deps import db_session
 from app.web.templating import render

@@ -12,12 +12,11 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.i18n import _
-from app.models.metrics import THRESHOLD_KINDS
-from app.models.owner import get_owner
-from app.services import estimate_sources, owners, training_profile, wellness_sources
-from app.services.imports.messages import describe
-from app.services.metrics.recompute import owner_today
+from app.messages import describe
+from app.services.owner import account, training_profile
+from app.services.pages import settings as settings_service
+from app.services.wellness import origins
+from app.services.work.schedule import NIGHTLY_BACKUP
 from app.web.deps import apply_owner_schedule, current_owner, db_session
 from app.web.templating import render
 
@@ -32,30 +31,26 @@ def _page(
     saved: bool = False,
     status_code: int = 200,
 ) -> Response:
-    with request.app.state.sessions() as session:
-        today = owner_today(session)
-        thresholds = training_profile.thresholds_view(session, today)
-        sources = estimate_sources.overview(session)
-        wellness_choices = wellness_sources.choices(session)
+    model = settings_service.settings_page(request.app.state.sessions, request.app.state.settings)
     recompute = request.query_params.get("recompute")
     return render(
         request,
         "settings/page.html",
         {
             "profile": owner,
-            "timezones": owners.common_timezones(),
+            "timezones": account.common_timezones(),
             "error": error,
             "saved": saved,
-            "thresholds": thresholds,
-            "today": today,
+            "thresholds": model.thresholds,
+            "today": model.today,
             "recompute_from": date.fromisoformat(recompute) if _is_date(recompute) else None,
             "recomputing": request.query_params.get("recomputing") == "1",
             "default_sync_time": request.app.state.settings.sync_time,
             "choices": training_profile,
-            "backups": _backups(request),
+            "backups": _backups(request, model),
             "describe": describe,
-            "wellness_sources": wellness_choices,
-            "estimate_sources": sources,
+            "wellness_sources": model.wellness_sources,
+            "estimate_sources": model.estimate_sources,
         },
         fragment="settings/_content.html",
         status_code=status_code,
@@ -77,34 +72,22 @@ def save_settings(
     owner=Depends(current_owner),
 ) -> Response:
     try:
-        owners.update_preferences(
+        account.update_preferences(
             session, display_name=display_name, locale=locale, timezone=timezone
         )
-    except owners.OwnerError as error:
+    except account.OwnerError as error:
         return _page(request, owner, error=str(error), status_code=422)
     apply_owner_schedule(request)
     return RedirectResponse(str(request.url_for("settings")) + "?saved=1", status_code=303)
 
 
-def _backups(request: Request) -> dict:
+def _backups(request: Request, model: settings_service.SettingsPage) -> dict:
     """The backups folder and the nightly backup's last outcome and next run."""
-    from app.jobs.nightly import NIGHTLY_BACKUP
-    from app.models import ScheduledJobState
-    from app.services import backups
-
-    settings = request.app.state.settings
-    files = [
-        {"name": p.name, "size": p.stat().st_size, "modified": p.stat().st_mtime}
-        for p in backups.list_backups(settings.backup_dir)
-    ]
-    with request.app.state.sessions() as session:
-        state = session.get(ScheduledJobState, NIGHTLY_BACKUP)
-        last = (state.last_status, state.last_finished_at, state.last_error) if state else None
     scheduler = request.app.state.scheduler
     return {
-        "files": files,
-        "folder": str(settings.backup_dir),
-        "last": last,
+        "files": model.backup_files,
+        "folder": str(model.backup_folder),
+        "last": model.last_nightly_backup,
         "next": scheduler.next_run(NIGHTLY_BACKUP) if scheduler is not None else None,
         "queued": request.query_params.get("backup") == "queued",
         "restore_asked": request.query_params.get("restore"),
@@ -122,15 +105,6 @@ def _is_date(text: str | None) -> bool:
         return False
 
 
-def _sync_time(posted: str, session: Session, request: Request) -> str | None:
-    """The owner's own sync time; the default posted back unchanged stays "the default"."""
-    owner = get_owner(session)
-    default = request.app.state.settings.sync_time
-    if not posted or (posted == default and owner is not None and owner.sync_time is None):
-        return None
-    return posted
-
-
 @router.post("/settings/training", name="settings:training")
 async def save_training(request: Request, owner=Depends(current_owner)) -> Response:
     form = await request.form()
@@ -140,30 +114,11 @@ async def save_training(request: Request, owner=Depends(current_owner)) -> Respo
         return value.strip()[:40] if isinstance(value, str) else ""
 
     def store() -> training_profile.Saved:
-        with request.app.state.sessions.begin() as session:
-            try:
-                birth_year = int(field("birth_year")) if field("birth_year") else None
-                ctl_days = int(field("ctl_days") or 42)
-                atl_days = int(field("atl_days") or 7)
-                since = date.fromisoformat(field("valid_from")) if field("valid_from") else None
-            except ValueError as exc:
-                raise training_profile.ProfileError(
-                    _("Some values are not numbers or dates.")
-                ) from exc
-            return training_profile.save(
-                session,
-                today=owner_today(session),
-                sex=field("sex") or None,
-                birth_year=birth_year,
-                hr_zone_model=field("hr_zone_model") or "lthr",
-                units=field("units") or "metric",
-                sync_time=_sync_time(field("sync_time"), session, request),
-                ctl_days=ctl_days,
-                atl_days=atl_days,
-                tsb_variant=field("tsb_variant") or "yesterday",
-                thresholds={kind: field(kind) for kind in THRESHOLD_KINDS},
-                valid_from=since,
-            )
+        return settings_service.save_training_profile(
+            request.app.state.sessions,
+            field,
+            default_sync_time=request.app.state.settings.sync_time,
+        )
 
     try:
         saved = await run_in_threadpool(store)
@@ -184,17 +139,15 @@ async def save_wellness_sources(request: Request, owner=Depends(current_owner)) 
     form = await request.form()
     chosen = {
         group: value.strip()[:32]
-        for group in wellness_sources.GROUPS
+        for group in origins.GROUPS
         if isinstance(value := form.get(f"source_{group}", ""), str)
     }
 
-    def store() -> None:
-        with request.app.state.sessions.begin() as session:
-            wellness_sources.save_preference(session, chosen)
-
     try:
-        await run_in_threadpool(store)
-    except wellness_sources.WellnessSourceError as error:
+        await run_in_threadpool(
+            settings_service.save_wellness_sources, request.app.state.sessions, chosen
+        )
+    except origins.WellnessSourceError as error:
         return await run_in_threadpool(_page, request, owner, error=str(error), status_code=422)
     url = request.url_for("settings").include_query_params(saved=1)
     return RedirectResponse(str(url) + "#wellness-sources", status_code=303)
@@ -216,6 +169,6 @@ def recompute(
 def sign_out_everywhere(
     request: Request, session: Session = Depends(db_session), owner=Depends(current_owner)
 ) -> Response:
-    owners.sign_out_everywhere(session)
+    account.sign_out_everywhere(session)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)

@@ -12,8 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from app import __version__
 from app.i18n import SUPPORTED_LOCALES
-from app.services import owners
-from app.services.status import database_status
+from app.services.owner import account
+from app.services.pages.status import database_status
 from app.web.deps import db_session, safe_next
 from app.web.gate import LANGUAGE_COOKIE
 from app.web.templating import MAINTENANCE_BANNER, render
@@ -61,7 +61,7 @@ def switch_language(
     if locale not in SUPPORTED_LOCALES:
         return Response(status_code=400)
     if request.state.owner is not None:
-        owners.update_preferences(session, locale=locale)
+        account.update_preferences(session, locale=locale)
     target = safe_next(next)
     if request.headers.get("hx-request") == "true":
         response: Response = Response(status_code=204, headers={"HX-Redirect": target})

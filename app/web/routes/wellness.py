@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from app import i18n
-from app.services import wellness_views
+from app.services.wellness import trends as wellness_views
 from app.web.deps import db_session
 from app.web.routes.pages import trend_spec
 from app.web.templating import render

@@ -25,7 +25,7 @@ today). When it ends earlier, CTL and ATL are carried forward to today as rest d
 :func:`app.analytics.pmc.continue_pmc` (the same recursion) and the page says so; TSB uses the
 stored yesterday convention.
 
-**Long ranges.** The PMC chart shows every day up to ``wellness_views.DAILY_POINTS_MAX`` days;
+**Long ranges.** The PMC chart shows every day up to ``trends.DAILY_POINTS_MAX`` days;
 longer ranges become weekly points (the week's average daily load as the bar, CTL/ATL/TSB as of
 the week's last day).
 """
@@ -42,8 +42,8 @@ from sqlalchemy.orm import Session
 from app.analytics import pmc
 from app.i18n import _
 from app.models import Activity, ActivityMetrics, DailyMetrics, DailyWellness
-from app.services import wellness_views
-from app.services.wellness_views import (
+from app.services.wellness import trends
+from app.services.wellness.trends import (
     DAILY_POINTS_MAX,
     RANGES,
     LastNight,
@@ -226,7 +226,7 @@ def dashboard(session: Session, *, now: datetime, range_key: str) -> Dashboard:
     series = _pmc_series(session, today=today, range_key=parse_range(range_key))
     view.pmc = series.chart
     view.form = series.form
-    view.night = wellness_views.last_night(session, today=today)
+    view.night = trends.last_night(session, today=today)
     if view.has_activities:
         view.week = this_week(session, today=today)
         view.recent = recent_activities(session, since=since)

@@ -25,7 +25,7 @@ Rules (the page's hints say the same in words):
   weekly points (weeks end on today): the mean of the values recorded in the week, and the
   averages and the normal range as of the week's last day — a 10-year history is ~520 points.
 * **Sources.** ``daily_wellness.sources`` names, per column, the source whose value is shown
-  (the owner's choice per metric group, else ``app.services.wellness_sources.SOURCE_PRIORITY``).
+  (the owner's choice per metric group, else ``app.services.wellness.origins.SOURCE_PRIORITY``).
   Each metric lists its sources with the number of days each supplied in the range; the newest
   value names its own source.
 """

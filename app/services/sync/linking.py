@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.security.keys import SecretBox
-from app.services import connections
+from app.services.sync import connections
 from app.sources import (
     MfaCodeRejected,
     SourceAuthError,

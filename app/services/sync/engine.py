@@ -40,19 +40,20 @@ from prometheus_client import Counter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import records
 from app.config import Settings
 from app.models import ActivitySource, Connection, SyncRun
 from app.models.owner import get_owner
 from app.security.keys import SecretBox
-from app.services import connections, metrics, raw_store
+from app.services import metrics, raw_store
 from app.services.imports import store
+from app.services.sync import connections
 from app.sources import (
     SourceAuthError,
     SourceDataError,
     SourceError,
     SourceRateLimited,
     SourceUnavailable,
-    records,
 )
 
 log = logging.getLogger(__name__)

@@ -32,8 +32,8 @@ from app.analytics.zones import FRIEL_ZONE_NAMES
 from app.config import Settings
 from app.db.copy import PG_EPOCH_UNIX_S
 from app.models import Activity, ActivityMetrics, ActivitySource, Lap, RawFile
-from app.services.estimate_sources import ActivityLink, links, source_ids
 from app.services.metrics.compute import FOOT_SPORTS
+from app.services.metrics.estimate_origins import ActivityLink, links, source_ids
 
 FloatArray = NDArray[np.float64]
 

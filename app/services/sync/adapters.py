@@ -3,7 +3,7 @@ connect, how to map payloads. The nightly job syncs every one that is connected.
 
 Garmin signs in with the owner's email and password (``login_client``); Strava and Oura connect
 through OAuth with the owner's own API application (``oauth``), and their clients refresh tokens
-through ``app.services.oauth`` so a rotated refresh token is stored before it is used."""
+through ``app.services.sync.oauth`` so a rotated refresh token is stored before it is used."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from app.config import Settings
-from app.services import connections, oauth
-from app.services.connections import ClientContext
-from app.services.sync import Mappers, SourceApi, SyncOptions, garmin_mappers
+from app.services.sync import connections, oauth
+from app.services.sync.connections import ClientContext
+from app.services.sync.engine import Mappers, SourceApi, SyncOptions, garmin_mappers
 
 if TYPE_CHECKING:
-    from app.services.linking import LoginClient
+    from app.services.sync.linking import LoginClient
     from app.sources.garmin.client import Endpoints
     from app.sources.oura.client import Endpoints as OuraEndpoints
     from app.sources.strava.client import Endpoints as StravaEndpoints

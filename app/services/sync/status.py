@@ -1,6 +1,6 @@
 """What the Connections page shows for each source: status, sign-in step, cooldown, the running
 sync, the backfill's progress with an ETA and recent runs (the banner on every page is
-``app.services.attention``)."""
+``app.services.pages.attention``)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Connection, SyncRun
-from app.services import connections
-from app.services.sync import remaining
-from app.services.sync_sources import SyncSource
+from app.services.sync import connections
+from app.services.sync.adapters import SyncSource
+from app.services.sync.engine import remaining
 
 RECENT_RUNS = 8
 MIN_ITEMS_FOR_RATE = 5

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.i18n import SUPPORTED_LOCALES, _
 from app.models.owner import Owner, get_owner
@@ -52,6 +52,15 @@ def _check_timezone(name: str) -> None:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise OwnerError(_("Unknown time zone.")) from exc
+
+
+def load_owner(sessions: sessionmaker[Session]) -> Owner | None:
+    """The owner as a detached row (the owner gate reads it on every request), or ``None``."""
+    with sessions() as session:
+        owner = get_owner(session)
+        if owner is not None:
+            session.expunge(owner)
+        return owner
 
 
 def owner_exists(session: Session) -> bool:

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import Activity, ActivityMetrics
 
@@ -182,3 +182,13 @@ def set_excluded(session: Session, activity_id: int, excluded: bool) -> date | N
             .values(excluded_from_estimates_at=func.now() if excluded else None)
         )
     return row.local_date
+
+
+def choose(sessions: sessionmaker[Session], runner, activity_id: int, *, use: bool) -> date | None:
+    """Leave an activity out of the threshold estimates or use it again, then recompute from
+    its day on the background-work runner; the day, or ``None`` when there is no such activity."""
+    with sessions.begin() as session:
+        day = set_excluded(session, activity_id, excluded=not use)
+    if day is not None:
+        runner.submit_recompute_changed(day)
+    return day

@@ -29,12 +29,12 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app import records
 from app.i18n import _
 from app.models import DailyWellness
 from app.models.owner import get_owner
-from app.services.wellness_views import source_label
-from app.sources import records
-from app.sources.records import WELLNESS_FIELDS, finite
+from app.records import WELLNESS_FIELDS, finite
+from app.services.wellness.trends import source_label
 
 # When the owner has not chosen, the higher priority wins a field.
 SOURCE_PRIORITY = {

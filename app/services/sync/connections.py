@@ -123,7 +123,7 @@ def keep_rotated_tokens(session: Session, box: SecretBox, source: str, tokens: s
 def mark_needs_reconnect(session: Session, source: str, code: str) -> None:
     """The tokens stopped working: stop calling the service until the owner reconnects. A
     source that decides which wellness values are shown by default (Oura) hands them back."""
-    from app.services import wellness_sources
+    from app.services.wellness import origins
 
     connection = get_connection(session, source)
     was = connection.status
@@ -131,7 +131,7 @@ def mark_needs_reconnect(session: Session, source: str, code: str) -> None:
     connection.last_error_code = code
     session.flush()
     if was == "connected":
-        wellness_sources.connection_changed(session, source)
+        origins.connection_changed(session, source)
 
 
 def disconnect(session: Session, source: str) -> None:

@@ -33,8 +33,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.models import Activity, ActivitySource, Connection, RawFile, StravaUpload
-from app.services import connections, raw_store
+from app.services import raw_store
 from app.services.imports import store
+from app.services.sync import connections
 from app.sources import SourceAuthError, SourceError, SourceRateLimited, SourceUnavailable
 
 log = logging.getLogger(__name__)
@@ -431,3 +432,13 @@ def summary(session: Session) -> dict[str, int]:
             select(StravaUpload.status, func.count()).group_by(StravaUpload.status)
         ).all()
     )
+
+
+def ask_upload(sessions: sessionmaker[Session], runner, activity_id: int) -> str | None:
+    """Upload one activity to Strava (or retry a failed upload) on the background-work runner;
+    the refusal code, or ``None`` when it is queued."""
+    with sessions.begin() as session:
+        refused = request_upload(session, activity_id)
+    if refused is None:
+        runner.submit_uploads()
+    return refused

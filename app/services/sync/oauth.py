@@ -32,8 +32,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db.locks import advisory_lock
 from app.models import Connection
 from app.security.keys import SecretBox
-from app.services import connections
-from app.services.connections import ClientContext
+from app.services.sync import connections
+from app.services.sync.connections import ClientContext
 from app.sources import SourceAuthError, SourceError
 
 log = logging.getLogger(__name__)

@@ -30,11 +30,11 @@ from app.config import Settings
 from app.db.locks import try_advisory_lock
 from app.models import Connection, StravaUpload, SyncRun
 from app.security.keys import SecretBox
-from app.services import connections, linking
-from app.services.connections import ClientContext
-from app.services.maintenance import Maintenance
-from app.services.sync import Clock, Syncer, SystemClock, auth_code
-from app.services.sync_sources import SyncSource
+from app.services.sync import connections, linking
+from app.services.sync.adapters import SyncSource
+from app.services.sync.connections import ClientContext
+from app.services.sync.engine import Clock, Syncer, SystemClock, auth_code
+from app.services.work.maintenance import Maintenance
 from app.sources import SourceAuthError, SourceError, SourceRateLimited
 
 log = logging.getLogger(__name__)
@@ -369,7 +369,7 @@ class SyncRunner:
         from datetime import UTC, datetime
 
         from app.services import backups
-        from app.services.maintenance import restore_in_place
+        from app.services.work.maintenance import restore_in_place
 
         self.maintenance.begin("restore")
 
@@ -436,7 +436,7 @@ class SyncRunner:
         maintenance has begun."""
         return self._stopping.is_set() or self.maintenance.active
 
-    # --- maintenance (app.services.maintenance) ---------------------------------------------
+    # --- maintenance (app.services.work.maintenance) ---------------------------------------------
 
     def pause(self) -> None:
         """Nothing to do: a sync or upload pass in flight sees the maintenance and stops, and
@@ -502,7 +502,7 @@ class SyncRunner:
         return None
 
     def _uploads(self) -> dict[str, int] | None:
-        from app.services import strava_uploads
+        from app.services.sync import strava_uploads
 
         with self.sessions.begin() as session:
             strava_uploads.queue_new(session)

@@ -1,0 +1,65 @@
+"""The scheduled jobs' record: which nightly jobs exist (their ids), when each last started and
+how it ended (``scheduled_job_state``), and the owner's times they follow. The scheduler in
+``app.jobs`` and the pages read and write it only through here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.models import ScheduledJobState
+from app.models.owner import get_owner
+
+NIGHTLY_SYNC = "sync.nightly"
+NIGHTLY_BACKUP = "backup.nightly"
+
+
+@dataclass(frozen=True)
+class LastRun:
+    status: str | None
+    finished_at: datetime | None
+    error: str | None
+
+
+def record_start(sessions: sessionmaker[Session], job_id: str, started: datetime) -> None:
+    with sessions.begin() as session:
+        state = session.get(ScheduledJobState, job_id) or ScheduledJobState(job_id=job_id)
+        state.last_started_at, state.last_status, state.last_error = started, "running", None
+        session.add(state)
+
+
+def record_finish(
+    sessions: sessionmaker[Session],
+    job_id: str,
+    finished: datetime,
+    status: str,
+    error: str | None,
+) -> None:
+    with sessions.begin() as session:
+        state = session.get(ScheduledJobState, job_id)
+        if state is not None:
+            state.last_finished_at, state.last_status, state.last_error = finished, status, error
+
+
+def last_started(session: Session, job_id: str) -> datetime | None:
+    state = session.get(ScheduledJobState, job_id)
+    return state.last_started_at if state is not None else None
+
+
+def last_run(session: Session, job_id: str) -> LastRun | None:
+    state = session.get(ScheduledJobState, job_id)
+    if state is None:
+        return None
+    return LastRun(state.last_status, state.last_finished_at, state.last_error)
+
+
+def owner_times(sessions: sessionmaker[Session]) -> tuple[str | None, str | None] | None:
+    """The owner's own time zone and sync time (``None`` for a default), ``None`` before the
+    owner exists."""
+    with sessions() as session:
+        owner = get_owner(session)
+        if owner is None:
+            return None
+        return owner.timezone, owner.sync_time
