@@ -1,0 +1,3 @@
+"""The coach's services (each owns its transactions): the language model's settings
+(``config``), every call to it — budget first, each request recorded (``llm``, ``audit``) —,
+what the coach sees (``context``), and the read models of Settings → Coach (``pages``)."""
