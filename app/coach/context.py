@@ -21,12 +21,14 @@ are always present (``None`` until a feature provides them, see
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -434,12 +436,18 @@ def _running(bests: Mapping[str, PaceBest]) -> dict[str, Any]:
     if rated:
         top = max(rated, key=lambda b: (b.vdot, -b.distance_m))
         out["vdot"] = _round(top.vdot, 1)
-        predictions = estimates.race_predictions(top.distance_m, top.time_s)
+        predictions = _race_predictions(float(top.distance_m), float(top.time_s))
         out["race_predictions_s"] = {
             name: {"riegel": _round(p.riegel_s, 0), "vdot": _round(p.vdot_s, 0)}
             for name, p in predictions.items()
         }
     return out
+
+
+@functools.lru_cache(maxsize=256)
+def _race_predictions(distance_m: float, time_s: float) -> Mapping[str, Any]:
+    """Riegel and VDOT equivalents (a root search each: kept, as bests rarely change)."""
+    return MappingProxyType(estimates.race_predictions(distance_m, time_s))
 
 
 def _stats(values: FloatArray) -> dict[str, Any] | None:
