@@ -561,3 +561,33 @@ def test_connection_without_settings_says_how_to_configure(sessions, settings, b
         result = llm.test_connection(sessions, llm_settings(settings), box, clock=clock.clock)
     assert result.code == "not_configured" and not result.ok
     assert "설정" in result.sentences[0]
+
+
+def test_the_app_schedules_the_audit_purge_at_night_in_the_owners_time_zone(
+    settings, sessions, owner, box, fake
+):
+    from zoneinfo import ZoneInfo
+
+    from fastapi.testclient import TestClient
+
+    from app.jobs.coach import AUDIT_PURGE
+    from app.jobs.registry import JobRegistry
+    from app.web.app import create_app
+
+    app = create_app(settings, jobs=JobRegistry())
+    app.state.sessions = sessions
+    with TestClient(app):
+        when = app.state.scheduler.next_run(AUDIT_PURGE)
+    local = when.astimezone(ZoneInfo(owner.timezone))
+    assert (local.hour, local.minute) == (3, 40)
+
+    # The job's function is the purge with the retention in force.
+    from app.jobs.coach import audit_purge_job
+
+    config.save_settings(sessions, box, SettingsForm(retention_days="1"))
+    env = llm_settings(settings, llm_base_url=fake.base_url, llm_model=MODEL, llm_api_key=KEY)
+    fake.answer({"action": "rest", "reason": "old"})
+    ask(sessions, env, box, TestClock(datetime.now(UTC) - timedelta(days=2)))
+    audit_purge_job(sessions, env).func()
+    (row,) = rows(sessions)
+    assert row.request is None and row.purged_at is not None
