@@ -608,6 +608,58 @@ def recompute(
     )
 
 
+coach_cli = typer.Typer(help="The coach: what it sees, its audit.", no_args_is_help=True)
+cli.add_typer(coach_cli, name="coach")
+
+
+@coach_cli.command("context")
+@needs_schema
+def coach_context(
+    as_json: bool = typer.Option(False, "--json", help="One JSON object on one line."),
+    today: datetime = typer.Option(  # noqa: B008
+        None, "--today", formats=["%Y-%m-%d"], help="As of this day (default: today)."
+    ),
+) -> None:
+    """Print the context snapshot the coach's next call would send (the groups withheld in
+    Settings → Coach left out)."""
+    from app.db import make_engine, make_session_factory
+    from app.services.coach.context import build_snapshot
+
+    settings = _settings()
+    engine = make_engine(settings)
+    try:
+        with make_session_factory(engine)() as session:
+            snapshot = build_snapshot(session, today=today.date() if today else None)
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(snapshot.text)
+        return
+    typer.echo(snapshot.pretty())
+    typer.echo(
+        f"snapshot version {snapshot.version} · {snapshot.size_bytes:,} bytes · "
+        f"sha256 {snapshot.sha256}",
+        err=True,
+    )
+
+
+@coach_cli.command("purge-audit")
+@needs_schema
+def coach_purge_audit() -> None:
+    """Empty the texts of language-model requests older than the audit retention now (the
+    nightly job does it every day)."""
+    from app.db import make_engine, make_session_factory
+    from app.services.coach.audit import purge_expired
+
+    settings = _settings()
+    engine = make_engine(settings)
+    try:
+        emptied = purge_expired(make_session_factory(engine), settings)
+    finally:
+        engine.dispose()
+    typer.echo(f"emptied the texts of {emptied:,} requests")
+
+
 @cli.command()
 def version() -> None:
     """Print the version."""

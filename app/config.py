@@ -112,6 +112,39 @@ class Settings(BaseSettings):
     )
     timezone: str = Field("UTC", description="Default time zone for a new owner and the scheduler.")
     log_level: str = Field("INFO", description="Python log level of the JSON logs.")
+    # The coach's language model (app.services.coach.config): values entered in Settings →
+    # Coach take precedence over these, and the page says which value is in force.
+    llm_base_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
+        description="Base URL of an OpenAI-compatible API (e.g. `https://api.openai.com/v1`, "
+        "`http://ollama:11434/v1`); unset: no coach until one is entered in Settings → Coach.",
+    )
+    llm_api_key: SecretStr | None = Field(
+        None, description="API key of the LLM endpoint (none for a local Ollama)."
+    )
+    llm_model: str | None = Field(None, description="Chat model (e.g. `gpt-4o-mini`, `qwen3:8b`).")
+    llm_embedding_model: str | None = Field(
+        None, description="Embedding model for the coach's library; unset: lexical search only."
+    )
+    llm_timeout_s: float = Field(
+        120.0, gt=0, le=900, description="Seconds to wait for one answer of the model."
+    )
+    llm_monthly_token_budget: int = Field(
+        2_000_000,
+        ge=0,
+        description="Tokens (prompt and completion) the coach may use per calendar month in the "
+        "owner's time zone; `0`: no limit.",
+    )
+    llm_monthly_cost_budget_usd: float | None = Field(
+        None,
+        ge=0,
+        description="US dollars the coach may spend per month, counted for models whose price "
+        "is entered in Settings → Coach; unset: no limit.",
+    )
+    llm_audit_retention_days: int = Field(
+        30, ge=1, le=3650, description="Days the text of every LLM request and answer is kept."
+    )
 
     @classmethod
     def settings_customise_sources(

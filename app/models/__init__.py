@@ -12,6 +12,7 @@ from app.models.base import Base
 from app.models.connection import Connection, StravaUpload, SyncRun
 from app.models.imports import ImportItem, ImportJob
 from app.models.jobs import ScheduledJobState
+from app.models.llm import CoachSettings, LlmCall
 from app.models.metrics import ActivityMetrics, AthleteEstimate, AthleteThreshold, DailyMetrics
 from app.models.owner import Owner
 from app.models.wellness import DailyWellness, DailyWellnessSource, health_sample_table
@@ -24,6 +25,7 @@ __all__ = [
     "AthleteEstimate",
     "AthleteThreshold",
     "Base",
+    "CoachSettings",
     "Connection",
     "DailyMetrics",
     "DailyWellness",
@@ -31,6 +33,7 @@ __all__ = [
     "ImportItem",
     "ImportJob",
     "Lap",
+    "LlmCall",
     "Owner",
     "RawFile",
     "ScheduledJobState",

@@ -13,12 +13,14 @@ from app import __version__
 from app.config import Settings, get_settings
 from app.db import make_engine, make_session_factory
 from app.jobs import registry as default_registry
+from app.jobs.coach import audit_purge_job
 from app.jobs.nightly import nightly_backup_job, nightly_sync_job
 from app.jobs.registry import JobRegistry
 from app.jobs.scheduler import Scheduler, owner_schedule
 from app.security.keys import SecretBox, load_master_key, session_signing_key
 from app.services import backups as backup_service
 from app.services.backups import Switched
+from app.services.coach.llm import SYSTEM_CLOCK
 from app.services.imports.runner import ImportRunner
 from app.services.sync.adapters import SyncSource, default_sources
 from app.services.work.maintenance import Maintenance
@@ -33,6 +35,7 @@ from app.web.routes import (
     activities,
     auth,
     backups,
+    coach,
     connections,
     imports,
     insights,
@@ -83,6 +86,7 @@ def create_app(
             scheduled.register(spec)
         scheduled.register(nightly_sync_job(sync_runner))
         scheduled.register(nightly_backup_job(settings))
+        scheduled.register(audit_purge_job(app.state.sessions, settings))
         sessions = app.state.sessions
         scheduler = Scheduler(scheduled, sessions, lambda: owner_schedule(sessions, settings))
         app.state.scheduler = scheduler
@@ -114,6 +118,7 @@ def create_app(
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
     app.state.secret_box = SecretBox(master_key)
+    app.state.llm_clock = SYSTEM_CLOCK  # tests inject theirs: the model's waits are recorded
     app.state.session_signing = SessionSigning(session_signing_key(master_key))
     app.state.login_limiter = SlidingWindowLimiter(settings.login_attempts_per_minute, 60.0)
     app.state.scheduler = None
@@ -161,6 +166,7 @@ def create_app(
         connections,
         backups,
         settings_routes,
+        coach,
     ):
         app.include_router(module.router)
     return app

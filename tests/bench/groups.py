@@ -335,6 +335,18 @@ def metrics(cluster: TemporaryCluster, scale: Scale) -> dict[str, float]:
         figures["correlations_lags"] = len(correlations.LAGS)
         figures["correlations_ms"] = round(_best_ms(what_is_working, 3), 1)
 
+        # What the coach sees: the context snapshot on the ten-year history (target 50 ms). The
+        # first build of a data version computes the findings (kept, as the Insights page does).
+        from app.services.coach.context import build_snapshot
+
+        def coach_context() -> object:
+            with sessions() as session:
+                return build_snapshot(session, today=day)
+
+        figures["coach_context_cold_ms"] = round(_best_ms(coach_context, 1), 1)
+        figures["coach_context_ms"] = round(_best_ms(coach_context, 10), 1)
+        figures["coach_context_bytes"] = coach_context().size_bytes
+
         # The owner's pages on the ten-year history under 4 concurrent clients, served by
         # uvicorn in its own process (one worker, as on the NAS).
         from tests.bench.pages import Server, first_request_ms, load

@@ -16,13 +16,14 @@ from lxml import html as lxml_html
 ALLOWED = {
     # brands and products
     "Domestique", "Garmin", "Connect", "Strava", "Oura", "Apple", "Body", "Battery",
-    "TrainingPeaks", "GoldenCheetah", "TimescaleDB", "NAS", "README", "English",
+    "TrainingPeaks", "GoldenCheetah", "TimescaleDB", "NAS", "README", "English", "OpenAI",
+    "Ollama",
     # training and health acronyms
     "HRV", "CTL", "ATL", "TSB", "FTP", "eFTP", "TSS", "rTSS", "HRSS", "TRIMP", "VDOT",
     "VO2max", "VO₂max", "NP", "NGP", "IF", "VI", "EF", "SpO2", "SpO₂", "rMSSD", "SDNN",
     # formats, protocols and sizes
     "FIT", "ZIP", "GPX", "TCX", "XML", "JSON", "CSV", "API", "ID", "URI", "URL", "UTC", "AI",
-    "IP", "KB", "MB", "MiB", "GPS",
+    "IP", "KB", "MB", "MiB", "GPS", "SHA",
     # unit symbols
     "km", "m", "mi", "ft", "kg", "lb", "bpm", "rpm", "spm", "ms", "W", "kJ", "kcal", "min",
     # statistics, and the people formulas are named after

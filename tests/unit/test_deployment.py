@@ -182,8 +182,8 @@ def test_pg_dump_major_and_volume_follow_the_servers_major(compose, dockerfile):
     major = _pg_major_of_image(compose)
     clients = re.findall(r"postgresql-client-(\d+)", dockerfile)
     assert clients == [major]
-    (volume,) = compose["volumes"]
-    assert volume == f"db-pg{major}"
+    db_volumes = [name for name in compose["volumes"] if name != "ollama-models"]
+    assert db_volumes == [f"db-pg{major}"]
     assert compose["services"]["db"]["volumes"] == [f"db-pg{major}:/home/postgres/pgdata"]
     readme = (ROOT / "README.md").read_text()
     assert (
@@ -211,3 +211,27 @@ def test_dockerfile_is_python_313_trixie_non_root_with_healthcheck(dockerfile):
 def test_dockerignore_keeps_data_and_secrets_out_of_the_image():
     ignored = set((ROOT / ".dockerignore").read_text().split())
     assert {"data", "backups", ".env", ".git"} <= ignored
+
+
+# --- the local coach (profile llm) -------------------------------------------------------------
+
+
+def test_ollama_runs_only_with_the_llm_profile_and_keeps_its_models(compose, compose_text):
+    ollama = compose["services"]["ollama"]
+    assert ollama["profiles"] == ["llm"], "a plain `docker compose up` must not start it"
+    assert re.fullmatch(r"ollama/ollama:\d+\.\d+\.\d+", ollama["image"]), "pinned"
+    (volume,) = ollama["volumes"]
+    source, target = volume.split(":")
+    assert target == "/root/.ollama" and source in compose["volumes"]
+    assert "ports" not in ollama, "only the app reaches it, on the compose network"
+    assert "ollama" not in compose["services"]["app"].get("depends_on", {})
+    assert "docker compose exec ollama ollama pull" in compose_text
+    assert "DOMESTIQUE_LLM_BASE_URL=http://ollama:11434/v1" in compose_text
+    # The address the README and .env.example give is one the settings accept.
+    settings = Settings(env="development", llm_base_url="http://ollama:11434/v1")
+    assert settings.llm_base_url == "http://ollama:11434/v1"
+    text = (ROOT / ".env.example").read_text()
+    assert "# DOMESTIQUE_LLM_BASE_URL=http://ollama:11434/v1" in text
+    readme = (ROOT / "README.md").read_text()
+    assert "docker compose --profile llm up -d" in readme
+    assert "docker compose exec ollama ollama pull" in readme

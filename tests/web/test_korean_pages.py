@@ -88,7 +88,8 @@ def owner_with_data(signed_in, db_session, every_source) -> dict[str, str]:
 
 
 MAIN_PAGES = ("/", "/activities", "activity", "/wellness", "/insights", "/plan", "/missions",
-              "/connections", "/import", "job", "/settings")  # fmt: skip
+              "/connections", "/import", "job", "/settings", "/settings/coach",
+              "/settings/coach/context")  # fmt: skip
 
 
 def _pages(client, urls, headers) -> dict[str, str]:

@@ -1,0 +1,120 @@
+"""Settings → Coach: the language model (endpoint, model, key, embedding model, timeout,
+*Test connection*), the monthly budget and this month's usage, prices, the audit's retention and
+the coach's language; and *What the coach sees* (the last call of each purpose, the snapshot the
+next call would send, the groups the owner withholds)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+
+from app.services.coach import pages
+from app.services.coach.config import SettingsForm
+from app.web.templating import render
+
+router = APIRouter()
+
+MAX_FIELD = 1000
+MAX_PRICE_ROWS = 40
+
+
+def _text(form: FormData, name: str, limit: int = 500) -> str:
+    value = form.get(name, "")
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _settings_form(form: FormData) -> SettingsForm:
+    models = form.getlist("price_model")[:MAX_PRICE_ROWS]
+    prompts = form.getlist("price_prompt")[:MAX_PRICE_ROWS]
+    completions = form.getlist("price_completion")[:MAX_PRICE_ROWS]
+    rows = [
+        tuple(value[:200] if isinstance(value, str) else "" for value in row)
+        for row in zip(models, prompts, completions, strict=False)
+    ]
+    return SettingsForm(
+        base_url=_text(form, "base_url"),
+        model=_text(form, "model"),
+        api_key=_text(form, "api_key", MAX_FIELD),
+        forget_key=_text(form, "forget_key") == "yes",
+        embedding_model=_text(form, "embedding_model"),
+        timeout_s=_text(form, "timeout_s", 40),
+        token_budget=_text(form, "token_budget", 40),
+        cost_budget_usd=_text(form, "cost_budget_usd", 40),
+        retention_days=_text(form, "retention_days", 40),
+        language=_text(form, "language", 8),
+        prices=rows,  # type: ignore[arg-type]
+    )
+
+
+def _render(request: Request, page: pages.SettingsPage, *, saved: bool = False) -> Response:
+    status = 422 if page.error else 200
+    return render(
+        request,
+        "coach/settings.html",
+        {"page": page, "saved": saved},
+        fragment="coach/_settings.html",
+        status_code=status,
+    )
+
+
+@router.get("/settings/coach", name="coach:settings")
+async def settings_page(request: Request, saved: bool = False) -> Response:
+    state = request.app.state
+    page = await run_in_threadpool(pages.settings_page, state.sessions, state.settings)
+    return _render(request, page, saved=saved)
+
+
+@router.post("/settings/coach", name="coach:save")
+async def save(request: Request) -> Response:
+    state = request.app.state
+    form = _settings_form(await request.form())
+    refused = await run_in_threadpool(
+        pages.save, state.sessions, state.settings, state.secret_box, form
+    )
+    if refused is not None:
+        return _render(request, refused)
+    url = request.url_for("coach:settings").include_query_params(saved=1)
+    return RedirectResponse(str(url), status_code=303)
+
+
+@router.post("/settings/coach/test", name="coach:test")
+async def test_connection(request: Request) -> Response:
+    """Save what the form says, then try it: the result in words, on the page (or in the part
+    of it HTMX swaps)."""
+    state = request.app.state
+    form = _settings_form(await request.form())
+    page = await run_in_threadpool(
+        pages.save_and_test,
+        state.sessions,
+        state.settings,
+        state.secret_box,
+        form,
+        clock=state.llm_clock,
+    )
+    return _render(request, page, saved=page.error is None)
+
+
+@router.get("/settings/coach/context", name="coach:context")
+async def context_page(request: Request) -> Response:
+    state = request.app.state
+    page = await run_in_threadpool(pages.context_page, state.sessions, state.settings)
+    return render(
+        request,
+        "coach/context.html",
+        {"page": page, "saved": request.query_params.get("saved") == "1"},
+        fragment="coach/_context.html",
+    )
+
+
+@router.post("/settings/coach/context", name="coach:withhold")
+async def withhold(request: Request) -> Response:
+    form = await request.form()
+    groups = [g for g in form.getlist("withhold") if isinstance(g, str)][:10]
+    try:
+        await run_in_threadpool(pages.save_withheld, request.app.state.sessions, groups)
+    except pages.config.CoachSettingsError:
+        return Response(status_code=400)
+    url = request.url_for("coach:context").include_query_params(saved=1)
+    return RedirectResponse(str(url), status_code=303)
