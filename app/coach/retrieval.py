@@ -26,8 +26,10 @@ Kiwi splits a few loanwords of the training vocabulary wrongly on its own (μΈν„
 **English** is left to PostgreSQL's ``english`` text-search configuration (the Snowball
 stemmer and its stop words) in the service; here only the fusion and the Korean side live.
 
-Kiwi's model takes about 250 MB of memory and a second to load, so it is loaded on first use
-(a Korean document to index or a Korean question), once per process.
+Kiwi's model takes about 300 MB of memory and one to three seconds to load, so it is loaded on
+first use (a Korean document to index or a Korean question) and kept; the start-up load of the
+shipped library frees it when it is done (``KoreanAnalyzer.unload``), so an app that has not
+been asked a Korean question does not carry it.
 """
 
 from __future__ import annotations
@@ -154,6 +156,15 @@ class KoreanAnalyzer:
             elif token.tag in STEM_TAGS and token.lemma not in STOP_STEMS:
                 out.append(token.lemma)
         return out
+
+    @property
+    def loaded(self) -> bool:
+        return self._kiwi is not None
+
+    def unload(self) -> None:
+        """Free Kiwi's model (about 300 MB); the next Korean text loads it again."""
+        with self._lock:
+            self._kiwi = None
 
     def many(self, texts: Iterable[str]) -> list[list[str]]:
         return [self.tokens(text) for text in texts]

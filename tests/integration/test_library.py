@@ -308,3 +308,31 @@ def test_changing_the_model_re_embeds_every_chunk_even_to_another_dimension(ship
         assert any(p.vector_rank is not None for p in passages)
         # the old model's vectors are gone: searching with it finds no vectors
         assert library.vector_ranking(session, first.embed(["heat"])[0], "model-a", "en") == []
+
+
+def test_the_start_up_load_runs_in_the_background_and_frees_kiwi(sessions):
+    from app.coach.retrieval import korean_analyzer
+
+    library.sync_in_background(sessions).join(timeout=120)
+    with sessions() as session:
+        assert counts(session)[0] == 56
+    assert not korean_analyzer().loaded
+
+
+def test_the_server_loads_the_library_at_start(pg_cluster, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from app.config import Settings
+    from app.db.migrate import upgrade
+    from app.jobs.registry import JobRegistry
+    from app.web.app import create_app
+
+    url = pg_cluster.create_database("library_at_start")
+    upgrade(url)
+    settings = Settings(env="development", database_url=url, data_dir=tmp_path / "data")
+    assert create_app(settings, jobs=JobRegistry()).state.library_sync is False  # tests' default
+    app = create_app(settings, jobs=JobRegistry(), load_library=True)
+    with TestClient(app):
+        app.state.library_thread.join(timeout=120)
+        with app.state.sessions() as session:
+            assert counts(session)[0] == 56

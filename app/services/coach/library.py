@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -259,6 +260,25 @@ def sync_shipped(sessions: sessionmaker[Session], *, root: Path = LIBRARY_DIR) -
             result.seconds,
         )
     return result
+
+
+def sync_in_background(sessions: sessionmaker[Session]) -> threading.Thread:
+    """Start ``sync_shipped`` in a daemon thread (the app's start-up: pages answer meanwhile,
+    and a search finds what was loaded before). Kiwi's model is freed when it is done."""
+
+    def run() -> None:
+        try:
+            sync_shipped(sessions)
+        except Exception:
+            log.exception(
+                "library: loading the shipped documents failed; searches use what was there"
+            )
+        finally:
+            korean_analyzer().unload()
+
+    thread = threading.Thread(target=run, name="library-sync", daemon=True)
+    thread.start()
+    return thread
 
 
 _INSERT_CHUNK = text(
