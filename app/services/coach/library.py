@@ -588,30 +588,28 @@ def lexical_ranking(
         return []
     column = "tsv_ko" if lang == "ko" else "tsv_en"
     params: dict[str, object] = {
-        "any": " | ".join(_quote_lexeme(lexeme) for lexeme in lexemes),
         "lang": lang,
         "depth": depth,
         "norm": normalization,
         "weights": list(WEIGHTS),
     }
-    counts, terms = [], []
+    values = []
     for i, lexeme in enumerate(lexemes):
         params[f"t{i}"] = _quote_lexeme(lexeme)
-        counts.append(f"count(*) FILTER (WHERE tsv @@ CAST(:t{i} AS tsquery)) AS d{i}")
-        terms.append(
-            f"ln(1 + (n - d{i} + 0.5) / (d{i} + 0.5)) "
-            f"* ts_rank(CAST(:weights AS float4[]), tsv, CAST(:t{i} AS tsquery), :norm)"
-        )
+        values.append(f"({i:d}, CAST(:t{i:d} AS tsquery))")
+    # Each term finds its chunks through the GIN index and is ranked in those only (Σ df rank
+    # calls, not chunks × terms); its df is the number of chunks it found.
     # Built from a column name and parameter names chosen here, never from input: S608 is moot.
     sql = (
-        f"WITH candidate AS MATERIALIZED ("  # noqa: S608
-        f" SELECT id, {column} AS tsv FROM library_chunk"
-        f" WHERE lang = :lang AND {column} @@ CAST(:any AS tsquery)),"
-        f" frequency AS (SELECT"
-        f" (SELECT count(*) FROM library_chunk WHERE lang = :lang) AS n, {', '.join(counts)}"
-        f" FROM candidate)"
-        f" SELECT id FROM candidate, frequency"
-        f" ORDER BY {' + '.join(terms)} DESC, id LIMIT :depth"
+        f"WITH term(i, q) AS (VALUES {', '.join(values)}),"  # noqa: S608
+        f" hit AS MATERIALIZED ("
+        f" SELECT term.i, c.id,"
+        f" ts_rank(CAST(:weights AS float4[]), c.{column}, term.q, :norm) AS r"
+        f" FROM term JOIN library_chunk c ON c.{column} @@ term.q WHERE c.lang = :lang),"
+        f" df AS (SELECT i, count(*) AS d FROM hit GROUP BY i),"
+        f" total AS (SELECT count(*) AS n FROM library_chunk WHERE lang = :lang)"
+        f" SELECT hit.id FROM hit JOIN df USING (i), total GROUP BY hit.id"
+        f" ORDER BY sum(ln(1 + (n - d + 0.5) / (d + 0.5)) * r) DESC, hit.id LIMIT :depth"
     )
     return list(session.scalars(text(sql), params).all())
 
