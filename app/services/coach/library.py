@@ -606,10 +606,11 @@ def lexical_ranking(
         f" SELECT term.i, c.id,"
         f" ts_rank(CAST(:weights AS float4[]), c.{column}, term.q, :norm) AS r"
         f" FROM term JOIN library_chunk c ON c.{column} @@ term.q WHERE c.lang = :lang),"
-        f" df AS (SELECT i, count(*) AS d FROM hit GROUP BY i),"
-        f" total AS (SELECT count(*) AS n FROM library_chunk WHERE lang = :lang)"
-        f" SELECT hit.id FROM hit JOIN df USING (i), total GROUP BY hit.id"
-        f" ORDER BY sum(ln(1 + (n - d + 0.5) / (d + 0.5)) * r) DESC, hit.id LIMIT :depth"
+        f" total AS (SELECT CAST(count(*) AS float8) AS n FROM library_chunk WHERE lang = :lang),"
+        f" idf AS (SELECT i, ln(1 + (n - count(*) + 0.5) / (count(*) + 0.5)) AS w"
+        f" FROM hit, total GROUP BY i, n)"
+        f" SELECT hit.id FROM hit JOIN idf USING (i) GROUP BY hit.id"
+        f" ORDER BY sum(idf.w * hit.r) DESC, hit.id LIMIT :depth"
     )
     return list(session.scalars(text(sql), params).all())
 
