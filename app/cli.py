@@ -660,6 +660,164 @@ def coach_purge_audit() -> None:
     typer.echo(f"emptied the texts of {emptied:,} requests")
 
 
+library_cli = typer.Typer(
+    help="The coach's guideline library: search it, add and remove your own documents.",
+    no_args_is_help=True,
+)
+cli.add_typer(library_cli, name="library")
+
+
+def _library_sessions(settings):
+    """An engine and sessions with the shipped library brought up to date (quick when it is)."""
+    from app.db import make_engine, make_session_factory
+    from app.logs import configure_logging
+    from app.services.coach import library
+
+    configure_logging("WARNING")
+    engine = make_engine(settings)
+    sessions = make_session_factory(engine)
+    library.sync_shipped(sessions)
+    return engine, sessions
+
+
+@library_cli.command("search")
+@needs_schema
+def library_search(
+    query: str = typer.Argument(..., help="The question or words to look for."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object."),
+    lang: str = typer.Option(None, "--lang", help="ko or en (default: the query's own language)."),
+    k: int = typer.Option(5, "-k", min=1, max=50, help="How many passages."),
+) -> None:
+    """Ranked passages of the library for QUERY, with document, section and language."""
+    import json
+
+    from app.services.coach import library
+
+    if lang not in (None, "ko", "en"):
+        typer.echo("--lang must be ko or en", err=True)
+        raise typer.Exit(2)
+    settings = _settings()
+    engine, sessions = _library_sessions(settings)
+    try:
+        with sessions() as session:
+            chosen = lang or library.query_language(query)
+            passages = library.search(session, query, lang=chosen, k=k)
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "query": query,
+                    "lang": chosen,
+                    "retrieval": "lexical",
+                    "passages": [p.as_dict() for p in passages],
+                },
+                ensure_ascii=False,
+            )
+        )
+        return
+    if not passages:
+        typer.echo("no passage matches")
+        return
+    for number, passage in enumerate(passages, start=1):
+        where = passage.slug or f"document {passage.document_id}"
+        page = f", p. {passage.page}" if passage.page else ""
+        typer.echo(
+            f"{number}. {passage.title} › {passage.heading} [{passage.lang}] ({where}{page})"
+        )
+        excerpt = " ".join(passage.text.split())
+        typer.echo(f"   {excerpt[:240]}{'…' if len(excerpt) > 240 else ''}")
+
+
+@library_cli.command("add")
+@needs_schema
+def library_add(
+    file: Path = typer.Argument(  # noqa: B008
+        ..., exists=True, dir_okay=False, readable=True, help="A Markdown, text or PDF file."
+    ),
+) -> None:
+    """Add your own document (Markdown, plain text or PDF) to the library."""
+    from app.coach.library_files import MAX_FILE_BYTES, LibraryFileError
+    from app.i18n import current_locale
+    from app.services.coach import library
+
+    settings = _settings()
+    current_locale.set(settings.default_locale)
+    if file.stat().st_size > MAX_FILE_BYTES:
+        data = b"x" * (MAX_FILE_BYTES + 1)  # refused by size without reading it all
+    else:
+        data = file.read_bytes()
+    engine, sessions = _library_sessions(settings)
+    try:
+        info = library.add_document(sessions, file.name, data)
+    except LibraryFileError as error:
+        typer.echo(library.error_sentence(error), err=True)
+        raise typer.Exit(1) from error
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"added document {info.id}: {info.title} ({info.kind}, {info.lang}, {info.chunks} passages)"
+    )
+
+
+@library_cli.command("list")
+@needs_schema
+def library_list(as_json: bool = typer.Option(False, "--json", help="One JSON array.")) -> None:
+    """The library's documents: yours first, then the shipped ones."""
+    import json
+
+    from app.services.coach import library
+
+    engine, sessions = _library_sessions(_settings())
+    try:
+        with sessions() as session:
+            documents = library.list_documents(session)
+    finally:
+        engine.dispose()
+    if as_json:
+        rows = [
+            {
+                "id": d.id,
+                "origin": d.origin,
+                "slug": d.slug,
+                "title": d.title,
+                "lang": d.lang,
+                "kind": d.kind,
+                "file_name": d.file_name,
+                "chunks": d.chunks,
+            }
+            for d in documents
+        ]
+        typer.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for d in documents:
+        name = d.file_name if d.origin == "owner" else d.slug
+        typer.echo(f"{d.id:>5}  {d.origin:<7} {d.lang}  {d.chunks:>3}  {d.title}  ({name})")
+
+
+@library_cli.command("remove")
+@needs_schema
+def library_remove(
+    document_id: int = typer.Argument(..., help="The id `library list` shows."),
+) -> None:
+    """Remove one of your own documents from the library."""
+    from app.i18n import current_locale
+    from app.services.coach import library
+
+    settings = _settings()
+    current_locale.set(settings.default_locale)
+    engine, sessions = _library_sessions(settings)
+    try:
+        info = library.remove_document(sessions, document_id)
+    except library.LibraryError as error:
+        typer.echo(library.error_sentence(error), err=True)
+        raise typer.Exit(1) from error
+    finally:
+        engine.dispose()
+    typer.echo(f"removed document {info.id}: {info.title} ({info.file_name})")
+
+
 @cli.command()
 def version() -> None:
     """Print the version."""

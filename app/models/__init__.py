@@ -9,6 +9,7 @@ from app.models.activity import (
     sample_table,
 )
 from app.models.base import Base
+from app.models.coach import LibraryChunk, LibraryDocument
 from app.models.connection import Connection, StravaUpload, SyncRun
 from app.models.imports import ImportItem, ImportJob
 from app.models.jobs import ScheduledJobState
@@ -33,6 +34,8 @@ __all__ = [
     "ImportItem",
     "ImportJob",
     "Lap",
+    "LibraryChunk",
+    "LibraryDocument",
     "LlmCall",
     "Owner",
     "RawFile",

@@ -20,6 +20,7 @@ from app.jobs.scheduler import Scheduler, owner_schedule
 from app.security.keys import SecretBox, load_master_key, session_signing_key
 from app.services import backups as backup_service
 from app.services.backups import Switched
+from app.services.coach import library as library_service
 from app.services.coach.llm import SYSTEM_CLOCK
 from app.services.imports.runner import ImportRunner
 from app.services.sync.adapters import SyncSource, default_sources
@@ -57,7 +58,12 @@ def create_app(
     *,
     jobs: JobRegistry | None = None,
     sources: dict[str, SyncSource] | None = None,
+    load_library: bool | None = None,
 ) -> FastAPI:
+    # The shipped guideline library is loaded in the background at start when its files changed;
+    # by default only by the server's own factory call (no settings given): tests and benches
+    # pass their settings and load the library where they need it.
+    load_library = settings is None if load_library is None else load_library
     settings = settings or get_settings()
     jobs = default_registry if jobs is None else jobs
     master_key = load_master_key(settings)
@@ -96,6 +102,8 @@ def create_app(
             log.exception("the scheduler did not start; pages still work, scheduled jobs do not")
         for part in (runner, sync_runner, scheduler):  # paused while a restore runs
             app.state.maintenance.attach(part)
+        if app.state.library_sync:  # the shipped guideline library, when its files changed
+            app.state.library_thread = library_service.sync_in_background(sessions)
         log.info("domestique %s started", __version__)
         try:
             yield
@@ -122,6 +130,7 @@ def create_app(
     app.state.session_signing = SessionSigning(session_signing_key(master_key))
     app.state.login_limiter = SlidingWindowLimiter(settings.login_attempts_per_minute, 60.0)
     app.state.scheduler = None
+    app.state.library_sync = load_library
     app.state.maintenance = Maintenance()
     app.state.maintenance.on_switch(lambda change: _adopt_key(app, change))
     app.state.maintenance.on_reload(lambda: _reload_after_restore(app))

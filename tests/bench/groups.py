@@ -29,6 +29,7 @@ from app.services.owner import account
 from app.web.app import create_app
 from tests.bench.coach import coach
 from tests.bench.devices import devices
+from tests.bench.library import library_bench
 from tests.bench.pages import percentile
 from tests.bench.rest import memory_at_rest
 from tests.support.postgres import TemporaryCluster
@@ -466,4 +467,5 @@ GROUPS: dict[str, Callable[[TemporaryCluster, Scale], Mapping[str, object]]] = {
     "rest": memory_at_rest,
     "coach": coach,
     "devices": devices,
+    "library": library_bench,
 }

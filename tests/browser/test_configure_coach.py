@@ -30,7 +30,8 @@ def owner(live_database, fresh_install):
 
     engine = create_engine(live_database)
     with sessionmaker(engine)() as session:
-        account.create_owner(session, account.NewOwner("지우", "jiwoo", PASSWORD, None, "Asia/Seoul"))
+        owner = account.NewOwner("지우", "jiwoo", PASSWORD, None, "Asia/Seoul")
+        account.create_owner(session, owner)
     engine.dispose()
 
 

@@ -19,11 +19,11 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.config import get_settings
 from app.models import Activity, ActivityMetrics, ActivitySource, DailyWellness
-from app.services import connections, oauth
 from app.services.coach import config
 from app.services.coach.context import build_snapshot, strava_only_count
-from app.services.work.runner import InlineSyncRunner
+from app.services.sync import connections, oauth
 from app.services.sync.adapters import strava_source
+from app.services.work.runner import InlineSyncRunner
 from tests.conftest import with_settings
 from tests.support.fake_strava import FakeStrava, make_streams
 from tests.support.fitwriter import write_activity

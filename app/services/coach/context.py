@@ -39,14 +39,15 @@ from app.analytics import pmc
 from app.coach import context as shaping
 from app.models import Activity, ActivityMetrics, DailyWellness
 from app.models.owner import get_owner
-from app.services import insights, wellness_views
 from app.services.coach.ai_policy import ai_usable
 from app.services.coach.config import withheld_groups
 from app.services.metrics.compute import CYCLING_SPORTS, RUNNING_SPORTS
 from app.services.metrics.recompute import _stored_history, owner_today
 from app.services.metrics.thresholds import WINDOW_DAYS, HistoryRow, load_profile, load_thresholds
+from app.services.pages import correlations
+from app.services.wellness import trends
 
-BASELINE_DAYS = wellness_views.HRV_BASELINE_DAYS
+BASELINE_DAYS = trends.HRV_BASELINE_DAYS
 WELLNESS_COLUMNS = (
     "hrv_rmssd_ms",
     "hrv_sdnn_ms",
@@ -399,9 +400,9 @@ def _pace_bests(session: Session, usable, cutoffs: dict[str, date]):
 
 def _wellness(session: Session, today: date) -> shaping.WellnessInputs | None:
     """The 14 days shown and the baseline before them; the HRV band as the Wellness page draws
-    it (``wellness_views.hrv_band``)."""
+    it (``trends.hrv_band``)."""
     start = today - timedelta(days=shaping.RECENT_DAYS - 1 + BASELINE_DAYS)
-    days = wellness_views.load_days(session, WELLNESS_COLUMNS, start, today)
+    days = trends.load_days(session, WELLNESS_COLUMNS, start, today)
     c = days.columns
     shown = slice(days.n - shaping.RECENT_DAYS, days.n)
     wanted = (
@@ -414,10 +415,8 @@ def _wellness(session: Session, today: date) -> shaping.WellnessInputs | None:
     )
     if not any(np.isfinite(c[name][shown]).any() for name in wanted):
         return None
-    band = wellness_views.hrv_band(c["hrv_rmssd_ms"], c["hrv_sdnn_ms"])
-    status = [
-        wellness_views.hrv_status(band.short[i], band.low[i], band.high[i]) for i in range(days.n)
-    ]
+    band = trends.hrv_band(c["hrv_rmssd_ms"], c["hrv_sdnn_ms"])
+    status = [trends.hrv_status(band.short[i], band.low[i], band.high[i]) for i in range(days.n)]
     return shaping.WellnessInputs(
         start=start,
         columns={
@@ -468,12 +467,12 @@ def _findings(
 ) -> list[shaping.FindingRow]:
     """The Insights page's findings (computed once per data version), with English sentences
     (the model reads them; the owner's language is the coach's to choose)."""
-    key = (*insights.data_version(session), today)
+    key = (*correlations.data_version(session), today)
     with _findings_lock:
         cached = _findings_cache.get(key)
     if cached is None:
         with i18n.using(locale="en", units="metric"):
-            found = insights.what_is_working(insights.build_frame(session, today))
+            found = correlations.what_is_working(correlations.build_frame(session, today))
             cached = [
                 shaping.FindingRow(
                     input=item.finding.input,

@@ -1,0 +1,92 @@
+"""The coach's guideline library: documents and their chunks (migration 0011 says why the
+vector column has no fixed dimension)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pgvector.sqlalchemy import Vector
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base
+
+
+class LibraryDocument(Base):
+    """One document of the library in one language: a shipped one (``slug``; its twin in the
+    other language is another row) or one the owner added (``file_name``). ``sha256`` is the
+    file's, ``analyzer`` what tokenised it: either changing re-indexes the document."""
+
+    __tablename__ = "library_document"
+    __table_args__ = (
+        CheckConstraint("origin IN ('shipped', 'owner')", name="origin"),
+        CheckConstraint("lang IN ('en', 'ko')", name="lang"),
+        CheckConstraint("kind IN ('markdown', 'text', 'pdf')", name="kind"),
+        CheckConstraint("origin = 'owner' OR slug IS NOT NULL", name="shipped_slug"),
+        Index(
+            "uq_library_document_shipped",
+            "slug",
+            "lang",
+            unique=True,
+            postgresql_where=text("origin = 'shipped'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    origin: Mapped[str] = mapped_column(String(10))
+    slug: Mapped[str | None] = mapped_column(String(100))
+    lang: Mapped[str] = mapped_column(String(2))
+    kind: Mapped[str] = mapped_column(String(10))
+    title: Mapped[str] = mapped_column(Text)
+    file_name: Mapped[str | None] = mapped_column(Text)
+    topics: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    sources: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    sha256: Mapped[str] = mapped_column(String(64))
+    analyzer: Mapped[str] = mapped_column(Text)
+    pages: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class LibraryChunk(Base):
+    """One section (or part of a long one, or a PDF page) of a document: what retrieval ranks
+    and the coach cites."""
+
+    __tablename__ = "library_chunk"
+    __table_args__ = (
+        CheckConstraint("lang IN ('en', 'ko')", name="lang"),
+        UniqueConstraint("document_id", "position"),
+        Index("ix_library_chunk_tsv_en", "tsv_en", postgresql_using="gin"),
+        Index("ix_library_chunk_tsv_ko", "tsv_ko", postgresql_using="gin"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    document_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("library_document.id", ondelete="CASCADE")
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    heading: Mapped[str] = mapped_column(Text)
+    page: Mapped[int | None] = mapped_column(Integer)
+    lang: Mapped[str] = mapped_column(String(2))
+    text: Mapped[str] = mapped_column(Text)
+    tsv_en: Mapped[str | None] = mapped_column(TSVECTOR)
+    tsv_ko: Mapped[str | None] = mapped_column(TSVECTOR)
+    embedding: Mapped[object | None] = mapped_column(Vector())
+    embedding_model: Mapped[str | None] = mapped_column(Text)
+    embedding_dim: Mapped[int | None] = mapped_column(Integer)
