@@ -68,7 +68,12 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = Field(
         None, description="Bearer token required by `/metrics` when set."
     )
-    max_upload_mb: int = Field(2048, ge=1, description="Largest request body accepted, in MiB.")
+    max_upload_mb: int = Field(
+        2048, ge=1, description="Largest upload (import, backup upload) accepted, in MiB."
+    )
+    max_body_kb: int = Field(
+        64, ge=1, description="Largest request body accepted outside the upload routes, in KiB."
+    )
     import_workers: int = Field(
         -1,
         ge=-1,

@@ -24,11 +24,8 @@ from app.services.maintenance import Maintenance
 from app.services.sync_runner import SyncRunner
 from app.services.sync_sources import SyncSource, default_sources
 from app.web.gate import OwnerGateMiddleware
-from app.web.middleware import (
-    BodySizeLimitMiddleware,
-    CrossOriginProtectionMiddleware,
-    RequestContextMiddleware,
-)
+from app.web.limits import BodySizeLimitMiddleware
+from app.web.middleware import CrossOriginProtectionMiddleware, RequestContextMiddleware
 from app.web.routes import (
     activities,
     auth,
@@ -146,7 +143,11 @@ def create_app(
         https_only=settings.session_cookie_secure,
     )
     app.add_middleware(CrossOriginProtectionMiddleware)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_mb * 1024 * 1024)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_body_bytes=settings.max_body_kb * 1024,
+        max_upload_bytes=settings.max_upload_mb * 1024 * 1024,
+    )
     app.add_middleware(RequestContextMiddleware)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
