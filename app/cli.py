@@ -247,6 +247,7 @@ def create_owner(
                     locale=locale,
                     timezone=timezone or settings.timezone,
                 ),
+                data_dir=settings.data_dir,
             )
     except owners.OwnerError as error:
         typer.echo(str(error), err=True)
@@ -254,6 +255,26 @@ def create_owner(
     finally:
         engine.dispose()
     typer.echo(f"owner {username} created")
+
+
+@cli.command("setup-code")
+@needs_schema
+def setup_code() -> None:
+    """Print the one-time code the first-run page asks for (while no owner exists)."""
+    from app.db import make_engine, make_session_factory
+    from app.services import owners
+
+    settings = _settings()
+    engine = make_engine(settings)
+    try:
+        with make_session_factory(engine)() as session:
+            code = owners.pending_setup_code(session, settings.data_dir)
+    finally:
+        engine.dispose()
+    if code is None:
+        typer.echo("the owner exists: no setup code is needed (sign in at /login)", err=True)
+        raise typer.Exit(1)
+    typer.echo(code)
 
 
 @cli.command()

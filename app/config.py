@@ -101,6 +101,12 @@ class Settings(BaseSettings):
         "`http://nas.local:8000`), for the Strava and Oura callback addresses; unset: the "
         "address of the request.",
     )
+    allowed_hosts: str = Field(
+        "",
+        description="Host names the app answers to besides `localhost`, this machine's name, "
+        "any IP address and the host of `DOMESTIQUE_PUBLIC_URL`: comma-separated, "
+        "`*.example.com` for a domain and its subdomains, `*` for any name.",
+    )
     garmin_domain: Literal["garmin.com", "garmin.cn"] = Field(
         "garmin.com", description="Garmin Connect region: `garmin.cn` for accounts in China."
     )
@@ -162,6 +168,10 @@ class Settings(BaseSettings):
                 "DOMESTIQUE_SECRET_KEY is a placeholder; set a real key or leave it unset"
             )
         return self
+
+    @property
+    def allowed_host_list(self) -> list[str]:
+        return [name.strip() for name in self.allowed_hosts.replace(" ", ",").split(",") if name]
 
     @property
     def raw_dir(self) -> Path:

@@ -18,12 +18,14 @@ from app.jobs.registry import JobRegistry
 from app.jobs.scheduler import Scheduler, owner_schedule
 from app.security.keys import SecretBox, load_master_key, session_signing_key
 from app.services import backups as backup_service
+from app.services import owners
 from app.services.backups import Switched
 from app.services.imports.runner import ImportRunner
 from app.services.maintenance import Maintenance
 from app.services.sync_runner import SyncRunner
 from app.services.sync_sources import SyncSource, default_sources
 from app.web.gate import OwnerGateMiddleware
+from app.web.hosts import HostAllowlistMiddleware, allowed_hosts
 from app.web.limits import BodySizeLimitMiddleware
 from app.web.middleware import CrossOriginProtectionMiddleware, RequestContextMiddleware
 from app.web.routes import (
@@ -89,6 +91,7 @@ def create_app(
             log.exception("the scheduler did not start; pages still work, scheduled jobs do not")
         for part in (runner, sync_runner, scheduler):  # paused while a restore runs
             app.state.maintenance.attach(part)
+        _announce_setup_code(app)
         log.info("domestique %s started", __version__)
         try:
             yield
@@ -148,6 +151,11 @@ def create_app(
         max_body_bytes=settings.max_body_kb * 1024,
         max_upload_bytes=settings.max_upload_mb * 1024 * 1024,
     )
+    app.add_middleware(
+        HostAllowlistMiddleware,
+        allowed=allowed_hosts(settings),
+        default_locale=settings.default_locale,
+    )
     app.add_middleware(RequestContextMiddleware)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -165,6 +173,22 @@ def create_app(
     ):
         app.include_router(module.router)
     return app
+
+
+def _announce_setup_code(app: FastAPI) -> None:
+    """Before the owner exists, the log says the setup code that ``/setup`` asks for."""
+    try:
+        with app.state.sessions() as session:
+            code = owners.pending_setup_code(session, app.state.settings.data_dir)
+    except Exception:
+        log.exception("could not read whether the owner exists; see domestique setup-code")
+        return
+    if code is not None:
+        log.warning(
+            "no owner yet: open /setup in your browser and enter the setup code %s "
+            "(also shown by the command domestique setup-code)",
+            code,
+        )
 
 
 def _adopt_key(app: FastAPI, change: Switched | None = None) -> None:

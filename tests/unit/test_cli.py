@@ -386,3 +386,21 @@ def test_import_of_a_folder_above_the_working_directory(cli_env, tmp_path, monke
     imported = runner.invoke(cli, ["import", "../exports", "--workers", "0"])
     assert imported.exit_code == 0, imported.output
     assert json.loads(runner.invoke(cli, ["stats", "--json"]).stdout)["activities"] == 1
+
+
+def test_setup_code_until_the_owner_exists(cli_env, tmp_path):
+    runner = CliRunner()
+    shown = runner.invoke(cli, ["setup-code"])
+    assert shown.exit_code == 0, shown.output
+    code = shown.stdout.strip().splitlines()[-1]
+    assert (tmp_path / "setup-code").read_text().strip() == code.replace("-", "")
+    assert runner.invoke(cli, ["setup-code"]).stdout.strip() == code  # the same until used
+    created = runner.invoke(
+        cli,
+        ["create-owner", "--username", "jiwoo", "--name", "Jiwoo", "--password-stdin"],
+        input="correct horse battery\n",
+    )
+    assert created.exit_code == 0, created.output
+    assert not (tmp_path / "setup-code").exists()
+    after = runner.invoke(cli, ["setup-code"])
+    assert after.exit_code == 1 and "owner exists" in after.output

@@ -21,6 +21,10 @@ def _sign_in(request: Request, owner) -> None:
     request.session.update(owner_id=owner.id, epoch=owner.session_epoch)
 
 
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 @router.get("/setup", name="auth:setup")
 def setup_form(request: Request) -> Response:
     return render(
@@ -45,6 +49,7 @@ def setup_submit(
     password_confirm: str = Form(""),
     locale: str = Form("en"),
     timezone: str = Form("UTC"),
+    setup_code: str = Form(""),
     session: Session = Depends(db_session),
 ) -> Response:
     form = {
@@ -54,9 +59,17 @@ def setup_submit(
         "timezone": timezone,
     }
     try:
+        wait = request.app.state.login_limiter.hit(f"setup {_client(request)}")
+        if wait:
+            raise owners.OwnerError(
+                _(
+                    "Too many attempts. Please wait %(seconds)s seconds and try again.",
+                    seconds=max(1, math.ceil(wait)),
+                )
+            )
         if password != password_confirm:
             raise owners.OwnerError(_("The two passwords are not the same."))
-        owner = owners.create_owner(
+        owner = owners.setup_owner(
             session,
             owners.NewOwner(
                 display_name=display_name,
@@ -65,6 +78,8 @@ def setup_submit(
                 locale=locale if locale in SUPPORTED_LOCALES else None,
                 timezone=timezone,
             ),
+            data_dir=request.app.state.settings.data_dir,
+            code=setup_code,
         )
     except owners.OwnerError as error:
         return render(
