@@ -257,6 +257,35 @@ def create_owner(
     typer.echo(f"owner {username} created")
 
 
+@cli.command("reset-password")
+@needs_schema
+def reset_password(
+    password_stdin: bool = typer.Option(False, help="Read the new password from standard input."),
+) -> None:
+    """Set a new password for the owner (a forgotten one); every session ends."""
+    from app.db import make_engine, make_session_factory
+    from app.services import owners
+
+    settings = _settings()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("New password: ")
+        if getpass.getpass("New password again: ") != password:
+            typer.echo("the two passwords differ", err=True)
+            raise typer.Exit(1)
+    engine = make_engine(settings)
+    try:
+        with make_session_factory(engine)() as session:
+            username = owners.reset_password(session, password).username
+    except owners.OwnerError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from error
+    finally:
+        engine.dispose()
+    typer.echo(f"password of {username} changed; every session has ended")
+
+
 @cli.command("setup-code")
 @needs_schema
 def setup_code() -> None:

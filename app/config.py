@@ -61,7 +61,12 @@ class Settings(BaseSettings):
     session_cookie_secure: bool = Field(
         False, description="Mark the session cookie `Secure` (set when served over HTTPS)."
     )
-    session_max_age_days: int = Field(30, ge=1, description="Days a login stays valid.")
+    session_max_age_days: int = Field(
+        30, ge=1, description="Days a login stays valid unused (each day of use extends it)."
+    )
+    session_absolute_days: int = Field(
+        90, ge=1, description="Days a login lasts at most, however often it is used."
+    )
     login_attempts_per_minute: int = Field(
         5, ge=1, description="Failed and successful logins allowed per client per minute."
     )

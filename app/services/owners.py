@@ -141,6 +141,41 @@ def update_preferences(
     return owner
 
 
+def _check_new_password(new: str, confirm: str) -> None:
+    if new != confirm:
+        raise OwnerError(_("The two passwords are not the same."))
+    if len(new) < MIN_PASSWORD_LENGTH:
+        raise OwnerError(_("The password needs at least %(n)s characters.", n=MIN_PASSWORD_LENGTH))
+
+
+def change_password(session: Session, *, current: str, new: str, confirm: str) -> Owner:
+    """A new password, given the current one; every session ends (the caller signs its own
+    browser in again with the new epoch)."""
+    with session.begin():
+        owner = get_owner(session)
+        if owner is None:
+            raise OwnerError(_("There is no owner yet."))
+        if not verify_password(owner.password_hash, current):
+            raise OwnerError(_("The current password is not right."))
+        _check_new_password(new, confirm)
+        owner.password_hash = hash_password(new)
+        owner.session_epoch += 1
+    return owner
+
+
+def reset_password(session: Session, new: str) -> Owner:
+    """A forgotten password replaced from the command line (whoever runs it runs the server);
+    every session ends."""
+    with session.begin():
+        owner = get_owner(session)
+        if owner is None:
+            raise OwnerError(_("There is no owner yet."))
+        _check_new_password(new, new)
+        owner.password_hash = hash_password(new)
+        owner.session_epoch += 1
+    return owner
+
+
 def sign_out_everywhere(session: Session) -> None:
     with session.begin():
         owner = get_owner(session)

@@ -25,6 +25,7 @@ from app.services.maintenance import Maintenance
 from app.services.sync_runner import SyncRunner
 from app.services.sync_sources import SyncSource, default_sources
 from app.web.gate import OwnerGateMiddleware
+from app.web.headers import SecurityHeadersMiddleware
 from app.web.hosts import HostAllowlistMiddleware, allowed_hosts
 from app.web.limits import BodySizeLimitMiddleware
 from app.web.middleware import CrossOriginProtectionMiddleware, RequestContextMiddleware
@@ -136,6 +137,7 @@ def create_app(
         OwnerGateMiddleware,
         default_locale=settings.default_locale,
         default_timezone=settings.timezone,
+        absolute_s=settings.session_absolute_days * 86400,
     )
     app.add_middleware(
         OwnerSessionMiddleware,
@@ -151,6 +153,7 @@ def create_app(
         max_body_bytes=settings.max_body_kb * 1024,
         max_upload_bytes=settings.max_upload_mb * 1024 * 1024,
     )
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(
         HostAllowlistMiddleware,
         allowed=allowed_hosts(settings),

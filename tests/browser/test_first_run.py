@@ -48,6 +48,8 @@ def test_setup_login_dashboard(
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # a Content-Security-Policy violation is a console error
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     shot = f"{locale}-{viewport}"
     try:
         page.goto(live_server + "/wellness")

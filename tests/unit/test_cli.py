@@ -404,3 +404,31 @@ def test_setup_code_until_the_owner_exists(cli_env, tmp_path):
     assert not (tmp_path / "setup-code").exists()
     after = runner.invoke(cli, ["setup-code"])
     assert after.exit_code == 1 and "owner exists" in after.output
+
+
+def test_reset_password_replaces_a_forgotten_one(cli_env):
+    from sqlalchemy import create_engine, text
+
+    from app.security.passwords import verify_password
+
+    runner = CliRunner()
+    created = runner.invoke(
+        cli,
+        ["create-owner", "--username", "jiwoo", "--name", "Jiwoo", "--password-stdin"],
+        input="correct horse battery\n",
+    )
+    assert created.exit_code == 0, created.output
+    short = runner.invoke(cli, ["reset-password", "--password-stdin"], input="short\n")
+    assert short.exit_code == 1
+    reset = runner.invoke(cli, ["reset-password", "--password-stdin"], input="a new long secret\n")
+    assert reset.exit_code == 0, reset.output
+    assert "jiwoo" in reset.stdout
+    engine = create_engine(cli_env)
+    with engine.connect() as connection:
+        password_hash, epoch = connection.execute(
+            text("SELECT password_hash, session_epoch FROM owner")
+        ).one()
+    engine.dispose()
+    assert verify_password(password_hash, "a new long secret")
+    assert not verify_password(password_hash, "correct horse battery")
+    assert epoch == 1  # every session ended

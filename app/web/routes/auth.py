@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.i18n import SUPPORTED_LOCALES, _, current_locale
@@ -14,11 +17,13 @@ from app.web.deps import apply_owner_schedule, db_session, safe_next
 from app.web.templating import render
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 
 
 def _sign_in(request: Request, owner) -> None:
     request.session.clear()
-    request.session.update(owner_id=owner.id, epoch=owner.session_epoch)
+    # `since`: the absolute lifetime of a login counts from here (app.web.gate)
+    request.session.update(owner_id=owner.id, epoch=owner.session_epoch, since=int(time.time()))
 
 
 def _client(request: Request) -> str:
@@ -147,7 +152,13 @@ def login_submit(
 
 
 @router.post("/logout", name="auth:logout")
-def logout(request: Request) -> Response:
+def logout(request: Request, session: Session = Depends(db_session)) -> Response:
+    """Signing out ends the login everywhere (a copy of the cookie stops working too)."""
+    if request.state.owner is not None:
+        try:
+            owners.sign_out_everywhere(session)
+        except DBAPIError:  # a restore is switching databases: it moves the epoch anyway
+            log.warning("sign-out could not end the other sessions (the database is away)")
     request.session.clear()
     if request.headers.get("hx-request") == "true":
         return Response(status_code=204, headers={"HX-Redirect": "/login"})

@@ -30,6 +30,7 @@ def _page(
     *,
     error: str | None = None,
     saved: bool = False,
+    password_error: str | None = None,
     status_code: int = 200,
 ) -> Response:
     with request.app.state.sessions() as session:
@@ -56,6 +57,8 @@ def _page(
             "describe": describe,
             "wellness_sources": wellness_choices,
             "estimate_sources": sources,
+            "password_error": password_error,
+            "password_changed": request.query_params.get("password") == "changed",
         },
         fragment="settings/_content.html",
         status_code=status_code,
@@ -210,6 +213,35 @@ def recompute(
     request.app.state.sync_runner.submit_recompute(start)
     url = request.url_for("settings").include_query_params(recomputing=1)
     return RedirectResponse(str(url), status_code=303)
+
+
+@router.post("/settings/password", name="settings:password")
+def change_password(
+    request: Request,
+    current_password: Annotated[str, Form(max_length=1024)] = "",
+    new_password: Annotated[str, Form(max_length=1024)] = "",
+    new_password_confirm: Annotated[str, Form(max_length=1024)] = "",
+    session: Session = Depends(db_session),
+    owner=Depends(current_owner),
+) -> Response:
+    """A new password (the current one required): every other session ends, this one stays."""
+    wait = request.app.state.login_limiter.hit(f"password {owner.id}")
+    try:
+        if wait:
+            raise owners.OwnerError(
+                _(
+                    "Too many attempts. Please wait %(seconds)s seconds and try again.",
+                    seconds=max(1, int(wait) + 1),
+                )
+            )
+        changed = owners.change_password(
+            session, current=current_password, new=new_password, confirm=new_password_confirm
+        )
+    except owners.OwnerError as error:
+        return _page(request, owner, password_error=str(error), status_code=422)
+    request.session["epoch"] = changed.session_epoch
+    url = request.url_for("settings").include_query_params(password="changed")  # noqa: S106
+    return RedirectResponse(str(url.replace(fragment="password")), status_code=303)
 
 
 @router.post("/settings/sign-out-everywhere", name="settings:sign_out_everywhere")
