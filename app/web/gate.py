@@ -88,7 +88,7 @@ class OwnerGateMiddleware(BaseHTTPMiddleware):
             return await call_next(request)
         maintenance = request.app.state.maintenance
         try:
-            owner = await run_in_threadpool(_load_owner, request.app.state.sessions)
+            owner = await run_in_threadpool(load_owner, request.app.state.sessions)
         except DBAPIError:
             if not maintenance.active:
                 raise
@@ -177,7 +177,7 @@ def _page_of(request: Request) -> str:
     return safe_next((parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
 
 
-def _load_owner(sessions) -> Owner | None:
+def load_owner(sessions) -> Owner | None:
     with sessions() as session:
         owner = get_owner(session)
         if owner is not None:

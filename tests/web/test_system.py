@@ -9,8 +9,14 @@ from app.web.app import create_app
 from tests.conftest import with_settings
 
 
-def test_healthz_reports_database_and_scheduler(client):
+def test_healthz_says_only_the_status_to_anyone(client, owner):
     response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}  # no versions, no schema revision
+
+
+def test_healthz_reports_database_and_scheduler(signed_in):
+    response = signed_in.get("/healthz")
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
@@ -32,8 +38,11 @@ def test_healthz_is_503_when_the_database_is_down(settings, tmp_path):
     down = with_settings(
         settings, **{"database_url": f"postgresql+psycopg://nobody@/nowhere?host={tmp_path}"}
     )
-    with TestClient(create_app(down, jobs=JobRegistry())) as client:
-        response = client.get("/healthz")
+    probed = with_settings(down, metrics_token="probe-token")
+    with TestClient(create_app(probed, jobs=JobRegistry())) as client:
+        anonymous = client.get("/healthz")
+        response = client.get("/healthz", headers={"Authorization": "Bearer probe-token"})
+    assert anonymous.status_code == 503 and anonymous.json() == {"status": "unavailable"}
     assert response.status_code == 503
     assert response.json()["database"] == {"ok": False, "error": "OperationalError"}
 
@@ -60,6 +69,11 @@ def test_metrics_token_protects_the_endpoint(settings, sessions):
         assert wrong.status_code == 401
         right = client.get("/metrics", headers={"Authorization": "Bearer scrape-me-please"})
         assert right.status_code == 200
+        assert client.get("/healthz").json() == {"status": "ok"}
+        wrong = client.get("/healthz", headers={"Authorization": "Bearer guess"})
+        assert wrong.json() == {"status": "ok"}
+        full = client.get("/healthz", headers={"Authorization": "Bearer scrape-me-please"})
+        assert full.json()["database"]["ok"] is True and "version" in full.json()
 
 
 def test_request_id_is_returned_and_kept_when_sane(client):
