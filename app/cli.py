@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import getpass
+import os
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -22,6 +23,13 @@ cli = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+@cli.callback()
+def _process_start() -> None:
+    """Every command (``serve`` too): files and folders this process creates — backups, raw
+    files, the key — are readable by its own user only."""
+    os.umask(0o077)
 
 
 def _settings():

@@ -2,8 +2,9 @@
 images and requests from this site only and no framing, plus the headers older browsers read.
 
 The pages use no inline script or style (bars are sized by ``static/js/sizes.js`` through the
-CSSOM, HTMX's indicator style is off); the chart data sits in ``<script type="application/json">``,
-which is data, not script."""
+CSSOM; HTMX's indicator style is off and it does not copy ``style`` attributes while settling —
+``templates/base.html``'s ``htmx-config``); the chart data sits in
+``<script type="application/json">``, which is data, not script."""
 
 from __future__ import annotations
 

@@ -432,3 +432,25 @@ def test_reset_password_replaces_a_forgotten_one(cli_env):
     assert verify_password(password_hash, "a new long secret")
     assert not verify_password(password_hash, "correct horse battery")
     assert epoch == 1  # every session ended
+
+
+def test_every_command_creates_files_for_its_own_user_only(cli_env, tmp_path, monkeypatch):
+    import os
+    import stat
+
+    from app.services.raw_store import IncomingFile
+
+    monkeypatch.setenv("DOMESTIQUE_BACKUP_DIR", str(tmp_path / "backups"))
+    get_settings.cache_clear()
+    previous = os.umask(0o022)
+    try:
+        made = CliRunner().invoke(cli, ["backup"])
+        assert made.exit_code == 0, made.output
+        backup = Path(made.stdout.strip().splitlines()[-1])
+        assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+        assert stat.S_IMODE(backup.parent.stat().st_mode) == 0o700
+        incoming = IncomingFile(get_settings(), "ride.fit", 1024)
+        incoming.write(b"raw bytes")
+        assert stat.S_IMODE(incoming.finish().stat().st_mode) == 0o600
+    finally:
+        os.umask(previous)
