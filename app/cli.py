@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import getpass
+import os
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -22,6 +23,13 @@ cli = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+@cli.callback()
+def _process_start() -> None:
+    """Every command (``serve`` too): files and folders this process creates — backups, raw
+    files, the key — are readable by its own user only."""
+    os.umask(0o077)
 
 
 def _settings():
@@ -247,6 +255,7 @@ def create_owner(
                     locale=locale,
                     timezone=timezone or settings.timezone,
                 ),
+                data_dir=settings.data_dir,
             )
     except owners.OwnerError as error:
         typer.echo(str(error), err=True)
@@ -254,6 +263,55 @@ def create_owner(
     finally:
         engine.dispose()
     typer.echo(f"owner {username} created")
+
+
+@cli.command("reset-password")
+@needs_schema
+def reset_password(
+    password_stdin: bool = typer.Option(False, help="Read the new password from standard input."),
+) -> None:
+    """Set a new password for the owner (a forgotten one); every session ends."""
+    from app.db import make_engine, make_session_factory
+    from app.services.owner import account as owners
+
+    settings = _settings()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("New password: ")
+        if getpass.getpass("New password again: ") != password:
+            typer.echo("the two passwords differ", err=True)
+            raise typer.Exit(1)
+    engine = make_engine(settings)
+    try:
+        with make_session_factory(engine)() as session:
+            username = owners.reset_password(session, password).username
+    except owners.OwnerError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from error
+    finally:
+        engine.dispose()
+    typer.echo(f"password of {username} changed; every session has ended")
+
+
+@cli.command("setup-code")
+@needs_schema
+def setup_code() -> None:
+    """Print the one-time code the first-run page asks for (while no owner exists)."""
+    from app.db import make_engine, make_session_factory
+    from app.services.owner import account as owners
+
+    settings = _settings()
+    engine = make_engine(settings)
+    try:
+        with make_session_factory(engine)() as session:
+            code = owners.pending_setup_code(session, settings.data_dir)
+    finally:
+        engine.dispose()
+    if code is None:
+        typer.echo("the owner exists: no setup code is needed (sign in at /login)", err=True)
+        raise typer.Exit(1)
+    typer.echo(code)
 
 
 @cli.command()

@@ -61,14 +61,24 @@ class Settings(BaseSettings):
     session_cookie_secure: bool = Field(
         False, description="Mark the session cookie `Secure` (set when served over HTTPS)."
     )
-    session_max_age_days: int = Field(30, ge=1, description="Days a login stays valid.")
+    session_max_age_days: int = Field(
+        30, ge=1, description="Days a login stays valid unused (each day of use extends it)."
+    )
+    session_absolute_days: int = Field(
+        90, ge=1, description="Days a login lasts at most, however often it is used."
+    )
     login_attempts_per_minute: int = Field(
         5, ge=1, description="Failed and successful logins allowed per client per minute."
     )
     metrics_token: SecretStr | None = Field(
         None, description="Bearer token required by `/metrics` when set."
     )
-    max_upload_mb: int = Field(2048, ge=1, description="Largest request body accepted, in MiB.")
+    max_upload_mb: int = Field(
+        2048, ge=1, description="Largest upload (import, backup upload) accepted, in MiB."
+    )
+    max_body_kb: int = Field(
+        64, ge=1, description="Largest request body accepted outside the upload routes, in KiB."
+    )
     import_workers: int = Field(
         -1,
         ge=-1,
@@ -95,6 +105,12 @@ class Settings(BaseSettings):
         description="The address the owner's browser uses for Domestique (e.g. "
         "`http://nas.local:8000`), for the Strava and Oura callback addresses; unset: the "
         "address of the request.",
+    )
+    allowed_hosts: str = Field(
+        "",
+        description="Host names the app answers to besides `localhost`, this machine's name, "
+        "any IP address and the host of `DOMESTIQUE_PUBLIC_URL`: comma-separated, "
+        "`*.example.com` for a domain and its subdomains, `*` for any name.",
     )
     garmin_domain: Literal["garmin.com", "garmin.cn"] = Field(
         "garmin.com", description="Garmin Connect region: `garmin.cn` for accounts in China."
@@ -190,6 +206,10 @@ class Settings(BaseSettings):
                 "DOMESTIQUE_SECRET_KEY is a placeholder; set a real key or leave it unset"
             )
         return self
+
+    @property
+    def allowed_host_list(self) -> list[str]:
+        return [name.strip() for name in self.allowed_hosts.replace(" ", ",").split(",") if name]
 
     @property
     def raw_dir(self) -> Path:

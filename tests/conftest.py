@@ -24,6 +24,8 @@ from tests.support.postgres import TemporaryCluster
 
 # Keeps every FIT file the tests write, for the test that reads each through both FIT paths.
 pytest_plugins = ["tests.support.generated_fit"]
+# Starlette's TestClient sends `Host: testserver`; the app answers only to the names it knows.
+os.environ.setdefault("DOMESTIQUE_ALLOWED_HOSTS", "testserver")
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(os.environ.get("DOMESTIQUE_TEST_ARTIFACTS", ROOT / "test-artifacts"))
@@ -139,6 +141,13 @@ def signed_in(client: TestClient, owner) -> TestClient:
     response = client.post("/login", data={"username": "jiwoo", "password": OWNER_PASSWORD})
     assert response.status_code == 303, response.text
     return client
+
+
+def setup_code_of(settings: Settings) -> str:
+    """The code /setup asks for (printed in the log, shown by `domestique setup-code`)."""
+    from app.security import setup_code
+
+    return setup_code.current(settings.data_dir)
 
 
 def with_settings(settings: Settings, **changes) -> Settings:

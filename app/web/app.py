@@ -23,15 +23,15 @@ from app.services.backups import Switched
 from app.services.coach import library as library_service
 from app.services.coach.llm import SYSTEM_CLOCK
 from app.services.imports.runner import ImportRunner
+from app.services.owner import account
 from app.services.sync.adapters import SyncSource, default_sources
 from app.services.work.maintenance import Maintenance
 from app.services.work.runner import SyncRunner
 from app.web.gate import OwnerGateMiddleware
-from app.web.middleware import (
-    BodySizeLimitMiddleware,
-    CrossOriginProtectionMiddleware,
-    RequestContextMiddleware,
-)
+from app.web.headers import SecurityHeadersMiddleware
+from app.web.hosts import HostAllowlistMiddleware, allowed_hosts
+from app.web.limits import BodySizeLimitMiddleware
+from app.web.middleware import CrossOriginProtectionMiddleware, RequestContextMiddleware
 from app.web.routes import (
     activities,
     auth,
@@ -104,6 +104,7 @@ def create_app(
             app.state.maintenance.attach(part)
         if app.state.library_sync:  # the shipped guideline library, when its files changed
             app.state.library_thread = library_service.sync_in_background(sessions)
+        _announce_setup_code(app)
         log.info("domestique %s started", __version__)
         try:
             yield
@@ -150,6 +151,7 @@ def create_app(
         OwnerGateMiddleware,
         default_locale=settings.default_locale,
         default_timezone=settings.timezone,
+        absolute_s=settings.session_absolute_days * 86400,
     )
     app.add_middleware(
         OwnerSessionMiddleware,
@@ -160,7 +162,17 @@ def create_app(
         https_only=settings.session_cookie_secure,
     )
     app.add_middleware(CrossOriginProtectionMiddleware)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_mb * 1024 * 1024)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_body_bytes=settings.max_body_kb * 1024,
+        max_upload_bytes=settings.max_upload_mb * 1024 * 1024,
+    )
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(
+        HostAllowlistMiddleware,
+        allowed=allowed_hosts(settings),
+        default_locale=settings.default_locale,
+    )
     app.add_middleware(RequestContextMiddleware)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -179,6 +191,22 @@ def create_app(
     ):
         app.include_router(module.router)
     return app
+
+
+def _announce_setup_code(app: FastAPI) -> None:
+    """Before the owner exists, the log says the setup code that ``/setup`` asks for."""
+    try:
+        with app.state.sessions() as session:
+            code = account.pending_setup_code(session, app.state.settings.data_dir)
+    except Exception:
+        log.exception("could not read whether the owner exists; see domestique setup-code")
+        return
+    if code is not None:
+        log.warning(
+            "no owner yet: open /setup in your browser and enter the setup code %s "
+            "(also shown by the command domestique setup-code)",
+            code,
+        )
 
 
 def _adopt_key(app: FastAPI, change: Switched | None = None) -> None:

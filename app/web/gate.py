@@ -5,6 +5,8 @@ the refusal of every request that would change something."""
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
@@ -44,11 +46,19 @@ def _redirect(request: Request, url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
-def is_signed_in(request: Request, owner: Owner | None) -> bool:
+def is_signed_in(
+    request: Request, owner: Owner | None, *, now: float, absolute_s: float | None = None
+) -> bool:
+    """The session is the owner's, of the current epoch, and — with ``absolute_s`` — signed in
+    less than that long ago (however often it was used since)."""
+    since = request.session.get("since")
     return (
         owner is not None
         and request.session.get("owner_id") == owner.id
         and request.session.get("epoch") == owner.session_epoch
+        and (
+            absolute_s is None or (isinstance(since, int | float) and 0 <= now - since < absolute_s)
+        )
     )
 
 
@@ -62,10 +72,19 @@ def choose_locale(request: Request, owner: Owner | None, signed_in: bool, defaul
 
 
 class OwnerGateMiddleware(BaseHTTPMiddleware):
-    def __init__(self, app, default_locale: str, default_timezone: str) -> None:
+    def __init__(
+        self,
+        app,
+        default_locale: str,
+        default_timezone: str,
+        absolute_s: float | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         super().__init__(app)
         self.default_locale = default_locale
         self.default_timezone = default_timezone
+        self.absolute_s = absolute_s
+        self.clock = clock
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         path = request.url.path
@@ -73,13 +92,13 @@ class OwnerGateMiddleware(BaseHTTPMiddleware):
             return await call_next(request)
         maintenance = request.app.state.maintenance
         try:
-            owner = await run_in_threadpool(_load_owner, request.app.state.sessions)
+            owner = await run_in_threadpool(load_owner, request.app.state.sessions)
         except DBAPIError:
             if not maintenance.active:
                 raise
             # The database is switching over: a moment without it, said as such.
             return await self._switching(request)
-        signed_in = is_signed_in(request, owner)
+        signed_in = is_signed_in(request, owner, now=self.clock(), absolute_s=self.absolute_s)
         request.state.owner = owner if signed_in else None
         locale_token = i18n.current_locale.set(
             choose_locale(request, owner, signed_in, self.default_locale)
@@ -162,5 +181,5 @@ def _page_of(request: Request) -> str:
     return safe_next((parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
 
 
-def _load_owner(sessions) -> Owner | None:
+def load_owner(sessions) -> Owner | None:
     return account.load_owner(sessions)

@@ -1,5 +1,6 @@
-"""ASGI middleware, outermost first: request context (id, logs, metrics), body size limit,
-cross-origin protection (CSRF), and — after the session — the owner gate (app.web.gate)."""
+"""ASGI middleware, outermost first: request context (id, logs, metrics), the body size limit
+(app.web.limits), cross-origin protection (CSRF), and — after the session — the owner gate
+(app.web.gate)."""
 
 from __future__ import annotations
 
@@ -73,55 +74,6 @@ class RequestContextMiddleware:
                 extra={"status": status, "duration_ms": round(elapsed * 1000, 1)},
             )
             request_id.reset(token)
-
-
-class BodySizeLimitMiddleware:
-    """Refuses request bodies over the configured size (413), by header and while streaming."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = Headers(scope=scope).get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, receive, send)
-            return
-        received = 0
-        refused = False
-
-        async def limited_receive() -> Message:
-            nonlocal received, refused
-            if refused:
-                return {"type": "http.disconnect"}
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    # Answer now; the app sees a client that went away, and whatever it
-                    # tries to send afterwards is dropped.
-                    refused = True
-                    await self._refuse(scope, receive, send)
-                    return {"type": "http.disconnect"}
-            return message
-
-        async def guarded_send(message: Message) -> None:
-            if not refused:
-                await send(message)
-
-        try:
-            await self.app(scope, limited_receive, guarded_send)
-        except Exception:
-            if not refused:
-                raise
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limit_mb = self.max_bytes // (1024 * 1024)
-        message = _("The upload is larger than %(mb)s MiB; nothing was stored.", mb=limit_mb)
-        await PlainTextResponse(message, status_code=413)(scope, receive, send)
 
 
 def _same_origin(origin: str, host: str | None, scheme: str) -> bool:

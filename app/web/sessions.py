@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from base64 import b64decode, b64encode
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -50,12 +52,21 @@ class SessionSigning:
             self.key = key
 
 
-def _decode(signer: TimestampSigner, cookie: bytes, max_age: int | None) -> dict[str, Any] | None:
+# A session in use is signed again (a new Max-Age) when its cookie is older than this: the
+# login stays while it is used, up to the owner's absolute lifetime (``app.web.gate``).
+REFRESH_AFTER_S = 86400
+
+
+def _decode(
+    signer: TimestampSigner, cookie: bytes, max_age: int | None
+) -> tuple[dict[str, Any], float] | None:
+    """The payload and the time it was signed (seconds since the epoch), or None."""
     try:
-        payload = json.loads(b64decode(signer.unsign(cookie, max_age=max_age)))
+        value, signed_at = signer.unsign(cookie, max_age=max_age, return_timestamp=True)
+        payload = json.loads(b64decode(value))
     except (BadSignature, ValueError):
         return None
-    return payload if isinstance(payload, dict) else None
+    return (payload, signed_at.timestamp()) if isinstance(payload, dict) else None
 
 
 class OwnerSessionMiddleware:
@@ -70,8 +81,10 @@ class OwnerSessionMiddleware:
         max_age: int | None = 14 * 24 * 60 * 60,
         same_site: Literal["lax", "strict", "none"] = "lax",
         https_only: bool = False,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.app = app
+        self.clock = clock
         self.signing = signing
         self.session_cookie = session_cookie
         self.max_age = max_age
@@ -87,12 +100,18 @@ class OwnerSessionMiddleware:
         carry = self.signing.carry
         if carry is not None:
             before = _decode(TimestampSigner(carry.previous_key), data, self.max_age)
-            if before is not None and before.get("epoch") == carry.previous_epoch:
-                session = Session({**before, "epoch": carry.epoch})
+            if before is not None and before[0].get("epoch") == carry.previous_epoch:
+                session = Session({**before[0], "epoch": carry.epoch})
                 session.mark_modified()  # signed again, with the current key
                 return session, True
-        payload = _decode(TimestampSigner(self.signing.key), data, self.max_age)
-        return (Session(payload), True) if payload is not None else (Session(), False)
+        decoded = _decode(TimestampSigner(self.signing.key), data, self.max_age)
+        if decoded is None:
+            return Session(), False
+        payload, signed_at = decoded
+        session = Session(payload)
+        if payload and self.clock() - signed_at > REFRESH_AFTER_S:
+            session.mark_modified()  # in use: a new Max-Age (the sliding lifetime)
+        return session, True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):

@@ -10,10 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from fastapi import Request
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from app.config import Settings
 from app.services.raw_store import IncomingFile
+
+# A part's headers (name, file name, type) fit in far less; more is not an upload.
+MAX_PART_HEADER_BYTES = 16 * 1024
 
 
 class UploadError(ValueError):
@@ -23,6 +27,7 @@ class UploadError(ValueError):
 @dataclass
 class _State:
     header_field: bytes = b""
+    header_bytes: int = 0
     headers: dict[bytes, bytes] = field(default_factory=dict)
     current: IncomingFile | None = None
     files: list[IncomingFile] = field(default_factory=list)
@@ -42,10 +47,17 @@ async def receive_files(
     state = _State()
     limit = settings.max_upload_mb * 1024 * 1024
 
+    def count_header(size: int) -> None:
+        state.header_bytes += size
+        if state.header_bytes > MAX_PART_HEADER_BYTES:
+            raise UploadError("a part's headers are too large")
+
     def on_header_field(data: bytes, start: int, end: int) -> None:
+        count_header(end - start)
         state.header_field += data[start:end]
 
     def on_header_value(data: bytes, start: int, end: int) -> None:
+        count_header(end - start)
         name = state.header_field.lower()
         state.headers[name] = state.headers.get(name, b"") + data[start:end]
 
@@ -55,6 +67,7 @@ async def receive_files(
     def on_headers_finished() -> None:
         _, disposition = parse_options_header(state.headers.get(b"content-disposition", b""))
         state.headers = {}
+        state.header_bytes = 0
         filename = disposition.get(b"filename")
         if disposition.get(b"name") == field_name.encode() and filename:
             name = filename.decode("utf-8", "replace").replace("\\", "/").rsplit("/", 1)[-1]
@@ -87,8 +100,10 @@ async def receive_files(
         async for chunk in request.stream():
             parser.write(chunk)
         parser.finalize()
-    except BaseException:
+    except BaseException as error:
         for incoming in [*state.files, *([state.current] if state.current else [])]:
             incoming.discard()
+        if isinstance(error, MultipartParseError):
+            raise UploadError(f"not a usable multipart body: {error}") from error
         raise
     return state.files

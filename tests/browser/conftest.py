@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, text
 from app.config import Settings
 from app.db.migrate import upgrade
 from app.jobs.registry import JobRegistry
+from app.security import setup_code
 from app.services.sync.adapters import garmin_source, oura_source, strava_source
 from app.services.work.runner import SyncRunner
 from app.web.app import create_app
@@ -72,13 +73,22 @@ def fake_oura() -> Iterator[FakeOura]:
 
 
 @pytest.fixture(scope="session")
-def live_server(
-    live_database, tmp_path_factory, fake_garmin, fake_strava, fake_oura
-) -> Iterator[str]:
+def live_data_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("live-data")
+
+
+@pytest.fixture
+def live_setup_code(live_data_dir) -> str:
+    """The code the first-run page asks for (the log's and `domestique setup-code`'s)."""
+    return setup_code.current(live_data_dir)
+
+
+@pytest.fixture(scope="session")
+def live_server(live_database, live_data_dir, fake_garmin, fake_strava, fake_oura) -> Iterator[str]:
     settings = Settings(
         env="development",
         database_url=live_database,
-        data_dir=tmp_path_factory.mktemp("live-data"),
+        data_dir=live_data_dir,
         timezone="Asia/Seoul",
         login_attempts_per_minute=100,
     )

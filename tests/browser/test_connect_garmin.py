@@ -50,6 +50,8 @@ def test_connect_with_mfa_and_watch_the_first_sync(
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # a Content-Security-Policy violation is a console error
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     try:
         page.goto(live_server + "/login")
         page.fill("input[name=username]", "jiwoo")

@@ -84,6 +84,8 @@ def _signed_in_page(browser, live_server: str, locale: str, viewport: str):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # a Content-Security-Policy violation is a console error
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     try:
         _sign_in(page, live_server)
         yield page

@@ -37,7 +37,7 @@ PASSWORD = "a very good password"
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 @pytest.mark.parametrize("locale", TEXT)
 def test_setup_login_dashboard(
-    browser, live_server, fresh_install, artifacts_dir, locale, viewport
+    browser, live_server, fresh_install, live_setup_code, artifacts_dir, locale, viewport
 ):
     words = TEXT[locale]
     context = browser.new_context(
@@ -48,6 +48,8 @@ def test_setup_login_dashboard(
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # a Content-Security-Policy violation is a console error
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     shot = f"{locale}-{viewport}"
     try:
         page.goto(live_server + "/wellness")
@@ -55,6 +57,7 @@ def test_setup_login_dashboard(
         assert page.locator("h1").inner_text() == words["welcome"]
         page.screenshot(path=artifacts_dir / f"{shot}-1-setup.png", full_page=True)
 
+        page.fill("input[name=setup_code]", live_setup_code.lower())  # case and dash ignored
         page.fill("input[name=display_name]", "김지우")
         page.fill("input[name=username]", "jiwoo")
         page.fill("input[name=password]", PASSWORD)
@@ -92,13 +95,16 @@ def test_setup_login_dashboard(
         context.close()
 
 
-def test_language_switch_keeps_the_page(browser, live_server, fresh_install, artifacts_dir):
+def test_language_switch_keeps_the_page(
+    browser, live_server, fresh_install, live_setup_code, artifacts_dir
+):
     context = browser.new_context(
         viewport=VIEWPORTS["phone"], extra_http_headers={"Accept-Language": "en"}
     )
     page = context.new_page()
     try:
         page.goto(live_server + "/setup")
+        page.fill("input[name=setup_code]", live_setup_code)
         page.fill("input[name=display_name]", "Jiwoo")
         page.fill("input[name=username]", "jiwoo")
         page.fill("input[name=password]", PASSWORD)

@@ -53,6 +53,8 @@ def test_upload_two_files_and_read_the_result(
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # a Content-Security-Policy violation is a console error
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     try:
         page.goto(live_server + "/login")
         page.fill("input[name=username]", "jiwoo")

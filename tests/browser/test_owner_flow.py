@@ -80,6 +80,8 @@ def test_import_then_read_every_page(
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # a Content-Security-Policy violation is a console error
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     try:
         page.goto(live_server + "/login")

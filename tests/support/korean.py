@@ -23,7 +23,7 @@ ALLOWED = {
     "VO2max", "VO₂max", "NP", "NGP", "IF", "VI", "EF", "SpO2", "SpO₂", "rMSSD", "SDNN",
     # formats, protocols and sizes
     "FIT", "ZIP", "GPX", "TCX", "XML", "JSON", "CSV", "API", "ID", "URI", "URL", "UTC", "AI",
-    "IP", "KB", "MB", "MiB", "GPS", "SHA", "PDF", "UTF",
+    "IP", "KB", "KiB", "MB", "MiB", "GPS", "SHA", "PDF", "UTF",
     # unit symbols
     "km", "m", "mi", "ft", "kg", "lb", "bpm", "rpm", "spm", "ms", "W", "kJ", "kcal", "min",
     # statistics, and the people formulas are named after

@@ -386,3 +386,71 @@ def test_import_of_a_folder_above_the_working_directory(cli_env, tmp_path, monke
     imported = runner.invoke(cli, ["import", "../exports", "--workers", "0"])
     assert imported.exit_code == 0, imported.output
     assert json.loads(runner.invoke(cli, ["stats", "--json"]).stdout)["activities"] == 1
+
+
+def test_setup_code_until_the_owner_exists(cli_env, tmp_path):
+    runner = CliRunner()
+    shown = runner.invoke(cli, ["setup-code"])
+    assert shown.exit_code == 0, shown.output
+    code = shown.stdout.strip().splitlines()[-1]
+    assert (tmp_path / "setup-code").read_text().strip() == code.replace("-", "")
+    assert runner.invoke(cli, ["setup-code"]).stdout.strip() == code  # the same until used
+    created = runner.invoke(
+        cli,
+        ["create-owner", "--username", "jiwoo", "--name", "Jiwoo", "--password-stdin"],
+        input="correct horse battery\n",
+    )
+    assert created.exit_code == 0, created.output
+    assert not (tmp_path / "setup-code").exists()
+    after = runner.invoke(cli, ["setup-code"])
+    assert after.exit_code == 1 and "owner exists" in after.output
+
+
+def test_reset_password_replaces_a_forgotten_one(cli_env):
+    from sqlalchemy import create_engine, text
+
+    from app.security.passwords import verify_password
+
+    runner = CliRunner()
+    created = runner.invoke(
+        cli,
+        ["create-owner", "--username", "jiwoo", "--name", "Jiwoo", "--password-stdin"],
+        input="correct horse battery\n",
+    )
+    assert created.exit_code == 0, created.output
+    short = runner.invoke(cli, ["reset-password", "--password-stdin"], input="short\n")
+    assert short.exit_code == 1
+    reset = runner.invoke(cli, ["reset-password", "--password-stdin"], input="a new long secret\n")
+    assert reset.exit_code == 0, reset.output
+    assert "jiwoo" in reset.stdout
+    engine = create_engine(cli_env)
+    with engine.connect() as connection:
+        password_hash, epoch = connection.execute(
+            text("SELECT password_hash, session_epoch FROM owner")
+        ).one()
+    engine.dispose()
+    assert verify_password(password_hash, "a new long secret")
+    assert not verify_password(password_hash, "correct horse battery")
+    assert epoch == 1  # every session ended
+
+
+def test_every_command_creates_files_for_its_own_user_only(cli_env, tmp_path, monkeypatch):
+    import os
+    import stat
+
+    from app.services.raw_store import IncomingFile
+
+    monkeypatch.setenv("DOMESTIQUE_BACKUP_DIR", str(tmp_path / "backups"))
+    get_settings.cache_clear()
+    previous = os.umask(0o022)
+    try:
+        made = CliRunner().invoke(cli, ["backup"])
+        assert made.exit_code == 0, made.output
+        backup = Path(made.stdout.strip().splitlines()[-1])
+        assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+        assert stat.S_IMODE(backup.parent.stat().st_mode) == 0o700
+        incoming = IncomingFile(get_settings(), "ride.fit", 1024)
+        incoming.write(b"raw bytes")
+        assert stat.S_IMODE(incoming.finish().stat().st_mode) == 0o600
+    finally:
+        os.umask(previous)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.services.owner import account
-from tests.conftest import OWNER_PASSWORD, with_settings
+from tests.conftest import OWNER_PASSWORD, setup_code_of, with_settings
 
 PROTECTED = [
     "/",
@@ -40,11 +40,13 @@ def test_first_run_redirect_for_htmx_uses_hx_redirect(client):
     assert response.headers["HX-Redirect"] == "/setup"
 
 
-def test_setup_creates_the_owner_signs_in_and_disappears(client, db_session):
+def test_setup_creates_the_owner_signs_in_and_disappears(client, db_session, settings):
     form = client.get("/setup")
     assert form.status_code == 200 and 'name="password_confirm"' in form.text
+    assert 'name="setup_code"' in form.text
 
-    response = client.post("/setup", data=SETUP_FORM)
+    code = setup_code_of(settings)
+    response = client.post("/setup", data={**SETUP_FORM, "setup_code": code})
     assert response.status_code == 303 and response.headers["location"].endswith("/")
     assert account.owner_exists(db_session)
 
@@ -55,18 +57,18 @@ def test_setup_creates_the_owner_signs_in_and_disappears(client, db_session):
 
     again = client.get("/setup")
     assert again.status_code == 303 and again.headers["location"] == "/"
-    second = client.post("/setup", data={**SETUP_FORM, "username": "intruder"})
+    assert not (settings.data_dir / "setup-code").exists()  # used once, then gone
+    second = client.post("/setup", data={**SETUP_FORM, "username": "intruder", "setup_code": code})
     assert second.status_code == 303  # the gate answers before the form is read
     assert not client.cookies.get("owner_id")
 
 
-def test_setup_rejects_mismatched_and_short_passwords(client, db_session):
-    response = client.post("/setup", data={**SETUP_FORM, "password_confirm": "different one"})
+def test_setup_rejects_mismatched_and_short_passwords(client, db_session, settings):
+    form = {**SETUP_FORM, "setup_code": setup_code_of(settings)}
+    response = client.post("/setup", data={**form, "password_confirm": "different one"})
     assert response.status_code == 422
     assert "두 비밀번호가 서로 다릅니다" in response.text or "not the same" in response.text
-    short = client.post(
-        "/setup", data={**SETUP_FORM, "password": "short", "password_confirm": "short"}
-    )
+    short = client.post("/setup", data={**form, "password": "short", "password_confirm": "short"})
     assert short.status_code == 422
     assert not account.owner_exists(db_session)
 

@@ -8,6 +8,7 @@ maintenance is entered and left directly."""
 from __future__ import annotations
 
 import json
+import time
 from base64 import b64decode, b64encode
 
 import pytest
@@ -136,6 +137,8 @@ def test_a_moment_without_the_database_is_a_maintenance_page(app, signed_in, res
 
 
 def _cookie(key: str, payload: dict) -> str:
+    """A session cookie signed with ``key``, signed in a minute ago (within every lifetime)."""
+    payload = {"since": int(time.time()) - 60, **payload}
     return TimestampSigner(key).sign(b64encode(json.dumps(payload).encode())).decode()
 
 

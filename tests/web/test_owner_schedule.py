@@ -15,7 +15,7 @@ from app.jobs.nightly import NIGHTLY_BACKUP, NIGHTLY_SYNC
 from app.jobs.registry import JobRegistry
 from app.services.work.runner import InlineSyncRunner
 from app.web.app import create_app
-from tests.conftest import OWNER_PASSWORD, with_settings
+from tests.conftest import OWNER_PASSWORD, setup_code_of, with_settings
 
 ORIGIN = {"Origin": "http://testserver"}
 SETUP = {
@@ -38,6 +38,10 @@ def utc_server(settings, sessions) -> Iterator[TestClient]:
         yield client
 
 
+def _setup(client: TestClient) -> dict[str, str]:
+    return {**SETUP, "setup_code": setup_code_of(client.app.state.settings)}
+
+
 def _local(client: TestClient, job_id: str, zone: str) -> tuple[int, int]:
     when = client.app.state.scheduler.next_run(job_id)
     assert when is not None
@@ -53,7 +57,7 @@ def _shown(when: datetime, zone: str) -> str:
 def test_setup_puts_the_nightly_jobs_in_the_owners_time_zone(utc_server):
     assert _local(utc_server, NIGHTLY_SYNC, "UTC") == (4, 30)  # before there is an owner
 
-    assert utc_server.post("/setup", data=SETUP, headers=ORIGIN).status_code == 303
+    assert utc_server.post("/setup", data=_setup(utc_server), headers=ORIGIN).status_code == 303
 
     assert _local(utc_server, NIGHTLY_SYNC, "Asia/Seoul") == (4, 30)
     assert _local(utc_server, NIGHTLY_BACKUP, "Asia/Seoul") == (5, 30)
@@ -64,7 +68,7 @@ def test_setup_puts_the_nightly_jobs_in_the_owners_time_zone(utc_server):
 
 
 def test_a_new_time_zone_in_settings_moves_the_sync_and_the_backup(utc_server):
-    utc_server.post("/setup", data=SETUP, headers=ORIGIN)
+    utc_server.post("/setup", data=_setup(utc_server), headers=ORIGIN)
     saved = utc_server.post(
         "/settings",
         data={"display_name": "Jiwoo Kim", "locale": "en", "timezone": "Europe/Berlin"},

@@ -9,8 +9,14 @@ from app.web.app import create_app
 from tests.conftest import with_settings
 
 
-def test_healthz_reports_database_and_scheduler(client):
+def test_healthz_says_only_the_status_to_anyone(client, owner):
     response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}  # no versions, no schema revision
+
+
+def test_healthz_reports_database_and_scheduler(signed_in):
+    response = signed_in.get("/healthz")
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
@@ -32,8 +38,11 @@ def test_healthz_is_503_when_the_database_is_down(settings, tmp_path):
     down = with_settings(
         settings, **{"database_url": f"postgresql+psycopg://nobody@/nowhere?host={tmp_path}"}
     )
-    with TestClient(create_app(down, jobs=JobRegistry())) as client:
-        response = client.get("/healthz")
+    probed = with_settings(down, metrics_token="probe-token")
+    with TestClient(create_app(probed, jobs=JobRegistry())) as client:
+        anonymous = client.get("/healthz")
+        response = client.get("/healthz", headers={"Authorization": "Bearer probe-token"})
+    assert anonymous.status_code == 503 and anonymous.json() == {"status": "unavailable"}
     assert response.status_code == 503
     assert response.json()["database"] == {"ok": False, "error": "OperationalError"}
 
@@ -60,6 +69,11 @@ def test_metrics_token_protects_the_endpoint(settings, sessions):
         assert wrong.status_code == 401
         right = client.get("/metrics", headers={"Authorization": "Bearer scrape-me-please"})
         assert right.status_code == 200
+        assert client.get("/healthz").json() == {"status": "ok"}
+        wrong = client.get("/healthz", headers={"Authorization": "Bearer guess"})
+        assert wrong.json() == {"status": "ok"}
+        full = client.get("/healthz", headers={"Authorization": "Bearer scrape-me-please"})
+        assert full.json()["database"]["ok"] is True and "version" in full.json()
 
 
 def test_request_id_is_returned_and_kept_when_sane(client):
@@ -68,29 +82,6 @@ def test_request_id_is_returned_and_kept_when_sane(client):
     assert kept.headers["x-request-id"] == "abc-123"
     replaced = client.get("/healthz", headers={"X-Request-ID": "bad id\nwith newline"})
     assert replaced.headers["x-request-id"] != "bad id\nwith newline"
-
-
-def test_oversized_bodies_are_refused(settings, sessions, owner):
-    application = create_app(with_settings(settings, **{"max_upload_mb": 1}), jobs=JobRegistry())
-    application.state.sessions = sessions
-    with TestClient(application, follow_redirects=False) as client:
-        big = b"x" * (1024 * 1024 + 1)
-        response = client.post(
-            "/login", content=big, headers={"Content-Type": "application/x-www-form-urlencoded"}
-        )
-        assert response.status_code == 413
-        assert "1 MiB" in response.text
-
-        def chunks():  # no Content-Length: the limit holds while streaming
-            for _ in range(3):
-                yield b"y" * (512 * 1024)
-
-        streamed = client.post(
-            "/login",
-            content=chunks(),
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
-        assert streamed.status_code == 413
 
 
 def test_unknown_paths_are_404_for_the_owner(signed_in):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.i18n import SUPPORTED_LOCALES, _
 from app.models.owner import Owner, get_owner
+from app.security import setup_code
 from app.security.passwords import (
     MIN_PASSWORD_LENGTH,
     hash_password,
@@ -67,8 +69,29 @@ def owner_exists(session: Session) -> bool:
     return get_owner(session) is not None
 
 
-def create_owner(session: Session, new: NewOwner) -> Owner:
-    """Create the one owner; refuses when one exists."""
+def pending_setup_code(session: Session, data_dir: Path) -> str | None:
+    """The setup code while the owner does not exist (created on first use); once the owner
+    exists, none (and a code left from before is removed)."""
+    if owner_exists(session):
+        setup_code.forget(data_dir)
+        return None
+    return setup_code.current(data_dir)
+
+
+def setup_owner(session: Session, new: NewOwner, *, data_dir: Path, code: str) -> Owner:
+    """The first-run page's owner: only with the setup code of this install."""
+    if not setup_code.matches(data_dir, code):
+        raise OwnerError(
+            _(
+                "The setup code is not right. It is in the app's log (`docker compose logs app`) "
+                "and shown by the command `domestique setup-code`."
+            )
+        )
+    return create_owner(session, new, data_dir=data_dir)
+
+
+def create_owner(session: Session, new: NewOwner, *, data_dir: Path | None = None) -> Owner:
+    """Create the one owner; refuses when one exists. ``data_dir``: its setup code is removed."""
     _validate(new)
     with session.begin():
         if get_owner(session) is not None:
@@ -83,6 +106,8 @@ def create_owner(session: Session, new: NewOwner) -> Owner:
             session_epoch=0,
         )
         session.add(owner)
+    if data_dir is not None:
+        setup_code.forget(data_dir)
     return owner
 
 
@@ -122,6 +147,41 @@ def update_preferences(
         if timezone is not None:
             _check_timezone(timezone)
             owner.timezone = timezone
+    return owner
+
+
+def _check_new_password(new: str, confirm: str) -> None:
+    if new != confirm:
+        raise OwnerError(_("The two passwords are not the same."))
+    if len(new) < MIN_PASSWORD_LENGTH:
+        raise OwnerError(_("The password needs at least %(n)s characters.", n=MIN_PASSWORD_LENGTH))
+
+
+def change_password(session: Session, *, current: str, new: str, confirm: str) -> Owner:
+    """A new password, given the current one; every session ends (the caller signs its own
+    browser in again with the new epoch)."""
+    with session.begin():
+        owner = get_owner(session)
+        if owner is None:
+            raise OwnerError(_("There is no owner yet."))
+        if not verify_password(owner.password_hash, current):
+            raise OwnerError(_("The current password is not right."))
+        _check_new_password(new, confirm)
+        owner.password_hash = hash_password(new)
+        owner.session_epoch += 1
+    return owner
+
+
+def reset_password(session: Session, new: str) -> Owner:
+    """A forgotten password replaced from the command line (whoever runs it runs the server);
+    every session ends."""
+    with session.begin():
+        owner = get_owner(session)
+        if owner is None:
+            raise OwnerError(_("There is no owner yet."))
+        _check_new_password(new, new)
+        owner.password_hash = hash_password(new)
+        owner.session_epoch += 1
     return owner
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.i18n import SUPPORTED_LOCALES, _, current_locale
@@ -14,11 +17,17 @@ from app.web.deps import apply_owner_schedule, db_session, safe_next
 from app.web.templating import render
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 
 
 def _sign_in(request: Request, owner) -> None:
     request.session.clear()
-    request.session.update(owner_id=owner.id, epoch=owner.session_epoch)
+    # `since`: the absolute lifetime of a login counts from here (app.web.gate)
+    request.session.update(owner_id=owner.id, epoch=owner.session_epoch, since=int(time.time()))
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 @router.get("/setup", name="auth:setup")
@@ -45,6 +54,7 @@ def setup_submit(
     password_confirm: str = Form(""),
     locale: str = Form("en"),
     timezone: str = Form("UTC"),
+    setup_code: str = Form(""),
     session: Session = Depends(db_session),
 ) -> Response:
     form = {
@@ -54,9 +64,17 @@ def setup_submit(
         "timezone": timezone,
     }
     try:
+        wait = request.app.state.login_limiter.hit(f"setup {_client(request)}")
+        if wait:
+            raise account.OwnerError(
+                _(
+                    "Too many attempts. Please wait %(seconds)s seconds and try again.",
+                    seconds=max(1, math.ceil(wait)),
+                )
+            )
         if password != password_confirm:
             raise account.OwnerError(_("The two passwords are not the same."))
-        owner = account.create_owner(
+        owner = account.setup_owner(
             session,
             account.NewOwner(
                 display_name=display_name,
@@ -65,6 +83,8 @@ def setup_submit(
                 locale=locale if locale in SUPPORTED_LOCALES else None,
                 timezone=timezone,
             ),
+            data_dir=request.app.state.settings.data_dir,
+            code=setup_code,
         )
     except account.OwnerError as error:
         return render(
@@ -132,7 +152,13 @@ def login_submit(
 
 
 @router.post("/logout", name="auth:logout")
-def logout(request: Request) -> Response:
+def logout(request: Request, session: Session = Depends(db_session)) -> Response:
+    """Signing out ends the login everywhere (a copy of the cookie stops working too)."""
+    if request.state.owner is not None:
+        try:
+            account.sign_out_everywhere(session)
+        except DBAPIError:  # a restore is switching databases: it moves the epoch anyway
+            log.warning("sign-out could not end the other sessions (the database is away)")
     request.session.clear()
     if request.headers.get("hx-request") == "true":
         return Response(status_code=204, headers={"HX-Redirect": "/login"})

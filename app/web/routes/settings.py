@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from app.i18n import _
 from app.messages import describe
 from app.services.owner import account, training_profile
 from app.services.pages import settings as settings_service
@@ -29,6 +30,7 @@ def _page(
     *,
     error: str | None = None,
     saved: bool = False,
+    password_error: str | None = None,
     status_code: int = 200,
 ) -> Response:
     model = settings_service.settings_page(request.app.state.sessions, request.app.state.settings)
@@ -51,6 +53,8 @@ def _page(
             "describe": describe,
             "wellness_sources": model.wellness_sources,
             "estimate_sources": model.estimate_sources,
+            "password_error": password_error,
+            "password_changed": request.query_params.get("password") == "changed",
         },
         fragment="settings/_content.html",
         status_code=status_code,
@@ -163,6 +167,35 @@ def recompute(
     request.app.state.sync_runner.submit_recompute(start)
     url = request.url_for("settings").include_query_params(recomputing=1)
     return RedirectResponse(str(url), status_code=303)
+
+
+@router.post("/settings/password", name="settings:password")
+def change_password(
+    request: Request,
+    current_password: Annotated[str, Form(max_length=1024)] = "",
+    new_password: Annotated[str, Form(max_length=1024)] = "",
+    new_password_confirm: Annotated[str, Form(max_length=1024)] = "",
+    session: Session = Depends(db_session),
+    owner=Depends(current_owner),
+) -> Response:
+    """A new password (the current one required): every other session ends, this one stays."""
+    wait = request.app.state.login_limiter.hit(f"password {owner.id}")
+    try:
+        if wait:
+            raise account.OwnerError(
+                _(
+                    "Too many attempts. Please wait %(seconds)s seconds and try again.",
+                    seconds=max(1, int(wait) + 1),
+                )
+            )
+        changed = account.change_password(
+            session, current=current_password, new=new_password, confirm=new_password_confirm
+        )
+    except account.OwnerError as error:
+        return _page(request, owner, password_error=str(error), status_code=422)
+    request.session["epoch"] = changed.session_epoch
+    url = request.url_for("settings").include_query_params(password="changed")  # noqa: S106
+    return RedirectResponse(str(url.replace(fragment="password")), status_code=303)
 
 
 @router.post("/settings/sign-out-everywhere", name="settings:sign_out_everywhere")

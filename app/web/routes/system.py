@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hmac
+import time
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -15,18 +17,47 @@ from app.i18n import SUPPORTED_LOCALES
 from app.services.owner import account
 from app.services.pages.status import database_status
 from app.web.deps import db_session, safe_next
-from app.web.gate import LANGUAGE_COOKIE
+from app.web.gate import LANGUAGE_COOKIE, is_signed_in, load_owner
 from app.web.templating import MAINTENANCE_BANNER, render
 
 router = APIRouter()
 
 
+def _bearer_ok(request: Request) -> bool:
+    """Whether the request carries ``DOMESTIQUE_METRICS_TOKEN`` (never, when it is unset)."""
+    token = request.app.state.settings.metrics_token
+    if token is None:
+        return False
+    expected = f"Bearer {token.get_secret_value()}"
+    given = request.headers.get("authorization", "")
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _owner_signed_in(request: Request) -> bool:
+    settings = request.app.state.settings
+    try:
+        owner = load_owner(request.app.state.sessions)
+    except DBAPIError:
+        return False
+    return is_signed_in(
+        request, owner, now=time.time(), absolute_s=settings.session_absolute_days * 86400
+    )
+
+
 @router.get("/healthz", name="system:health")
 async def health(request: Request) -> JSONResponse:
+    """Status only for anyone (the container's health check); versions, the schema and the
+    scheduler for the signed-in owner or a caller with the metrics token."""
     database = await run_in_threadpool(database_status, request.app.state.engine)
+    status = "ok" if database.ok else "unavailable"
+    code = 200 if database.ok else 503
+    if not _bearer_ok(request) and not (
+        database.ok and await run_in_threadpool(_owner_signed_in, request)
+    ):
+        return JSONResponse({"status": status}, status_code=code)
     scheduler = request.app.state.scheduler
     body = {
-        "status": "ok" if database.ok else "unavailable",
+        "status": status,
         "version": __version__,
         "database": database.as_dict(),
         "scheduler": {
@@ -34,19 +65,13 @@ async def health(request: Request) -> JSONResponse:
             "jobs": len(scheduler.jobs) if scheduler else 0,
         },
     }
-    return JSONResponse(body, status_code=200 if database.ok else 503)
+    return JSONResponse(body, status_code=code)
 
 
 @router.get("/metrics", name="system:metrics")
 async def metrics(request: Request) -> Response:
-    token = request.app.state.settings.metrics_token
-    if token is not None:
-        expected = f"Bearer {token.get_secret_value()}"
-        given = request.headers.get("authorization", "")
-        if not hmac.compare_digest(given.encode(), expected.encode()):
-            return Response(
-                "unauthorized\n", status_code=401, headers={"WWW-Authenticate": "Bearer"}
-            )
+    if request.app.state.settings.metrics_token is not None and not _bearer_ok(request):
+        return Response("unauthorized\n", status_code=401, headers={"WWW-Authenticate": "Bearer"})
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
