@@ -40,6 +40,7 @@ from app.analytics.hrv import hrv_band, hrv_status
 from app.analytics.rolling import rolling_mean, weekly_last, weekly_mean
 from app.i18n import _
 from app.models import DailyWellness
+from app.records import WELLNESS_TABLE
 
 FloatArray = NDArray[np.float64]
 
@@ -52,26 +53,7 @@ LONG_DAYS = 28
 LEAD_DAYS = hrv.BASELINE_DAYS - 1  # loaded before the first shown day, so windows are full
 STAGE_NIGHTS = 14
 
-COLUMNS = (
-    "sleep_s",
-    "sleep_deep_s",
-    "sleep_light_s",
-    "sleep_rem_s",
-    "sleep_awake_s",
-    "sleep_score",
-    "hrv_rmssd_ms",
-    "hrv_sdnn_ms",
-    "resting_hr",
-    "stress_avg",
-    "body_battery_high",
-    "body_battery_low",
-    "weight_kg",
-    "body_fat_pct",
-    "steps",
-    "vo2max_running",
-    "vo2max_cycling",
-    "training_readiness",
-)
+COLUMNS = tuple(field.name for field in WELLNESS_TABLE if field.trend)  # the trends shown
 STAGES = ("sleep_deep_s", "sleep_light_s", "sleep_rem_s", "sleep_awake_s")
 
 COLOR_DAILY = "#0b6bcb"
