@@ -15,6 +15,7 @@ from app.models.jobs import ScheduledJobState
 from app.models.metrics import ActivityMetrics, AthleteEstimate, AthleteThreshold, DailyMetrics
 from app.models.owner import Owner
 from app.models.wellness import DailyWellness, DailyWellnessSource, health_sample_table
+from app.models.work import WorkRun
 
 __all__ = [
     "Activity",
@@ -36,6 +37,7 @@ __all__ = [
     "ScheduledJobState",
     "StravaUpload",
     "SyncRun",
+    "WorkRun",
     "health_sample_table",
     "sample_table",
 ]
