@@ -76,7 +76,7 @@ WELLNESS_FIELDS = tuple(field.name for field in WELLNESS_TABLE)
 @dataclass(slots=True)
 class Notice:
     """Something the owner should know about one input: ``code`` picks the sentence shown in
-    Korean or English (``app.services.import_messages``), ``params`` fill it."""
+    Korean or English (``app.messages``), ``params`` fill it."""
 
     code: str
     params: dict[str, Any] = field(default_factory=dict)
