@@ -106,7 +106,7 @@ def test_every_run_is_recorded_and_runs_a_killed_process_left_are_interrupted_at
         {"source": "garmin", "mode": "auto"},
         "done",
     )
-    assert mine.result["sync_run"] == run.id and mine.result["status"] == "done"
+    assert mine.result["run"] == run.id and mine.result["status"] == "done"
     assert mine.queued_at <= mine.started_at <= mine.finished_at
 
 

@@ -213,7 +213,7 @@ def outcome_of(
     if isinstance(value, BaseException):
         return _error_outcome(value)
     if isinstance(value, SyncRun):
-        result = {"sync_run": value.id, "status": value.status, "counts": value.counts or {}}
+        result = {"run": value.id, "status": value.status, "counts": value.counts or {}}
         if value.status == "failed":
             return runs.Outcome("failed", _jsonable(result), value.error_code or "internal", {})
         return runs.Outcome("done", _jsonable(result))
