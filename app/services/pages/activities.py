@@ -8,6 +8,11 @@ throws away every earlier row), and a page does not shift when a sync adds activ
 owner is paging. The cursor is just the id of the row at the page's edge; its sort key is looked
 up inside the same statement. Dates sort on the ``start_time`` index; distance, duration and
 load sort with ``NULL`` as the lowest value.
+
+Size (~720 lines): the read models of the two Activities pages (the list; one activity with
+its laps, zones, bests, sources, streams and route) share the activity queries; the science
+they show is in ``app.analytics`` (the route's simplification in ``downsample``). The seam for a
+later split is the streams and the route (``read_samples`` … ``route_shape``).
 """
 
 from __future__ import annotations

@@ -22,6 +22,11 @@ Rules (the page's hints say the same in words):
   (the owner's choice per metric group, else ``app.services.wellness.origins.SOURCE_PRIORITY``).
   Each metric lists its sources with the number of days each supplied in the range; the newest
   value names its own source.
+
+Size (~750 lines): the read model of one page — its three queries, its table of metrics (the
+translated titles and hints are most of the lines) and the builders of its cards; the science
+is in ``app.analytics.rolling`` and ``app.analytics.hrv``. The seam for a later split is the
+dashboard's "last night" card (``last_night``).
 """
 
 from __future__ import annotations

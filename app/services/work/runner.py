@@ -14,6 +14,11 @@ nightly job, "Sync now" and `domestique sync`.
   finished, how it ended and a small result; at start-up the runs a killed process left queued
   or running are marked ``interrupted``. The Settings page reads the last backup and restore
   from there.
+
+Size (~700 lines): the queue, its timers, the maintenance hooks and the record of each run
+belong to one thread's bookkeeping. The seam for a later split is the sync entry point
+(``sync_source`` … ``connected_sources``), which belongs with ``app.services.sync`` once the
+per-source protocol replaces ``Mappers``.
 """
 
 from __future__ import annotations
