@@ -1,7 +1,8 @@
 """Korean and English: gettext catalogs under app/locale, Babel formatting for the locale.
 
-The current locale and time zone live in context variables set per request (app.web.context),
-so Python code and templates translate with the same ``gettext``.
+The current locale and time zone live in context variables set per request
+(``app.web.middleware.RequestContextMiddleware``), so Python code and templates translate with
+the same ``gettext``.
 """
 
 from __future__ import annotations

@@ -390,6 +390,9 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
         "The sync stopped because Domestique was shutting down or restoring a backup; it "
         "resumes by itself."
     ),
+    "work_interrupted": lambda p: _(
+        "It was cut short when Domestique stopped before it finished; try it again."
+    ),
 }
 
 

@@ -32,36 +32,51 @@ SAMPLE_CHANNELS = (
     "temperature",  # °C
 )
 
-# Daily wellness values, one row per local date (see the ``daily_wellness`` table).
-WELLNESS_FIELDS = (
-    "resting_hr",  # bpm
-    "hrv_rmssd_ms",  # nightly average rMSSD (Garmin, Oura)
-    "hrv_sdnn_ms",  # SDNN (Apple Health) — a different statistic, never mixed with rMSSD
-    "sleep_s",  # total sleep, assigned to the day the sleep ends
-    "sleep_deep_s",
-    "sleep_light_s",  # Apple "core"
-    "sleep_rem_s",
-    "sleep_awake_s",
-    "sleep_score",  # 0-100
-    "stress_avg",  # Garmin 0-100
-    "body_battery_high",
-    "body_battery_low",
-    "steps",
-    "weight_kg",
-    "body_fat_pct",
-    "vo2max_running",  # ml/kg/min
-    "vo2max_cycling",
-    "training_readiness",  # 0-100
-    "respiratory_rate",  # breaths/min
-    "spo2_avg",  # %
-    "active_kcal",
+
+@dataclass(frozen=True, slots=True)
+class WellnessField:
+    """One daily wellness value (a column of ``daily_wellness``, one row per local date)."""
+
+    name: str
+    #: The metric group whose source the owner chooses on the Settings page (every field is in
+    #: exactly one; ``app.services.wellness.origins`` resolves a day's value per group).
+    group: str
+    #: Shown as a trend on the Wellness page (``app.services.wellness.trends``).
+    trend: bool = True
+
+
+# The one table of daily wellness values, grouped in the order the Settings page lists the groups.
+WELLNESS_TABLE = (
+    WellnessField("sleep_s", "sleep"),  # total sleep, assigned to the day the sleep ends
+    WellnessField("sleep_deep_s", "sleep"),
+    WellnessField("sleep_light_s", "sleep"),  # Apple "core"
+    WellnessField("sleep_rem_s", "sleep"),
+    WellnessField("sleep_awake_s", "sleep"),
+    WellnessField("sleep_score", "sleep"),  # 0-100
+    WellnessField("training_readiness", "readiness"),  # 0-100
+    WellnessField("hrv_rmssd_ms", "readiness"),  # nightly average rMSSD (Garmin, Oura)
+    # SDNN (Apple Health): a different statistic, never mixed with rMSSD
+    WellnessField("hrv_sdnn_ms", "readiness"),
+    WellnessField("body_battery_high", "readiness"),
+    WellnessField("body_battery_low", "readiness"),
+    WellnessField("resting_hr", "heart"),  # bpm
+    WellnessField("steps", "activity"),
+    WellnessField("active_kcal", "activity", trend=False),
+    WellnessField("stress_avg", "stress"),  # Garmin 0-100
+    WellnessField("spo2_avg", "breathing", trend=False),  # %
+    WellnessField("respiratory_rate", "breathing", trend=False),  # breaths/min
+    WellnessField("weight_kg", "body"),
+    WellnessField("body_fat_pct", "body"),
+    WellnessField("vo2max_running", "fitness"),  # ml/kg/min
+    WellnessField("vo2max_cycling", "fitness"),
 )
+WELLNESS_FIELDS = tuple(field.name for field in WELLNESS_TABLE)
 
 
 @dataclass(slots=True)
 class Notice:
     """Something the owner should know about one input: ``code`` picks the sentence shown in
-    Korean or English (``app.services.import_messages``), ``params`` fill it."""
+    Korean or English (``app.messages``), ``params`` fill it."""
 
     code: str
     params: dict[str, Any] = field(default_factory=dict)

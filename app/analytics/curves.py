@@ -175,21 +175,6 @@ def resample_to_1hz(
     return grid.seconds, grid.apply(v, fill=fill)
 
 
-def rolling_mean(values_1hz: ArrayLike, window_s: int) -> FloatArray:
-    """Trailing ``window_s``-second means over **full windows only** (``len - window_s + 1``
-    values; empty when the series is shorter). ``NaN`` propagates into every window holding it.
-
-    This is the rolling step of Coggan's Normalized Power (30 s, "starting at the 30 s mark").
-    """
-    x = np.asarray(values_1hz, dtype=np.float64)
-    if window_s < 1:
-        raise ValueError("window_s must be at least 1")
-    if x.size < window_s:
-        return np.empty(0)
-    cumulative = np.concatenate(([0.0], np.cumsum(x)))
-    return (cumulative[window_s:] - cumulative[:-window_s]) / window_s
-
-
 @dataclass(frozen=True, slots=True)
 class MeanMaximal:
     """A mean-maximal curve: for each duration the best average and where it starts.

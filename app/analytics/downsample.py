@@ -1,4 +1,7 @@
-"""Largest-Triangle-Three-Buckets downsampling (Steinarsson 2013, "Downsampling Time Series for
+"""Fewer points, same shape: Largest-Triangle-Three-Buckets for chart series
+(:func:`lttb_indices`) and Visvalingam–Whyatt for a route's line (:func:`visvalingam_indices`).
+
+Largest-Triangle-Three-Buckets downsampling (Steinarsson 2013, "Downsampling Time Series for
 Visual Representation", MSc thesis, University of Iceland, ch. 4.2).
 
 Keeps the first and last points and, in each of ``n_out - 2`` equal-count buckets, the point
@@ -75,3 +78,37 @@ def lttb(x: ArrayLike, y: ArrayLike, n_out: int) -> tuple[NDArray[np.float64], N
     """The downsampled ``(x, y)``."""
     index = lttb_indices(x, y, n_out)
     return np.asarray(x, dtype=np.float64)[index], np.asarray(y, dtype=np.float64)[index]
+
+
+def visvalingam_indices(x: ArrayLike, y: ArrayLike, target: int) -> NDArray[np.intp]:
+    """Indices of at most ``target`` points keeping the shape (Visvalingam–Whyatt, in rounds).
+
+    Each round computes every interior point's effective area (the triangle it makes with its
+    neighbours) at once and drops the flatter half of the points of one parity — never two
+    neighbours in one round, so each area stays meaningful — until ``target`` remain: about
+    ``log(n / target) / log(4/3)`` vectorised rounds instead of one Python step per removed
+    point.
+    Visvalingam & Whyatt (1993), "Line generalisation by repeated elimination of points",
+    The Cartographic Journal 30(1).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError("x and y must be 1-D arrays of the same length")
+    keep = np.arange(x.size)
+    parity = 1
+    while keep.size > max(target, 2):
+        xs, ys = x[keep], y[keep]
+        area = 0.5 * np.abs(
+            (xs[:-2] - xs[2:]) * (ys[1:-1] - ys[:-2]) - (xs[:-2] - xs[1:-1]) * (ys[2:] - ys[:-2])
+        )  # area[k] belongs to interior point k + 1
+        candidates = np.arange(parity, area.size, 2)
+        # at most half of one parity per round, the flattest first: corners always survive
+        count = min(keep.size - target, max(candidates.size // 2, 1))
+        if candidates.size > count:
+            candidates = candidates[np.argpartition(area[candidates], count - 1)[:count]]
+        drop = np.zeros(keep.size, dtype=bool)
+        drop[candidates + 1] = True
+        keep = keep[~drop]
+        parity ^= 1
+    return keep

@@ -23,6 +23,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike, NDArray
 from scipy.signal import lfilter
 
+from app.analytics.rolling import rolling_mean
+
 FloatArray = NDArray[np.float64]
 
 Decay = Literal["exponential", "trainingpeaks", "runalyze"]
@@ -236,18 +238,6 @@ class Acwr:
     ratio: FloatArray
 
 
-def _rolling_mean(load: FloatArray, window: int) -> FloatArray:
-    """Mean of the ``window`` days ending on each day; NaN until a full window exists.
-
-    Summed per window (not by cumulative-sum differences) so that an all-zero window is
-    exactly 0 and a zero chronic load is recognised as undefined, not as 1e-14.
-    """
-    result = np.full(load.size, np.nan)
-    if load.size >= window:
-        result[window - 1 :] = sliding_window_view(load, window).sum(axis=1) / window
-    return result
-
-
 def _safe_ratio(acute: FloatArray, chronic: FloatArray) -> FloatArray:
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(chronic > 0, acute / np.where(chronic > 0, chronic, 1.0), np.nan)
@@ -290,11 +280,11 @@ def acwr(
         acute = _seeded_ewma(daily, acute_days)
         chronic = _seeded_ewma(daily, chronic_days)
     elif method == "rolling_coupled":
-        acute = _rolling_mean(daily, acute_days)
-        chronic = _rolling_mean(daily, chronic_days)
+        acute = rolling_mean(daily, acute_days)
+        chronic = rolling_mean(daily, chronic_days)
     elif method == "rolling_uncoupled":
-        acute = _rolling_mean(daily, acute_days)
-        before_acute = _rolling_mean(daily, chronic_days - acute_days)
+        acute = rolling_mean(daily, acute_days)
+        before_acute = rolling_mean(daily, chronic_days - acute_days)
         chronic = np.full(daily.size, np.nan)
         if daily.size > acute_days:
             chronic[acute_days:] = before_acute[: daily.size - acute_days]

@@ -17,6 +17,7 @@ from app.models.llm import CoachSettings, LlmCall
 from app.models.metrics import ActivityMetrics, AthleteEstimate, AthleteThreshold, DailyMetrics
 from app.models.owner import Owner
 from app.models.wellness import DailyWellness, DailyWellnessSource, health_sample_table
+from app.models.work import WorkRun
 
 __all__ = [
     "Activity",
@@ -42,6 +43,7 @@ __all__ = [
     "ScheduledJobState",
     "StravaUpload",
     "SyncRun",
+    "WorkRun",
     "health_sample_table",
     "sample_table",
 ]

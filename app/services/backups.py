@@ -23,6 +23,11 @@ app restores in place (``in_running_app``: it has paused its work first, see
 other caller — ``domestique restore`` — runs only while no app uses the database: the app holds
 a shared advisory lock for its lifetime (``app_presence``) and the command refuses
 (``app_running``) instead of pulling the database from under it.
+
+Size (~770 lines): making, verifying, pruning and restoring share the file's layout, its
+metadata, the libpq environment and the locks (``one_at_a_time``, ``app_presence``) that keep a
+backup and a restore apart; the seam for a later split is the restore (from ``RestoreResult``
+on), once ``backups`` becomes a package.
 """
 
 from __future__ import annotations

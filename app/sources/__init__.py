@@ -1,6 +1,7 @@
 """Source adapters, one package per external protocol or file format (``app/sources/<name>/``:
-``client.py``, ``schemas.py``, ``mapper.py``). They return typed records and raise only these
-errors; they never import the database or the web layer."""
+a ``client.py`` for a service, a reader or parser for a file format, a ``mapper.py`` to typed
+records; the LLM adapter's ``schemas.py`` types its results). They return typed records and
+raise only these errors; they never import the database or the web layer."""
 
 
 class SourceError(Exception):
@@ -30,7 +31,7 @@ class SourceUnavailable(SourceError):
 class SourceDataError(SourceError):
     """The payload or file is malformed; nothing from it was stored.
 
-    ``code`` names the problem for the owner (``app.services.import_messages`` turns it into a
+    ``code`` names the problem for the owner (``app.messages`` turns it into a
     Korean or English sentence); ``params`` fill that sentence; the message is for logs.
     """
 

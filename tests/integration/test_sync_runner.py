@@ -76,6 +76,54 @@ def test_a_run_a_killed_process_left_running_is_marked_interrupted(
     assert statuses == ["interrupted", "done"]
 
 
+def test_every_run_is_recorded_and_runs_a_killed_process_left_are_interrupted_at_start(
+    sessions, settings, box, connected, db_session
+):
+    from app.models import WorkRun
+    from app.services.work import runs
+
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    left_running, left_queued = runs.new_id(), runs.new_id()
+    runs.started(sessions, left_running, "backup", {}, at, at)
+    runs.queued(sessions, left_queued, "sync", {"source": "garmin", "mode": "auto"}, at)
+    runner = SyncRunner(sessions, settings, box, {"garmin": _source(FakeGarmin)})
+    runner.start()
+    try:
+        run = runner.submit_sync("garmin").result(30)
+    finally:
+        runner.stop()
+    assert isinstance(run, SyncRun) and run.status == "done"
+    rows = {row.id: row for row in db_session.execute(select(WorkRun)).scalars()}
+    assert rows[left_running].status == rows[left_queued].status == "interrupted"
+    assert rows[left_running].finished_at is not None
+    # The sync this process ran, recorded from queued to done with its sync run (the pass over
+    # Strava uploads it queued after adding activities is a run of its own).
+    mine_all = [row for row in rows.values() if row.id not in (left_running, left_queued)]
+    assert {row.kind for row in mine_all} <= {"sync", "uploads"}
+    (mine,) = [row for row in mine_all if row.kind == "sync"]
+    assert (mine.kind, mine.parameters, mine.status) == (
+        "sync",
+        {"source": "garmin", "mode": "auto"},
+        "done",
+    )
+    assert mine.result["run"] == run.id and mine.result["status"] == "done"
+    assert mine.queued_at <= mine.started_at <= mine.finished_at
+
+
+def test_a_failed_piece_of_work_is_recorded_with_its_code(sessions, settings, box, connected):
+    from app.services.work import runs
+
+    def broken():
+        raise RuntimeError("the adapter exploded")
+
+    runner = InlineSyncRunner(sessions, settings, box, {"garmin": _source(broken)})
+    runner.submit_sync("garmin")
+    with sessions() as session:
+        run = runs.latest(session, "sync")
+    assert run.status == "failed" and run.error_code == "internal"
+    assert run.error_params == {"error": "RuntimeError"}
+
+
 def test_a_source_that_is_not_connected_is_not_synced(sessions, settings, box):
     from app.sources import SourceAuthError
 

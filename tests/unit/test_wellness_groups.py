@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from app.records import WELLNESS_FIELDS
+from app.records import WELLNESS_FIELDS, WELLNESS_TABLE
+from app.services.wellness import trends
 from app.services.wellness.origins import (
     GROUP_OF,
     GROUPS,
@@ -24,6 +25,28 @@ def test_every_wellness_field_is_in_exactly_one_group():
     assert GROUP_OF["resting_hr"] == "heart" and GROUP_OF["steps"] == "activity"
     assert GROUP_OF["spo2_avg"] == "breathing" and GROUP_OF["weight_kg"] == "body"
     assert set(OURA_DEFAULT_GROUPS) <= set(GROUPS)
+
+
+def test_one_field_table_gives_the_groups_and_the_trends():
+    """``records.WELLNESS_TABLE`` is the only list: the Settings page's groups (in its order)
+    and the Wellness page's trends are read from it."""
+    assert list(GROUPS) == [
+        "sleep",
+        "readiness",
+        "heart",
+        "activity",
+        "stress",
+        "breathing",
+        "body",
+        "fitness",
+    ]
+    assert GROUPS["breathing"] == ("spo2_avg", "respiratory_rate")
+    assert set(trends.COLUMNS) == {f.name for f in WELLNESS_TABLE if f.trend}
+    assert set(WELLNESS_FIELDS) - set(trends.COLUMNS) == {
+        "active_kcal",
+        "respiratory_rate",
+        "spo2_avg",
+    }
 
 
 def test_the_automatic_preference_follows_the_oura_connection():

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from app.models import ScheduledJobState
+from app.services.work import runs
 
 ORIGIN = {"Origin": "http://testserver"}
 
 
-def test_back_up_now_writes_a_verified_file_that_can_be_downloaded(signed_in, settings):
+def test_back_up_now_writes_a_verified_file_that_can_be_downloaded(signed_in, settings, app):
     page = signed_in.get("/settings").text
     assert 'data-testid="backups"' in page and "No backups yet." in page
 
@@ -18,8 +19,13 @@ def test_back_up_now_writes_a_verified_file_that_can_be_downloaded(signed_in, se
     files = sorted(settings.backup_dir.glob("domestique-*.tar"))
     assert len(files) == 1
 
-    page = signed_in.get("/settings").text
-    assert files[0].name in page
+    page = signed_in.get("/settings?backup=queued").text
+    assert files[0].name in page and "The backup was written and checked." in page
+    # The run is recorded: its outcome survives a restart of the app.
+    with app.state.sessions() as session:
+        run = runs.latest(session, "backup")
+        assert run.status == "done" and run.result == {"file": files[0].name}
+        assert run.queued_at <= run.started_at <= run.finished_at
     download = signed_in.get(f"/backups/{files[0].name}")
     assert download.status_code == 200 and download.content == files[0].read_bytes()
 
@@ -69,17 +75,37 @@ def test_restore_needs_the_confirmation_and_reports_its_outcome(signed_in, setti
     )
     assert missing.status_code == 404
 
-    app.state.sync_runner.last_restore = {
-        "file": name, "status": "done", "before": {"activity": 3}, "after": {"activity": 2},
-        "safety": "domestique-safety-20261122-000000.tar", "warnings": ["timescaledb_mismatch"],
-    }  # fmt: skip
+    def recorded(status: str, **outcome) -> None:
+        at = datetime.now(UTC)
+        runs.finished(
+            app.state.sessions, runs.new_id(), "restore", {"file": name}, at, at, at,
+            runs.Outcome(status, **outcome),
+        )  # fmt: skip
+
+    recorded(
+        "done",
+        result={
+            "before": {"activity": 3}, "after": {"activity": 2},
+            "safety": "domestique-safety-20261122-000000.tar", "warnings": ["timescaledb_mismatch"],
+        },
+    )  # fmt: skip
     page = signed_in.get("/settings").text
     assert 'data-status="done"' in page and "domestique-safety-20261122-000000.tar" in page
     assert "ALTER EXTENSION timescaledb UPDATE" in page
-    app.state.sync_runner.last_restore = {
-        "file": name, "status": "failed", "code": "backup_newer", "params": {"version": "9.9"},
-    }  # fmt: skip
+    recorded("failed", result={}, error_code="backup_newer", error_params={"version": "9.9"})
     assert "newer Domestique (9.9)" in signed_in.get("/settings").text
+
+
+def test_a_backup_a_stopped_app_cut_short_is_shown_as_interrupted(signed_in, app):
+    at = datetime.now(UTC)
+    run_id = runs.new_id()
+    runs.started(app.state.sessions, run_id, "backup", {}, at, at)
+    page = signed_in.get("/settings").text
+    assert "A backup is being made in the background." in page
+    # The next start marks what a killed process left running as interrupted.
+    assert runs.interrupt_left(app.state.sessions, datetime.now(UTC)) == 1
+    page = signed_in.get("/settings").text
+    assert 'data-testid="backup-failed"' in page and "cut short" in page
 
 
 def test_an_uploaded_backup_is_checked_then_listed(signed_in, settings):

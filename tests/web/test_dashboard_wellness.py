@@ -1,5 +1,6 @@
 """The Dashboard and Wellness pages: with and without HTMX, range switches, form bands, the HRV
-baseline rule, sources, empty states, Korean, a fixed number of queries, and render time."""
+card against its baseline (the rule itself: tests/unit/analytics/test_hrv.py), sources,
+empty states, Korean, a fixed number of queries, and render time."""
 
 from __future__ import annotations
 
@@ -10,13 +11,11 @@ import statistics
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import numpy as np
 import pytest
 from sqlalchemy import insert, text
 
 from app.models import Activity, ActivityMetrics, DailyMetrics, DailyWellness
 from app.services.pages.dashboard import form_band
-from app.services.wellness.trends import hrv_band, hrv_status, rolling_mean
 from tests.support.queries import count_queries
 
 ZONE = ZoneInfo("Asia/Seoul")  # the test owner's time zone
@@ -320,40 +319,6 @@ def test_wellness_range_switch_and_weekly_points(signed_in, db_session):
     expected = statistics.fmean(r["resting_hr"] for r in rows[-7:])
     card = section(signed_in.get("/wellness?range=all", headers=EN).text, "metric-resting-hr")
     assert f"{expected:.0f}" in card
-
-
-def test_averages_skip_missing_days_not_zero():
-    values = np.array([10.0, np.nan, np.nan, 20.0])
-    assert rolling_mean(values, 7).tolist() == [10.0, 10.0, 10.0, 15.0]
-    assert np.isnan(rolling_mean(np.array([np.nan, np.nan]), 7)).all()
-
-
-def test_hrv_baseline_rule():
-    rng = np.random.default_rng(1)
-    nightly = 60 + rng.normal(0, 5, 80)
-    band = hrv_band(nightly, np.full(80, np.nan))
-    assert band.statistic == "rmssd"
-    window = nightly[-60:]
-    assert band.low[-1] == pytest.approx(window.mean() - window.std(ddof=1))
-    assert band.high[-1] == pytest.approx(window.mean() + window.std(ddof=1))
-    assert band.short[-1] == pytest.approx(nightly[-7:].mean())
-    # A normal range needs 20 nights in the 60 days; a 7-day average 3 nights in the 7.
-    sparse = np.full(80, np.nan)
-    sparse[-19:] = 60.0
-    assert np.isnan(hrv_band(sparse, sparse).low[-1])
-    sparse[-20] = 60.0
-    assert hrv_band(sparse, sparse).low[-1] == pytest.approx(60.0)
-    few = np.full(10, np.nan)
-    few[[-1, -5]] = 50.0
-    assert np.isnan(hrv_band(few, few).short[-1])
-    # SDNN only when no rMSSD at all; never mixed.
-    assert hrv_band(np.full(5, np.nan), np.full(5, 40.0)).statistic == "sdnn"
-    mixed = hrv_band(np.array([np.nan, 50.0]), np.array([30.0, 30.0]))
-    assert mixed.statistic == "rmssd" and np.isnan(mixed.nightly[0])
-    assert hrv_status(50.0, 52.0, 60.0) == "below"
-    assert hrv_status(52.0, 52.0, 60.0) == "within"  # boundaries are within
-    assert hrv_status(60.5, 52.0, 60.0) == "above"
-    assert hrv_status(float("nan"), 52.0, 60.0) is None
 
 
 def test_hrv_card_and_dashboard_compare_with_the_baseline(signed_in, db_session):

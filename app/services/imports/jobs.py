@@ -13,6 +13,12 @@ source key and not stored twice.
 FIT decoding runs in worker processes (``ProcessPoolExecutor``) a few files ahead of the
 database writes, so on a two-core NAS one core decodes while PostgreSQL ingests. An Apple Health
 export is parsed the same way in one lean child process (``app.sources.apple_health.worker``).
+
+Size (~970 lines, over the ~500 of STYLE): one pipeline — claim, decode in workers, store,
+grow an archive's children, resume — whose steps share the private ``_Context``, ``_Unit`` and
+``_Claim`` and the per-file transaction rule above; cut apart, each piece would have to export
+them. The seam for a later split is the archives (``_children`` … ``_strava_export_units``) and
+Apple Health (``_process_apple_health``, ``_store_apple_health``).
 """
 
 from __future__ import annotations

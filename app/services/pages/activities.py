@@ -8,6 +8,11 @@ throws away every earlier row), and a page does not shift when a sync adds activ
 owner is paging. The cursor is just the id of the row at the page's edge; its sort key is looked
 up inside the same statement. Dates sort on the ``start_time`` index; distance, duration and
 load sort with ``NULL`` as the lowest value.
+
+Size (~720 lines): the read models of the two Activities pages (the list; one activity with
+its laps, zones, bests, sources, streams and route) share the activity queries; the science
+they show is in ``app.analytics`` (the route's simplification in ``downsample``). The seam for a
+later split is the streams and the route (``read_samples`` … ``route_shape``).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from sqlalchemy.orm import Session, aliased
 
 from app.analytics import running
 from app.analytics.curves import BEST_EFFORT_DISTANCES_M, DEFAULT_DURATIONS_S
+from app.analytics.downsample import visvalingam_indices
 from app.analytics.zones import FRIEL_ZONE_NAMES
 from app.config import Settings
 from app.db.copy import PG_EPOCH_UNIX_S
@@ -407,36 +413,6 @@ class RouteShape:
     count: int
 
 
-def simplify(x: FloatArray, y: FloatArray, target: int) -> NDArray[np.intp]:
-    """Indices of at most ``target`` points keeping the shape (Visvalingam–Whyatt, in rounds).
-
-    Each round computes every interior point's effective area (the triangle it makes with its
-    neighbours) at once and drops the flatter half of the points of one parity — never two
-    neighbours in one round, so each area stays meaningful — until ``target`` remain: about
-    ``log(n / target) / log(4/3)`` vectorised rounds instead of one Python step per removed
-    point.
-    Visvalingam & Whyatt (1993), "Line generalisation by repeated elimination of points",
-    The Cartographic Journal 30(1).
-    """
-    keep = np.arange(x.size)
-    parity = 1
-    while keep.size > max(target, 2):
-        xs, ys = x[keep], y[keep]
-        area = 0.5 * np.abs(
-            (xs[:-2] - xs[2:]) * (ys[1:-1] - ys[:-2]) - (xs[:-2] - xs[1:-1]) * (ys[2:] - ys[:-2])
-        )  # area[k] belongs to interior point k + 1
-        candidates = np.arange(parity, area.size, 2)
-        # at most half of one parity per round, the flattest first: corners always survive
-        count = min(keep.size - target, max(candidates.size // 2, 1))
-        if candidates.size > count:
-            candidates = candidates[np.argpartition(area[candidates], count - 1)[:count]]
-        drop = np.zeros(keep.size, dtype=bool)
-        drop[candidates + 1] = True
-        keep = keep[~drop]
-        parity ^= 1
-    return keep
-
-
 def route_shape(
     lat: FloatArray, lon: FloatArray, *, points: int = ROUTE_POINTS
 ) -> RouteShape | None:
@@ -460,7 +436,7 @@ def route_shape(
     off_y = (height - span_y * scale) / 2
     px = off_x + (x - x.min()) * scale
     py = height - (off_y + (y - y.min()) * scale)
-    keep = simplify(px, py, points)
+    keep = visvalingam_indices(px, py, points)
     px, py = px[keep], py[keep]
     text = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(px.tolist(), py.tolist(), strict=True))
     return RouteShape(

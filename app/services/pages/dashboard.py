@@ -40,6 +40,7 @@ from sqlalchemy import Date, Integer, exists, func, literal, select
 from sqlalchemy.orm import Session
 
 from app.analytics import pmc
+from app.analytics.rolling import weekly_last, weekly_mean
 from app.i18n import _
 from app.models import Activity, ActivityMetrics, DailyMetrics, DailyWellness
 from app.services.wellness import trends
@@ -51,8 +52,6 @@ from app.services.wellness.trends import (
     Trend,
     epoch_days,
     parse_range,
-    weekly_last,
-    weekly_mean,
 )
 
 RECENT_ACTIVITIES = 8

@@ -1,7 +1,8 @@
 """What the Settings page reads: today in the owner's time zone, the dated thresholds, where
 each estimate comes from, the source of each wellness group, the backup files and how the last
 nightly backup ended; and the two forms it saves (the training profile, the wellness sources),
-each in one transaction of its own."""
+each in one transaction of its own. The last backup and restore asked for on the page are
+read from the background work's record (``app.services.work.runs``)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from app.services.metrics import estimate_origins
 from app.services.metrics.recompute import owner_today
 from app.services.owner import training_profile
 from app.services.wellness import origins
+from app.services.work import runs
 from app.services.work.schedule import NIGHTLY_BACKUP, last_run
 
 
@@ -34,6 +36,30 @@ class SettingsPage:
     backup_files: list[dict[str, Any]]
     backup_folder: Path
     last_nightly_backup: tuple[str | None, Any, str | None] | None
+    last_backup: dict[str, Any] | None = None  # "Back up now": status, code, params
+    last_restore: dict[str, Any] | None = None  # file, status, code, params, before, after …
+
+
+def run_view(run: Any) -> dict[str, Any] | None:
+    """A recorded backup or restore as the page shows it: ``queued``/``running``, ``done`` or
+    ``failed`` (a run a stopped process cut short is a failure that says so)."""
+    if run is None:
+        return None
+    status, code, params = run.status, run.error_code, run.error_params or {}
+    if status == "interrupted":
+        status, code, params = "failed", "work_interrupted", {}
+    result = run.result or {}
+    return {
+        "status": status,
+        "code": code,
+        "params": params,
+        "file": (run.parameters or {}).get("file"),
+        "at": run.finished_at,
+        "before": result.get("before", {}),
+        "after": result.get("after", {}),
+        "safety": result.get("safety"),
+        "warnings": result.get("warnings", []),
+    }
 
 
 def settings_page(sessions: sessionmaker[Session], settings: Settings) -> SettingsPage:
@@ -43,6 +69,8 @@ def settings_page(sessions: sessionmaker[Session], settings: Settings) -> Settin
         sources = estimate_origins.overview(session)
         wellness_choices = origins.choices(session)
         last = last_run(session, NIGHTLY_BACKUP)
+        last_backup = run_view(runs.latest(session, "backup"))
+        last_restore = run_view(runs.latest(session, "restore"))
     files = [
         {"name": p.name, "size": p.stat().st_size, "modified": p.stat().st_mtime}
         for p in backups.list_backups(settings.backup_dir)
@@ -55,6 +83,8 @@ def settings_page(sessions: sessionmaker[Session], settings: Settings) -> Settin
         backup_files=files,
         backup_folder=settings.backup_dir,
         last_nightly_backup=(last.status, last.finished_at, last.error) if last else None,
+        last_backup=last_backup,
+        last_restore=last_restore,
     )
 
 

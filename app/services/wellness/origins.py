@@ -33,7 +33,7 @@ from app import records
 from app.i18n import _
 from app.models import DailyWellness
 from app.models.owner import get_owner
-from app.records import WELLNESS_FIELDS, finite
+from app.records import WELLNESS_FIELDS, WELLNESS_TABLE, finite
 from app.services.wellness.trends import source_label
 
 # When the owner has not chosen, the higher priority wins a field.
@@ -46,29 +46,10 @@ SOURCE_PRIORITY = {
     "apple_health": 10,
 }
 
-# Metric group → the WELLNESS_FIELDS it covers (every field in exactly one group).
+# Metric group → the fields it covers, in the order of ``app.records.WELLNESS_TABLE``.
 GROUPS: dict[str, tuple[str, ...]] = {
-    "sleep": (
-        "sleep_s",
-        "sleep_deep_s",
-        "sleep_light_s",
-        "sleep_rem_s",
-        "sleep_awake_s",
-        "sleep_score",
-    ),
-    "readiness": (
-        "training_readiness",
-        "hrv_rmssd_ms",
-        "hrv_sdnn_ms",
-        "body_battery_high",
-        "body_battery_low",
-    ),
-    "heart": ("resting_hr",),
-    "activity": ("steps", "active_kcal"),
-    "stress": ("stress_avg",),
-    "breathing": ("spo2_avg", "respiratory_rate"),
-    "body": ("weight_kg", "body_fat_pct"),
-    "fitness": ("vo2max_running", "vo2max_cycling"),
+    group: tuple(field.name for field in WELLNESS_TABLE if field.group == group)
+    for group in dict.fromkeys(field.group for field in WELLNESS_TABLE)
 }
 GROUP_OF: dict[str, str] = {name: group for group, names in GROUPS.items() for name in names}
 # Groups Oura wins by default while it is connected (the ring is worn at night).

@@ -13,14 +13,8 @@ Rules (the page's hints say the same in words):
 * **Averages.** The 7-day (28-day) average of a day is the mean of the values recorded on the
   7 (28) calendar days ending on that day. Days without a value are skipped, never counted as
   zero; a window without any value has no average. The figures are the averages as of today.
-* **HRV.** rMSSD when any source recorded it in the loaded days, otherwise SDNN (Apple Health):
-  the two are different statistics and are never mixed in one line. The baseline follows the
-  7-day rolling average of Plews et al. 2013 ("Training adaptation and heart rate variability in
-  elite endurance athletes: opening the door to effective monitoring", Sports Med 43:773-781)
-  against the 60-day normal range of HRV4Training (Altini, "Heart rate variability normal
-  values"): the *7-day average* (at least 3 nights of the 7) is compared with the *normal
-  range*, the mean ± 1 SD (sample SD) of the nightly values of the 60 days ending that day (at
-  least 20 nights). Below the range, within it (the boundaries included) or above it.
+* **HRV.** rMSSD when any source recorded it in the loaded days, otherwise SDNN (Apple Health);
+  the 7-day average against the 60-day normal range, as ``app.analytics.hrv`` defines it.
 * **Long ranges.** Up to ``DAILY_POINTS_MAX`` days every day is a point. Longer ranges become
   weekly points (weeks end on today): the mean of the values recorded in the week, and the
   averages and the normal range as of the week's last day — a 10-year history is ~520 points.
@@ -28,6 +22,11 @@ Rules (the page's hints say the same in words):
   (the owner's choice per metric group, else ``app.services.wellness.origins.SOURCE_PRIORITY``).
   Each metric lists its sources with the number of days each supplied in the range; the newest
   value names its own source.
+
+Size (~750 lines): the read model of one page — its three queries, its table of metrics (the
+translated titles and hints are most of the lines) and the builders of its cards; the science
+is in ``app.analytics.rolling`` and ``app.analytics.hrv``. The seam for a later split is the
+dashboard's "last night" card (``last_night``).
 """
 
 from __future__ import annotations
@@ -37,48 +36,29 @@ from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 from sqlalchemy import Date, Integer, func, literal, literal_column, select, text
 from sqlalchemy.orm import Session
 
+from app.analytics import hrv
+from app.analytics.hrv import hrv_band, hrv_status
+from app.analytics.rolling import rolling_mean, weekly_last, weekly_mean
 from app.i18n import _
 from app.models import DailyWellness
+from app.records import WELLNESS_TABLE
 
 FloatArray = NDArray[np.float64]
 
 RANGES: dict[str, int | None] = {"90d": 90, "1y": 365, "all": None}
 DEFAULT_RANGE = "90d"
 DAILY_POINTS_MAX = 400
-WEEK = 7
 
 SHORT_DAYS = 7
 LONG_DAYS = 28
-HRV_SHORT_MIN = 3
-HRV_BASELINE_DAYS = 60
-HRV_BASELINE_MIN = 20
-LEAD_DAYS = HRV_BASELINE_DAYS - 1  # loaded before the first shown day, so windows are full
+LEAD_DAYS = hrv.BASELINE_DAYS - 1  # loaded before the first shown day, so windows are full
 STAGE_NIGHTS = 14
 
-COLUMNS = (
-    "sleep_s",
-    "sleep_deep_s",
-    "sleep_light_s",
-    "sleep_rem_s",
-    "sleep_awake_s",
-    "sleep_score",
-    "hrv_rmssd_ms",
-    "hrv_sdnn_ms",
-    "resting_hr",
-    "stress_avg",
-    "body_battery_high",
-    "body_battery_low",
-    "weight_kg",
-    "body_fat_pct",
-    "steps",
-    "vo2max_running",
-    "vo2max_cycling",
-    "training_readiness",
-)
+COLUMNS = tuple(field.name for field in WELLNESS_TABLE if field.trend)  # the trends shown
 STAGES = ("sleep_deep_s", "sleep_light_s", "sleep_rem_s", "sleep_awake_s")
 
 COLOR_DAILY = "#0b6bcb"
@@ -141,92 +121,6 @@ def epoch_days(start: date, n: int) -> FloatArray:
     """Epoch seconds of the UTC midnights of ``n`` days from ``start`` (charts' ``date`` x)."""
     first = (start - date(1970, 1, 1)).days
     return (first + np.arange(n, dtype=np.float64)) * 86400.0
-
-
-def _window_sums(values: FloatArray, window: int, power: int = 1) -> tuple[FloatArray, FloatArray]:
-    finite = np.isfinite(values)
-    filled = np.where(finite, values, 0.0) ** power
-    sums = np.concatenate(([0.0], np.cumsum(filled)))
-    counts = np.concatenate(([0], np.cumsum(finite)))
-    end = np.arange(1, values.size + 1)
-    begin = np.maximum(end - window, 0)
-    return sums[end] - sums[begin], (counts[end] - counts[begin]).astype(np.float64)
-
-
-def rolling_mean(values: ArrayLike, window: int, *, min_count: int = 1) -> FloatArray:
-    """Mean of the finite values in the ``window`` days ending on each day (NaN = no value);
-    NaN where fewer than ``min_count`` values are present."""
-    array = np.asarray(values, dtype=np.float64)
-    total, count = _window_sums(array, window)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = total / count
-    return np.where(count >= max(min_count, 1), mean, np.nan)
-
-
-def rolling_sd(values: ArrayLike, window: int, *, min_count: int = 2) -> FloatArray:
-    """Sample standard deviation (ddof 1) of the finite values in each ``window``."""
-    array = np.asarray(values, dtype=np.float64)
-    total, count = _window_sums(array, window)
-    squares, _count = _window_sums(array, window, power=2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        variance = (squares - total * total / count) / (count - 1)
-    return np.where(count >= max(min_count, 2), np.sqrt(np.maximum(variance, 0.0)), np.nan)
-
-
-@dataclass(frozen=True)
-class HrvBand:
-    """HRV against its baseline, day by day (see the module docstring for the rule)."""
-
-    statistic: str  # "rmssd" | "sdnn" | "" (no HRV at all)
-    nightly: FloatArray
-    short: FloatArray  # 7-day average
-    low: FloatArray  # normal range: 60-day mean − 1 SD
-    high: FloatArray  # 60-day mean + 1 SD
-
-
-def hrv_band(rmssd: ArrayLike, sdnn: ArrayLike) -> HrvBand:
-    rmssd = np.asarray(rmssd, dtype=np.float64)
-    sdnn = np.asarray(sdnn, dtype=np.float64)
-    if np.isfinite(rmssd).any():
-        statistic, nightly = "rmssd", rmssd
-    elif np.isfinite(sdnn).any():
-        statistic, nightly = "sdnn", sdnn
-    else:
-        statistic, nightly = "", rmssd
-    short = rolling_mean(nightly, SHORT_DAYS, min_count=HRV_SHORT_MIN)
-    mean = rolling_mean(nightly, HRV_BASELINE_DAYS, min_count=HRV_BASELINE_MIN)
-    sd = rolling_sd(nightly, HRV_BASELINE_DAYS, min_count=HRV_BASELINE_MIN)
-    return HrvBand(statistic, nightly, short, mean - sd, mean + sd)
-
-
-def hrv_status(short: float, low: float, high: float) -> str | None:
-    """``below``, ``within`` or ``above`` the normal range; None without a baseline."""
-    if not (np.isfinite(short) and np.isfinite(low) and np.isfinite(high)):
-        return None
-    if short < low:
-        return "below"
-    if short > high:
-        return "above"
-    return "within"
-
-
-def _weekly_shape(values: FloatArray) -> FloatArray:
-    """Rows of 7 days, padded with NaN at the start so the last row ends on the last day."""
-    pad = (-values.size) % WEEK
-    return np.concatenate((np.full(pad, np.nan), values)).reshape(-1, WEEK)
-
-
-def weekly_mean(values: ArrayLike) -> FloatArray:
-    rows = _weekly_shape(np.asarray(values, dtype=np.float64))
-    finite = np.isfinite(rows)
-    count = finite.sum(axis=1)
-    total = np.where(finite, rows, 0.0).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / count, np.nan)
-
-
-def weekly_last(values: ArrayLike) -> FloatArray:
-    return _weekly_shape(np.asarray(values, dtype=np.float64))[:, -1]
 
 
 def last_finite(values: FloatArray) -> int | None:
@@ -587,8 +481,8 @@ def _metric_card(metric, days, sources, newest, view, x) -> MetricCard:
     for line in metric.lines:
         values = days.columns[line.column]
         shown = values * metric.factor
-        short = rolling_mean(shown, SHORT_DAYS)
-        long = rolling_mean(shown, LONG_DAYS)
+        short = rolling_mean(shown, SHORT_DAYS, min_count=1)
+        long = rolling_mean(shown, LONG_DAYS, min_count=1)
         latest, latest_day = _latest(values, days, lead)
         if latest is None:
             continue
@@ -720,7 +614,7 @@ def _hrv_card(days, sources, newest, view, x) -> MetricCard:
     card.has_values = True
     name = "SDNN" if band.statistic == "sdnn" else "rMSSD"
     unit = _("ms")
-    long = rolling_mean(band.nightly, LONG_DAYS)
+    long = rolling_mean(band.nightly, LONG_DAYS, min_count=1)
     card.status = hrv_status(band.short[-1], band.low[-1], band.high[-1])
     card.figures = [
         Figure(
@@ -795,8 +689,8 @@ def _sleep_stages(card: MetricCard, days: Days, lead: int) -> None:
             StageAverage(
                 labels[name][0],
                 labels[name][1],
-                _finite(rolling_mean(values, SHORT_DAYS)[-1]),
-                _finite(rolling_mean(values, LONG_DAYS)[-1]),
+                _finite(rolling_mean(values, SHORT_DAYS, min_count=1)[-1]),
+                _finite(rolling_mean(values, LONG_DAYS, min_count=1)[-1]),
             )
         )
 
@@ -835,7 +729,7 @@ def last_night(session: Session, *, today: date) -> LastNight:
     """Last night's sleep, HRV against its normal range, resting HR and readiness (one query
     over the 60 days up to ``today``). When today has no values yet, the newest day of the last
     week stands in (and says so)."""
-    start = today - timedelta(days=HRV_BASELINE_DAYS - 1)
+    start = today - timedelta(days=hrv.BASELINE_DAYS - 1)
     days = load_days(session, NIGHT_COLUMNS, start, today)
     block = np.vstack([days.columns[name] for name in NIGHT_COLUMNS])
     with_values = np.flatnonzero(np.isfinite(block).any(axis=0))
@@ -849,7 +743,8 @@ def last_night(session: Session, *, today: date) -> LastNight:
     result.sleep_s = _finite(column["sleep_s"][index])
     result.sleep_score = _finite(column["sleep_score"][index])
     result.resting_hr = _finite(column["resting_hr"][index])
-    result.resting_hr_28d = _finite(rolling_mean(column["resting_hr"], LONG_DAYS)[index])
+    resting_28d = rolling_mean(column["resting_hr"], LONG_DAYS, min_count=1)
+    result.resting_hr_28d = _finite(resting_28d[index])
     result.readiness = _finite(column["training_readiness"][index])
     band = hrv_band(column["hrv_rmssd_ms"], column["hrv_sdnn_ms"])
     result.hrv_statistic = band.statistic

@@ -180,15 +180,25 @@ class Maintenance:
             return self._changed.wait_for(lambda: not self._busy, timeout)
 
 
-def restore_in_place(maintenance: Maintenance, settings: Settings, path: Path) -> RestoreResult:
+def restore_in_place(
+    maintenance: Maintenance,
+    settings: Settings,
+    path: Path,
+    *,
+    record: Callable[[RestoreResult | None, BaseException | None], None] | None = None,
+) -> RestoreResult:
     """The running app's restore (Settings → Backups), after ``maintenance.begin("restore")``:
     waits until the work in flight has stopped, restores, lets the app adopt the backup's key
     and session epoch at the switch, then ends the maintenance (reloading what is kept in
     memory when the data was replaced) so that work resumes. A restore that fails changes
-    nothing, and work resumes where it stopped."""
+    nothing, and work resumes where it stopped. ``record`` is told how it ended (the result or
+    the error) before the maintenance ends, so the outcome is in the database — the restored
+    one when the data was replaced — by the time anything else runs."""
     from app.services import backups
 
     replaced = False
+    result: RestoreResult | None = None
+    failure: BaseException | None = None
 
     def switched(change: Switched) -> None:
         nonlocal replaced
@@ -198,8 +208,17 @@ def restore_in_place(maintenance: Maintenance, settings: Settings, path: Path) -
     try:
         maintenance.step(WAITING)
         maintenance.wait_quiet()
-        return backups.restore_backup(
+        result = backups.restore_backup(
             settings, path, progress=maintenance.step, on_switch=switched, in_running_app=True
         )
+        return result
+    except BaseException as error:
+        failure = error
+        raise
     finally:
+        if record is not None:
+            try:
+                record(result, failure)
+            except Exception:
+                log.exception("recording the restore failed")
         maintenance.end(replaced=replaced)

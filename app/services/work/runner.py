@@ -10,18 +10,30 @@ nightly job, "Sync now" and `domestique sync`.
 - It also runs backups and the in-app restore. While the app's maintenance lasts (a restore),
   a sync or upload pass in flight stops between two items and other queued work is held back
   until it ends; then the runner picks up what the database says is left, as at start-up.
+- Every run it takes is recorded in ``work_run`` (``app.services.work.runs``): queued, started,
+  finished, how it ended and a small result; at start-up the runs a killed process left queued
+  or running are marked ``interrupted``. The Settings page reads the last backup and restore
+  from there.
+
+Size (~700 lines): the queue, its timers, the maintenance hooks and the record of each run
+belong to one thread's bookkeeping. The seam for a later split is the sync entry point
+(``sync_source`` … ``connected_sources``), which belongs with ``app.services.sync`` once the
+per-source protocol replaces ``Mappers``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,7 +46,8 @@ from app.services.sync import connections, linking
 from app.services.sync.adapters import SyncSource
 from app.services.sync.connections import ClientContext
 from app.services.sync.engine import Clock, Syncer, SystemClock, auth_code
-from app.services.work.maintenance import Maintenance
+from app.services.work import runs
+from app.services.work.maintenance import Maintenance, restore_in_place
 from app.sources import SourceAuthError, SourceError, SourceRateLimited
 
 log = logging.getLogger(__name__)
@@ -42,6 +55,8 @@ log = logging.getLogger(__name__)
 
 class SyncBusy(Exception):
     """Another sync of this source is running (in this process or another)."""
+
+    code = "sync_busy"
 
 
 def sync_source(
@@ -153,12 +168,76 @@ def connected_sources(
     return [source for name, source in sources.items() if name in names]
 
 
+#: The most a run's recorded result may take (JSON characters); a bigger one is left out.
+RESULT_MAX_CHARS = 4000
+
+
+@dataclass
+class _Run:
+    """One run's record (``work_run``), kept beside its task."""
+
+    kind: str
+    parameters: dict[str, Any]
+    queued_at: datetime
+    id: uuid.UUID = field(default_factory=runs.new_id)
+    started_at: datetime | None = None
+
+
 @dataclass
 class _Task:
     key: tuple[str, ...]
     work: Callable[[], object]
     done: Future
+    run: _Run
     maintenance: bool = False  # the maintenance itself: runs while other work is held back
+    summary: Callable[[object], dict[str, Any]] | None = None  # the result to record
+
+
+def _error_outcome(error: BaseException) -> runs.Outcome:
+    code = getattr(error, "code", None)
+    params = getattr(error, "params", None)
+    if not isinstance(code, str):
+        return runs.Outcome("failed", {}, "internal", {"error": type(error).__name__})
+    return runs.Outcome("failed", {}, code, _jsonable(params) if isinstance(params, dict) else {})
+
+
+def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
+    """``value`` when it is small JSON, else nothing (a result is a summary, never a payload)."""
+    try:
+        text = json.dumps(value, default=str)
+    except (TypeError, ValueError):
+        return {}
+    return json.loads(text) if len(text) <= RESULT_MAX_CHARS else {}
+
+
+def outcome_of(
+    value: object, summary: Callable[[object], dict[str, Any]] | None = None
+) -> runs.Outcome:
+    """How a piece of work ended, for the record: an exception (raised or returned) failed; a
+    sync run that failed failed with its code; anything else is done with a small result."""
+    if isinstance(value, BaseException):
+        return _error_outcome(value)
+    if isinstance(value, SyncRun):
+        result = {"run": value.id, "status": value.status, "counts": value.counts or {}}
+        if value.status == "failed":
+            return runs.Outcome("failed", _jsonable(result), value.error_code or "internal", {})
+        return runs.Outcome("done", _jsonable(result))
+    if summary is not None:
+        return runs.Outcome("done", _jsonable(summary(value)))
+    if isinstance(value, dict):
+        return runs.Outcome("done", _jsonable(value))
+    if isinstance(value, str):
+        return runs.Outcome("done", {"outcome": value})
+    return runs.Outcome("done", {})
+
+
+def _restore_summary(result: object) -> dict[str, Any]:
+    return {
+        "before": result.before,  # type: ignore[attr-defined]
+        "after": result.after,  # type: ignore[attr-defined]
+        "safety": result.safety_backup.name if result.safety_backup else None,  # type: ignore[attr-defined]
+        "warnings": list(result.warnings),  # type: ignore[attr-defined]
+    }
 
 
 class SyncRunner:
@@ -178,14 +257,13 @@ class SyncRunner:
         self._queue: queue.Queue[_Task | None] = queue.Queue()
         self._pending: dict[tuple[str, ...], Future] = {}
         self._held: list[_Task] = []  # queued while the maintenance lasts
+        self._tasks: dict[tuple[str, ...], _Task] = {}  # queued or running, by key
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._current: _Task | None = None
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._timers: dict[tuple[str, ...], threading.Timer] = {}
-        self.last_restore: dict | None = None
-        self.last_backup: dict | None = None
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -201,6 +279,9 @@ class SyncRunner:
     def _left_work(self) -> Callable[[], list[Future]]:
         """What the database says is unfinished (a stopped process, or a restored backup, left
         it): read now; the returned call queues it and returns the work queued at once."""
+        interrupted = runs.interrupt_left(self.sessions, self.clock.now(), keep=self._live_runs())
+        if interrupted:
+            log.info("%d background run(s) left unfinished were marked interrupted", interrupted)
         with self.sessions.begin() as session:  # a sign-in cut short
             session.execute(
                 update(Connection)
@@ -269,21 +350,69 @@ class SyncRunner:
         with self._lock:
             return any(key[1] == source for key in self._pending)
 
+    def _live_runs(self) -> set[uuid.UUID]:
+        """The runs this process has queued or is running (never marked interrupted)."""
+        with self._lock:
+            live = {task.run.id for task in self._held}
+            live |= {task.run.id for task in self._tasks.values()}
+        return live
+
     def _submit(
-        self, key: tuple[str, ...], work: Callable[[], object], *, maintenance: bool = False
+        self,
+        key: tuple[str, ...],
+        work: Callable[[], object],
+        *,
+        parameters: dict[str, Any] | None = None,
+        maintenance: bool = False,
+        summary: Callable[[object], dict[str, Any]] | None = None,
+        run: _Run | None = None,
     ) -> Future:
         with self._lock:
             if key in self._pending:
                 return self._pending[key]
             future: Future = Future()
             self._pending[key] = future
-        self._queue.put(_Task(key, work, future, maintenance))
+            run = run or _Run(key[0], parameters or {}, self.clock.now())
+            task = _Task(key, work, future, run, maintenance, summary)
+            self._tasks[key] = task
+        if maintenance or not self.maintenance.active:  # else recorded when it runs
+            runs.queued(self.sessions, run.id, run.kind, run.parameters, run.queued_at)
+        self._queue.put(task)
         return future
+
+    def _run(self, task: _Task) -> object:
+        """Run one task and record it (started, then how it ended)."""
+        run = task.run
+        run.started_at = self.clock.now()
+        runs.started(self.sessions, run.id, run.kind, run.parameters, run.queued_at, run.started_at)
+        try:
+            outcome = task.work()
+        except Exception as error:  # the last line of defence: record, never die
+            log.exception("%s failed", "/".join(task.key))
+            outcome = error
+        self._record(run, outcome_of(outcome, task.summary))
+        return outcome
+
+    def _record(self, run: _Run, outcome: runs.Outcome) -> None:
+        runs.finished(
+            self.sessions,
+            run.id,
+            run.kind,
+            run.parameters,
+            run.queued_at,
+            run.started_at or self.clock.now(),
+            self.clock.now(),
+            outcome,
+        )
 
     def submit_sync(self, name: str, mode: str = "auto") -> Future:
         """Queue a sync (a second request for the same source while one waits is the same)."""
         source = self.sources[name]
-        return self._submit(("sync", name), lambda: self._sync(source, mode))
+        return self._submit(
+            ("sync", name),
+            lambda: self._sync(source, mode),
+            parameters={"source": name, "mode": mode},
+        )
 
     def sync_all(self) -> list[Future]:
         return [self.submit_sync(s.name) for s in connected_sources(self.sessions, self.sources)]
@@ -315,7 +444,7 @@ class SyncRunner:
 
     def submit_uploads(self) -> Future:
         """Queue the activities Strava auto-upload covers and upload them, on this thread."""
-        return self._submit(("uploads", "strava"), self._uploads)
+        return self._submit(("uploads", "strava"), self._uploads, parameters={"service": "strava"})
 
     def run_nightly(self) -> None:
         """The nightly job: sync every connected source and wait (the job records the outcome);
@@ -331,7 +460,10 @@ class SyncRunner:
         from app.services import metrics
 
         return self._submit(
-            ("recompute", "metrics"), lambda: metrics.recompute_all(self.sessions, from_day)
+            ("recompute", "metrics"),
+            lambda: metrics.recompute_all(self.sessions, from_day),
+            parameters={"from": from_day.isoformat() if from_day else None},
+            summary=lambda result: {},
         )
 
     def submit_recompute_changed(self, from_day: date) -> Future:
@@ -344,62 +476,43 @@ class SyncRunner:
             with self.sessions.begin() as session:
                 return metrics.recompute_changed(session, [], from_day)
 
-        return self._submit(("recompute", "from", from_day.isoformat()), work)
+        return self._submit(
+            ("recompute", "from", from_day.isoformat()),
+            work,
+            parameters={"from": from_day.isoformat(), "changed": True},
+            summary=lambda result: {},
+        )
 
     def submit_backup(self) -> Future:
-        """A backup now (Settings), on this thread so it never overlaps a sync's writes."""
-        from app.services.backups import BackupError, run_nightly_backup
+        """A backup now (Settings), on this thread so it never overlaps a sync's writes; its
+        outcome is the run's record (``work_run``, kind ``backup``)."""
+        from app.services.backups import run_nightly_backup
 
-        def work() -> None:
-            self.last_backup = {"status": "running"}
-            try:
-                run_nightly_backup(self.settings)
-            except BackupError as error:
-                self.last_backup = {"status": "failed", "code": error.code, "params": error.params}
-                raise
-            self.last_backup = {"status": "done"}
+        def work() -> dict[str, Any]:
+            written = run_nightly_backup(self.settings)
+            return {"file": getattr(getattr(written, "path", None), "name", None)}
 
         return self._submit(("backup", "backup"), work)
 
     def submit_restore(self, path) -> Future:
         """Restore a backup (Settings) on this thread, in the app's maintenance: it begins now
         (``MaintenanceActive`` when one is under way), so a sync in flight stops between two
-        items and nothing else starts until the restore has ended. ``last_restore`` tells the
-        page how it went (the database switches over only when the restore is complete)."""
-        from datetime import UTC, datetime
-
-        from app.services import backups
-        from app.services.work.maintenance import restore_in_place
-
+        items and nothing else starts until the restore has ended. The run's record (kind
+        ``restore``) says how it went; it is written — into the restored database when the data
+        was replaced — before the maintenance ends."""
         self.maintenance.begin("restore")
+        run = _Run("restore", {"file": path.name}, self.clock.now())
 
-        def work() -> None:
-            self.last_restore = {"file": path.name, "status": "running"}
-            try:
-                result = restore_in_place(self.maintenance, self.settings, path)
-            except backups.BackupError as error:
-                self.last_restore = {
-                    "file": path.name,
-                    "status": "failed",
-                    "code": error.code,
-                    "params": error.params,
-                }
-                raise
-            except Exception as error:
-                self.last_restore = {"file": path.name, "status": "failed", "code": "internal",
-                                     "params": {"error": type(error).__name__}}  # fmt: skip
-                raise
-            self.last_restore = {
-                "file": path.name,
-                "status": "done",
-                "at": datetime.now(UTC),
-                "before": result.before,
-                "after": result.after,
-                "safety": result.safety_backup.name if result.safety_backup else None,
-                "warnings": result.warnings,
-            }
+        def record(result: object, error: BaseException | None) -> None:
+            value = error if error is not None else result
+            self._record(run, outcome_of(value, _restore_summary))
 
-        return self._submit(("restore", "backup"), work, maintenance=True)
+        def work() -> object:
+            return restore_in_place(self.maintenance, self.settings, path, record=record)
+
+        return self._submit(
+            ("restore", "backup"), work, maintenance=True, summary=_restore_summary, run=run
+        )
 
     def submit_sign_in(self, name: str, email: str, password: str) -> Future:
         """Start a sign-in (``linking.begin_sign_in`` must have been called)."""
@@ -419,7 +532,7 @@ class SyncRunner:
                 self.submit_sync(name)
             return outcome
 
-        return self._submit(("sign_in", name), work)
+        return self._submit(("sign_in", name), work, parameters={"source": name})
 
     def submit_mfa(self, name: str, code: str) -> str:
         """Finish an MFA sign-in now (a couple of quick requests) and start the first sync."""
@@ -552,14 +665,11 @@ class SyncRunner:
                     self._held.append(task)  # queued again when the maintenance ends
                     continue
                 self._current = task
-            try:
-                outcome = task.work()
-            except Exception as error:  # the last line of defence: record, never die
-                log.exception("%s failed", "/".join(task.key))
-                outcome = error
+            outcome = self._run(task)
             # No longer pending before anyone waiting on the result wakes: they see it idle.
             with self._lock:
                 self._pending.pop(task.key, None)
+                self._tasks.pop(task.key, None)
                 self._current = None
                 self._idle.notify_all()
             task.done.set_result(outcome)
@@ -586,11 +696,17 @@ class InlineSyncRunner(SyncRunner):
         pass
 
     def _submit(
-        self, key: tuple[str, ...], work: Callable[[], object], *, maintenance: bool = False
+        self,
+        key: tuple[str, ...],
+        work: Callable[[], object],
+        *,
+        parameters: dict[str, Any] | None = None,
+        maintenance: bool = False,
+        summary: Callable[[object], dict[str, Any]] | None = None,
+        run: _Run | None = None,
     ) -> Future:
+        run = run or _Run(key[0], parameters or {}, self.clock.now())
+        runs.queued(self.sessions, run.id, run.kind, run.parameters, run.queued_at)
         future: Future = Future()
-        try:
-            future.set_result(work())
-        except Exception as error:
-            future.set_result(error)
+        future.set_result(self._run(_Task(key, work, future, run, maintenance, summary)))
         return future

@@ -29,13 +29,13 @@ Every public method raises only ``app.sources`` errors.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, TypeVar
 
 import requests
@@ -54,6 +54,7 @@ from app.sources import (
     SourceRateLimited,
     SourceUnavailable,
 )
+from app.sources.retry_after import retry_after_s
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -123,19 +124,8 @@ class LoginResult:
 
 
 def _retry_after(response: Any) -> float | None:
-    value = getattr(response, "headers", {}).get("Retry-After") if response is not None else None
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    headers = getattr(response, "headers", None) if response is not None else None
+    return retry_after_s(headers.get("Retry-After") if headers else None, time.time())
 
 
 def _activity_id(activity_id: int | str) -> int:

@@ -31,7 +31,6 @@ local Ollama) no ``Authorization`` header is sent at all.
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import json
 import logging
@@ -61,6 +60,7 @@ from app.sources.llm.schemas import (
     response_format,
     strict_json_schema,
 )
+from app.sources.retry_after import retry_after_s
 
 log = logging.getLogger(__name__)
 
@@ -783,14 +783,7 @@ def _retry_after(response: httpx2.Response, now: float) -> float | None:
         if math.isfinite(seconds):
             return max(0.0, seconds)
         return math.inf
-    value = (response.headers.get("retry-after") or "").strip()
-    if not value:
-        return None
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return max(0.0, when.timestamp() - now)
+    return retry_after_s(response.headers.get("retry-after"), now)  # an HTTP date
 
 
 def _rate_limit_wait(failure: _Failure) -> float:

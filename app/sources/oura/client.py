@@ -40,20 +40,20 @@ answer from Oura could make right).
 
 from __future__ import annotations
 
-import email.utils
 import json
 import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, timedelta
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 
 from app.sources import SourceAuthError, SourceDataError, SourceRateLimited, SourceUnavailable
+from app.sources.retry_after import retry_after_s
 
 REQUEST_TIMEOUT_S = 30.0
 REFRESH_MARGIN_S = 600.0
@@ -173,21 +173,6 @@ class OuraTokens:
                 "stored Oura tokens are unreadable", code="oura_not_connected"
             ) from e
         return cls(access, refresh, expires_at, scope if isinstance(scope, str) else None)
-
-
-def _retry_after(response: httpx.Response, now: float) -> float | None:
-    value = (response.headers.get("Retry-After") or "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - now)
 
 
 def _detail(response: httpx.Response) -> str:
@@ -407,7 +392,8 @@ class OuraClient:
         detail = _detail(response)
         if status == 429:
             return SourceRateLimited(
-                f"Oura rate limited {what}", retry_after=_retry_after(response, self._clock())
+                f"Oura rate limited {what}",
+                retry_after=retry_after_s(response.headers.get("Retry-After"), self._clock()),
             )
         if status == 401:
             scope = _SCOPE_DETAIL.search(detail)

@@ -27,7 +27,6 @@ answer from Strava could make right). Not thread-safe: one job at a time.
 
 from __future__ import annotations
 
-import email.utils
 import io
 import json
 import logging
@@ -49,6 +48,7 @@ from app.sources import (
     SourceRateLimited,
     SourceUnavailable,
 )
+from app.sources.retry_after import retry_after_s
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -254,21 +254,6 @@ def parse_upload(payload: Mapping[str, Any]) -> UploadStatus:
     return UploadStatus(
         done=activity_id is not None, activity_id=activity_id, error=None, duplicate_of=None
     )
-
-
-def _retry_after_header(response: requests.Response, now: datetime) -> float | None:
-    value = (response.headers.get("Retry-After") or "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 def _error_text(response: requests.Response | None) -> tuple[str, list[Any]]:
@@ -601,7 +586,7 @@ class StravaClient:
             wait = limits.wait_s(now, read=read)
             if wait > 0:
                 return wait
-        header = _retry_after_header(response, now)
+        header = retry_after_s(response.headers.get("Retry-After"), now.timestamp())
         if header is not None:
             return header
         return (quarter_end(now) - now).total_seconds()

@@ -97,8 +97,8 @@ def _backups(request: Request, model: settings_service.SettingsPage) -> dict:
         "restore_asked": request.query_params.get("restore"),
         "upload": request.query_params.get("upload"),
         "uploaded": request.query_params.get("file"),
-        "last_restore": getattr(request.app.state.sync_runner, "last_restore", None),
-        "last_backup": getattr(request.app.state.sync_runner, "last_backup", None),
+        "last_restore": model.last_restore,
+        "last_backup": model.last_backup,
     }
 
 

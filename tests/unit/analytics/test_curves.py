@@ -74,11 +74,6 @@ def test_resample_returns_a_copy_of_a_1hz_recording() -> None:
     assert values[0] == 0.0
 
 
-def test_rolling_mean_uses_full_windows_only() -> None:
-    np.testing.assert_array_equal(curves.rolling_mean([1, 2, 3, 4], 2), [1.5, 2.5, 3.5])
-    assert curves.rolling_mean([1, 2], 3).size == 0
-
-
 def test_block_inside_zeros() -> None:
     power = np.concatenate((np.zeros(1000), np.full(300, 300.0), np.zeros(1000)))
     time = T0 + np.arange(power.size, dtype=float)

@@ -1,11 +1,12 @@
-"""LTTB keeps the ends and the extremes of a line with far fewer points."""
+"""LTTB keeps the ends and the extremes of a line with far fewer points; Visvalingam–Whyatt
+keeps the corners of a route."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from app.analytics.downsample import lttb, lttb_indices
+from app.analytics.downsample import lttb, lttb_indices, visvalingam_indices
 
 
 def test_short_series_are_kept_whole():
@@ -50,3 +51,24 @@ def test_bad_input_is_refused():
         lttb_indices([1, 2, 3], [1, 2], 2)
     with pytest.raises(ValueError):
         lttb_indices(np.arange(10), np.arange(10), 2)
+
+
+def test_visvalingam_keeps_the_corners_of_a_noisy_square():
+    rng = np.random.default_rng(5)
+    side = np.linspace(0.0, 100.0, 500)
+    x = np.concatenate((side, np.full(500, 100.0), side[::-1], np.zeros(500)))
+    y = np.concatenate((np.zeros(500), side, np.full(500, 100.0), side[::-1]))
+    x, y = x + rng.normal(0, 0.01, x.size), y + rng.normal(0, 0.01, y.size)
+    keep = visvalingam_indices(x, y, 50)
+    assert 2 < keep.size <= 50
+    assert keep[0] == 0 and keep[-1] == x.size - 1
+    assert np.all(np.diff(keep) > 0)
+    for corner in ((100.0, 0.0), (100.0, 100.0), (0.0, 100.0)):
+        distance = np.hypot(x[keep] - corner[0], y[keep] - corner[1])
+        assert distance.min() < 1.0, corner
+
+
+def test_visvalingam_keeps_short_lines_whole_and_checks_shapes():
+    assert visvalingam_indices([0.0, 1.0, 2.0], [0.0, 1.0, 0.0], 10).tolist() == [0, 1, 2]
+    with pytest.raises(ValueError):
+        visvalingam_indices([0.0, 1.0], [0.0], 10)
