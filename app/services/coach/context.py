@@ -35,7 +35,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from app import i18n
-from app.analytics import pmc
+from app.analytics import hrv, pmc
 from app.coach import context as shaping
 from app.models import Activity, ActivityMetrics, DailyWellness
 from app.models.owner import get_owner
@@ -47,7 +47,7 @@ from app.services.metrics.thresholds import WINDOW_DAYS, HistoryRow, load_profil
 from app.services.pages import correlations
 from app.services.wellness import trends
 
-BASELINE_DAYS = trends.HRV_BASELINE_DAYS
+BASELINE_DAYS = hrv.BASELINE_DAYS
 WELLNESS_COLUMNS = (
     "hrv_rmssd_ms",
     "hrv_sdnn_ms",
@@ -400,7 +400,7 @@ def _pace_bests(session: Session, usable, cutoffs: dict[str, date]):
 
 def _wellness(session: Session, today: date) -> shaping.WellnessInputs | None:
     """The 14 days shown and the baseline before them; the HRV band as the Wellness page draws
-    it (``trends.hrv_band``)."""
+    it (``app.analytics.hrv.hrv_band``)."""
     start = today - timedelta(days=shaping.RECENT_DAYS - 1 + BASELINE_DAYS)
     days = trends.load_days(session, WELLNESS_COLUMNS, start, today)
     c = days.columns
@@ -415,8 +415,8 @@ def _wellness(session: Session, today: date) -> shaping.WellnessInputs | None:
     )
     if not any(np.isfinite(c[name][shown]).any() for name in wanted):
         return None
-    band = trends.hrv_band(c["hrv_rmssd_ms"], c["hrv_sdnn_ms"])
-    status = [trends.hrv_status(band.short[i], band.low[i], band.high[i]) for i in range(days.n)]
+    band = hrv.hrv_band(c["hrv_rmssd_ms"], c["hrv_sdnn_ms"])
+    status = [hrv.hrv_status(band.short[i], band.low[i], band.high[i]) for i in range(days.n)]
     return shaping.WellnessInputs(
         start=start,
         columns={
