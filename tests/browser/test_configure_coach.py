@@ -8,12 +8,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.services.owner import account
+from tests.browser.steps import create_owner, open_page, sign_in
 from tests.support.coach_llm import KEY, MODEL
 from tests.support.fake_llm import CHAT, FakeLlm
 
 pytestmark = pytest.mark.browser
-PASSWORD = "a very good password"
 CASES = {
     "ko-phone": ("ko", {"width": 360, "height": 740}, "코치 설정", "저장하고 연결 테스트",
                  KEY, "ok", "연결됐습니다", "코치가 보는 데이터"),
@@ -30,8 +29,7 @@ def owner(live_database, fresh_install):
 
     engine = create_engine(live_database)
     with sessionmaker(engine)() as session:
-        owner = account.NewOwner("지우", "jiwoo", PASSWORD, None, "Asia/Seoul")
-        account.create_owner(session, owner)
+        create_owner(session)
     engine.dispose()
 
 
@@ -50,19 +48,8 @@ def test_configure_and_test_the_coachs_model(
 ):
     locale, viewport, link, test_button, key, code, words, context_link = CASES[case]
     fake_llm.answer({"ok": True})
-    context = browser.new_context(
-        viewport=viewport, locale=locale, extra_http_headers={"Accept-Language": locale}
-    )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    try:
-        page.goto(live_server + "/login")
-        page.fill("input[name=username]", "jiwoo")
-        page.fill("input[name=password]", PASSWORD)
-        page.locator("main button[type=submit]").click()
-        page.wait_for_url(live_server + "/")
+    with open_page(browser, viewport=viewport, locale=locale) as page:
+        sign_in(page, live_server)
 
         page.goto(live_server + "/settings")
         page.get_by_role("link", name=link).click()
@@ -94,6 +81,3 @@ def test_configure_and_test_the_coachs_model(
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= viewport["width"], "the page scrolls sideways"
         page.screenshot(path=artifacts_dir / f"coach-context-{case}.png", full_page=True)
-    finally:
-        context.close()
-    assert errors == []

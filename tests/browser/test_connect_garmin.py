@@ -9,11 +9,10 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import create_engine, text
 
-from app.services.owner import account
 from tests.browser.conftest import VIEWPORTS
+from tests.browser.steps import create_owner, open_page, sign_in
 
 pytestmark = pytest.mark.browser
-PASSWORD = "a very good password"
 WORDS = {
     "en": {"connect": "Connect", "verify": "Verify", "connected": "Connected"},
     "ko": {"connect": "연결", "verify": "확인", "connected": "연결됨"},
@@ -30,9 +29,7 @@ def clean(live_database, fake_garmin):
             connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed names
         connection.execute(text("DELETE FROM sample"))
     with sessionmaker(engine)() as session:
-        account.create_owner(
-            session, account.NewOwner("지우", "jiwoo", PASSWORD, None, "Asia/Seoul")
-        )
+        create_owner(session)
     fake_garmin.activities_list.clear()
     fake_garmin.add_history(3, newest=date.today() - timedelta(days=1))
     yield engine
@@ -44,20 +41,8 @@ def test_connect_with_mfa_and_watch_the_first_sync(
     browser, live_server, fake_garmin, clean, artifacts_dir, locale
 ):
     words = WORDS[locale]
-    context = browser.new_context(
-        viewport=VIEWPORTS["phone"], locale=locale, extra_http_headers={"Accept-Language": locale}
-    )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    # a Content-Security-Policy violation is a console error
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    try:
-        page.goto(live_server + "/login")
-        page.fill("input[name=username]", "jiwoo")
-        page.fill("input[name=password]", PASSWORD)
-        page.locator("main button[type=submit]").click()
-        page.wait_for_url(live_server + "/")
+    with open_page(browser, viewport=VIEWPORTS["phone"], locale=locale) as page:
+        sign_in(page, live_server)
 
         page.goto(live_server + "/connections")
         card = page.locator("[data-testid=source-garmin]")
@@ -79,9 +64,6 @@ def test_connect_with_mfa_and_watch_the_first_sync(
         page.screenshot(path=artifacts_dir / f"connect-done-{locale}.png", full_page=True)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= VIEWPORTS["phone"]["width"], "the page scrolls sideways on a phone"
-    finally:
-        context.close()
-    assert errors == []
     with clean.connect() as connection:
         activities = connection.execute(text("SELECT count(*) FROM activity")).scalar_one()
         stored = connection.execute(text("SELECT row_to_json(c)::text FROM connection c")).scalar()

@@ -11,12 +11,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import create_engine, text
 
-from app.services.owner import account
 from tests.browser.conftest import VIEWPORTS
+from tests.browser.steps import create_owner, open_page, sign_in
 from tests.support.fake_strava import make_streams
 
 pytestmark = pytest.mark.browser
-PASSWORD = "a very good password"
 TABLES = ("sync_run", "activity_source", "activity", "daily_wellness", "raw_file", "connection")
 
 
@@ -30,9 +29,7 @@ def clean(live_database, fake_strava, fake_oura):
             connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed names
         connection.execute(text("DELETE FROM sample"))
     with sessionmaker(engine)() as session:
-        account.create_owner(
-            session, account.NewOwner("지우", "jiwoo", PASSWORD, None, "Asia/Seoul")
-        )
+        create_owner(session)
     fake_strava.activities_list.clear()
     for day in (1, 2):
         fake_strava.add_activity(datetime.now(UTC) - timedelta(days=day), streams=make_streams(300))
@@ -40,14 +37,6 @@ def clean(live_database, fake_strava, fake_oura):
     fake_oura.add_history(3, newest=date.today() - timedelta(days=1))
     yield engine
     engine.dispose()
-
-
-def _sign_in(page, live_server: str) -> None:
-    page.goto(live_server + "/login")
-    page.fill("input[name=username]", "jiwoo")
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("main button[type=submit]").click()
-    page.wait_for_url(live_server + "/")
 
 
 def _connect(page, live_server, name: str, client_id: str, secret: str, save: str) -> None:
@@ -78,20 +67,9 @@ def _wait_for(engine, sql: str, expected: int, page) -> None:
 @contextmanager
 def _signed_in_page(browser, live_server: str, locale: str, viewport: str):
     """A signed-in page; no script error may happen on it."""
-    context = browser.new_context(
-        viewport=VIEWPORTS[viewport], locale=locale, extra_http_headers={"Accept-Language": locale}
-    )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    # a Content-Security-Policy violation is a console error
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    try:
-        _sign_in(page, live_server)
+    with open_page(browser, viewport=VIEWPORTS[viewport], locale=locale) as page:
+        sign_in(page, live_server)
         yield page
-    finally:
-        context.close()
-    assert errors == []
 
 
 def test_connect_strava(browser, live_server, fake_strava, clean, artifacts_dir):

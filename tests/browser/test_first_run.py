@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import VIEWPORTS
+from tests.browser.steps import PASSWORD, open_page, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -31,7 +32,6 @@ TEXT = {
         "accept": "ko-KR,ko;q=0.9",
     },
 }
-PASSWORD = "a very good password"
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
@@ -40,18 +40,11 @@ def test_setup_login_dashboard(
     browser, live_server, fresh_install, live_setup_code, artifacts_dir, locale, viewport
 ):
     words = TEXT[locale]
-    context = browser.new_context(
-        viewport=VIEWPORTS[viewport],
-        locale=locale,
-        extra_http_headers={"Accept-Language": words["accept"]},
-    )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    # a Content-Security-Policy violation is a console error
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     shot = f"{locale}-{viewport}"
-    try:
+    viewport_size = VIEWPORTS[viewport]
+    with open_page(
+        browser, viewport=viewport_size, locale=locale, accept_language=words["accept"]
+    ) as page:
         page.goto(live_server + "/wellness")
         assert page.url.endswith("/setup")
         assert page.locator("h1").inner_text() == words["welcome"]
@@ -85,24 +78,14 @@ def test_setup_login_dashboard(
         page.wait_for_url(live_server + "/login")
         page.screenshot(path=artifacts_dir / f"{shot}-3-login.png", full_page=True)
 
-        page.fill("input[name=username]", "jiwoo")
-        page.fill("input[name=password]", PASSWORD)
-        page.locator("main button[type=submit]").click()
-        page.wait_for_url(live_server + "/")
+        sign_in(page, live_server)
         assert page.locator("main h1").inner_text() == words["dashboard"]
-        assert errors == []
-    finally:
-        context.close()
 
 
 def test_language_switch_keeps_the_page(
     browser, live_server, fresh_install, live_setup_code, artifacts_dir
 ):
-    context = browser.new_context(
-        viewport=VIEWPORTS["phone"], extra_http_headers={"Accept-Language": "en"}
-    )
-    page = context.new_page()
-    try:
+    with open_page(browser, viewport=VIEWPORTS["phone"], accept_language="en") as page:
         page.goto(live_server + "/setup")
         page.fill("input[name=setup_code]", live_setup_code)
         page.fill("input[name=display_name]", "Jiwoo")
@@ -117,5 +100,3 @@ def test_language_switch_keeps_the_page(
         page.wait_for_url(live_server + "/connections")
         assert page.locator("main h1").inner_text() == "연결"
         page.screenshot(path=artifacts_dir / "switch-ko-connections.png", full_page=True)
-    finally:
-        context.close()

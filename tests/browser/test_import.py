@@ -9,12 +9,11 @@ import numpy as np
 import pytest
 from sqlalchemy import create_engine, text
 
-from app.services.owner import account
 from tests.browser.conftest import VIEWPORTS
+from tests.browser.steps import create_owner, open_page, sign_in
 from tests.support.fitwriter import write_activity
 
 pytestmark = pytest.mark.browser
-PASSWORD = "a very good password"
 WORDS = {
     "en": {"added": "Activities added", "failed": "Not a file Domestique can read"},
     "ko": {"added": "추가된 활동", "failed": "Domestique가 읽을 수 없는 파일"},
@@ -30,9 +29,7 @@ def owner_and_clean_data(live_database):
         for table in ("import_job", "activity", "daily_wellness", "raw_file", "owner"):
             connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed names
     with sessionmaker(engine)() as session:
-        account.create_owner(
-            session, account.NewOwner("지우", "jiwoo", PASSWORD, None, "Asia/Seoul")
-        )
+        create_owner(session)
     engine.dispose()
 
 
@@ -47,20 +44,8 @@ def test_upload_two_files_and_read_the_result(
     junk = tmp_path / "notes.fit"
     junk.write_bytes(b"this is not a FIT file at all" * 10)
 
-    context = browser.new_context(
-        viewport=VIEWPORTS[viewport], locale=locale, extra_http_headers={"Accept-Language": locale}
-    )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    # a Content-Security-Policy violation is a console error
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    try:
-        page.goto(live_server + "/login")
-        page.fill("input[name=username]", "jiwoo")
-        page.fill("input[name=password]", PASSWORD)
-        page.locator("main button[type=submit]").click()
-        page.wait_for_url(live_server + "/")
+    with open_page(browser, viewport=VIEWPORTS[viewport], locale=locale) as page:
+        sign_in(page, live_server)
 
         page.goto(live_server + "/import")
         page.get_by_test_id("import-files").set_input_files([ride, junk])
@@ -78,6 +63,3 @@ def test_upload_two_files_and_read_the_result(
         page.screenshot(
             path=artifacts_dir / f"import-{locale}-{viewport}-2-done.png", full_page=True
         )
-        assert errors == []
-    finally:
-        context.close()

@@ -9,11 +9,10 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from app.services.owner import account
+from tests.browser.steps import create_owner, open_page, sign_in
 from tests.support.fitwriter import write_activity
 
 pytestmark = pytest.mark.browser
-PASSWORD = "a very good password"
 CASES = {
     "ko-phone": ("ko", {"width": 360, "height": 740}, "역치 추정에서 제외", "다시 사용"),
     "en-desktop": ("en", {"width": 1280, "height": 800}, "Leave out of threshold estimates",
@@ -28,9 +27,7 @@ def owner(live_database, fresh_install):
 
     engine = create_engine(live_database)
     with sessionmaker(engine)() as session:
-        account.create_owner(
-            session, account.NewOwner("지우", "jiwoo", PASSWORD, None, "Asia/Seoul")
-        )
+        create_owner(session)
     engine.dispose()
 
 
@@ -71,19 +68,8 @@ def test_leave_a_ride_out_and_take_it_back(
     browser, live_server, owner, artifacts_dir, tmp_path, case
 ):
     locale, viewport, leave_out, use_again = CASES[case]
-    context = browser.new_context(
-        viewport=viewport, locale=locale, extra_http_headers={"Accept-Language": locale}
-    )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    try:
-        page.goto(live_server + "/login")
-        page.fill("input[name=username]", "jiwoo")
-        page.fill("input[name=password]", PASSWORD)
-        page.locator("main button[type=submit]").click()
-        page.wait_for_url(live_server + "/")
+    with open_page(browser, viewport=viewport, locale=locale) as page:
+        sign_in(page, live_server)
         page.goto(live_server + "/import")
         page.get_by_test_id("import-files").set_input_files(_rides(tmp_path))
         page.locator("#import-form button[type=submit]").click()
@@ -117,6 +103,3 @@ def test_leave_a_ride_out_and_take_it_back(
         page.screenshot(path=artifacts_dir / f"leave-out-{case}-3-settings.png", full_page=True)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= viewport["width"], "the page scrolls sideways"
-    finally:
-        context.close()
-    assert errors == []

@@ -10,11 +10,10 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from app.services.owner import account
+from tests.browser.steps import create_owner, open_page, sign_in
 from tests.support.fitwriter import write_activity
 
 pytestmark = pytest.mark.browser
-PASSWORD = "a very good password"
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
 WORDS = {
     "en": {"dashboard": "Dashboard", "activities": "Activities", "insights": "Insights",
@@ -31,9 +30,7 @@ def owner(live_database, fresh_install):
 
     engine = create_engine(live_database)
     with sessionmaker(engine)() as session:
-        account.create_owner(
-            session, account.NewOwner("지우", "jiwoo", PASSWORD, None, "Asia/Seoul")
-        )
+        create_owner(session)
     engine.dispose()
 
 
@@ -74,21 +71,8 @@ def test_import_then_read_every_page(
 ):
     words = WORDS[locale]
     shot = f"flow-{locale}-{viewport}"
-    context = browser.new_context(
-        viewport=VIEWPORTS[viewport], locale=locale, extra_http_headers={"Accept-Language": locale}
-    )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    # a Content-Security-Policy violation is a console error
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    try:
-        page.goto(live_server + "/login")
-        page.fill("input[name=username]", "jiwoo")
-        page.fill("input[name=password]", PASSWORD)
-        page.locator("main button[type=submit]").click()
-        page.wait_for_url(live_server + "/")
+    with open_page(browser, viewport=VIEWPORTS[viewport], locale=locale) as page:
+        sign_in(page, live_server)
 
         page.goto(live_server + "/import")
         page.get_by_test_id("import-files").set_input_files(_files(tmp_path, len(shot)))
@@ -130,6 +114,3 @@ def test_import_then_read_every_page(
 
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= VIEWPORTS[viewport]["width"], "the page scrolls sideways"
-    finally:
-        context.close()
-    assert errors == []
