@@ -205,8 +205,7 @@ def serve(
         workers=1,
         log_config=None,
         access_log=False,
-        proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
+        proxy_headers=False,  # the app reads X-Forwarded-* from DOMESTIQUE_TRUSTED_PROXIES only
         timeout_graceful_shutdown=10,
     )
 
