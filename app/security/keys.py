@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from app.config import Settings
-from app.security.redaction import register_secret
+from app.security.redaction import register_secret, register_secrets_in
 
 KEY_FILE_NAME = "secret.key"
 
@@ -88,7 +88,7 @@ class SecretBox:
         self._fernet = Fernet(master_key.encode())  # one assignment: readers see old or new
 
     def encrypt(self, plaintext: str) -> str:
-        register_secret(plaintext)
+        register_secrets_in(plaintext)  # each token of a token document, not the document
         return self._fernet.encrypt(plaintext.encode()).decode()
 
     def decrypt(self, token: str) -> str:
@@ -99,5 +99,5 @@ class SecretBox:
                 "a stored credential cannot be decrypted with this secret key; "
                 "restore the key that encrypted it or reconnect the source"
             ) from exc
-        register_secret(plaintext)
+        register_secrets_in(plaintext)
         return plaintext

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.models import Activity, ActivitySource, Connection, RawFile, StravaUpload
+from app.security.redaction import redact_error
 from app.services import raw_store
 from app.services.imports import store
 from app.services.sync import connections
@@ -314,7 +315,7 @@ class Uploader:
                 status="failed",
                 external_id=external_id,
                 error_code=_code(error),
-                error_detail=str(error)[:500],
+                error_detail=redact_error(error)[:500],
             )
             counts["failed"] = counts.get("failed", 0) + 1
             return
@@ -334,7 +335,7 @@ class Uploader:
             row.attempts += 1
             if row.attempts >= MAX_ATTEMPTS:
                 row.status, row.error_code = "failed", "source_unavailable"
-                row.error_detail = str(error)[:500]
+                row.error_detail = redact_error(error)[:500]
         counts["retry"] = counts.get("retry", 0) + 1
 
     def _check(self, activity_id: int, counts: dict[str, int]) -> None:
@@ -352,7 +353,10 @@ class Uploader:
             raise
         except SourceError as error:
             self._set(
-                activity_id, status="failed", error_code=_code(error), error_detail=str(error)[:500]
+                activity_id,
+                status="failed",
+                error_code=_code(error),
+                error_detail=redact_error(error)[:500],
             )
             counts["failed"] = counts.get("failed", 0) + 1
             return
