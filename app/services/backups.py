@@ -59,6 +59,9 @@ BUSY_LOCK = "domestique:backup-restore"
 APP_LOCK = "domestique:app:"  # + the database's name: held (shared) while an app serves it
 SUFFIX = ".tar"
 CHUNK = 1024 * 1024
+# metadata.json is read whole into memory: far more than the checksums of a million raw files,
+# far less than a crafted member could make the app swallow.
+METADATA_MAX_BYTES = 64 * 1024 * 1024
 FORMAT_VERSION = 1
 
 
@@ -298,10 +301,23 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _open_tar(path: Path) -> tarfile.TarFile:
+    """A backup is a plain tar: a compressed one (gzip, bz2, xz: a decompression bomb in
+    waiting) is refused as unreadable, never inflated."""
+    return tarfile.open(path, "r:")
+
+
 def read_metadata(path: Path) -> dict[str, Any]:
     try:
-        with tarfile.open(path, "r") as archive:
+        with _open_tar(path) as archive:
             member = archive.getmember("metadata.json")
+            if member.size > METADATA_MAX_BYTES:
+                raise BackupError(
+                    f"{path.name}: metadata.json has {member.size} bytes",
+                    code="backup_member_too_large",
+                    name="metadata.json",
+                    limit_mb=METADATA_MAX_BYTES // (1024 * 1024),
+                )
             handle = archive.extractfile(member)
             assert handle is not None
             return json.loads(handle.read())
@@ -317,7 +333,7 @@ def verify(path: Path) -> dict[str, Any]:
     seen: set[str] = set()
     try:
         with (
-            tarfile.open(path, "r") as archive,
+            _open_tar(path) as archive,
             tempfile.TemporaryDirectory(dir=path.parent, prefix=".verify-") as work,
         ):
             for member in archive:
@@ -326,6 +342,12 @@ def verify(path: Path) -> dict[str, Any]:
                 if not member.isfile() or member.name not in expected:
                     raise BackupError(
                         f"unexpected member {member.name}", code="backup_corrupt", name=member.name
+                    )
+                if member.size != expected[member.name].get("size"):  # before reading a byte
+                    raise BackupError(
+                        f"{member.name} has {member.size} bytes, not the size the metadata says",
+                        code="backup_corrupt",
+                        name=member.name,
                     )
                 handle = archive.extractfile(member)
                 assert handle is not None
@@ -427,8 +449,7 @@ def adopt_upload(settings: Settings, received: Path) -> Path:
         shutil.move(str(received), partial)
         metadata = verify(partial)
         created = datetime.fromisoformat(metadata["created_at"])
-        target = folder / backup_name(created).replace(PREFIX, f"{PREFIX}upload-")
-        os.replace(partial, target)
+        target = _keep_new(partial, folder, backup_name(created), "upload")
     except BackupError:
         partial.unlink(missing_ok=True)
         raise
@@ -436,6 +457,22 @@ def adopt_upload(settings: Settings, received: Path) -> Path:
         partial.unlink(missing_ok=True)
         raise BackupError(str(error), code="backup_unreadable") from error
     return target
+
+
+def _keep_new(partial: Path, folder: Path, name: str, label: str) -> Path:
+    """Give ``partial`` its final name without ever replacing a file: ``created_at`` comes from
+    the upload (forgeable), so a second file with the same time is kept as
+    ``…-upload2-…``, ``…-upload3-…`` (a hard link fails when the name is taken)."""
+    for n in range(1, 1000):
+        tag = label if n == 1 else f"{label}{n}"
+        target = folder / name.replace(PREFIX, f"{PREFIX}{tag}-")
+        try:
+            os.link(partial, target)
+        except FileExistsError:
+            continue
+        partial.unlink()
+        return target
+    raise BackupError("too many uploads with the same time", code="backup_unreadable")
 
 
 # --- restore -------------------------------------------------------------------------------
@@ -634,7 +671,7 @@ def _restore(
             engine.dispose()
         with tempfile.TemporaryDirectory(dir=path.parent, prefix=".restore-") as work:
             say("extract")
-            with tarfile.open(path, "r") as archive:
+            with _open_tar(path) as archive:
                 for member in archive:
                     if member.name == "db.dump":
                         archive.extract(member, work, filter="data")

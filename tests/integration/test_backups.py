@@ -295,3 +295,76 @@ def test_domestique_restore_refuses_while_the_app_runs(install, monkeypatch):
         assert stopped.exit_code == 0, stopped.output
     finally:
         get_settings.cache_clear()
+
+
+# --- hostile archives ---------------------------------------------------------------------
+
+
+def _tar_with(path, members: dict[str, bytes], mode: str = "w") -> None:
+    import io
+
+    with tarfile.open(path, mode) as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+
+
+def test_a_compressed_backup_is_refused_before_anything_is_inflated(tmp_path):
+    """A gzip (bz2, xz) tar could inflate without bound: backups are plain tars only."""
+    for mode in ("w:gz", "w:bz2", "w:xz"):
+        path = tmp_path / f"domestique-upload-{mode[-2:]}.tar"
+        _tar_with(path, {"metadata.json": b'{"format": 1}'}, mode)
+        with pytest.raises(BackupError) as error:
+            backups.read_metadata(path)
+        assert error.value.code == "backup_unreadable"
+    plain = tmp_path / "plain.tar"
+    _tar_with(plain, {"metadata.json": b'{"format": 1}'})
+    assert backups.read_metadata(plain) == {"format": 1}
+
+
+def test_an_oversized_metadata_member_is_not_read(tmp_path, monkeypatch):
+    from app.messages import describe
+
+    monkeypatch.setattr(backups, "METADATA_MAX_BYTES", 1024 * 1024)
+    path = tmp_path / "huge.tar"
+    _tar_with(path, {"metadata.json": b'{"pad": "' + b"x" * (1024 * 1024) + b'"}'})
+    with pytest.raises(BackupError) as error:
+        backups.read_metadata(path)
+    assert error.value.code == "backup_member_too_large"
+    sentence = describe(error.value.code, error.value.params)
+    assert "metadata.json" in sentence and "1 MB" in sentence
+
+
+def test_a_member_whose_size_differs_from_the_metadata_is_refused_unread(install, tmp_path):
+    import json
+
+    good = backups.make_backup(install).path
+    with tarfile.open(good) as archive:
+        metadata = json.loads(archive.extractfile("metadata.json").read())
+    forged = tmp_path / "forged.tar"
+    _tar_with(
+        forged,
+        {"metadata.json": json.dumps(metadata).encode(), "db.dump": b"\0" * 4096},
+    )
+    with pytest.raises(BackupError) as error:
+        backups.verify(forged)
+    assert error.value.code == "backup_corrupt" and error.value.params["name"] == "db.dump"
+
+
+def test_an_upload_with_a_forged_time_never_replaces_an_earlier_one(install, tmp_path):
+    """Two uploads claiming the same created_at are both kept; the first is untouched."""
+    good = backups.make_backup(install).path
+    first_copy, second_copy = tmp_path / "a.tar", tmp_path / "b.tar"
+    first_copy.write_bytes(good.read_bytes())
+    second_copy.write_bytes(good.read_bytes())
+    first = backups.adopt_upload(install, first_copy)
+    planted = first.read_bytes()
+    second = backups.adopt_upload(install, second_copy)
+    assert first != second and first.exists() and second.exists()
+    assert first.read_bytes() == planted
+    assert first.name.startswith("domestique-upload-")
+    assert second.name.startswith("domestique-upload2-")
+    assert second.name.endswith(first.name.removeprefix("domestique-upload-"))
+    assert second in backups.list_backups(install.backup_dir)
+    assert not list(install.backup_dir.glob(".upload-*"))

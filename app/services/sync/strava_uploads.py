@@ -189,7 +189,10 @@ def original_fit(session: Session, settings: Settings, activity_id: int) -> byte
         .order_by(RawFile.id)
     ).scalars()
     for raw in raws:
-        data = raw_store.raw_path(settings, raw).read_bytes()
+        path = raw_store.raw_path(settings, raw)
+        if path is None or not path.is_file():
+            continue  # outside the raw store, or gone: not an original to upload
+        data = path.read_bytes()
         if raw.kind == "fit":
             return data
         try:
