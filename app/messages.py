@@ -389,6 +389,12 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
         name=p.get("name", "?"),
         limit_mb=p.get("limit_mb", "?"),
     ),
+    "backup_unverified": lambda p: _(
+        "This backup was not made with this installation's secret key, or it was changed since. "
+        "Nothing was changed. Restore it only if you made it yourself, and confirm that risk "
+        "explicitly (Settings → Backups asks a second time; on the command line add "
+        "`--accept-unverified`)."
+    ),
     "backup_unreadable": lambda p: _(
         "This is not a Domestique backup, or it is cut short. Nothing was changed."
     ),

@@ -66,6 +66,11 @@ def load_master_key(settings: Settings) -> str:
     return value
 
 
+def backup_signing_key(master_key: str) -> bytes:
+    """The HMAC key that signs a backup's metadata, derived from the master key."""
+    return _derive(master_key.encode(), b"domestique backup metadata")
+
+
 def session_signing_key(master_key: str) -> str:
     """A separate key for signing session cookies, derived from the master key."""
     derived = _derive(master_key.encode(), b"domestique session cookies")

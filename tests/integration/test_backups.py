@@ -368,3 +368,116 @@ def test_an_upload_with_a_forged_time_never_replaces_an_earlier_one(install, tmp
     assert second.name.endswith(first.name.removeprefix("domestique-upload-"))
     assert second in backups.list_backups(install.backup_dir)
     assert not list(install.backup_dir.glob(".upload-*"))
+
+
+# --- authenticated backups ----------------------------------------------------------------
+
+
+def _members(path) -> dict[str, bytes]:
+    with tarfile.open(path) as archive:
+        return {m.name: archive.extractfile(m).read() for m in archive if m.isfile()}
+
+
+def _rewrite(source, target, change) -> None:
+    """A copy of ``source`` with its members changed by ``change`` (the HMAC kept as it was)."""
+    import json
+
+    members = _members(source)
+    metadata = json.loads(members["metadata.json"])
+    change(members, metadata)
+    members["metadata.json"] = json.dumps(metadata, indent=1, sort_keys=True).encode()
+    _tar_with(target, members)
+
+
+def test_a_backup_is_signed_with_the_installs_key(install):
+    made = backups.make_backup(install).path
+    members = _members(made)
+    assert list(members)[-1] == backups.MAC_MEMBER and len(members[backups.MAC_MEMBER]) == 64
+    assert backups.is_authentic(install, made)
+
+
+def test_a_tampered_metadata_json_is_refused_before_anything_changes(install, tmp_path):
+    good = backups.make_backup(install).path
+    forged = install.backup_dir / "domestique-20200103-000000.tar"
+    _rewrite(good, forged, lambda members, metadata: metadata.update(app_version="0.0.1"))
+    backups.verify(forged)  # every checksum still matches: only the HMAC can tell
+    before = _content(install)
+    with pytest.raises(BackupError) as error:
+        backups.restore_backup(install, forged)
+    assert error.value.code == "backup_unverified"
+    assert _content(install) == before
+    assert not list(install.backup_dir.glob("domestique-safety-*"))  # not even a safety backup
+
+
+def test_a_tampered_dump_with_fixed_checksums_is_refused(install, tmp_path):
+    import hashlib
+
+    good = backups.make_backup(install).path
+    # A second install's dump (its own rows) slipped in, with checksums to match.
+    engine = create_engine(install.database_url.get_secret_value())
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE owner SET username = 'intruder'"))
+    engine.dispose()
+    other = _members(backups.make_backup(install, label="other").path)["db.dump"]
+    engine = create_engine(install.database_url.get_secret_value())
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE owner SET username = 'jiwoo'"))
+    engine.dispose()
+
+    def swap(members, metadata):
+        members["db.dump"] = other
+        metadata["members"]["db.dump"] = {
+            "sha256": hashlib.sha256(other).hexdigest(),
+            "size": len(other),
+        }
+
+    forged = install.backup_dir / "domestique-20200104-000000.tar"
+    _rewrite(good, forged, swap)
+    backups.verify(forged)
+    with pytest.raises(BackupError) as error:
+        backups.restore_backup(install, forged)
+    assert error.value.code == "backup_unverified"
+    engine = create_engine(install.database_url.get_secret_value())
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT username FROM owner")).scalar() == "jiwoo"
+    engine.dispose()
+
+
+def test_a_foreign_key_backup_needs_the_explicit_second_confirmation(install, monkeypatch):
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+    from app.config import get_settings
+
+    made = backups.make_backup(install).path
+    key_file = install.data_dir / "secret.key"
+    their_key = key_file.read_text()
+    key_file.write_text(Fernet.generate_key().decode())  # a new NAS, or the key was lost
+    ours = key_file.read_text()
+    assert not backups.is_authentic(install, made)
+    before = _content(install)
+
+    monkeypatch.setenv("DOMESTIQUE_ENV", "development")
+    monkeypatch.setenv("DOMESTIQUE_DATABASE_URL", install.database_url.get_secret_value())
+    monkeypatch.setenv("DOMESTIQUE_DATA_DIR", str(install.data_dir))
+    monkeypatch.setenv("DOMESTIQUE_BACKUP_DIR", str(install.backup_dir))
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        refused = runner.invoke(cli, ["restore", str(made), "--yes"])  # --yes is not enough
+        assert refused.exit_code == 1
+        assert "does not verify" in " ".join(refused.output.split())
+        declined = runner.invoke(cli, ["restore", str(made)], input="y\nn\n")
+        assert declined.exit_code == 1
+        assert key_file.read_text() == ours and _content(install) == before
+        with pytest.raises(BackupError) as error:
+            backups.restore_backup(install, made)
+        assert error.value.code == "backup_unverified"
+
+        accepted = runner.invoke(cli, ["restore", str(made), "--yes", "--accept-unverified"])
+        assert accepted.exit_code == 0, accepted.output
+    finally:
+        get_settings.cache_clear()
+    assert key_file.read_text() == their_key  # only now is the key replaced
+    assert _content(install) == before
+    assert backups.is_authentic(install, made)

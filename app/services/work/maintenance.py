@@ -180,7 +180,9 @@ class Maintenance:
             return self._changed.wait_for(lambda: not self._busy, timeout)
 
 
-def restore_in_place(maintenance: Maintenance, settings: Settings, path: Path) -> RestoreResult:
+def restore_in_place(
+    maintenance: Maintenance, settings: Settings, path: Path, *, accept_unverified: bool = False
+) -> RestoreResult:
     """The running app's restore (Settings → Backups), after ``maintenance.begin("restore")``:
     waits until the work in flight has stopped, restores, lets the app adopt the backup's key
     and session epoch at the switch, then ends the maintenance (reloading what is kept in
@@ -199,7 +201,12 @@ def restore_in_place(maintenance: Maintenance, settings: Settings, path: Path) -
         maintenance.step(WAITING)
         maintenance.wait_quiet()
         return backups.restore_backup(
-            settings, path, progress=maintenance.step, on_switch=switched, in_running_app=True
+            settings,
+            path,
+            progress=maintenance.step,
+            on_switch=switched,
+            in_running_app=True,
+            accept_unverified=accept_unverified,
         )
     finally:
         maintenance.end(replaced=replaced)

@@ -361,7 +361,7 @@ class SyncRunner:
 
         return self._submit(("backup", "backup"), work)
 
-    def submit_restore(self, path) -> Future:
+    def submit_restore(self, path, *, accept_unverified: bool = False) -> Future:
         """Restore a backup (Settings) on this thread, in the app's maintenance: it begins now
         (``MaintenanceActive`` when one is under way), so a sync in flight stops between two
         items and nothing else starts until the restore has ended. ``last_restore`` tells the
@@ -376,7 +376,9 @@ class SyncRunner:
         def work() -> None:
             self.last_restore = {"file": path.name, "status": "running"}
             try:
-                result = restore_in_place(self.maintenance, self.settings, path)
+                result = restore_in_place(
+                    self.maintenance, self.settings, path, accept_unverified=accept_unverified
+                )
             except backups.BackupError as error:
                 self.last_restore = {
                     "file": path.name,
