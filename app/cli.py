@@ -205,8 +205,7 @@ def serve(
         workers=1,
         log_config=None,
         access_log=False,
-        proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
+        proxy_headers=False,  # the app reads X-Forwarded-* from DOMESTIQUE_TRUSTED_PROXIES only
         timeout_graceful_shutdown=10,
     )
 
@@ -550,6 +549,12 @@ def backup() -> None:
 def restore(
     file: Path = typer.Argument(..., help="A backup file (domestique-….tar)."),  # noqa: B008
     yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+    accept_unverified: bool = typer.Option(
+        False,
+        "--accept-unverified",
+        help="Restore a backup this installation's key does not verify (made elsewhere or "
+        "under a lost key): its data and its key replace ours unchecked.",
+    ),
 ) -> None:
     """Replace the database and raw files with a backup (a safety backup is taken first)."""
     from rich.console import Console
@@ -580,10 +585,27 @@ def restore(
         "Replace the current database and raw files with this backup?", default=False
     ):
         raise typer.Exit(1)
+    authentic = backups.is_authentic(settings, file)
+    if not authentic and not accept_unverified:
+        console.print(
+            "[yellow]This backup does not verify with this installation's secret key: it was "
+            "made elsewhere or under a lost key, changed since, or written before backups were "
+            "signed. Restoring it replaces all data with whatever it holds, and its secret key "
+            "replaces this installation's; a backup from someone else could take over your "
+            "accounts or run their code in the database.[/yellow]"
+        )
+        if yes or not typer.confirm(
+            "Did you make this backup yourself, and restore it unverified?", default=False
+        ):
+            console.print(f"[red]{describe('backup_unverified')}[/red]")
+            raise typer.Exit(1)
     try:
         with console.status("restore") as status:
             result = backups.restore_backup(
-                settings, file, progress=lambda step: status.update(f"restore: {step}")
+                settings,
+                file,
+                progress=lambda step: status.update(f"restore: {step}"),
+                accept_unverified=not authentic,
             )
     except backups.BackupError as error:
         console.print(f"[red]restore failed[/red]: {describe(error.code, error.params)}")

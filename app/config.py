@@ -68,7 +68,15 @@ class Settings(BaseSettings):
         90, ge=1, description="Days a login lasts at most, however often it is used."
     )
     login_attempts_per_minute: int = Field(
-        5, ge=1, description="Failed and successful logins allowed per client per minute."
+        5,
+        ge=1,
+        description="Logins allowed per minute for one user name from one client address (four "
+        "times as many for one user name from all addresses, or from one address for all names).",
+    )
+    trusted_proxies: str = Field(
+        "127.0.0.1",
+        description="Addresses or networks (comma-separated, e.g. `172.18.0.0/16`) of reverse "
+        "proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed; unset: none.",
     )
     metrics_token: SecretStr | None = Field(
         None, description="Bearer token required by `/metrics` when set."
@@ -207,6 +215,27 @@ class Settings(BaseSettings):
             )
         return self
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        import ipaddress
+
+        for item in _comma_list(value):
+            if item == "*":
+                continue
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as exc:
+                raise ValueError(
+                    f"DOMESTIQUE_TRUSTED_PROXIES: {item!r} is not an IP address or network "
+                    "(e.g. 172.18.0.1 or 172.18.0.0/16)"
+                ) from exc
+        return value
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return _comma_list(self.trusted_proxies)
+
     @property
     def allowed_host_list(self) -> list[str]:
         return [name.strip() for name in self.allowed_hosts.replace(" ", ",").split(",") if name]
@@ -214,6 +243,10 @@ class Settings(BaseSettings):
     @property
     def raw_dir(self) -> Path:
         return self.data_dir / "raw"
+
+
+def _comma_list(value: str) -> list[str]:
+    return [item.strip() for item in value.replace(" ", ",").split(",") if item.strip()]
 
 
 @lru_cache

@@ -55,10 +55,19 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
     # Archives
     "zip_corrupt": lambda p: _("The ZIP archive is damaged or not a ZIP; nothing was stored."),
     "zip_empty": lambda p: _("The ZIP archive is empty."),
-    "zip_bomb": lambda p: _(
-        "Refused: the ZIP archive unpacks to more than %(limit_mb)s MB or is compressed "
-        "suspiciously well (a “ZIP bomb”). Nothing was stored.",
-        limit_mb=p.get("limit_mb", "?"),
+    "zip_bomb": lambda p: (
+        _(
+            "Refused: %(name)s inside the ZIP archive unpacks to more than %(limit_mb)s MB, the "
+            "largest file Domestique reads from an archive. Nothing was stored.",
+            name=p.get("name", "?"),
+            limit_mb=p.get("limit_mb", "?"),
+        )
+        if p.get("limit") == "member"
+        else _(
+            "Refused: the ZIP archive unpacks to more than %(limit_mb)s MB or is compressed "
+            "suspiciously well (a “ZIP bomb”). Nothing was stored.",
+            limit_mb=p.get("limit_mb", "?"),
+        )
     ),
     "zip_member_corrupt": lambda p: _(
         "A file inside the ZIP is damaged (%(name)s).", name=p.get("name", "?")
@@ -373,6 +382,18 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
         "The backup file is damaged (%(name)s does not match its checksum or is missing). Use "
         "another backup.",
         name=p.get("name", "?"),
+    ),
+    "backup_member_too_large": lambda p: _(
+        "The backup's %(name)s is larger than %(limit_mb)s MB, more than a Domestique backup "
+        "ever holds; it was not read. Nothing was changed.",
+        name=p.get("name", "?"),
+        limit_mb=p.get("limit_mb", "?"),
+    ),
+    "backup_unverified": lambda p: _(
+        "This backup was not made with this installation's secret key, or it was changed since. "
+        "Nothing was changed. Restore it only if you made it yourself, and confirm that risk "
+        "explicitly (Settings → Backups asks a second time; on the command line add "
+        "`--accept-unverified`)."
     ),
     "backup_unreadable": lambda p: _(
         "This is not a Domestique backup, or it is cut short. Nothing was changed."

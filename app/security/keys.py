@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from app.config import Settings
-from app.security.redaction import register_secret
+from app.security.redaction import register_secret, register_secrets_in
 
 KEY_FILE_NAME = "secret.key"
 
@@ -66,6 +66,11 @@ def load_master_key(settings: Settings) -> str:
     return value
 
 
+def backup_signing_key(master_key: str) -> bytes:
+    """The HMAC key that signs a backup's metadata, derived from the master key."""
+    return _derive(master_key.encode(), b"domestique backup metadata")
+
+
 def session_signing_key(master_key: str) -> str:
     """A separate key for signing session cookies, derived from the master key."""
     derived = _derive(master_key.encode(), b"domestique session cookies")
@@ -88,7 +93,7 @@ class SecretBox:
         self._fernet = Fernet(master_key.encode())  # one assignment: readers see old or new
 
     def encrypt(self, plaintext: str) -> str:
-        register_secret(plaintext)
+        register_secrets_in(plaintext)  # each token of a token document, not the document
         return self._fernet.encrypt(plaintext.encode()).decode()
 
     def decrypt(self, token: str) -> str:
@@ -99,5 +104,5 @@ class SecretBox:
                 "a stored credential cannot be decrypted with this secret key; "
                 "restore the key that encrypted it or reconnect the source"
             ) from exc
-        register_secret(plaintext)
+        register_secrets_in(plaintext)
         return plaintext

@@ -12,6 +12,11 @@ barely compress) with:
   key: whoever has a backup can use the connections in it.
 - ``metadata.json`` — app version, Alembic revision, PostgreSQL and TimescaleDB versions, row
   counts per table, and the SHA-256 and size of every other member.
+- ``metadata.hmac`` — HMAC-SHA256 of ``metadata.json``'s bytes under a key derived (HKDF) from
+  the install's secret key. Through the checksums it authenticates every member: a restore
+  checks it before anything else, and a backup that does not verify with the current key (made
+  elsewhere, under a lost key, or changed since) is restored only when the owner accepts that
+  risk in so many words (``accept_unverified``) — only then does its ``secret.key`` replace ours.
 
 Written to ``.partial``, fsynced, renamed; then verified by reading it back (every checksum, and
 ``pg_restore --list`` on the dump). Retention (keep the newest N daily, weekly and monthly
@@ -33,6 +38,7 @@ on), once ``backups`` becomes a package.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import io
 import json
 import logging
@@ -56,7 +62,7 @@ from app.config import Settings
 from app.db.extensions import create_timescaledb_for_restore, update_extensions
 from app.db.locks import lock_key
 from app.db.migrate import current_revision
-from app.security.keys import KEY_FILE_NAME
+from app.security.keys import KEY_FILE_NAME, backup_signing_key, load_master_key
 
 log = logging.getLogger(__name__)
 PREFIX = "domestique-"
@@ -64,6 +70,10 @@ BUSY_LOCK = "domestique:backup-restore"
 APP_LOCK = "domestique:app:"  # + the database's name: held (shared) while an app serves it
 SUFFIX = ".tar"
 CHUNK = 1024 * 1024
+# metadata.json is read whole into memory: far more than the checksums of a million raw files,
+# far less than a crafted member could make the app swallow.
+METADATA_MAX_BYTES = 64 * 1024 * 1024
+MAC_MEMBER = "metadata.hmac"
 FORMAT_VERSION = 1
 
 
@@ -275,6 +285,10 @@ def _write_backup(
                 info = tarfile.TarInfo("metadata.json")
                 info.size, info.mtime = len(body), int(now.timestamp())
                 archive.addfile(info, io.BytesIO(body))
+                mac = _sign(settings, body).encode()
+                info = tarfile.TarInfo(MAC_MEMBER)
+                info.size, info.mtime = len(mac), int(now.timestamp())
+                archive.addfile(info, io.BytesIO(mac))
             with partial.open("rb") as handle:
                 os.fsync(handle.fileno())
         os.replace(partial, target)
@@ -303,10 +317,49 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _open_tar(path: Path) -> tarfile.TarFile:
+    """A backup is a plain tar: a compressed one (gzip, bz2, xz: a decompression bomb in
+    waiting) is refused as unreadable, never inflated."""
+    return tarfile.open(path, "r:")
+
+
+def _sign(settings: Settings, body: bytes) -> str:
+    return hmac.new(backup_signing_key(load_master_key(settings)), body, hashlib.sha256).hexdigest()
+
+
+def is_authentic(settings: Settings, path: Path) -> bool:
+    """Whether ``path``'s metadata carries a valid HMAC under this install's key (so every
+    member, through its checksum, is as this install wrote it). False for a backup made under
+    another key, one changed since, one written before backups were signed, or an unreadable
+    one."""
+    try:
+        with _open_tar(path) as archive:
+            body, mac = _member_bytes(archive, "metadata.json"), _member_bytes(archive, MAC_MEMBER)
+    except (tarfile.TarError, KeyError, OSError, BackupError):
+        return False
+    return hmac.compare_digest(_sign(settings, body).encode(), mac.strip())
+
+
+def _member_bytes(archive: tarfile.TarFile, name: str) -> bytes:
+    member = archive.getmember(name)
+    if not member.isfile() or member.size > METADATA_MAX_BYTES:
+        raise BackupError(f"{name} is not a small file", code="backup_unreadable")
+    handle = archive.extractfile(member)
+    assert handle is not None
+    return handle.read()
+
+
 def read_metadata(path: Path) -> dict[str, Any]:
     try:
-        with tarfile.open(path, "r") as archive:
+        with _open_tar(path) as archive:
             member = archive.getmember("metadata.json")
+            if member.size > METADATA_MAX_BYTES:
+                raise BackupError(
+                    f"{path.name}: metadata.json has {member.size} bytes",
+                    code="backup_member_too_large",
+                    name="metadata.json",
+                    limit_mb=METADATA_MAX_BYTES // (1024 * 1024),
+                )
             handle = archive.extractfile(member)
             assert handle is not None
             return json.loads(handle.read())
@@ -322,15 +375,21 @@ def verify(path: Path) -> dict[str, Any]:
     seen: set[str] = set()
     try:
         with (
-            tarfile.open(path, "r") as archive,
+            _open_tar(path) as archive,
             tempfile.TemporaryDirectory(dir=path.parent, prefix=".verify-") as work,
         ):
             for member in archive:
-                if member.name == "metadata.json":
+                if member.name in ("metadata.json", MAC_MEMBER):
                     continue
                 if not member.isfile() or member.name not in expected:
                     raise BackupError(
                         f"unexpected member {member.name}", code="backup_corrupt", name=member.name
+                    )
+                if member.size != expected[member.name].get("size"):  # before reading a byte
+                    raise BackupError(
+                        f"{member.name} has {member.size} bytes, not the size the metadata says",
+                        code="backup_corrupt",
+                        name=member.name,
                     )
                 handle = archive.extractfile(member)
                 assert handle is not None
@@ -432,8 +491,7 @@ def adopt_upload(settings: Settings, received: Path) -> Path:
         shutil.move(str(received), partial)
         metadata = verify(partial)
         created = datetime.fromisoformat(metadata["created_at"])
-        target = folder / backup_name(created).replace(PREFIX, f"{PREFIX}upload-")
-        os.replace(partial, target)
+        target = _keep_new(partial, folder, backup_name(created), "upload")
     except BackupError:
         partial.unlink(missing_ok=True)
         raise
@@ -441,6 +499,22 @@ def adopt_upload(settings: Settings, received: Path) -> Path:
         partial.unlink(missing_ok=True)
         raise BackupError(str(error), code="backup_unreadable") from error
     return target
+
+
+def _keep_new(partial: Path, folder: Path, name: str, label: str) -> Path:
+    """Give ``partial`` its final name without ever replacing a file: ``created_at`` comes from
+    the upload (forgeable), so a second file with the same time is kept as
+    ``…-upload2-…``, ``…-upload3-…`` (a hard link fails when the name is taken)."""
+    for n in range(1, 1000):
+        tag = label if n == 1 else f"{label}{n}"
+        target = folder / name.replace(PREFIX, f"{PREFIX}{tag}-")
+        try:
+            os.link(partial, target)
+        except FileExistsError:
+            continue
+        partial.unlink()
+        return target
+    raise BackupError("too many uploads with the same time", code="backup_unreadable")
 
 
 # --- restore -------------------------------------------------------------------------------
@@ -506,6 +580,7 @@ def restore_backup(
     progress: Callable[[str], None] | None = None,
     on_switch: Callable[[Switched], None] | None = None,
     in_running_app: bool = False,
+    accept_unverified: bool = False,
 ) -> RestoreResult:
     """Restore ``path`` into a fresh database and switch to it only when it is complete: a
     failure part-way leaves the current database and raw store as they were. A safety backup
@@ -514,7 +589,14 @@ def restore_backup(
 
     ``in_running_app``: the app itself restores, its work paused; ``on_switch`` is called right
     after the database, raw store and key switched over (before the old database is dropped).
-    Otherwise no app may be serving the database (``app_running``)."""
+    Otherwise no app may be serving the database (``app_running``).
+
+    A backup that ``is_authentic`` does not vouch for is refused (``backup_unverified``, before
+    anything is read or changed) unless ``accept_unverified``: the owner has been told that its
+    contents, key included, then replace ours unchecked."""
+    if not accept_unverified and not is_authentic(settings, path):
+        read_metadata(path)  # a damaged or foreign file says so first
+        raise BackupError(f"{path.name} is not signed by this install", code="backup_unverified")
     app_stopped = nullcontext() if in_running_app else _no_app_running(settings)
     with one_at_a_time(settings), app_stopped:
         return _restore(settings, path, progress, on_switch)
@@ -639,7 +721,7 @@ def _restore(
             engine.dispose()
         with tempfile.TemporaryDirectory(dir=path.parent, prefix=".restore-") as work:
             say("extract")
-            with tarfile.open(path, "r") as archive:
+            with _open_tar(path) as archive:
                 for member in archive:
                     if member.name == "db.dump":
                         archive.extract(member, work, filter="data")

@@ -45,8 +45,13 @@ def _relative(sha: str, original_name: str | None, namespace: str) -> str:
     return f"{prefix}{sha[:2]}/{sha}{_suffix(original_name)}"
 
 
-def raw_path(settings: Settings, raw: RawFile) -> Path:
-    return settings.raw_dir / raw.path
+def raw_path(settings: Settings, raw: RawFile) -> Path | None:
+    """Where a stored raw file is on disk; ``None`` when its recorded path would leave the raw
+    store (a row from a crafted backup: ``../secret.key``, an absolute path, a symlink out).
+    Every reader of a raw file goes through here."""
+    root = settings.raw_dir.resolve()
+    path = (root / raw.path).resolve()
+    return path if path.is_relative_to(root) else None
 
 
 def _record(

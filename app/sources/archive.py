@@ -266,6 +266,7 @@ class _Budget:
                     f"{info.filename} declares {size} bytes",
                     limit="member",
                     limit_mb=limits.max_member_bytes // _MB,
+                    name=info.filename,
                 )
             if size > RATIO_GRACE_BYTES and size > limits.max_ratio * max(info.compress_size, 1):
                 self.refuse(
@@ -290,6 +291,7 @@ class _Budget:
                 f"{name} expands beyond {limits.max_member_bytes} bytes",
                 limit="member",
                 limit_mb=limits.max_member_bytes // _MB,
+                name=name,
             )
         if member_total > RATIO_GRACE_BYTES and member_total > limits.max_ratio * max(
             compressed, 1

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app import __version__
 from app.config import Settings, get_settings
@@ -46,7 +47,7 @@ from app.web.routes import (
 )
 from app.web.routes import settings as settings_routes
 from app.web.sessions import OwnerSessionMiddleware, SessionSigning
-from app.web.throttle import SlidingWindowLimiter
+from app.web.throttle import LoginThrottle, SlidingWindowLimiter
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 SESSION_COOKIE = "domestique_session"
@@ -130,6 +131,7 @@ def create_app(
     app.state.llm_clock = SYSTEM_CLOCK  # tests inject theirs: the model's waits are recorded
     app.state.session_signing = SessionSigning(session_signing_key(master_key))
     app.state.login_limiter = SlidingWindowLimiter(settings.login_attempts_per_minute, 60.0)
+    app.state.login_throttle = LoginThrottle(settings.login_attempts_per_minute, 60.0)
     app.state.scheduler = None
     app.state.library_sync = load_library
     app.state.maintenance = Maintenance()
@@ -174,6 +176,10 @@ def create_app(
         default_locale=settings.default_locale,
     )
     app.add_middleware(RequestContextMiddleware)
+    if settings.trusted_proxy_list:
+        # Outermost: the client's address and scheme come from X-Forwarded-* only when the
+        # connection is from a trusted proxy (the login throttle, the logs and url_for use them).
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (

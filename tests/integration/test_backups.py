@@ -295,3 +295,189 @@ def test_domestique_restore_refuses_while_the_app_runs(install, monkeypatch):
         assert stopped.exit_code == 0, stopped.output
     finally:
         get_settings.cache_clear()
+
+
+# --- hostile archives ---------------------------------------------------------------------
+
+
+def _tar_with(path, members: dict[str, bytes], mode: str = "w") -> None:
+    import io
+
+    with tarfile.open(path, mode) as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+
+
+def test_a_compressed_backup_is_refused_before_anything_is_inflated(tmp_path):
+    """A gzip (bz2, xz) tar could inflate without bound: backups are plain tars only."""
+    for mode in ("w:gz", "w:bz2", "w:xz"):
+        path = tmp_path / f"domestique-upload-{mode[-2:]}.tar"
+        _tar_with(path, {"metadata.json": b'{"format": 1}'}, mode)
+        with pytest.raises(BackupError) as error:
+            backups.read_metadata(path)
+        assert error.value.code == "backup_unreadable"
+    plain = tmp_path / "plain.tar"
+    _tar_with(plain, {"metadata.json": b'{"format": 1}'})
+    assert backups.read_metadata(plain) == {"format": 1}
+
+
+def test_an_oversized_metadata_member_is_not_read(tmp_path, monkeypatch):
+    from app.messages import describe
+
+    monkeypatch.setattr(backups, "METADATA_MAX_BYTES", 1024 * 1024)
+    path = tmp_path / "huge.tar"
+    _tar_with(path, {"metadata.json": b'{"pad": "' + b"x" * (1024 * 1024) + b'"}'})
+    with pytest.raises(BackupError) as error:
+        backups.read_metadata(path)
+    assert error.value.code == "backup_member_too_large"
+    sentence = describe(error.value.code, error.value.params)
+    assert "metadata.json" in sentence and "1 MB" in sentence
+
+
+def test_a_member_whose_size_differs_from_the_metadata_is_refused_unread(install, tmp_path):
+    import json
+
+    good = backups.make_backup(install).path
+    with tarfile.open(good) as archive:
+        metadata = json.loads(archive.extractfile("metadata.json").read())
+    forged = tmp_path / "forged.tar"
+    _tar_with(
+        forged,
+        {"metadata.json": json.dumps(metadata).encode(), "db.dump": b"\0" * 4096},
+    )
+    with pytest.raises(BackupError) as error:
+        backups.verify(forged)
+    assert error.value.code == "backup_corrupt" and error.value.params["name"] == "db.dump"
+
+
+def test_an_upload_with_a_forged_time_never_replaces_an_earlier_one(install, tmp_path):
+    """Two uploads claiming the same created_at are both kept; the first is untouched."""
+    good = backups.make_backup(install).path
+    first_copy, second_copy = tmp_path / "a.tar", tmp_path / "b.tar"
+    first_copy.write_bytes(good.read_bytes())
+    second_copy.write_bytes(good.read_bytes())
+    first = backups.adopt_upload(install, first_copy)
+    planted = first.read_bytes()
+    second = backups.adopt_upload(install, second_copy)
+    assert first != second and first.exists() and second.exists()
+    assert first.read_bytes() == planted
+    assert first.name.startswith("domestique-upload-")
+    assert second.name.startswith("domestique-upload2-")
+    assert second.name.endswith(first.name.removeprefix("domestique-upload-"))
+    assert second in backups.list_backups(install.backup_dir)
+    assert not list(install.backup_dir.glob(".upload-*"))
+
+
+# --- authenticated backups ----------------------------------------------------------------
+
+
+def _members(path) -> dict[str, bytes]:
+    with tarfile.open(path) as archive:
+        return {m.name: archive.extractfile(m).read() for m in archive if m.isfile()}
+
+
+def _rewrite(source, target, change) -> None:
+    """A copy of ``source`` with its members changed by ``change`` (the HMAC kept as it was)."""
+    import json
+
+    members = _members(source)
+    metadata = json.loads(members["metadata.json"])
+    change(members, metadata)
+    members["metadata.json"] = json.dumps(metadata, indent=1, sort_keys=True).encode()
+    _tar_with(target, members)
+
+
+def test_a_backup_is_signed_with_the_installs_key(install):
+    made = backups.make_backup(install).path
+    members = _members(made)
+    assert list(members)[-1] == backups.MAC_MEMBER and len(members[backups.MAC_MEMBER]) == 64
+    assert backups.is_authentic(install, made)
+
+
+def test_a_tampered_metadata_json_is_refused_before_anything_changes(install, tmp_path):
+    good = backups.make_backup(install).path
+    forged = install.backup_dir / "domestique-20200103-000000.tar"
+    _rewrite(good, forged, lambda members, metadata: metadata.update(app_version="0.0.1"))
+    backups.verify(forged)  # every checksum still matches: only the HMAC can tell
+    before = _content(install)
+    with pytest.raises(BackupError) as error:
+        backups.restore_backup(install, forged)
+    assert error.value.code == "backup_unverified"
+    assert _content(install) == before
+    assert not list(install.backup_dir.glob("domestique-safety-*"))  # not even a safety backup
+
+
+def test_a_tampered_dump_with_fixed_checksums_is_refused(install, tmp_path):
+    import hashlib
+
+    good = backups.make_backup(install).path
+    # A second install's dump (its own rows) slipped in, with checksums to match.
+    engine = create_engine(install.database_url.get_secret_value())
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE owner SET username = 'intruder'"))
+    engine.dispose()
+    other = _members(backups.make_backup(install, label="other").path)["db.dump"]
+    engine = create_engine(install.database_url.get_secret_value())
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE owner SET username = 'jiwoo'"))
+    engine.dispose()
+
+    def swap(members, metadata):
+        members["db.dump"] = other
+        metadata["members"]["db.dump"] = {
+            "sha256": hashlib.sha256(other).hexdigest(),
+            "size": len(other),
+        }
+
+    forged = install.backup_dir / "domestique-20200104-000000.tar"
+    _rewrite(good, forged, swap)
+    backups.verify(forged)
+    with pytest.raises(BackupError) as error:
+        backups.restore_backup(install, forged)
+    assert error.value.code == "backup_unverified"
+    engine = create_engine(install.database_url.get_secret_value())
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT username FROM owner")).scalar() == "jiwoo"
+    engine.dispose()
+
+
+def test_a_foreign_key_backup_needs_the_explicit_second_confirmation(install, monkeypatch):
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+    from app.config import get_settings
+
+    made = backups.make_backup(install).path
+    key_file = install.data_dir / "secret.key"
+    their_key = key_file.read_text()
+    key_file.write_text(Fernet.generate_key().decode())  # a new NAS, or the key was lost
+    ours = key_file.read_text()
+    assert not backups.is_authentic(install, made)
+    before = _content(install)
+
+    monkeypatch.setenv("DOMESTIQUE_ENV", "development")
+    monkeypatch.setenv("DOMESTIQUE_DATABASE_URL", install.database_url.get_secret_value())
+    monkeypatch.setenv("DOMESTIQUE_DATA_DIR", str(install.data_dir))
+    monkeypatch.setenv("DOMESTIQUE_BACKUP_DIR", str(install.backup_dir))
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        refused = runner.invoke(cli, ["restore", str(made), "--yes"])  # --yes is not enough
+        assert refused.exit_code == 1
+        assert "does not verify" in " ".join(refused.output.split())
+        declined = runner.invoke(cli, ["restore", str(made)], input="y\nn\n")
+        assert declined.exit_code == 1
+        assert key_file.read_text() == ours and _content(install) == before
+        with pytest.raises(BackupError) as error:
+            backups.restore_backup(install, made)
+        assert error.value.code == "backup_unverified"
+
+        accepted = runner.invoke(cli, ["restore", str(made), "--yes", "--accept-unverified"])
+        assert accepted.exit_code == 0, accepted.output
+    finally:
+        get_settings.cache_clear()
+    assert key_file.read_text() == their_key  # only now is the key replaced
+    assert _content(install) == before
+    assert backups.is_authentic(install, made)

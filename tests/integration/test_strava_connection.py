@@ -741,3 +741,27 @@ def test_uploads_stop_before_the_window_is_used_up_and_come_back_later(
     assert sorted(statuses.scalars()) == ["processing", "queued"]
     key, wait = runner.scheduled[-1]
     assert key == ("uploads", "strava") and 0 < wait <= 15 * 60 + 5
+
+
+def test_an_original_outside_the_raw_store_is_never_read(db_session, sessions, settings):
+    """A raw-file row whose path leaves the raw store (a crafted backup) is not uploaded."""
+    from app.models import RawFile
+    from app.services import raw_store
+    from app.services.imports import store
+
+    fit = _fit(datetime(2026, 5, 2, 6, 0, tzinfo=UTC))
+    settings.raw_dir.mkdir(parents=True, exist_ok=True)
+    (settings.data_dir / "planted.fit").write_bytes(fit)  # a real FIT, one level up
+    row = Activity(sport="running", start_time=datetime(2026, 5, 2, 6, 0, tzinfo=UTC),
+                   local_date=datetime(2026, 5, 2).date(), utc_offset_s=32400)  # fmt: skip
+    db_session.add(row)
+    db_session.commit()
+    with sessions.begin() as session:
+        raw = RawFile(sha256="e" * 64, kind="fit", path="../planted.fit", size=len(fit))
+        session.add(raw)
+        session.flush()
+        store.link_source(session, row.id, source="garmin", key="124", external_id="124",
+                          raw_file_id=raw.id)  # fmt: skip
+    with sessions() as session:
+        assert raw_store.raw_path(settings, session.get(RawFile, raw.id)) is None
+        assert strava_uploads.original_fit(session, settings, row.id) is None

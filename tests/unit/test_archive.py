@@ -176,7 +176,7 @@ def test_member_size_limit(tmp_path):
     with pytest.raises(SourceDataError) as caught:
         _items(path, limits=limits)
     assert caught.value.code == "zip_bomb"
-    assert caught.value.params == {"limit": "member", "limit_mb": 1}
+    assert caught.value.params == {"limit": "member", "limit_mb": 1, "name": "one.bin"}
 
 
 def test_small_highly_compressible_files_are_not_bombs(tmp_path):
@@ -408,3 +408,17 @@ def test_members_of_nested_zips_count_against_the_shared_total(tmp_path):
                 item.read()
     assert caught.value.code == "zip_bomb"
     assert caught.value.params["limit"] == "total"
+
+
+def test_a_member_over_the_member_cap_is_named_in_the_sentence(tmp_path):
+    from app.messages import describe
+
+    path = tmp_path / "big.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("activities/huge.fit", b"\0" * 3 * 1024 * 1024)
+    limits = ArchiveLimits(max_member_bytes=2 * 1024 * 1024)
+    with pytest.raises(SourceDataError) as error:
+        list(iter_members(path, limits=limits))
+    assert error.value.code == "zip_bomb" and error.value.params["limit"] == "member"
+    sentence = describe(error.value.code, error.value.params)
+    assert "activities/huge.fit" in sentence and "2 MB" in sentence

@@ -57,7 +57,8 @@ def test_restore_needs_the_confirmation_and_reports_its_outcome(signed_in, setti
     signed_in.post("/settings/backups", headers=ORIGIN)
     (name,) = [p.name for p in settings.backup_dir.glob("domestique-*.tar")]
     asked: list = []
-    app.state.sync_runner.submit_restore = asked.append  # the restore itself: test_backups.py
+    # the restore itself: test_backups.py
+    app.state.sync_runner.submit_restore = lambda path, **options: asked.append(path)
 
     unconfirmed = signed_in.post("/settings/backups/restore", data={"name": name}, headers=ORIGIN)
     assert "restore=unconfirmed" in unconfirmed.headers["location"] and asked == []
@@ -146,3 +147,41 @@ def test_a_failed_backup_now_says_why(signed_in, settings, app, monkeypatch):
     response = signed_in.post("/settings/backups", headers=ORIGIN)
     page = signed_in.get(response.headers["location"]).text
     assert 'data-testid="backup-failed"' in page and "No space left on device" in page
+
+
+def test_a_backup_this_install_did_not_sign_asks_a_second_time(signed_in, settings, app):
+    from cryptography.fernet import Fernet
+
+    signed_in.post("/settings/backups", headers=ORIGIN)
+    (name,) = [p.name for p in settings.backup_dir.glob("domestique-*.tar")]
+    asked: list = []
+    app.state.sync_runner.submit_restore = lambda path, **options: asked.append((path, options))
+    (settings.data_dir / "secret.key").write_text(Fernet.generate_key().decode())  # a new key
+
+    first = signed_in.post(
+        "/settings/backups/restore", data={"name": name, "confirm": "yes"}, headers=ORIGIN
+    )
+    assert "restore=unverified" in first.headers["location"] and asked == []
+    page = signed_in.get(first.headers["location"]).text
+    assert 'data-testid="restore-unverified"' in page and name in page
+    assert "its secret key replaces this installation" in page
+    korean = signed_in.get(first.headers["location"], headers={"Accept-Language": "ko"}).text
+    assert "비밀 키" in korean
+
+    second = signed_in.post(
+        "/settings/backups/restore",
+        data={"name": name, "confirm": "yes", "accept_unverified": "yes"},
+        headers=ORIGIN,
+    )
+    assert "restore=queued" in second.headers["location"]
+    assert [(p.name, o) for p, o in asked] == [(name, {"accept_unverified": True})]
+
+
+def test_the_routes_accept_every_name_a_backup_is_kept_under():
+    from app.web.routes.backups import NAME
+
+    for name in ("domestique-upload2-20260101-000000.tar", "domestique-20260101-000000.tar",
+                 "domestique-safety-20260101-000000.tar"):  # fmt: skip
+        assert NAME.match(name)
+    for name in ("domestique-../x-20260101-000000.tar", "domestique-2-20260101-000000.tar"):
+        assert not NAME.match(name)

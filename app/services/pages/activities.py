@@ -38,6 +38,7 @@ from app.analytics.zones import FRIEL_ZONE_NAMES
 from app.config import Settings
 from app.db.copy import PG_EPOCH_UNIX_S
 from app.models import Activity, ActivityMetrics, ActivitySource, Lap, RawFile
+from app.services import raw_store
 from app.services.metrics.compute import FOOT_SPORTS
 from app.services.metrics.estimate_origins import ActivityLink, links, source_ids
 
@@ -703,9 +704,8 @@ def raw_download(session: Session, settings: Settings, sha256: str) -> RawDownlo
     raw = session.execute(select(RawFile).where(RawFile.sha256 == sha256)).scalar_one_or_none()
     if raw is None:
         return None
-    root = settings.raw_dir.resolve()
-    path = (root / raw.path).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
+    path = raw_store.raw_path(settings, raw)
+    if path is None or not path.is_file():
         return None
     name = PurePath(raw.original_name.replace("\\", "/")).name if raw.original_name else ""
     return RawDownload(path=path, filename=name or f"{sha256}{PurePath(raw.path).suffix}")

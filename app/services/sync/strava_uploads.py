@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.models import Activity, ActivitySource, Connection, RawFile, StravaUpload
+from app.security.redaction import redact_error
 from app.services import raw_store
 from app.services.imports import store
 from app.services.sync import connections
@@ -188,7 +189,10 @@ def original_fit(session: Session, settings: Settings, activity_id: int) -> byte
         .order_by(RawFile.id)
     ).scalars()
     for raw in raws:
-        data = raw_store.raw_path(settings, raw).read_bytes()
+        path = raw_store.raw_path(settings, raw)
+        if path is None or not path.is_file():
+            continue  # outside the raw store, or gone: not an original to upload
+        data = path.read_bytes()
         if raw.kind == "fit":
             return data
         try:
@@ -314,7 +318,7 @@ class Uploader:
                 status="failed",
                 external_id=external_id,
                 error_code=_code(error),
-                error_detail=str(error)[:500],
+                error_detail=redact_error(error)[:500],
             )
             counts["failed"] = counts.get("failed", 0) + 1
             return
@@ -334,7 +338,7 @@ class Uploader:
             row.attempts += 1
             if row.attempts >= MAX_ATTEMPTS:
                 row.status, row.error_code = "failed", "source_unavailable"
-                row.error_detail = str(error)[:500]
+                row.error_detail = redact_error(error)[:500]
         counts["retry"] = counts.get("retry", 0) + 1
 
     def _check(self, activity_id: int, counts: dict[str, int]) -> None:
@@ -352,7 +356,10 @@ class Uploader:
             raise
         except SourceError as error:
             self._set(
-                activity_id, status="failed", error_code=_code(error), error_detail=str(error)[:500]
+                activity_id,
+                status="failed",
+                error_code=_code(error),
+                error_detail=redact_error(error)[:500],
             )
             counts["failed"] = counts.get("failed", 0) + 1
             return

@@ -186,6 +186,7 @@ def restore_in_place(
     path: Path,
     *,
     record: Callable[[RestoreResult | None, BaseException | None], None] | None = None,
+    accept_unverified: bool = False,
 ) -> RestoreResult:
     """The running app's restore (Settings → Backups), after ``maintenance.begin("restore")``:
     waits until the work in flight has stopped, restores, lets the app adopt the backup's key
@@ -209,7 +210,12 @@ def restore_in_place(
         maintenance.step(WAITING)
         maintenance.wait_quiet()
         result = backups.restore_backup(
-            settings, path, progress=maintenance.step, on_switch=switched, in_running_app=True
+            settings,
+            path,
+            progress=maintenance.step,
+            on_switch=switched,
+            in_running_app=True,
+            accept_unverified=accept_unverified,
         )
         return result
     except BaseException as error:

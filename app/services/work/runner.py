@@ -494,7 +494,7 @@ class SyncRunner:
 
         return self._submit(("backup", "backup"), work)
 
-    def submit_restore(self, path) -> Future:
+    def submit_restore(self, path, *, accept_unverified: bool = False) -> Future:
         """Restore a backup (Settings) on this thread, in the app's maintenance: it begins now
         (``MaintenanceActive`` when one is under way), so a sync in flight stops between two
         items and nothing else starts until the restore has ended. The run's record (kind
@@ -508,7 +508,13 @@ class SyncRunner:
             self._record(run, outcome_of(value, _restore_summary))
 
         def work() -> object:
-            return restore_in_place(self.maintenance, self.settings, path, record=record)
+            return restore_in_place(
+                self.maintenance,
+                self.settings,
+                path,
+                record=record,
+                accept_unverified=accept_unverified,
+            )
 
         return self._submit(
             ("restore", "backup"), work, maintenance=True, summary=_restore_summary, run=run

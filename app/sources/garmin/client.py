@@ -46,6 +46,7 @@ from garminconnect.exceptions import (
     GarminConnectTooManyRequestsError,
 )
 
+from app.security.redaction import redact, register_secret, register_secrets_in
 from app.sources import (
     MfaCodeRejected,
     SourceAuthError,
@@ -159,13 +160,13 @@ def _translate(what: str) -> Iterator[None]:
     except GarminConnectTooManyRequestsError as e:
         raise SourceRateLimited(f"Garmin rate limited {what}") from e
     except GarminConnectAuthenticationError as e:
-        raise SourceAuthError(f"Garmin refused {what}: {e}") from e
+        raise SourceAuthError(redact(f"Garmin refused {what}: {e}")) from e
     except GarminConnectConnectionError as e:
         response = getattr(e, "response", None)
         status = getattr(response, "status_code", None)
         if status is not None:
             raise _status_error(status, response, what) from e
-        raise SourceUnavailable(f"Garmin unreachable on {what}: {e}") from e
+        raise SourceUnavailable(redact(f"Garmin unreachable on {what}: {e}")) from e
     except (requests.RequestException, OSError) as e:
         raise SourceUnavailable(f"Garmin unreachable on {what}: {type(e).__name__}") from e
 
@@ -201,6 +202,7 @@ class GarminClient:
 
     def start_login(self, email_address: str, password: str) -> LoginResult:
         """Log in with the password (never kept). Returns tokens, or an MFA state to finish."""
+        register_secret(password)  # an error or a library's debug line may carry it
         with _translate("the login"):
             status, state = self._client.login(email_address, password, return_on_mfa=True)
         if status == "needs_mfa":
@@ -221,7 +223,9 @@ class GarminClient:
 
     def current_tokens(self) -> str:
         """The serialized tokens now held (they change when Garmin rotates them)."""
-        return self._client.dumps()
+        tokens = self._client.dumps()
+        register_secrets_in(tokens)  # a rotated token is a secret from the moment it arrives
+        return tokens
 
     def base_urls(self) -> list[str]:
         return self._client.base_urls()

@@ -52,6 +52,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from app.security.redaction import register_secret
 from app.sources import SourceAuthError, SourceDataError, SourceRateLimited, SourceUnavailable
 from app.sources.retry_after import retry_after_s
 
@@ -239,6 +240,7 @@ class OuraClient:
         token = (token or "").strip()
         if not token:
             raise ValueError("an Oura personal access token is needed")
+        register_secret(token)
         client = cls(**kwargs)
         client._tokens = OuraTokens(access_token=token)
         return client
@@ -309,6 +311,7 @@ class OuraClient:
         self, client_id: str, client_secret: str, code: str, redirect_uri: str
     ) -> OuraTokens:
         """Trade the code from the OAuth callback for tokens (also held by this client)."""
+        register_secret(client_secret)
         form = {
             "grant_type": "authorization_code",
             "code": code,
@@ -383,6 +386,8 @@ class OuraClient:
             scope = body.get("scope")
         except (ValueError, KeyError, TypeError) as e:
             raise _bad_payload(f"Oura sent no usable tokens for {what}", what) from e
+        register_secret(access)
+        register_secret(refresh)
         return OuraTokens(access, refresh, expires_at, scope if isinstance(scope, str) else None)
 
     # --- transport -----------------------------------------------------------------------------

@@ -41,6 +41,7 @@ import requests
 from stravalib import exc
 from stravalib.protocol import AccessInfo, ApiV3
 
+from app.security.redaction import register_secret
 from app.sources import (
     SourceAuthError,
     SourceDataError,
@@ -444,6 +445,8 @@ class StravaClient:
             expires_at = int(info["expires_at"])
         except (TypeError, ValueError, KeyError) as e:
             raise _bad_payload(f"Strava sent no usable tokens for {what}", what) from e
+        register_secret(access)
+        register_secret(refresh)
         self._protocol.access_token = access
         self._protocol.refresh_token = refresh
         self._protocol.token_expires = expires_at
@@ -451,6 +454,7 @@ class StravaClient:
     def exchange_code(self, client_id: int | str, client_secret: str, code: str) -> str:
         """Trade the code from the OAuth callback for tokens (``current_tokens()`` JSON). The
         credentials are kept for the refreshes that follow."""
+        register_secret(client_secret)
         self._client_id, self._client_secret = client_id, client_secret
         what = "the authorization code"
 

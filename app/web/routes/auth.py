@@ -117,8 +117,8 @@ def login_submit(
     next: str = Form("/"),
     session: Session = Depends(db_session),
 ) -> Response:
-    client = request.client.host if request.client else "unknown"
-    wait = request.app.state.login_limiter.hit(client)
+    client = _client(request)
+    wait = request.app.state.login_throttle.hit(client, username)
     context = {"next": safe_next(next), "username": username}
     if wait:
         seconds = max(1, math.ceil(wait))
@@ -146,7 +146,7 @@ def login_submit(
             },
             status_code=401,
         )
-    request.app.state.login_limiter.reset(client)
+    request.app.state.login_throttle.succeeded(client, username)
     _sign_in(request, owner)
     return RedirectResponse(safe_next(next), status_code=303)
 

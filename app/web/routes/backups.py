@@ -16,7 +16,7 @@ from app.web.gate import refuse_during_maintenance
 from app.web.uploads import UploadError, receive_files
 
 router = APIRouter()
-NAME = re.compile(r"^domestique-[a-z]*-?\d{8}-\d{6}\.tar$")
+NAME = re.compile(r"^domestique-(?:[a-z]+\d*-)?\d{8}-\d{6}\.tar$")
 
 
 @router.post("/settings/backups", name="backups:now")
@@ -56,16 +56,22 @@ def restore(
     request: Request,
     name: Annotated[str, Form(max_length=80)] = "",
     confirm: Annotated[str, Form(max_length=8)] = "",
+    accept_unverified: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
-    """Restore one of our backups, after the owner ticked the confirmation."""
+    """Restore one of our backups, after the owner ticked the confirmation — and, for a backup
+    this install did not sign, a second one that names the risk."""
     folder = request.app.state.settings.backup_dir
     if not NAME.match(name) or name not in {p.name for p in backups.list_backups(folder)}:
         raise HTTPException(status_code=404)
     if confirm != "yes":
         url = request.url_for("settings").include_query_params(restore="unconfirmed")
         return RedirectResponse(str(url.replace(fragment="backups")), status_code=303)
+    accepted = accept_unverified == "yes"
+    if not accepted and not backups.is_authentic(request.app.state.settings, folder / name):
+        url = request.url_for("settings").include_query_params(restore="unverified", file=name)
+        return RedirectResponse(str(url.replace(fragment="backups")), status_code=303)
     try:  # the app's maintenance begins now: every page shows it until the restore ends
-        request.app.state.sync_runner.submit_restore(folder / name)
+        request.app.state.sync_runner.submit_restore(folder / name, accept_unverified=accepted)
     except MaintenanceActive:  # another restore began a moment ago
         return refuse_during_maintenance(request)
     url = request.url_for("settings").include_query_params(restore="queued")
