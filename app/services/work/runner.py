@@ -186,6 +186,7 @@ class SyncRunner:
         self._timers: dict[tuple[str, ...], threading.Timer] = {}
         self.last_restore: dict | None = None
         self.last_backup: dict | None = None
+        self.last_reembed: dict | None = None
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -360,6 +361,27 @@ class SyncRunner:
             self.last_backup = {"status": "done"}
 
         return self._submit(("backup", "backup"), work)
+
+    def submit_reembed(self, work: Callable[[Callable[[int, int], None]], int]) -> Future:
+        """Embed the guideline library's chunks again (the embedding model changed, or an
+        owner's document arrived) on this thread: ``work(progress)`` returns how many chunks it
+        embedded; ``last_reembed`` says how far it is (``done`` of ``total``) for the page."""
+
+        def progress(done: int, total: int) -> None:
+            self.last_reembed = {"status": "running", "done": done, "total": total}
+
+        def run() -> int:
+            self.last_reembed = {"status": "running", "done": 0, "total": 0}
+            try:
+                embedded = work(progress)
+            except Exception as error:
+                log.warning("library: re-embedding failed (%s)", type(error).__name__)
+                self.last_reembed = {**(self.last_reembed or {}), "status": "failed"}
+                raise
+            self.last_reembed = {"status": "done", "done": embedded, "total": embedded}
+            return embedded
+
+        return self._submit(("library", "reembed"), run)
 
     def submit_restore(self, path) -> Future:
         """Restore a backup (Settings) on this thread, in the app's maintenance: it begins now
