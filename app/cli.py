@@ -743,15 +743,20 @@ def coach_ask(
 ) -> None:
     """Ask the coach: the answer, grounded on your data and the guideline library, with the
     passages it cites (the conversation is kept, as on the Plan page)."""
+    from app import i18n
+
+    settings = _settings()
+    with i18n.using(locale=settings.default_locale):  # not set for the process: tests go on
+        _coach_ask(settings, question, as_json, conversation)
+
+
+def _coach_ask(settings, question: str, as_json: bool, conversation: int | None) -> None:
     import json
 
-    from app.i18n import current_locale
     from app.logs import configure_logging
     from app.security.keys import SecretBox, load_master_key
     from app.services.coach import ask
 
-    settings = _settings()
-    current_locale.set(settings.default_locale)
     engine, sessions = _library_sessions(settings)
     configure_logging("WARNING", sys.stderr)  # stdout is the answer's (and --json's)
     try:
