@@ -11,7 +11,6 @@ No database, network or clock here (``tests/unit/test_layers.py``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -154,7 +153,3 @@ def title_of(question: str, limit: int = 80) -> str:
     """A conversation's title: its first question on one line, cut at ``limit``."""
     line = " ".join(question.split())
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
-
-
-def answer_json(answer: CoachAnswer) -> str:
-    return json.dumps(answer.model_dump(), ensure_ascii=False)

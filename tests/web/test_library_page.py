@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from app.models import LibraryChunk, LibraryDocument, LlmCall
 from app.services.coach import library
-from tests.support.coach_llm import KEY, MODEL, TestClock
+from tests.support.coach_llm import KEY, MODEL, TestClock, llm_settings
 from tests.support.fake_llm import EMBEDDINGS, FakeLlm
 
 ORIGIN = {"Origin": "http://testserver"}
@@ -43,15 +43,28 @@ def owner_documents(sessions) -> list[LibraryDocument]:
         )
 
 
-def test_the_library_page_is_behind_the_login_and_big_bodies_only_after_it(client, owner):
+def test_the_library_page_is_behind_the_login(client, owner):
     assert client.get("/settings/coach/library").status_code == 303
-    big = b"x" * (200 * 1024)
-    refused = client.post(
-        "/settings/coach/library",
-        files={"file": ("big.md", big, "text/markdown")},
-        headers=ORIGIN,
+    for path in ("/settings/coach/library/reembed", "/settings/coach/library/1/delete"):
+        response = client.post(path, headers=ORIGIN)
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/login")
+
+
+def test_the_page_follows_a_re_embedding_in_progress(app, signed_in, shipped, fake):
+    app.state.settings = llm_settings(
+        app.state.settings,
+        llm_base_url=fake.base_url,
+        llm_model=MODEL,
+        llm_embedding_model="test-embed",
     )
-    assert refused.status_code in (303, 413)
+    app.state.sync_runner.last_reembed = {"status": "running", "done": 64, "total": 464}
+    page = signed_in.get("/settings/coach/library", headers=EN).text
+    assert "Embedding the library: 64 of 464 passages…" in page
+    assert 'hx-trigger="every 2s"' in page  # the progress polls until it is done
+    assert 'data-testid="reembed"' not in page  # no second run while one is going
+    korean = signed_in.get("/settings/coach/library", headers=KO).text
+    assert "구절 464개 중 64개 완료" in korean
 
 
 def test_add_list_and_remove_an_owners_document(signed_in, sessions, shipped):
