@@ -688,7 +688,7 @@ def recompute(
     )
 
 
-coach_cli = typer.Typer(help="The coach: what it sees, its audit.", no_args_is_help=True)
+coach_cli = typer.Typer(help="The coach: ask it, what it sees, its audit.", no_args_is_help=True)
 cli.add_typer(coach_cli, name="coach")
 
 
@@ -726,8 +726,9 @@ def coach_context(
 @coach_cli.command("purge-audit")
 @needs_schema
 def coach_purge_audit() -> None:
-    """Empty the texts of language-model requests older than the audit retention now (the
-    nightly job does it every day)."""
+    """Empty the texts of language-model requests older than the audit retention and delete
+    the conversations with the coach untouched as long, now (the nightly job does it every
+    day)."""
     from app.db import make_engine, make_session_factory
     from app.services.coach.audit import purge_expired
 
@@ -738,6 +739,72 @@ def coach_purge_audit() -> None:
     finally:
         engine.dispose()
     typer.echo(f"emptied the texts of {emptied:,} requests")
+    deleted = _purge_conversations(settings)
+    typer.echo(f"deleted {deleted:,} conversations with the coach")
+
+
+def _purge_conversations(settings) -> int:
+    from app.db import make_engine, make_session_factory
+    from app.services.coach import ask
+
+    engine = make_engine(settings)
+    try:
+        return ask.purge_expired(make_session_factory(engine), settings)
+    finally:
+        engine.dispose()
+
+
+@coach_cli.command("ask")
+@needs_schema
+def coach_ask(
+    question: str = typer.Argument(..., help="The question, in Korean or English."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object."),
+    conversation: int = typer.Option(
+        None, "--conversation", help="Continue this conversation (its id)."
+    ),
+) -> None:
+    """Ask the coach: the answer, grounded on your data and the guideline library, with the
+    passages it cites (the conversation is kept, as on the Plan page)."""
+    from app import i18n
+
+    settings = _settings()
+    with i18n.using(locale=settings.default_locale):  # not set for the process: tests go on
+        _coach_ask(settings, question, as_json, conversation)
+
+
+def _coach_ask(settings, question: str, as_json: bool, conversation: int | None) -> None:
+    import json
+
+    from app.logs import configure_logging
+    from app.security.keys import SecretBox, load_master_key
+    from app.services.coach import ask
+
+    engine, sessions = _library_sessions(settings)
+    configure_logging("WARNING", sys.stderr)  # stdout is the answer's (and --json's)
+    try:
+        box = SecretBox(load_master_key(settings))
+        answer = ask.ask(sessions, settings, box, question, conversation_id=conversation)
+    except ask.AskError as error:
+        typer.echo(ask.error_sentence(error.code), err=True)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(answer.as_dict(), ensure_ascii=False))
+    elif answer.failure is not None:
+        typer.echo(answer.failure.sentence, err=True)
+        if answer.passages:
+            typer.echo("library passages:", err=True)
+            for p in answer.passages:
+                typer.echo(f"  [{p.chunk_id}] {p.title} › {p.heading} [{p.lang}]", err=True)
+    else:
+        typer.echo(answer.answer)
+        for number, c in enumerate(answer.citations, start=1):
+            typer.echo(f"[{number}] {c['title']} › {c['section']} [{c['lang']}] (#{c['chunk_id']})")
+        if answer.conversation_id is not None:
+            typer.echo(f"conversation {answer.conversation_id}", err=True)
+    if answer.failure is not None:
+        raise typer.Exit(1)
 
 
 library_cli = typer.Typer(

@@ -9,7 +9,7 @@ from app.models.activity import (
     sample_table,
 )
 from app.models.base import Base
-from app.models.coach import LibraryChunk, LibraryDocument
+from app.models.coach import CoachConversation, CoachMessage, LibraryChunk, LibraryDocument
 from app.models.connection import Connection, StravaUpload, SyncRun
 from app.models.imports import ImportItem, ImportJob
 from app.models.jobs import ScheduledJobState
@@ -27,6 +27,8 @@ __all__ = [
     "AthleteEstimate",
     "AthleteThreshold",
     "Base",
+    "CoachConversation",
+    "CoachMessage",
     "CoachSettings",
     "Connection",
     "DailyMetrics",

@@ -21,7 +21,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base
@@ -90,3 +90,51 @@ class LibraryChunk(Base):
     embedding: Mapped[object | None] = mapped_column(Vector())
     embedding_model: Mapped[str | None] = mapped_column(Text)
     embedding_dim: Mapped[int | None] = mapped_column(Integer)
+
+
+class CoachConversation(Base):
+    """One conversation of *Ask the coach*: its title (the first question), its language, the
+    model that answered and the tokens spent. Deleted after the coach's retention."""
+
+    __tablename__ = "coach_conversation"
+    __table_args__ = (
+        CheckConstraint("language IN ('en', 'ko')", name="language"),
+        Index("ix_coach_conversation_updated_at", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(2))
+    model: Mapped[str | None] = mapped_column(Text)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, server_default="0")
+    completion_tokens: Mapped[int] = mapped_column(Integer, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class CoachMessage(Base):
+    """A question (``owner``) or an answer (``coach``). An answer keeps its citations (the
+    library chunks it cites that were among the retrieved passages: id, document, section,
+    language) and the ids it cited that were not (dropped); a failed call keeps its code and the
+    sentence the owner read as ``content``."""
+
+    __tablename__ = "coach_message"
+    __table_args__ = (
+        CheckConstraint("role IN ('owner', 'coach')", name="role"),
+        Index("ix_coach_message_conversation_id", "conversation_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("coach_conversation.id", ondelete="CASCADE")
+    )
+    role: Mapped[str] = mapped_column(String(8))
+    content: Mapped[str] = mapped_column(Text)
+    citations: Mapped[list[dict]] = mapped_column(JSONB, server_default="[]")
+    dropped_citations: Mapped[list[int]] = mapped_column(JSONB, server_default="[]")
+    failure_code: Mapped[str | None] = mapped_column(String(48))
+    call_id: Mapped[str | None] = mapped_column(String(32))
+    model: Mapped[str | None] = mapped_column(Text)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, server_default="0")
+    completion_tokens: Mapped[int] = mapped_column(Integer, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -71,7 +71,7 @@ def test_the_limit_is_configurable(settings, sessions, owner):
 
 def test_an_anonymous_upload_is_not_read(client, owner, settings):
     """Over the small limit, the upload routes send a stranger to the login page first."""
-    for path in ("/import", "/settings/backups/upload"):
+    for path in ("/import", "/settings/backups/upload", "/settings/coach/library"):
         response = client.post(
             path, files=[("files", ("big.fit", bytes(200 * 1024), "application/octet-stream"))]
         )

@@ -768,3 +768,41 @@ def error_sentence(error: LibraryFileError | LibraryError) -> str:
     }
     sentence = sentences.get(error.code)
     return sentence() if sentence else str(error)
+
+
+# --- one passage ---------------------------------------------------------------------------------
+
+
+def passage(session: Session, chunk_id: int) -> Passage | None:
+    """One chunk as a citation links to it (None when the document was removed since)."""
+    row = session.execute(
+        select(
+            LibraryChunk.id,
+            LibraryChunk.document_id,
+            LibraryChunk.heading,
+            LibraryChunk.lang,
+            LibraryChunk.page,
+            LibraryChunk.text,
+            LibraryDocument.origin,
+            LibraryDocument.slug,
+            LibraryDocument.title,
+        )
+        .join(LibraryDocument, LibraryDocument.id == LibraryChunk.document_id)
+        .where(LibraryChunk.id == chunk_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    return Passage(
+        chunk_id=row.id,
+        document_id=row.document_id,
+        origin=row.origin,
+        slug=row.slug,
+        title=row.title,
+        heading=row.heading,
+        lang=row.lang,
+        page=row.page,
+        text=row.text,
+        score=0.0,
+        lexical_rank=None,
+        vector_rank=None,
+    )

@@ -17,7 +17,7 @@ from app.config import Settings
 from app.i18n import _
 from app.models import LlmCall
 from app.security.keys import SecretBox
-from app.services.coach import audit, config, llm
+from app.services.coach import audit, config, library_page, llm
 from app.services.coach.context import Snapshot, build_snapshot, strava_only_count
 
 
@@ -109,14 +109,30 @@ def settings_page(
     return SettingsPage(current, used, spent, form, error, test)
 
 
+def _embedding_model(sessions: sessionmaker[Session], settings: Settings) -> str | None:
+    with sessions() as session:
+        current = config.load_config(session, settings)
+    return current.embedding_model.value if current.configured else None
+
+
 def save(
-    sessions: sessionmaker[Session], settings: Settings, box: SecretBox, form: config.SettingsForm
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    box: SecretBox,
+    form: config.SettingsForm,
+    *,
+    runner: library_page.ReembedRunner | None = None,
 ) -> SettingsPage | None:
-    """Store the form; ``None`` when saved, else the page with the reason and what was typed."""
+    """Store the form; ``None`` when saved, else the page with the reason and what was typed.
+    When the embedding model in force changes, the library is re-embedded in the background
+    (``runner``)."""
+    before = _embedding_model(sessions, settings)
     try:
         config.save_settings(sessions, box, form)
     except config.CoachSettingsError as error:
         return settings_page(sessions, settings, form=form, error=str(error))
+    if runner is not None and _embedding_model(sessions, settings) not in (None, before):
+        library_page.queue_reembed(sessions, settings, box, runner)
     return None
 
 
@@ -127,9 +143,10 @@ def save_and_test(
     form: config.SettingsForm,
     *,
     clock: llm.Clock = llm.SYSTEM_CLOCK,
+    runner: library_page.ReembedRunner | None = None,
 ) -> SettingsPage:
     """*Test connection*: what the form says is saved first, then tried."""
-    refused = save(sessions, settings, box, form)
+    refused = save(sessions, settings, box, form, runner=runner)
     if refused is not None:
         return refused
     result = llm.test_connection(sessions, settings, box, clock=clock)

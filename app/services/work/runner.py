@@ -264,6 +264,7 @@ class SyncRunner:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._timers: dict[tuple[str, ...], threading.Timer] = {}
+        self.last_reembed: dict | None = None  # the library's re-embedding, live progress
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -493,6 +494,27 @@ class SyncRunner:
             return {"file": getattr(getattr(written, "path", None), "name", None)}
 
         return self._submit(("backup", "backup"), work)
+
+    def submit_reembed(self, work: Callable[[Callable[[int, int], None]], int]) -> Future:
+        """Embed the guideline library's chunks again (the embedding model changed, or an
+        owner's document arrived) on this thread: ``work(progress)`` returns how many chunks it
+        embedded; ``last_reembed`` says how far it is (``done`` of ``total``) for the page."""
+
+        def progress(done: int, total: int) -> None:
+            self.last_reembed = {"status": "running", "done": done, "total": total}
+
+        def run() -> int:
+            self.last_reembed = {"status": "running", "done": 0, "total": 0}
+            try:
+                embedded = work(progress)
+            except Exception as error:
+                log.warning("library: re-embedding failed (%s)", type(error).__name__)
+                self.last_reembed = {**(self.last_reembed or {}), "status": "failed"}
+                raise
+            self.last_reembed = {"status": "done", "done": embedded, "total": embedded}
+            return embedded
+
+        return self._submit(("library", "reembed"), run, summary=lambda n: {"embedded": n})
 
     def submit_restore(self, path, *, accept_unverified: bool = False) -> Future:
         """Restore a backup (Settings) on this thread, in the app's maintenance: it begins now

@@ -1,16 +1,20 @@
 """Settings → Coach: the language model (endpoint, model, key, embedding model, timeout,
 *Test connection*), the monthly budget and this month's usage, prices, the audit's retention and
 the coach's language; and *What the coach sees* (the last call of each purpose, the snapshot the
-next call would send, the groups the owner withholds)."""
+next call would send, the groups the owner withholds); *Ask the coach* on the Plan page and the
+library passage a citation links to."""
 
 from __future__ import annotations
+
+import functools
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from app.services.coach import pages
+from app.services.coach import ask as ask_service
+from app.services.coach import library_page, pages
 from app.services.coach.config import SettingsForm
 from app.web.templating import render
 
@@ -71,7 +75,11 @@ async def save(request: Request) -> Response:
     state = request.app.state
     form = _settings_form(await request.form())
     refused = await run_in_threadpool(
-        pages.save, state.sessions, state.settings, state.secret_box, form
+        functools.partial(pages.save, runner=state.sync_runner),
+        state.sessions,
+        state.settings,
+        state.secret_box,
+        form,
     )
     if refused is not None:
         return _render(request, refused)
@@ -92,6 +100,7 @@ async def test_connection(request: Request) -> Response:
         state.secret_box,
         form,
         clock=state.llm_clock,
+        runner=state.sync_runner,
     )
     return _render(request, page, saved=page.error is None)
 
@@ -118,3 +127,185 @@ async def withhold(request: Request) -> Response:
         return Response(status_code=400)
     url = request.url_for("coach:context").include_query_params(saved=1)
     return RedirectResponse(str(url), status_code=303)
+
+
+# --- Ask the coach (the Plan page) ----------------------------------------------------------
+
+
+def _conversation_id(value: object) -> int | None:
+    if isinstance(value, str) and value.isdigit() and len(value) < 19:
+        return int(value)
+    return None
+
+
+def _render_plan(request: Request, page: ask_service.AskPage, *, status: int = 200) -> Response:
+    return render(
+        request,
+        "plan/page.html",
+        {"page": page},
+        fragment="plan/_content.html",
+        status_code=status,
+    )
+
+
+@router.get("/plan", name="plan")
+async def plan_page(request: Request, c: str = "", q: str = "") -> Response:
+    state = request.app.state
+    page = await run_in_threadpool(
+        ask_service.ask_page,
+        state.sessions,
+        state.settings,
+        conversation_id=_conversation_id(c),
+        query=q[:MAX_FIELD],
+    )
+    return _render_plan(request, page)
+
+
+@router.post("/plan/ask", name="coach:ask")
+async def ask(request: Request) -> Response:
+    """Ask; the answer is stored with its conversation, which the page then shows."""
+    state = request.app.state
+    form = await request.form()
+    question = _text(form, "question", ask_service.prompt.MAX_QUESTION_CHARS + 1)
+    conversation_id = _conversation_id(form.get("conversation"))
+    try:
+        answer = await run_in_threadpool(
+            ask_service.ask,
+            state.sessions,
+            state.settings,
+            state.secret_box,
+            question,
+            conversation_id=conversation_id,
+            clock=state.llm_clock,
+        )
+    except ask_service.AskError as error:
+        page = await run_in_threadpool(
+            ask_service.ask_page,
+            state.sessions,
+            state.settings,
+            conversation_id=conversation_id if error.code != "not_found" else None,
+            error=ask_service.error_sentence(error.code),
+            typed=question,
+        )
+        return _render_plan(request, page, status=422)
+    if answer.conversation_id is None:  # no model: the library's passages, and how to set one up
+        page = await run_in_threadpool(
+            ask_service.ask_page, state.sessions, state.settings, query=question
+        )
+        return _render_plan(request, page)
+    url = request.url_for("plan").include_query_params(c=answer.conversation_id)
+    return RedirectResponse(f"{url}#latest", status_code=303)
+
+
+@router.post("/plan/conversations/{conversation_id}/delete", name="coach:delete_conversation")
+async def delete_conversation(request: Request, conversation_id: int) -> Response:
+    await run_in_threadpool(
+        ask_service.delete_conversation, request.app.state.sessions, conversation_id
+    )
+    return RedirectResponse(str(request.url_for("plan")), status_code=303)
+
+
+@router.get("/library/passages/{chunk_id}", name="coach:passage")
+async def passage(request: Request, chunk_id: int) -> Response:
+    found = await run_in_threadpool(ask_service.passage, request.app.state.sessions, chunk_id)
+    return render(
+        request,
+        "plan/passage.html",
+        {"passage": found},
+        status_code=200 if found is not None else 404,
+    )
+
+
+# --- Settings → Coach → Library ---------------------------------------------------------------
+
+
+def _render_library(
+    request: Request, page: library_page.LibraryPage, *, status: int = 200
+) -> Response:
+    return render(
+        request,
+        "coach/library.html",
+        {"page": page},
+        fragment="coach/_library.html",
+        status_code=status,
+    )
+
+
+@router.get("/settings/coach/library", name="coach:library")
+async def library(request: Request, added: str = "", removed: str = "") -> Response:
+    state = request.app.state
+    page = await run_in_threadpool(
+        functools.partial(library_page.library_page, added=added[:255] or None),
+        state.sessions,
+        state.settings,
+        state.sync_runner,
+    )
+    return _render_library(request, page)
+
+
+@router.post("/settings/coach/library", name="coach:library_add")
+async def library_add(request: Request) -> Response:
+    """An owner's Markdown, text or PDF file (one; ``UPLOAD_PATHS`` lets its size through)."""
+    state = request.app.state
+    form = await request.form(max_files=1, max_fields=5)
+    upload = form.get("file")
+    error: str | None = None
+    if upload is None or isinstance(upload, str) or not upload.filename:
+        error = library_page.missing_file_sentence()
+    else:
+        data = await upload.read(library_page.MAX_FILE_BYTES + 1)
+        name = upload.filename
+        await upload.close()
+        try:
+            info = await run_in_threadpool(
+                library_page.add,
+                state.sessions,
+                state.settings,
+                state.secret_box,
+                state.sync_runner,
+                name,
+                data,
+            )
+        except library_page.LibraryFileError as refused:
+            error = library_page.error_sentence(refused)
+        else:
+            url = request.url_for("coach:library").include_query_params(added=info.title)
+            return RedirectResponse(str(url), status_code=303)
+    page = await run_in_threadpool(
+        functools.partial(library_page.library_page, error=error),
+        state.sessions,
+        state.settings,
+        state.sync_runner,
+    )
+    return _render_library(request, page, status=422)
+
+
+@router.post("/settings/coach/library/{document_id}/delete", name="coach:library_remove")
+async def library_remove(request: Request, document_id: int) -> Response:
+    state = request.app.state
+    try:
+        await run_in_threadpool(library_page.remove, state.sessions, document_id)
+    except library_page.LibraryError as refused:
+        page = await run_in_threadpool(
+            functools.partial(
+                library_page.library_page, error=library_page.error_sentence(refused)
+            ),
+            state.sessions,
+            state.settings,
+            state.sync_runner,
+        )
+        return _render_library(request, page, status=404 if refused.code == "not_found" else 409)
+    return RedirectResponse(str(request.url_for("coach:library")), status_code=303)
+
+
+@router.post("/settings/coach/library/reembed", name="coach:library_reembed")
+async def library_reembed(request: Request) -> Response:
+    state = request.app.state
+    await run_in_threadpool(
+        library_page.queue_reembed,
+        state.sessions,
+        state.settings,
+        state.secret_box,
+        state.sync_runner,
+    )
+    return RedirectResponse(str(request.url_for("coach:library")), status_code=303)

@@ -21,7 +21,7 @@ from app.web.templating import render
 
 router = APIRouter()
 
-AREAS = ("plan", "missions")
+AREAS = ("missions",)  # the Plan page is the coach's (app.web.routes.coach)
 
 
 def activity_links(request: Request):
