@@ -11,12 +11,11 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
 from app.services.coach import config, library
-from app.services.owner import account
+from tests.browser.steps import create_owner, open_page, sign_in
 from tests.support.coach_llm import MODEL
 from tests.support.fake_llm import CHAT, FakeLlm
 
 pytestmark = pytest.mark.browser
-PASSWORD = "a very good password"
 CASES = {
     "ko-phone": ("ko", {"width": 360, "height": 740}, "계획", "질문하기",
                  "마라톤 전에 테이퍼링은 얼마나 해야 하나요?",
@@ -41,9 +40,7 @@ def sessions(live_database, fresh_install):
     engine = create_engine(live_database)
     factory = sessionmaker(engine, expire_on_commit=False)
     with factory() as session:
-        account.create_owner(
-            session, account.NewOwner("지우", "jiwoo", PASSWORD, None, "Asia/Seoul")
-        )
+        create_owner(session)
     library.sync_shipped(factory)
     yield factory
     engine.dispose()
@@ -62,19 +59,8 @@ def test_ask_the_coach_and_open_a_citation(
     with sessions() as session:
         cited = library.search(session, question)[0]
     fake_llm.answer({"answer": answer, "citations": [cited.chunk_id]})
-    context = browser.new_context(
-        viewport=viewport, locale=locale, extra_http_headers={"Accept-Language": locale}
-    )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    try:
-        page.goto(live_server + "/login")
-        page.fill("input[name=username]", "jiwoo")
-        page.fill("input[name=password]", PASSWORD)
-        page.locator("main button[type=submit]").click()
-        page.wait_for_url(live_server + "/")
+    with open_page(browser, viewport=viewport, locale=locale) as page:
+        sign_in(page, live_server)
 
         page.get_by_role("navigation").get_by_role("link", name=plan, exact=True).click()
         page.wait_for_url(live_server + "/plan")
@@ -99,6 +85,3 @@ def test_ask_the_coach_and_open_a_citation(
         assert page.locator("h1").inner_text() == cited.title
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= viewport["width"], "the page scrolls sideways"
-    finally:
-        context.close()
-    assert errors == []
