@@ -1,0 +1,106 @@
+"""The owner: create-owner, reset-password, setup-code."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+
+import typer
+
+from app.cli.base import (
+    _settings,
+    cli,
+    needs_schema,
+)
+
+
+@cli.command("create-owner")
+@needs_schema
+def create_owner(
+    username: str = typer.Option(..., prompt=True),
+    display_name: str = typer.Option(..., "--name", prompt="Your name"),
+    locale: str = typer.Option("en", help="ko or en"),
+    timezone: str = typer.Option(None, help="IANA time zone (default DOMESTIQUE_TIMEZONE)."),
+    password_stdin: bool = typer.Option(False, help="Read the password from standard input."),
+) -> None:
+    """Create the owner account (instead of the first-run page)."""
+    from app.db import make_engine, make_session_factory
+    from app.services.owner import account as owners
+
+    settings = _settings()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Password again: ") != password:
+            typer.echo("the two passwords differ", err=True)
+            raise typer.Exit(1)
+    engine = make_engine(settings)
+    try:
+        with make_session_factory(engine)() as session:
+            owners.create_owner(
+                session,
+                owners.NewOwner(
+                    display_name=display_name,
+                    username=username,
+                    password=password,
+                    locale=locale,
+                    timezone=timezone or settings.timezone,
+                ),
+                data_dir=settings.data_dir,
+            )
+    except owners.OwnerError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from error
+    finally:
+        engine.dispose()
+    typer.echo(f"owner {username} created")
+
+
+@cli.command("reset-password")
+@needs_schema
+def reset_password(
+    password_stdin: bool = typer.Option(False, help="Read the new password from standard input."),
+) -> None:
+    """Set a new password for the owner (a forgotten one); every session ends."""
+    from app.db import make_engine, make_session_factory
+    from app.services.owner import account as owners
+
+    settings = _settings()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("New password: ")
+        if getpass.getpass("New password again: ") != password:
+            typer.echo("the two passwords differ", err=True)
+            raise typer.Exit(1)
+    engine = make_engine(settings)
+    try:
+        with make_session_factory(engine)() as session:
+            username = owners.reset_password(session, password).username
+    except owners.OwnerError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from error
+    finally:
+        engine.dispose()
+    typer.echo(f"password of {username} changed; every session has ended")
+
+
+@cli.command("setup-code")
+@needs_schema
+def setup_code() -> None:
+    """Print the one-time code the first-run page asks for (while no owner exists)."""
+    from app.db import make_engine, make_session_factory
+    from app.services.owner import account as owners
+
+    settings = _settings()
+    engine = make_engine(settings)
+    try:
+        with make_session_factory(engine)() as session:
+            code = owners.pending_setup_code(session, settings.data_dir)
+    finally:
+        engine.dispose()
+    if code is None:
+        typer.echo("the owner exists: no setup code is needed (sign in at /login)", err=True)
+        raise typer.Exit(1)
+    typer.echo(code)
