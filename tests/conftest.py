@@ -17,7 +17,7 @@ from app.jobs.registry import JobRegistry
 from app.services.imports.runner import InlineRunner
 from app.services.owner import account
 from app.services.sync.adapters import garmin_source
-from app.services.work.runner import InlineSyncRunner
+from app.services.work.runner import InlineWorkRunner
 from app.sources.garmin.client import Endpoints
 from app.web.app import create_app
 from tests.support.postgres import TemporaryCluster
@@ -106,7 +106,7 @@ def app(settings: Settings, sessions: sessionmaker[Session]):
     application.state.import_runner = InlineRunner(sessions, settings)
     # So do syncs; Garmin points at a closed loopback port, so nothing can reach garmin.com.
     application.state.sync_sources = {"garmin": garmin_source(settings, endpoints=UNREACHABLE)}
-    application.state.sync_runner = InlineSyncRunner(
+    application.state.work_runner = InlineWorkRunner(
         sessions,
         settings,
         application.state.secret_box,

@@ -16,10 +16,10 @@ from app.services import backups
 from app.services.work.schedule import NIGHTLY_BACKUP, NIGHTLY_SYNC
 
 if TYPE_CHECKING:
-    from app.services.work.runner import SyncRunner
+    from app.services.work.runner import WorkRunner
 
 
-def nightly_sync_job(runner: SyncRunner) -> JobSpec:
+def nightly_sync_job(runner: WorkRunner) -> JobSpec:
     return JobSpec(
         id=NIGHTLY_SYNC,
         description="Sync every connected source",

@@ -27,7 +27,7 @@ from app.services.imports.runner import ImportRunner
 from app.services.owner import account
 from app.services.sync.adapters import SyncSource, default_sources
 from app.services.work.maintenance import Maintenance
-from app.services.work.runner import SyncRunner
+from app.services.work.runner import WorkRunner
 from app.web.gate import OwnerGateMiddleware
 from app.web.headers import SecurityHeadersMiddleware
 from app.web.hosts import HostAllowlistMiddleware, allowed_hosts
@@ -83,15 +83,15 @@ def create_app(
             runner.start()
         except Exception:
             log.exception("the import runner did not start; unfinished imports wait for a restart")
-        sync_runner = app.state.sync_runner
+        work_runner = app.state.work_runner
         try:
-            sync_runner.start()
+            work_runner.start()
         except Exception:
             log.exception("the sync runner did not start; syncs wait for a restart")
         scheduled = JobRegistry()
         for spec in jobs:
             scheduled.register(spec)
-        scheduled.register(nightly_sync_job(sync_runner))
+        scheduled.register(nightly_sync_job(work_runner))
         scheduled.register(nightly_backup_job(settings))
         scheduled.register(audit_purge_job(app.state.sessions, settings))
         sessions = app.state.sessions
@@ -101,7 +101,7 @@ def create_app(
             scheduler.start()
         except Exception:
             log.exception("the scheduler did not start; pages still work, scheduled jobs do not")
-        for part in (runner, sync_runner, scheduler):  # paused while a restore runs
+        for part in (runner, work_runner, scheduler):  # paused while a restore runs
             app.state.maintenance.attach(part)
         if app.state.library_sync:  # the shipped guideline library, when its files changed
             app.state.library_thread = library_service.sync_in_background(sessions)
@@ -111,7 +111,7 @@ def create_app(
             yield
         finally:
             scheduler.shutdown()
-            sync_runner.stop()
+            work_runner.stop()
             runner.stop()
             presence.close()
             engine.dispose()
@@ -139,14 +139,14 @@ def create_app(
     app.state.maintenance.on_reload(lambda: _reload_after_restore(app))
     app.state.import_runner = ImportRunner(app.state.sessions, settings)
     app.state.sync_sources = sources if sources is not None else default_sources(settings)
-    app.state.sync_runner = SyncRunner(
+    app.state.work_runner = WorkRunner(
         app.state.sessions,
         settings,
         app.state.secret_box,
         app.state.sync_sources,
         maintenance=app.state.maintenance,
     )
-    app.state.import_runner.after_job = lambda: app.state.sync_runner.submit_uploads()
+    app.state.import_runner.after_job = lambda: app.state.work_runner.submit_uploads()
 
     # add_middleware wraps: the last added runs first.
     app.add_middleware(

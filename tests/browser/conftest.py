@@ -17,7 +17,7 @@ from app.db.migrate import upgrade
 from app.jobs.registry import JobRegistry
 from app.security import setup_code
 from app.services.sync.adapters import garmin_source, oura_source, strava_source
-from app.services.work.runner import SyncRunner
+from app.services.work.runner import WorkRunner
 from app.web.app import create_app
 from tests.support.fake_garmin import FakeGarmin
 from tests.support.fake_oura import FakeOura
@@ -105,7 +105,7 @@ def live_server(live_database, live_data_dir, fake_garmin, fake_strava, fake_our
         "oura": oura_source(fast, endpoints=fake_oura.endpoints),
     }
     fake_oura.redirect_uri = f"http://127.0.0.1:{port}/connections/oura/callback"
-    app.state.sync_runner = SyncRunner(
+    app.state.work_runner = WorkRunner(
         app.state.sessions,
         fast,
         app.state.secret_box,

@@ -23,7 +23,7 @@ from app.services.coach import config
 from app.services.coach.context import build_snapshot, strava_only_count
 from app.services.sync import connections, oauth
 from app.services.sync.adapters import strava_source
-from app.services.work.runner import InlineSyncRunner
+from app.services.work.runner import InlineWorkRunner
 from tests.conftest import with_settings
 from tests.support.fake_strava import FakeStrava, make_streams
 from tests.support.fitwriter import write_activity
@@ -224,7 +224,7 @@ def test_an_activity_only_stravas_api_brought_reaches_nothing_the_coach_sends(
     # A ride that only Strava's API brings, two days ago, with power, heart rate and GPS.
     strava.add_activity(_start(2, 18), sport_type="Ride", streams=make_streams(3600))
     fast = with_settings(settings, sync_delay_s=0.0)
-    runner = InlineSyncRunner(
+    runner = InlineWorkRunner(
         sessions,
         fast,
         app.state.secret_box,

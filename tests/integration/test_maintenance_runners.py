@@ -32,7 +32,7 @@ from app.services.sync import connections
 from app.services.sync.adapters import SyncSource
 from app.services.sync.engine import SyncOptions
 from app.services.work.maintenance import Maintenance, MaintenanceActive
-from app.services.work.runner import SyncRunner
+from app.services.work.runner import WorkRunner
 from tests.integration.test_sync import MAPPERS, FakeGarmin
 from tests.support.fitwriter import write_activity
 
@@ -100,7 +100,7 @@ def test_a_sync_stops_between_items_new_work_waits_and_both_go_on_after(sessions
         options=SyncOptions(delay_s=0.0, empty_windows_to_stop=3, empty_days_to_stop=5),
     )
     maintenance = Maintenance()
-    runner = SyncRunner(sessions, settings, box, {"garmin": source}, maintenance=maintenance)
+    runner = WorkRunner(sessions, settings, box, {"garmin": source}, maintenance=maintenance)
     maintenance.attach(runner)
     runner.start()
     try:

@@ -22,7 +22,7 @@ from app.models import Activity, ActivitySource, Connection, DailyWellness
 from app.services.sync import connections, oauth
 from app.services.sync.adapters import oura_refresh, oura_source
 from app.services.sync.connections import ClientContext
-from app.services.work.runner import InlineSyncRunner
+from app.services.work.runner import InlineWorkRunner
 from app.sources.oura.client import OuraClient
 from tests.conftest import with_settings
 from tests.support.fake_oura import FakeOura
@@ -49,14 +49,14 @@ def oura() -> Iterator[FakeOura]:
 
 
 @pytest.fixture
-def runner(app, settings, sessions, oura) -> InlineSyncRunner:
+def runner(app, settings, sessions, oura) -> InlineWorkRunner:
     fast = with_settings(settings, sync_delay_s=0.0)
     app.state.sync_sources = {"oura": oura_source(fast, endpoints=oura.endpoints)}
-    app.state.sync_runner = InlineSyncRunner(
+    app.state.work_runner = InlineWorkRunner(
         sessions, fast, app.state.secret_box, app.state.sync_sources
     )
-    app.state.sync_runner.scheduled = []
-    return app.state.sync_runner
+    app.state.work_runner.scheduled = []
+    return app.state.work_runner
 
 
 def _connect_directly(sessions, box, oura: FakeOura, *, expires_in: int | None = None) -> None:

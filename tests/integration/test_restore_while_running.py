@@ -192,7 +192,7 @@ def test_a_backup_made_with_another_key_connects_and_syncs_without_a_restart(
         page = client.get("/connections")
         assert page.status_code == 200
         assert page.text.count('data-status="connected"') == 3
-        runs = {name: app.state.sync_runner.submit_sync(name).result(WAIT_S) for name in sources}
+        runs = {name: app.state.work_runner.submit_sync(name).result(WAIT_S) for name in sources}
         for name, run in runs.items():
             assert isinstance(run, SyncRun), (name, run)
             assert run.status == "done", (name, run.error_code, run.failures)

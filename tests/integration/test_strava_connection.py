@@ -18,7 +18,7 @@ from app.models import Activity, ActivitySource, Connection, StravaUpload, SyncR
 from app.services.coach import ai_policy
 from app.services.sync import connections, oauth, strava_uploads
 from app.services.sync.adapters import strava_source
-from app.services.work.runner import InlineSyncRunner
+from app.services.work.runner import InlineWorkRunner
 from tests.conftest import with_settings
 from tests.support.fake_strava import APP_INACTIVE, FakeStrava, make_streams
 from tests.support.fitwriter import write_activity
@@ -51,14 +51,14 @@ def strava() -> Iterator[FakeStrava]:
 
 
 @pytest.fixture
-def runner(app, settings, sessions, strava) -> InlineSyncRunner:
+def runner(app, settings, sessions, strava) -> InlineWorkRunner:
     fast = with_settings(settings, sync_delay_s=0.0)
     app.state.sync_sources = {"strava": strava_source(fast, endpoints=strava.endpoints)}
-    app.state.sync_runner = InlineSyncRunner(
+    app.state.work_runner = InlineWorkRunner(
         sessions, fast, app.state.secret_box, app.state.sync_sources, clock=Clock()
     )
-    app.state.sync_runner.scheduled = []
-    return app.state.sync_runner
+    app.state.work_runner.scheduled = []
+    return app.state.work_runner
 
 
 def _connect_directly(sessions, box, strava: FakeStrava, *, expires_in: float | None = None):

@@ -21,7 +21,7 @@ from app.security.keys import SecretBox
 from app.services.sync import connections
 from app.services.sync.adapters import SyncSource
 from app.services.sync.engine import SyncOptions
-from app.services.work.runner import InlineSyncRunner, SyncBusy, SyncRunner, sync_source
+from app.services.work.runner import InlineWorkRunner, SyncBusy, WorkRunner, sync_source
 from app.web.app import create_app
 from tests.conftest import with_settings
 from tests.integration.test_sync import MAPPERS, FakeGarmin
@@ -86,7 +86,7 @@ def test_every_run_is_recorded_and_runs_a_killed_process_left_are_interrupted_at
     left_running, left_queued = runs.new_id(), runs.new_id()
     runs.started(sessions, left_running, "backup", {}, at, at)
     runs.queued(sessions, left_queued, "sync", {"source": "garmin", "mode": "auto"}, at)
-    runner = SyncRunner(sessions, settings, box, {"garmin": _source(FakeGarmin)})
+    runner = WorkRunner(sessions, settings, box, {"garmin": _source(FakeGarmin)})
     runner.start()
     try:
         run = runner.submit_sync("garmin").result(30)
@@ -116,7 +116,7 @@ def test_a_failed_piece_of_work_is_recorded_with_its_code(sessions, settings, bo
     def broken():
         raise RuntimeError("the adapter exploded")
 
-    runner = InlineSyncRunner(sessions, settings, box, {"garmin": _source(broken)})
+    runner = InlineWorkRunner(sessions, settings, box, {"garmin": _source(broken)})
     runner.submit_sync("garmin")
     with sessions() as session:
         run = runs.latest(session, "sync")
@@ -132,7 +132,7 @@ def test_a_source_that_is_not_connected_is_not_synced(sessions, settings, box):
 
 
 def test_the_nightly_job_syncs_every_connected_source(sessions, settings, box, connected):
-    runner = InlineSyncRunner(sessions, settings, box, {"garmin": _source(FakeGarmin)})
+    runner = InlineWorkRunner(sessions, settings, box, {"garmin": _source(FakeGarmin)})
     runner.run_nightly()
     with sessions() as session:
         run = session.execute(select(SyncRun)).scalars().one()
@@ -143,13 +143,13 @@ def test_the_nightly_job_fails_loudly_when_a_source_fails(sessions, settings, bo
     def broken():
         raise RuntimeError("the adapter exploded")
 
-    runner = InlineSyncRunner(sessions, settings, box, {"garmin": _source(broken)})
+    runner = InlineWorkRunner(sessions, settings, box, {"garmin": _source(broken)})
     with pytest.raises(RuntimeError, match="1 source sync"):
         runner.run_nightly()
 
 
 def test_the_nightly_job_runs_at_the_configured_local_time(settings, sessions):
-    runner = InlineSyncRunner(sessions, settings, None, {})  # type: ignore[arg-type]
+    runner = InlineWorkRunner(sessions, settings, None, {})  # type: ignore[arg-type]
     spec = nightly_sync_job(runner)
     after = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # 21:00 in Seoul
     trigger = spec.trigger_for(Schedule("Asia/Seoul", "03:15", "05:30"))
@@ -163,7 +163,7 @@ def test_the_nightly_job_runs_at_the_configured_local_time(settings, sessions):
 def test_the_app_schedules_the_nightly_sync_in_the_owners_time_zone(settings, sessions, owner):
     app = create_app(with_settings(settings, sync_time="02:05"), jobs=JobRegistry())
     app.state.sessions = sessions
-    app.state.sync_runner = InlineSyncRunner(sessions, settings, app.state.secret_box, {})
+    app.state.work_runner = InlineWorkRunner(sessions, settings, app.state.secret_box, {})
     with TestClient(app):
         when = app.state.scheduler.next_run(NIGHTLY_SYNC)
     local = when.astimezone(ZoneInfo(owner.timezone))
@@ -181,7 +181,7 @@ def test_requests_for_a_busy_source_are_one_and_a_cut_short_sync_resumes_at_star
         assert release.wait(10)
         return FakeGarmin()
 
-    runner = SyncRunner(sessions, settings, box, {"garmin": _source(slow_api)})
+    runner = WorkRunner(sessions, settings, box, {"garmin": _source(slow_api)})
     runner.start()
     try:
         first = runner.submit_sync("garmin")
@@ -198,7 +198,7 @@ def test_requests_for_a_busy_source_are_one_and_a_cut_short_sync_resumes_at_star
         session.add(
             SyncRun(source="garmin", mode="auto", status="running", started_at=datetime.now(UTC))
         )
-    restarted = SyncRunner(sessions, settings, box, {"garmin": _source(FakeGarmin)})
+    restarted = WorkRunner(sessions, settings, box, {"garmin": _source(FakeGarmin)})
     try:
         (resumed,) = restarted.start()
         assert resumed.result(timeout=30).status == "done"
@@ -212,7 +212,7 @@ def test_requests_for_a_busy_source_are_one_and_a_cut_short_sync_resumes_at_star
 def test_whoever_waits_on_a_request_wakes_to_an_idle_source(sessions, settings, box, connected):
     """The request is no longer pending when its result is set, so a caller woken by it (the
     nightly job, a page asking "busy?") never sees the source still busy."""
-    runner = SyncRunner(sessions, settings, box, {"garmin": _source(FakeGarmin)})
+    runner = WorkRunner(sessions, settings, box, {"garmin": _source(FakeGarmin)})
     runner.start()
     try:
         busy_when_done: list[bool] = []
@@ -229,7 +229,7 @@ def test_a_sign_in_cut_short_by_a_restart_is_not_left_spinning(sessions, setting
 
     with sessions.begin() as session:
         linking.begin_sign_in(session, "garmin", "me@example.com", datetime.now(UTC))
-    runner = SyncRunner(sessions, settings, box, {"garmin": _source(FakeGarmin)})
+    runner = WorkRunner(sessions, settings, box, {"garmin": _source(FakeGarmin)})
     runner.start()
     runner.stop()
     with sessions() as session:
@@ -238,9 +238,9 @@ def test_a_sign_in_cut_short_by_a_restart_is_not_left_spinning(sessions, setting
 
 
 def test_work_for_later_runs_once_per_key_and_not_after_stop():
-    from app.services.work.runner import SyncRunner
+    from app.services.work.runner import WorkRunner
 
-    runner = SyncRunner(None, None, None, {})  # type: ignore[arg-type]
+    runner = WorkRunner(None, None, None, {})  # type: ignore[arg-type]
     fired = threading.Event()
     calls: list[str] = []
 
@@ -275,7 +275,7 @@ def test_a_rate_limited_sync_is_resumed_after_a_restart(sessions, settings, box,
             connections.get_connection(session, "garmin").cooldown_until = until
 
     cooled(datetime.now(UTC) + timedelta(minutes=10))  # the window resets later
-    runner = SyncRunner(sessions, settings, box, {"garmin": _source(FakeGarmin)})
+    runner = WorkRunner(sessions, settings, box, {"garmin": _source(FakeGarmin)})
     try:
         assert runner.start() == []  # nothing at once: a timer
         timer = runner._timers.get(("sync", "garmin"))
@@ -285,7 +285,7 @@ def test_a_rate_limited_sync_is_resumed_after_a_restart(sessions, settings, box,
         runner.stop()
 
     cooled(datetime.now(UTC) - timedelta(minutes=1))  # it reset while the app was down
-    restarted = SyncRunner(sessions, settings, box, {"garmin": _source(FakeGarmin)})
+    restarted = WorkRunner(sessions, settings, box, {"garmin": _source(FakeGarmin)})
     try:
         (resumed,) = restarted.start()  # run at once, not by a timer
         assert resumed.result(timeout=30).status == "done"

@@ -58,7 +58,7 @@ def test_restore_needs_the_confirmation_and_reports_its_outcome(signed_in, setti
     (name,) = [p.name for p in settings.backup_dir.glob("domestique-*.tar")]
     asked: list = []
     # the restore itself: test_backups.py
-    app.state.sync_runner.submit_restore = lambda path, **options: asked.append(path)
+    app.state.work_runner.submit_restore = lambda path, **options: asked.append(path)
 
     unconfirmed = signed_in.post("/settings/backups/restore", data={"name": name}, headers=ORIGIN)
     assert "restore=unconfirmed" in unconfirmed.headers["location"] and asked == []
@@ -155,7 +155,7 @@ def test_a_backup_this_install_did_not_sign_asks_a_second_time(signed_in, settin
     signed_in.post("/settings/backups", headers=ORIGIN)
     (name,) = [p.name for p in settings.backup_dir.glob("domestique-*.tar")]
     asked: list = []
-    app.state.sync_runner.submit_restore = lambda path, **options: asked.append((path, options))
+    app.state.work_runner.submit_restore = lambda path, **options: asked.append((path, options))
     (settings.data_dir / "secret.key").write_text(Fernet.generate_key().decode())  # a new key
 
     first = signed_in.post(

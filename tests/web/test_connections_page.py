@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 from app.models import Activity, Connection, SyncRun
 from app.services.sync import connections
 from app.services.sync.adapters import garmin_source
-from app.services.work.runner import InlineSyncRunner
+from app.services.work.runner import InlineWorkRunner
 from tests.conftest import with_settings
 from tests.support.fake_garmin import FakeGarmin
 
@@ -34,7 +34,7 @@ def wired(app, settings, sessions, fake):
     """The app's sync machinery pointed at the fake, with no throttle."""
     fast = with_settings(settings, sync_delay_s=0.0)
     app.state.sync_sources = {"garmin": garmin_source(fast, endpoints=fake.endpoints)}
-    app.state.sync_runner = InlineSyncRunner(
+    app.state.work_runner = InlineWorkRunner(
         sessions, fast, app.state.secret_box, app.state.sync_sources
     )
     return app

@@ -58,7 +58,7 @@ def test_the_page_follows_a_re_embedding_in_progress(app, signed_in, shipped, fa
         llm_model=MODEL,
         llm_embedding_model="test-embed",
     )
-    app.state.sync_runner.last_reembed = {"status": "running", "done": 64, "total": 464}
+    app.state.work_runner.last_reembed = {"status": "running", "done": 64, "total": 464}
     page = signed_in.get("/settings/coach/library", headers=EN).text
     assert "Embedding the library: 64 of 464 passages…" in page
     assert 'hx-trigger="every 2s"' in page  # the progress polls until it is done
@@ -132,7 +132,7 @@ def test_changing_the_embedding_model_re_embeds_the_library_with_progress(
         purposes = set(session.scalars(select(LlmCall.purpose)))
     assert embedded == total > 0
     assert purposes == {"library_index"}
-    assert app.state.sync_runner.last_reembed == {"status": "done", "done": total, "total": total}
+    assert app.state.work_runner.last_reembed == {"status": "done", "done": total, "total": total}
     page = signed_in.get("/settings/coach/library", headers=EN).text
     assert f"{total:,} of {total:,} passages have a vector from test-embed" in page
     assert 'data-testid="reembed"' not in page

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from app.jobs.nightly import NIGHTLY_BACKUP, NIGHTLY_SYNC
 from app.jobs.registry import JobRegistry
-from app.services.work.runner import InlineSyncRunner
+from app.services.work.runner import InlineWorkRunner
 from app.web.app import create_app
 from tests.conftest import OWNER_PASSWORD, setup_code_of, with_settings
 
@@ -33,7 +33,7 @@ def utc_server(settings, sessions) -> Iterator[TestClient]:
     """A server whose DOMESTIQUE_TIMEZONE is UTC, on a first run (no owner yet)."""
     app = create_app(with_settings(settings, timezone="UTC"), jobs=JobRegistry())
     app.state.sessions = sessions
-    app.state.sync_runner = InlineSyncRunner(sessions, settings, app.state.secret_box, {})
+    app.state.work_runner = InlineWorkRunner(sessions, settings, app.state.secret_box, {})
     with TestClient(app, base_url="http://testserver", follow_redirects=False) as client:
         yield client
 

@@ -1,6 +1,6 @@
 """Settings → Coach → Library: the documents (the owner's first, then the shipped ones), an
 owner's file added or removed, and the vectors brought up to the embedding model in force — in
-the background, on the work runner, with progress (``SyncRunner.last_reembed``).
+the background, on the work runner, with progress (``WorkRunner.last_reembed``).
 
 The embedder here calls the embedding model through ``llm.embed``: under the monthly budget,
 every request recorded (purpose ``library_index``). A failed call raises, so the runner's

@@ -5,7 +5,7 @@ Every estimated threshold records the activities it came from (``thresholds_used
 pages, tells an activity's page whether the current estimates lean on it and what its streams
 were cleaned of, and lets the owner leave an activity out of every estimate (or take it back):
 ``set_excluded`` stores the choice and returns the day from which metrics must be recomputed;
-the caller queues that (``SyncRunner.submit_recompute_changed``).
+the caller queues that (``WorkRunner.submit_recompute_changed``).
 """
 
 from __future__ import annotations

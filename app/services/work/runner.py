@@ -1,10 +1,11 @@
-"""Running syncs and sign-ins: one background thread in the app, the same entry point for the
-nightly job, "Sync now" and `domestique sync`.
+"""The one background-work runner: syncs and sign-ins (MFA included), Strava uploads, recomputes,
+backups, restores and the library's re-embedding run on one thread in the app; syncs share one
+entry point with the nightly job, "Sync now" and `domestique sync`.
 
 - ``sync_source`` is the one way a sync runs. It takes the source's advisory lock first, so only
   one sync of a source runs at a time across the app and the command line; a run a killed
   process left ``running`` is marked ``interrupted`` under that lock.
-- ``SyncRunner`` serializes work on a thread (sign-ins are slow: the library pauses seconds
+- ``WorkRunner`` serializes work on a thread (sign-ins are slow: the library pauses seconds
   between steps), de-duplicates queued requests, stops long backfills between items on shutdown,
   and at start-up resumes a backfill a stopped process left unfinished.
 - It also runs backups and the in-app restore. While the app's maintenance lasts (a restore),
@@ -240,7 +241,10 @@ def _restore_summary(result: object) -> dict[str, Any]:
     }
 
 
-class SyncRunner:
+class WorkRunner:
+    """Every piece of background work the app does, one at a time, each recorded in
+    ``work_run``."""
+
     def __init__(
         self,
         sessions: sessionmaker[Session],
@@ -703,7 +707,7 @@ class SyncRunner:
             task.done.set_result(outcome)
 
 
-class InlineSyncRunner(SyncRunner):
+class InlineWorkRunner(WorkRunner):
     """Does the work at once in the caller's thread (tests). Work for later is only recorded
     (``scheduled``: key and delay), never run by a timer."""
 

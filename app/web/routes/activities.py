@@ -271,7 +271,7 @@ def estimates_choice(
     if use not in ("0", "1"):
         raise HTTPException(status_code=422, detail="use must be 0 or 1")
     state = request.app.state
-    day = estimate_origins.choose(state.sessions, state.sync_runner, activity_id, use=use == "1")
+    day = estimate_origins.choose(state.sessions, state.work_runner, activity_id, use=use == "1")
     if day is None:
         raise HTTPException(status_code=404)
     if back == "settings":
@@ -292,7 +292,7 @@ def estimates_choice(
 def strava_upload(request: Request, activity_id: int) -> Response:
     """Upload this activity to Strava (or retry a failed upload)."""
     state = request.app.state
-    refused = strava_uploads.ask_upload(state.sessions, state.sync_runner, activity_id)
+    refused = strava_uploads.ask_upload(state.sessions, state.work_runner, activity_id)
     if refused == "not_found":
         raise HTTPException(status_code=404)
     url = request.url_for("activities:detail", activity_id=activity_id)

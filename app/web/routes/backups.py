@@ -21,7 +21,7 @@ NAME = re.compile(r"^domestique-(?:[a-z]+\d*-)?\d{8}-\d{6}\.tar$")
 
 @router.post("/settings/backups", name="backups:now")
 def back_up_now(request: Request) -> Response:
-    request.app.state.sync_runner.submit_backup()
+    request.app.state.work_runner.submit_backup()
     url = request.url_for("settings").include_query_params(backup="queued")
     return RedirectResponse(str(url.replace(fragment="backups")), status_code=303)
 
@@ -71,7 +71,7 @@ def restore(
         url = request.url_for("settings").include_query_params(restore="unverified", file=name)
         return RedirectResponse(str(url.replace(fragment="backups")), status_code=303)
     try:  # the app's maintenance begins now: every page shows it until the restore ends
-        request.app.state.sync_runner.submit_restore(folder / name, accept_unverified=accepted)
+        request.app.state.work_runner.submit_restore(folder / name, accept_unverified=accepted)
     except MaintenanceActive:  # another restore began a moment ago
         return refuse_during_maintenance(request)
     url = request.url_for("settings").include_query_params(restore="queued")

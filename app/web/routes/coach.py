@@ -75,7 +75,7 @@ async def save(request: Request) -> Response:
     state = request.app.state
     form = _settings_form(await request.form())
     refused = await run_in_threadpool(
-        functools.partial(pages.save, runner=state.sync_runner),
+        functools.partial(pages.save, runner=state.work_runner),
         state.sessions,
         state.settings,
         state.secret_box,
@@ -100,7 +100,7 @@ async def test_connection(request: Request) -> Response:
         state.secret_box,
         form,
         clock=state.llm_clock,
-        runner=state.sync_runner,
+        runner=state.work_runner,
     )
     return _render(request, page, saved=page.error is None)
 
@@ -238,7 +238,7 @@ async def library(request: Request, added: str = "", removed: str = "") -> Respo
         functools.partial(library_page.library_page, added=added[:255] or None),
         state.sessions,
         state.settings,
-        state.sync_runner,
+        state.work_runner,
     )
     return _render_library(request, page)
 
@@ -262,7 +262,7 @@ async def library_add(request: Request) -> Response:
                 state.sessions,
                 state.settings,
                 state.secret_box,
-                state.sync_runner,
+                state.work_runner,
                 name,
                 data,
             )
@@ -275,7 +275,7 @@ async def library_add(request: Request) -> Response:
         functools.partial(library_page.library_page, error=error),
         state.sessions,
         state.settings,
-        state.sync_runner,
+        state.work_runner,
     )
     return _render_library(request, page, status=422)
 
@@ -292,7 +292,7 @@ async def library_remove(request: Request, document_id: int) -> Response:
             ),
             state.sessions,
             state.settings,
-            state.sync_runner,
+            state.work_runner,
         )
         return _render_library(request, page, status=404 if refused.code == "not_found" else 409)
     return RedirectResponse(str(request.url_for("coach:library")), status_code=303)
@@ -306,6 +306,6 @@ async def library_reembed(request: Request) -> Response:
         state.sessions,
         state.settings,
         state.secret_box,
-        state.sync_runner,
+        state.work_runner,
     )
     return RedirectResponse(str(request.url_for("coach:library")), status_code=303)

@@ -31,7 +31,7 @@ def _now() -> datetime:
 
 def _desk(request: Request) -> connect.Desk:
     state = request.app.state
-    return connect.Desk(state.sessions, state.secret_box, state.sync_sources, state.sync_runner)
+    return connect.Desk(state.sessions, state.secret_box, state.sync_sources, state.work_runner)
 
 
 def _source(request: Request, name: str) -> SyncSource:

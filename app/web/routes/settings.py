@@ -164,7 +164,7 @@ def recompute(
     owner=Depends(current_owner),
 ) -> Response:
     start = date.fromisoformat(from_day) if _is_date(from_day) else None
-    request.app.state.sync_runner.submit_recompute(start)
+    request.app.state.work_runner.submit_recompute(start)
     url = request.url_for("settings").include_query_params(recomputing=1)
     return RedirectResponse(str(url), status_code=303)
 
