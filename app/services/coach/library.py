@@ -583,12 +583,16 @@ def _embedding_text(title: str, heading: str, body: str) -> str:
     return f"{title}\n{heading}\n{body}".strip()
 
 
-def _iterative_scan_supported(session: Session) -> bool:
-    version = session.scalar(text("SELECT extversion FROM pg_extension WHERE extname = 'vector'"))
-    if not version:
-        return False
-    major, minor = (int(p) for p in version.split(".")[:2])
-    return (major, minor) >= (0, 8)
+_VECTOR_SETTINGS = text(
+    """
+    SELECT set_config('hnsw.ef_search', :ef_search, true),
+           CASE WHEN CAST(string_to_array(extversion, '.') AS int[]) >= '{0,8}'
+                THEN set_config('hnsw.iterative_scan', 'relaxed_order', true) END
+    FROM pg_extension WHERE extname = 'vector'
+    """
+)
+"""The HNSW search depth and, on pgvector ≥ 0.8, its iterative scan (so the language filter
+does not starve the result), for the transaction: one round trip."""
 
 
 # --- retrieval -------------------------------------------------------------------------------
@@ -661,11 +665,7 @@ def vector_ranking(
     index of the vector's dimension."""
     dimension = len(vector)
     cast, _ops = _vector_type(dimension)
-    session.execute(
-        text("SELECT set_config('hnsw.ef_search', :v, true)"), {"v": str(max(40, depth * 2))}
-    )
-    if _iterative_scan_supported(session):
-        session.execute(text("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)"))
+    session.execute(_VECTOR_SETTINGS, {"ef_search": str(max(40, depth * 2))})
     # relaxed_order may return neighbours slightly out of order: re-sorted by exact distance
     return list(
         session.scalars(
@@ -720,50 +720,48 @@ def search(
     if not fused:
         return []
     ranks = [{chunk: rank for rank, chunk in enumerate(r, start=1)} for r in rankings]
-    rows = {
-        row.id: row
-        for row in session.execute(
-            select(
-                LibraryChunk.id,
-                LibraryChunk.document_id,
-                LibraryChunk.heading,
-                LibraryChunk.lang,
-                LibraryChunk.page,
-                LibraryChunk.text,
-                LibraryDocument.origin,
-                LibraryDocument.slug,
-                LibraryDocument.title,
-            )
-            .join(LibraryDocument, LibraryDocument.id == LibraryChunk.document_id)
-            .where(LibraryChunk.id.in_([chunk for chunk, _ in fused]))
-        )
-    }
-    kept: list[tuple[int, float]] = []
-    per_document: dict[int, int] = {}
-    for chunk, score in fused:
-        document_id = rows[chunk].document_id
-        if per_document.get(document_id, 0) < PER_DOCUMENT:
-            per_document[document_id] = per_document.get(document_id, 0) + 1
-            kept.append((chunk, score))
-            if len(kept) == k:
-                break
+    scores = dict(fused)
+    rows = session.execute(
+        _PASSAGES,
+        {"ids": [chunk for chunk, _ in fused], "per_document": PER_DOCUMENT, "k": k},
+    ).all()
     return [
         Passage(
-            chunk_id=chunk,
-            document_id=rows[chunk].document_id,
-            origin=rows[chunk].origin,
-            slug=rows[chunk].slug,
-            title=rows[chunk].title,
-            heading=rows[chunk].heading,
-            lang=rows[chunk].lang,
-            page=rows[chunk].page,
-            text=rows[chunk].text,
-            score=score,
-            lexical_rank=ranks[0].get(chunk),
-            vector_rank=ranks[1].get(chunk) if len(ranks) > 1 else None,
+            chunk_id=row.id,
+            document_id=row.document_id,
+            origin=row.origin,
+            slug=row.slug,
+            title=row.title,
+            heading=row.heading,
+            lang=row.lang,
+            page=row.page,
+            text=row.text,
+            score=scores[row.id],
+            lexical_rank=ranks[0].get(row.id),
+            vector_rank=ranks[1].get(row.id) if len(ranks) > 1 else None,
         )
-        for chunk, score in kept
+        for row in rows
     ]
+
+
+_PASSAGES = text(
+    """
+    WITH fused AS (
+        SELECT f.id, f.n FROM unnest(CAST(:ids AS bigint[])) WITH ORDINALITY AS f(id, n)),
+    placed AS (
+        SELECT fused.id, fused.n,
+               row_number() OVER (PARTITION BY c.document_id ORDER BY fused.n) AS nth
+        FROM fused JOIN library_chunk c ON c.id = fused.id),
+    kept AS (SELECT id, n FROM placed WHERE nth <= :per_document ORDER BY n LIMIT :k)
+    SELECT c.id, c.document_id, c.heading, c.lang, c.page, c.text, d.origin, d.slug, d.title
+    FROM kept
+        JOIN library_chunk c ON c.id = kept.id
+        JOIN library_document d ON d.id = c.document_id
+    ORDER BY kept.n
+    """
+)
+"""The fused chunks, best first, at most ``per_document`` of one document, the first ``k``:
+only those are read whole (the text is what a passage costs to fetch)."""
 
 
 # --- the owner's sentences -------------------------------------------------------------------
