@@ -625,15 +625,13 @@ _LEXICAL_RANKING = text(
             WITH ORDINALITY AS u(lexeme, n)
         ORDER BY u.n LIMIT :max_terms),
     total AS (SELECT CAST(count(*) AS float8) AS n FROM library_chunk WHERE lang = :lang),
-    df AS (
-        SELECT t.term, count(*) AS df FROM q JOIN library_term t
-            ON t.lang = :lang AND t.term = q.lexeme
-        GROUP BY t.term)
-    SELECT t.chunk_id FROM df
-        JOIN library_term t ON t.lang = :lang AND t.term = df.term
-        CROSS JOIN total
+    idf AS (
+        SELECT t.term, ln(1 + (total.n - count(*) + 0.5) / (count(*) + 0.5)) AS w
+        FROM q JOIN library_term t ON t.lang = :lang AND t.term = q.lexeme CROSS JOIN total
+        GROUP BY t.term, total.n)
+    SELECT t.chunk_id FROM idf JOIN library_term t ON t.lang = :lang AND t.term = idf.term
     GROUP BY t.chunk_id
-    ORDER BY sum(ln(1 + (total.n - df.df + 0.5) / (df.df + 0.5)) * t.weight) DESC, t.chunk_id
+    ORDER BY sum(idf.w * t.weight) DESC, t.chunk_id
     LIMIT :depth
     """
 )
