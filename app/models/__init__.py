@@ -9,7 +9,13 @@ from app.models.activity import (
     sample_table,
 )
 from app.models.base import Base
-from app.models.coach import CoachConversation, CoachMessage, LibraryChunk, LibraryDocument
+from app.models.coach import (
+    CoachConversation,
+    CoachMessage,
+    LibraryChunk,
+    LibraryDocument,
+    LibraryTerm,
+)
 from app.models.connection import Connection, StravaUpload, SyncRun
 from app.models.imports import ImportItem, ImportJob
 from app.models.jobs import ScheduledJobState
@@ -39,6 +45,7 @@ __all__ = [
     "Lap",
     "LibraryChunk",
     "LibraryDocument",
+    "LibraryTerm",
     "LlmCall",
     "Owner",
     "RawFile",

@@ -1,5 +1,6 @@
-"""The coach's guideline library: documents and their chunks (migration 0011 says why the
-vector column has no fixed dimension)."""
+"""The coach's guideline library: documents, their chunks and the chunks' lexical terms
+(migration 0011 says why the vector column has no fixed dimension, 0013 why the terms have a
+table of their own)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime
 from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
     ARRAY,
+    REAL,
     BigInteger,
     CheckConstraint,
     DateTime,
@@ -72,8 +74,7 @@ class LibraryChunk(Base):
     __table_args__ = (
         CheckConstraint("lang IN ('en', 'ko')", name="lang"),
         UniqueConstraint("document_id", "position"),
-        Index("ix_library_chunk_tsv_en", "tsv_en", postgresql_using="gin"),
-        Index("ix_library_chunk_tsv_ko", "tsv_ko", postgresql_using="gin"),
+        Index("ix_library_chunk_lang", "lang"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -90,6 +91,24 @@ class LibraryChunk(Base):
     embedding: Mapped[object | None] = mapped_column(Vector())
     embedding_model: Mapped[str | None] = mapped_column(Text)
     embedding_dim: Mapped[int | None] = mapped_column(Integer)
+
+
+class LibraryTerm(Base):
+    """One lexeme of one chunk (its ``tsv_en`` or ``tsv_ko``) with the chunk's rank for it,
+    computed when the chunk is indexed: what lexical search sums (``app.services.coach.library``
+    says how)."""
+
+    __tablename__ = "library_term"
+    __table_args__ = (
+        Index("ix_library_term_lookup", "lang", "term", postgresql_include=["chunk_id", "weight"]),
+    )
+
+    chunk_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("library_chunk.id", ondelete="CASCADE"), primary_key=True
+    )
+    term: Mapped[str] = mapped_column(Text, primary_key=True)
+    lang: Mapped[str] = mapped_column(String(2))
+    weight: Mapped[float] = mapped_column(REAL)
 
 
 class CoachConversation(Base):

@@ -105,6 +105,141 @@ def test_lexical_recall_at_5_on_the_evaluation_set(shipped):
     assert hits / len(questions) >= RECALL_TARGET, f"recall@5 {hits}/{len(questions)}"
 
 
+# The ranking as it was computed before ``library_term`` (migration 0013): ts_rank called on each
+# (chunk, term) at query time over the chunks the GIN index found. The term table must give the
+# same order.
+REFERENCE_RANKING = """
+WITH term(q) AS (SELECT CAST(quote_literal(x) AS tsquery) FROM unnest(CAST(:terms AS text[])) x),
+hit AS MATERIALIZED (
+    SELECT term.q, c.id,
+           ts_rank(CAST(:weights AS float4[]), coalesce(c.tsv_en, c.tsv_ko), term.q, :norm) AS r
+    FROM term JOIN library_chunk c ON coalesce(c.tsv_en, c.tsv_ko) @@ term.q
+    WHERE c.lang = :lang),
+total AS (SELECT CAST(count(*) AS float8) AS n FROM library_chunk WHERE lang = :lang),
+idf AS (SELECT q, ln(1 + (n - count(*) + 0.5) / (count(*) + 0.5)) AS w
+        FROM hit, total GROUP BY q, n)
+SELECT hit.id FROM hit JOIN idf USING (q) GROUP BY hit.id
+ORDER BY sum(idf.w * hit.r) DESC, hit.id LIMIT :depth
+"""
+
+
+def reference_ranking(session, query: str, lang: str, depth: int = library.DEPTH) -> list[int]:
+    terms = library.query_lexemes(session, query, lang)[: library.MAX_QUERY_TERMS]
+    return list(
+        session.scalars(
+            text(REFERENCE_RANKING),
+            {
+                "terms": terms,
+                "weights": list(library.WEIGHTS),
+                "norm": library.LENGTH_NORMALIZATION,
+                "lang": lang,
+                "depth": depth,
+            },
+        )
+    )
+
+
+def term_rows(session, document_id: int) -> set[tuple[int, str, str, float]]:
+    return {
+        tuple(row)
+        for row in session.execute(
+            text(
+                "SELECT t.chunk_id, t.term, t.lang, t.weight FROM library_term t "
+                "JOIN library_chunk c ON c.id = t.chunk_id WHERE c.document_id = :d"
+            ),
+            {"d": document_id},
+        )
+    }
+
+
+def expected_term_rows(session, document_id: int) -> set[tuple[int, str, str, float]]:
+    """Every lexeme of the document's chunks with ts_rank computed now, from the tsvector."""
+    return {
+        tuple(row)
+        for row in session.execute(
+            text(
+                "SELECT c.id, u.lexeme, c.lang, ts_rank(CAST(:w AS float4[]), "
+                "coalesce(c.tsv_en, c.tsv_ko), CAST(quote_literal(u.lexeme) AS tsquery), :n) "
+                "FROM library_chunk c, unnest(coalesce(c.tsv_en, c.tsv_ko)) u "
+                "WHERE c.document_id = :d"
+            ),
+            {"d": document_id, "w": list(library.WEIGHTS), "n": library.LENGTH_NORMALIZATION},
+        )
+    }
+
+
+def test_the_term_table_ranks_as_ts_rank_at_query_time_did(shipped):
+    """library_term holds each chunk's ts_rank per lexeme, so the lexical ranking is the one
+    ts_rank gave when it was called per query (every evaluation question, the whole depth)."""
+    questions = json.loads(EVAL_SET.read_text())["questions"]
+    questions.append({"question": "the the and of", "lang": "en"})  # stop words only
+    with shipped() as session:
+        for question in questions:
+            lang = question["lang"]
+            ranked = library.lexical_ranking(session, question["question"], lang)
+            assert ranked == reference_ranking(session, question["question"], lang), question
+        assert library.lexical_ranking(session, "the the and of", "en") == []
+        assert library.lexical_ranking(session, "은는이가", "ko") == []
+
+
+def test_terms_are_written_with_their_chunks_and_go_with_them(sessions):
+    english = library.add_document(
+        sessions, "club.md", b"# Club notes\n\n## Sauna\n\nSauna after rides, four times a week.\n"
+    )
+    korean = library.add_document(
+        sessions,
+        "클럽.md",
+        (
+            "# 클럽 메모\n\n## 사우나\n\n라이딩 뒤 사우나 15분, 사막 스테이지 대회 전에는 주 4회.\n"
+        ).encode(),
+    )
+    with sessions() as session:
+        for document in (english, korean):
+            rows = term_rows(session, document.id)
+            assert rows and rows == expected_term_rows(session, document.id)
+        assert ("사우나", "ko") in {
+            (term, lang) for _c, term, lang, _w in term_rows(session, korean.id)
+        }
+
+    # A new Kiwi (or new rules) re-tokenises the owner's Korean document: its terms follow.
+    with sessions.begin() as session:
+        session.execute(
+            text("UPDATE library_document SET analyzer = 'kiwi 0.0/0.0 rules 0' WHERE id = :d"),
+            {"d": korean.id},
+        )
+        session.execute(
+            text(
+                "UPDATE library_chunk SET tsv_ko = to_tsvector('simple', 'stale') "
+                "WHERE document_id = :d"
+            ),
+            {"d": korean.id},
+        )
+        session.execute(
+            text(
+                "DELETE FROM library_term t USING library_chunk c "
+                "WHERE c.id = t.chunk_id AND c.document_id = :d"
+            ),
+            {"d": korean.id},
+        )
+    library.sync_shipped(sessions)
+    with sessions() as session:
+        rows = term_rows(session, korean.id)
+        assert "사우나" in {term for _c, term, _l, _w in rows} and "stale" not in {
+            term for _c, term, _l, _w in rows
+        }
+        assert rows == expected_term_rows(session, korean.id)
+        assert library.search(session, "사우나", k=1)[0].document_id == korean.id
+
+    with sessions() as session:
+        chunk_ids = [chunk for chunk, _t, _l, _w in term_rows(session, english.id)]
+    library.remove_document(sessions, english.id)
+    with sessions() as session:
+        left = session.scalar(
+            text("SELECT count(*) FROM library_term WHERE chunk_id = ANY(:ids)"), {"ids": chunk_ids}
+        )
+        assert chunk_ids and left == 0
+
+
 def test_korean_particles_and_endings_do_not_block_a_match(shipped):
     with shipped() as session:
         for query in (
