@@ -212,21 +212,22 @@ def library_add(
     ),
 ) -> None:
     """Add your own document (Markdown, plain text or PDF) to the library."""
+    from app import i18n
     from app.coach.library_files import MAX_FILE_BYTES, LibraryFileError
-    from app.i18n import current_locale
     from app.services.coach import library
 
     settings = _settings()
-    current_locale.set(settings.default_locale)
     if file.stat().st_size > MAX_FILE_BYTES:
         data = b"x" * (MAX_FILE_BYTES + 1)  # refused by size without reading it all
     else:
         data = file.read_bytes()
     engine, sessions = _library_sessions(settings)
-    try:
-        info = library.add_document(sessions, file.name, data)
+    try:  # the owner's language for the sentences, not set for the process: tests go on
+        with i18n.using(locale=settings.default_locale):
+            info = library.add_document(sessions, file.name, data)
     except LibraryFileError as error:
-        typer.echo(library.error_sentence(error), err=True)
+        with i18n.using(locale=settings.default_locale):
+            typer.echo(library.error_sentence(error), err=True)
         raise typer.Exit(1) from error
     finally:
         engine.dispose()
@@ -276,16 +277,16 @@ def library_remove(
     document_id: int = typer.Argument(..., help="The id `library list` shows."),
 ) -> None:
     """Remove one of your own documents from the library."""
-    from app.i18n import current_locale
+    from app import i18n
     from app.services.coach import library
 
     settings = _settings()
-    current_locale.set(settings.default_locale)
     engine, sessions = _library_sessions(settings)
     try:
         info = library.remove_document(sessions, document_id)
     except library.LibraryError as error:
-        typer.echo(library.error_sentence(error), err=True)
+        with i18n.using(locale=settings.default_locale):
+            typer.echo(library.error_sentence(error), err=True)
         raise typer.Exit(1) from error
     finally:
         engine.dispose()
