@@ -14,6 +14,17 @@ from app.cli.base import (
 )
 
 
+def _read_password(from_stdin: bool, prompt: str) -> str:
+    """One line of standard input, or the password typed twice without echo."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    password = getpass.getpass(f"{prompt}: ")
+    if getpass.getpass(f"{prompt} again: ") != password:
+        typer.echo("the two passwords differ", err=True)
+        raise typer.Exit(1)
+    return password
+
+
 @cli.command("create-owner")
 @needs_schema
 def create_owner(
@@ -28,13 +39,7 @@ def create_owner(
     from app.services.owner import account as owners
 
     settings = _settings()
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Password again: ") != password:
-            typer.echo("the two passwords differ", err=True)
-            raise typer.Exit(1)
+    password = _read_password(password_stdin, "Password")
     engine = make_engine(settings)
     try:
         with make_session_factory(engine)() as session:
@@ -67,13 +72,7 @@ def reset_password(
     from app.services.owner import account as owners
 
     settings = _settings()
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = getpass.getpass("New password: ")
-        if getpass.getpass("New password again: ") != password:
-            typer.echo("the two passwords differ", err=True)
-            raise typer.Exit(1)
+    password = _read_password(password_stdin, "New password")
     engine = make_engine(settings)
     try:
         with make_session_factory(engine)() as session:
