@@ -471,3 +471,30 @@ def test_the_server_loads_the_library_at_start(pg_cluster, tmp_path):
         app.state.library_thread.join(timeout=120)
         with app.state.sessions() as session:
             assert counts(session)[0] == 56
+
+
+def _planned_rows(session, table: str) -> float:
+    plan = session.execute(text(f"EXPLAIN (FORMAT JSON) SELECT * FROM {table}")).scalar_one()  # noqa: S608 - fixed names
+    return plan[0]["Plan"]["Plan Rows"]
+
+
+@pytest.mark.parametrize("load", ["shipped", "owner document"])
+def test_indexing_leaves_the_planner_the_librarys_size(sessions, load):
+    """Statistics that say *empty* while the pages hold rows (autovacuum after an indexing that
+    was rolled back; a fresh install) made the planner expect no term rows: one search then took
+    minutes. Indexing analyses what it wrote, in its own transaction."""
+    with sessions.begin() as session:  # the stale statistics: relpages > 0, reltuples = 0
+        session.execute(
+            text(
+                "UPDATE pg_class SET reltuples = 0, relpages = 100 "
+                "WHERE relname IN ('library_chunk', 'library_term')"
+            )
+        )
+    if load == "shipped":
+        library.sync_shipped(sessions)
+    else:
+        library.add_document(sessions, "notes.md", b"# Notes\n\n## Sauna\n\nSauna after rides.\n")
+    with sessions() as session:
+        terms = session.scalar(text("SELECT count(*) FROM library_term"))
+        assert terms > 0
+        assert _planned_rows(session, "library_term") >= terms / 2
