@@ -160,7 +160,7 @@ def test_app_waits_for_db_and_runs_one_worker_that_prepares_the_database(compose
     command = " ".join(app["command"])
     assert command.startswith("domestique serve") and "--workers" not in command
     # `serve` waits for the database, updates extensions and migrates before serving.
-    source = (ROOT / "app" / "cli.py").read_text()
+    source = (ROOT / "app" / "cli" / "server.py").read_text()
     serve = source[source.index("def serve(") : source.index("def migrate(")]
     assert "prepare_database(settings)" in serve and "workers=1" in serve
 
