@@ -81,27 +81,30 @@ def _database_text(db_session) -> str:
 
 def test_a_sign_in_without_mfa_keeps_only_encrypted_tokens(sessions, box, db_session):
     clock = Clock()
-    outcome = _start(sessions, box, ScriptedLogin(Result(tokens='{"di_token": "t1"}')), clock)
+    # long enough that it cannot turn up by chance in the ciphertext's base64 ("t1" did)
+    token = "di-access-token-of-the-owner"
+    tokens = f'{{"di_token": "{token}"}}'
+    outcome = _start(sessions, box, ScriptedLogin(Result(tokens=tokens)), clock)
 
     assert outcome == "connected"
     row = _row(sessions)
     assert (row.status, row.login_state, row.account) == ("connected", None, "me@example.com")
-    assert box.decrypt(row.tokens_encrypted) == '{"di_token": "t1"}'
+    assert box.decrypt(row.tokens_encrypted) == tokens
     stored = _database_text(db_session)
-    assert PASSWORD not in stored and "t1" not in stored
+    assert PASSWORD not in stored and token not in stored
 
 
 def test_mfa_is_a_second_step_and_a_wrong_code_may_be_retried(sessions, box, db_session):
     clock = Clock()
     client = ScriptedLogin(
-        Result(mfa_state={"cookies": {"SESSION": "abc"}}),
+        Result(mfa_state={"cookies": {"SESSION": "mfa-challenge-cookie"}}),
         MfaCodeRejected("wrong"),
         '{"di_token": "t2"}',
     )
     assert _start(sessions, box, client, clock) == "mfa"
     row = _row(sessions)
     assert row.login_state == "mfa" and row.mfa_expires_at == NOW + linking.MFA_TTL
-    assert "abc" not in _database_text(db_session)  # the challenge is encrypted too
+    assert "mfa-challenge-cookie" not in _database_text(db_session)  # encrypted too
     assert PASSWORD not in _database_text(db_session)
 
     wrong = linking.submit_mfa_code(sessions, box, "garmin", client, "000000", clock)
