@@ -43,7 +43,7 @@ class ScriptedLogin:
         return self._next()
 
     def finish_login(self, mfa_state: dict[str, Any], code: str) -> str:
-        assert mfa_state == {"cookies": {"SESSION": "abc"}}
+        assert mfa_state == {"cookies": {"SESSION": "mfa-challenge-cookie"}}
         self.codes.append(code)
         return self._next()
 
@@ -122,7 +122,7 @@ def test_mfa_is_a_second_step_and_a_wrong_code_may_be_retried(sessions, box, db_
 
 def test_an_mfa_challenge_expires(sessions, box):
     clock = Clock()
-    client = ScriptedLogin(Result(mfa_state={"cookies": {"SESSION": "abc"}}))
+    client = ScriptedLogin(Result(mfa_state={"cookies": {"SESSION": "mfa-challenge-cookie"}}))
     _start(sessions, box, client, clock)
     clock.current += linking.MFA_TTL
     assert linking.submit_mfa_code(sessions, box, "garmin", client, "1", clock) == "mfa_expired"
