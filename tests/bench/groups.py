@@ -73,6 +73,7 @@ def web(cluster: TemporaryCluster, scale: Scale) -> dict[str, float]:
         database_url=url,
         data_dir=Path(mkdtemp()),
         login_attempts_per_minute=1000,
+        allowed_hosts="testserver",  # the host name TestClient sends
     )
     app = create_app(settings, jobs=JobRegistry())
     figures: dict[str, float] = {}
