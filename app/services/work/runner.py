@@ -18,8 +18,7 @@ entry point with the nightly job, "Sync now" and `domestique sync`.
 
 Size (~700 lines): the queue, its timers, the maintenance hooks and the record of each run
 belong to one thread's bookkeeping. The seam for a later split is the sync entry point
-(``sync_source`` … ``connected_sources``), which belongs with ``app.services.sync`` once the
-per-source protocol replaces ``Mappers``.
+(``sync_source`` … ``connected_sources``), which belongs with ``app.services.sync``.
 """
 
 from __future__ import annotations
@@ -47,6 +46,7 @@ from app.services.sync import connections, linking
 from app.services.sync.adapters import SyncSource
 from app.services.sync.connections import ClientContext
 from app.services.sync.engine import Clock, Syncer, SystemClock, auth_code
+from app.services.sync.protocol import SyncProtocol
 from app.services.work import runs
 from app.services.work.maintenance import Maintenance, restore_in_place
 from app.sources import SourceAuthError, SourceError, SourceRateLimited
@@ -99,8 +99,6 @@ def sync_source(
             settings,
             box,
             api,
-            source.mappers(),
-            source=source.name,
             clock=clock,
             options=source.options,
             progress=progress,
@@ -110,15 +108,12 @@ def sync_source(
             return syncer.run(mode)
         finally:
             _keep_usage(sessions, source.name, api)
-            close = getattr(api, "close", None)
-            if close is not None:
-                close()
+            api.close()
 
 
-def _keep_usage(sessions: sessionmaker[Session], name: str, api: object) -> None:
+def _keep_usage(sessions: sessionmaker[Session], name: str, api: SyncProtocol) -> None:
     """Remember the service's last rate-limit counters (Strava) for the Connections page."""
-    usage = getattr(api, "usage", None)
-    figures = usage() if usage is not None else None
+    figures = api.usage()
     if figures is None:
         return
     with sessions.begin() as session:
