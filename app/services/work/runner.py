@@ -562,13 +562,26 @@ class WorkRunner:
         return self._submit(("sign_in", name), work, parameters={"source": name})
 
     def submit_mfa(self, name: str, code: str) -> str:
-        """Finish an MFA sign-in now (a couple of quick requests) and start the first sync."""
+        """Finish an MFA sign-in now (a couple of quick requests, inline: the page waits for the
+        answer) and start the first sync. Recorded like queued work (kind ``mfa``; the code is
+        never among its parameters): ``done`` when connected, else ``failed`` with the code the
+        sign-in ended with (``mfa_rejected`` keeps the challenge for another try)."""
         source = self.sources[name]
-        outcome = linking.submit_mfa_code(
-            self.sessions, self.box, name, source.login_client(), code, self.clock.now
-        )
+        now = self.clock.now()
+        run = _Run("mfa", {"source": name}, now, started_at=now)
+        runs.started(self.sessions, run.id, run.kind, run.parameters, now, now)
+        try:
+            outcome = linking.submit_mfa_code(
+                self.sessions, self.box, name, source.login_client(), code, self.clock.now
+            )
+        except Exception as error:
+            self._record(run, outcome_of(error))
+            raise
         if outcome == "connected":
+            self._record(run, runs.Outcome("done", {"outcome": outcome}))
             self.submit_sync(name)
+        else:
+            self._record(run, runs.Outcome("failed", {"outcome": outcome}, outcome, {}))
         return outcome
 
     def _should_stop(self) -> bool:
