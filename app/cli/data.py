@@ -66,15 +66,7 @@ def import_(
     table = Table(title=f"import job {job.id}: {job.status}")
     table.add_column("")
     table.add_column("", justify="right")
-    for key in (
-        "activities_added",
-        "activities_duplicate",
-        "wellness_days",
-        "samples",
-        "health_samples",
-        "files_failed",
-        "files_skipped",
-    ):
+    for key in imports.SUMMARY_KEYS:
         table.add_row(key.replace("_", " "), f"{summary.get(key, 0):,}")
     console.print(table)
     for item in job.items:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -14,21 +13,11 @@ from markupsafe import Markup
 
 from app.analytics.downsample import lttb_indices
 from app.i18n import gettext as _
+from app.services.charts import Series
+
+__all__ = ["SCREEN_POINTS", "Series", "chart_spec", "script_json"]
 
 SCREEN_POINTS = 1000
-
-
-@dataclass
-class Series:
-    label: str
-    values: Sequence[float | None] | np.ndarray
-    unit: str = ""
-    color: str | None = None
-    scale: str = "y"
-    kind: str = "line"  # line | bars | area | points
-    digits: int = 0
-    dash: list[int] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _clean(values: Sequence[float | None] | np.ndarray, digits: int) -> list[float | None]:
@@ -73,6 +62,7 @@ def chart_spec(
                 "digits": s.digits,
                 **({"color": s.color} if s.color else {}),
                 **({"dash": s.dash} if s.dash else {}),
+                **({"width": s.width} if s.width else {}),
                 **s.extra,
             }
             for s in series

@@ -29,11 +29,3 @@ def safe_next(target: str | None, default: str = "/") -> str:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
     return target
-
-
-def apply_owner_schedule(request: Request) -> None:
-    """After setup or a change of the owner's time zone or nightly times: every scheduled job
-    at a time of day follows at once (routes never move jobs themselves)."""
-    scheduler = request.app.state.scheduler
-    if scheduler is not None:
-        scheduler.apply_schedule()

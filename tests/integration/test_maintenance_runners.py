@@ -33,7 +33,7 @@ from app.services.sync.adapters import SyncSource
 from app.services.sync.engine import SyncOptions
 from app.services.work.maintenance import Maintenance, MaintenanceActive
 from app.services.work.runner import WorkRunner
-from tests.integration.test_sync import MAPPERS, FakeGarmin
+from tests.integration.test_sync import FakeGarmin, FakeGarminSync
 from tests.support.fitwriter import write_activity
 
 WAIT_S = 30
@@ -94,9 +94,8 @@ def test_a_sync_stops_between_items_new_work_waits_and_both_go_on_after(sessions
     source = SyncSource(
         name="garmin",
         label="Garmin Connect",
-        client=lambda context: api,
+        client=lambda context: FakeGarminSync(api),
         login_client=lambda: None,  # type: ignore[arg-type,return-value]
-        mappers=lambda: MAPPERS,
         options=SyncOptions(delay_s=0.0, empty_windows_to_stop=3, empty_days_to_stop=5),
     )
     maintenance = Maintenance()

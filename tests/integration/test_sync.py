@@ -17,7 +17,8 @@ from app import records
 from app.models import Activity, ActivitySource, Connection, DailyWellness, SyncRun
 from app.security.keys import SecretBox
 from app.services.sync import connections
-from app.services.sync.engine import Mappers, Syncer, SyncOptions
+from app.services.sync.engine import Syncer, SyncOptions
+from app.services.sync.sources.garmin import GarminSync
 from app.sources import SourceAuthError, SourceRateLimited, SourceUnavailable
 from tests.support.fitwriter import write_activity
 
@@ -98,18 +99,21 @@ class FakeGarmin:
         return self.tokens
 
 
-MAPPERS = Mappers(
-    activity=lambda s: records.Activity(
-        source="garmin",
-        sport="running",
-        start=datetime.fromisoformat(s["startTimeGMT"]),
-        external_id=str(s["activityId"]),
-    ),
-    wellness=lambda day, p: records.DailyWellness(day, "garmin", {"resting_hr": p["rhr"]}),
-    activity_id=lambda s: int(s["activityId"]),
-    activity_day=lambda s: date.fromisoformat(s["startTimeGMT"][:10]),
-    same_ids_from=("garmin_export",),
-)
+class FakeGarminSync(GarminSync):
+    """Garmin's protocol over ``FakeGarmin``, whose payloads are shorter than Garmin's."""
+
+    def summary_record(self, item) -> records.Activity:
+        return records.Activity(
+            source="garmin",
+            sport="running",
+            start=datetime.fromisoformat(item["startTimeGMT"]),
+            external_id=str(item["activityId"]),
+        )
+
+    def wellness(self, day, payloads) -> records.DailyWellness:
+        return records.DailyWellness(day, "garmin", {"resting_hr": payloads["rhr"]})
+
+
 OPTIONS = SyncOptions(delay_s=0.5, empty_windows_to_stop=3, empty_days_to_stop=5)
 
 
@@ -126,7 +130,13 @@ def connected(db_session, box):
 
 def _syncer(sessions, settings, box, api, clock=None, **kw) -> Syncer:
     return Syncer(
-        sessions, settings, box, api, MAPPERS, clock=clock or FakeClock(), options=OPTIONS, **kw
+        sessions,
+        settings,
+        box,
+        FakeGarminSync(api),
+        clock=clock or FakeClock(),
+        options=OPTIONS,
+        **kw,
     )
 
 
@@ -246,7 +256,6 @@ def test_a_failing_download_is_recorded_and_retried_next_time(
 
 def test_the_garmin_adapter_and_fake_garmin_connect_end_to_end(sessions, settings, box, db_session):
     """The real adapter (garminconnect underneath) against the loopback fake Garmin Connect."""
-    from app.services.sync.engine import garmin_mappers
     from app.sources.garmin.client import GarminClient
     from tests.support.fake_garmin import FakeGarmin as FakeGarminServer
 
@@ -261,8 +270,7 @@ def test_the_garmin_adapter_and_fake_garmin_connect_end_to_end(sessions, setting
             sessions,
             settings,
             box,
-            client,
-            garmin_mappers(),
+            GarminSync(client),
             clock=FakeClock(),
             options=SyncOptions(
                 delay_s=0, overlap_days=3, empty_windows_to_stop=1, empty_days_to_stop=1
@@ -358,9 +366,8 @@ def test_an_activity_from_the_garmin_export_is_not_downloaded_again(
     from zoneinfo import ZoneInfo
 
     from app.services.imports import store
-    from app.services.sync.engine import garmin_mappers
 
-    assert garmin_mappers().same_ids_from == MAPPERS.same_ids_from
+    assert GarminSync.same_ids_from == ("garmin_export",)
     api = FakeGarmin()
     newest = api.summaries[0]
     exported = records.Activity(
@@ -401,3 +408,14 @@ def test_a_very_long_history_is_sized_in_a_few_calls(
     assert extent["oldest"] == api.summaries[-1]["startTimeGMT"][:10]
     # sized: the activities still to fetch plus ten years of days
     assert run.items_total > 6000 + 3000
+
+
+def test_a_listed_activity_without_an_id_fails_the_run_with_a_clear_code(
+    sessions, settings, box, connected, db_session
+):
+    api = FakeGarmin(count=3)
+    del api.summaries[0]["activityId"]  # Garmin's list broke its contract
+    run = _syncer(sessions, settings, box, api).run("incremental")
+    assert (run.status, run.error_code) == ("failed", "garmin_bad_payload")
+    assert _count(db_session, Activity) == 0
+    assert api.calls_by_kind.get("original", 0) == 0

@@ -24,7 +24,7 @@ from app.services.sync.engine import SyncOptions
 from app.services.work.runner import InlineWorkRunner, SyncBusy, WorkRunner, sync_source
 from app.web.app import create_app
 from tests.conftest import with_settings
-from tests.integration.test_sync import MAPPERS, FakeGarmin
+from tests.integration.test_sync import FakeGarmin, FakeGarminSync
 
 
 @pytest.fixture
@@ -36,9 +36,8 @@ def _source(api_factory) -> SyncSource:
     return SyncSource(
         name="garmin",
         label="Garmin Connect",
-        client=lambda context: api_factory(),
+        client=lambda context: FakeGarminSync(api_factory()),
         login_client=lambda: None,  # type: ignore[arg-type,return-value]
-        mappers=lambda: MAPPERS,
         options=SyncOptions(delay_s=0.0, empty_windows_to_stop=3, empty_days_to_stop=5),
     )
 

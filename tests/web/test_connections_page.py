@@ -3,13 +3,14 @@ the loopback fake Garmin Connect, syncs run inline in the test's transaction."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select, text
 
-from app.models import Activity, Connection, SyncRun
+from app.models import Activity, Connection, SyncRun, WorkRun
 from app.services.sync import connections
 from app.services.sync.adapters import garmin_source
 from app.services.work.runner import InlineWorkRunner
@@ -112,6 +113,29 @@ def test_connect_with_mfa_then_the_first_sync_fills_the_database(
 
     metrics = signed_in.get("/metrics").text
     assert 'domestique_sync_runs_total{source="garmin",status="done"}' in metrics
+
+
+def test_each_mfa_attempt_is_recorded_as_a_run_without_its_code(signed_in, wired, fake, db_session):
+    signed_in.post(
+        "/connections/garmin/sign-in",
+        data={"email": fake.email, "password": fake.password},
+        headers=ORIGIN,
+    )
+    signed_in.post("/connections/garmin/mfa", data={"code": "000000"}, headers=ORIGIN)
+    signed_in.post("/connections/garmin/mfa", data={"code": "246810"}, headers=ORIGIN)
+
+    attempts = (
+        db_session.execute(select(WorkRun).where(WorkRun.kind == "mfa").order_by(WorkRun.queued_at))
+        .scalars()
+        .all()
+    )
+    assert [(r.status, r.error_code) for r in attempts] == [
+        ("failed", "mfa_rejected"),
+        ("done", None),
+    ]
+    assert all(r.parameters == {"source": "garmin"} and r.finished_at for r in attempts)
+    recorded = json.dumps([[r.parameters, r.result, r.error_params] for r in attempts])
+    assert "246810" not in recorded and "000000" not in recorded
 
 
 def test_a_wrong_password_is_said_plainly(signed_in, wired, fake):

@@ -5,6 +5,7 @@ Public seams: ``keep_paths`` (inputs into the raw store), ``create_job``, ``run_
 """
 
 from app.services.imports.jobs import (
+    SUMMARY_KEYS,
     create_job,
     create_upload_job,
     files_under,
@@ -19,6 +20,7 @@ from app.services.imports.jobs import (
 from app.services.imports.stats import database_stats
 
 __all__ = [
+    "SUMMARY_KEYS",
     "create_job",
     "create_upload_job",
     "database_stats",

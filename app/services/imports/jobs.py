@@ -896,6 +896,19 @@ def _store_apple_health(
 # --- reading jobs ------------------------------------------------------------------------
 
 
+# The counts of a finished job's summary, in the order a report lists them.
+SUMMARY_KEYS = (
+    "activities_added",
+    "activities_duplicate",
+    "wellness_days",
+    "samples",
+    "health_samples",
+    "files_failed",
+    "files_skipped",
+    "files_duplicate",
+)
+
+
 def summarize(session: Session, job_id: int) -> dict[str, int]:
     row = session.execute(
         select(
@@ -909,17 +922,7 @@ def summarize(session: Session, job_id: int) -> dict[str, int]:
             func.count().filter(ImportItem.status == "duplicate"),
         ).where(ImportItem.job_id == job_id)
     ).one()
-    keys = (
-        "activities_added",
-        "activities_duplicate",
-        "wellness_days",
-        "samples",
-        "health_samples",
-        "files_failed",
-        "files_skipped",
-        "files_duplicate",
-    )
-    summary = {key: int(value) for key, value in zip(keys, row, strict=True)}
+    summary = {key: int(value) for key, value in zip(SUMMARY_KEYS, row, strict=True)}
     # Distinct days: one day is usually touched by several files (sleep, daily summary, HRV).
     summary["wellness_days"] = int(
         session.execute(

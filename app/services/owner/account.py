@@ -18,6 +18,7 @@ from app.security.passwords import (
     needs_rehash,
     verify_password,
 )
+from app.services.work import schedule
 
 
 class OwnerError(ValueError):
@@ -78,8 +79,16 @@ def pending_setup_code(session: Session, data_dir: Path) -> str | None:
     return setup_code.current(data_dir)
 
 
-def setup_owner(session: Session, new: NewOwner, *, data_dir: Path, code: str) -> Owner:
-    """The first-run page's owner: only with the setup code of this install."""
+def setup_owner(
+    session: Session,
+    new: NewOwner,
+    *,
+    data_dir: Path,
+    code: str,
+    scheduler: schedule.Follower | None = None,
+) -> Owner:
+    """The first-run page's owner: only with the setup code of this install. The nightly jobs
+    then follow the owner's time zone (``scheduler``: the app's)."""
     if not setup_code.matches(data_dir, code):
         raise OwnerError(
             _(
@@ -87,7 +96,9 @@ def setup_owner(session: Session, new: NewOwner, *, data_dir: Path, code: str) -
                 "and shown by the command `domestique setup-code`."
             )
         )
-    return create_owner(session, new, data_dir=data_dir)
+    owner = create_owner(session, new, data_dir=data_dir)
+    schedule.apply_owner_schedule(scheduler)
+    return owner
 
 
 def create_owner(session: Session, new: NewOwner, *, data_dir: Path | None = None) -> Owner:
@@ -131,7 +142,10 @@ def update_preferences(
     display_name: str | None = None,
     locale: str | None = None,
     timezone: str | None = None,
+    scheduler: schedule.Follower | None = None,
 ) -> Owner:
+    """The owner's name, language and time zone; the nightly jobs then follow the time zone
+    (``scheduler``: the app's)."""
     with session.begin():
         owner = get_owner(session)
         if owner is None:
@@ -147,6 +161,7 @@ def update_preferences(
         if timezone is not None:
             _check_timezone(timezone)
             owner.timezone = timezone
+    schedule.apply_owner_schedule(scheduler)
     return owner
 
 

@@ -43,12 +43,12 @@ from app.analytics import pmc
 from app.analytics.rolling import weekly_last, weekly_mean
 from app.i18n import _
 from app.models import Activity, ActivityMetrics, DailyMetrics, DailyWellness
+from app.services.charts import Series
 from app.services.wellness import trends
 from app.services.wellness.trends import (
     DAILY_POINTS_MAX,
     RANGES,
     LastNight,
-    Line,
     Trend,
     epoch_days,
     parse_range,
@@ -234,12 +234,12 @@ def dashboard(session: Session, *, now: datetime, range_key: str) -> Dashboard:
 
 
 @dataclass
-class _Series:
+class _PmcAndForm:
     chart: Pmc
     form: Form | None
 
 
-def _pmc_series(session: Session, *, today: date, range_key: str) -> _Series:
+def _pmc_series(session: Session, *, today: date, range_key: str) -> _PmcAndForm:
     """The PMC chart for the range, and today's form (two queries)."""
     table = DailyMetrics.__table__
     latest = session.execute(
@@ -248,7 +248,7 @@ def _pmc_series(session: Session, *, today: date, range_key: str) -> _Series:
         .order_by(table.c.day.desc())
         .limit(1)
     ).first()
-    result = _Series(Pmc(range_key), None)
+    result = _PmcAndForm(Pmc(range_key), None)
     if latest is None:
         return result
     span = RANGES[range_key]
@@ -323,10 +323,10 @@ def _pmc_chart(range_key, start, shown_from, load, ctl, atl, tsb, form) -> Pmc:
         load = weekly_mean(load)
         load_label = _("Load, daily average of the week")
     series = [
-        Line(_("Fitness (CTL)"), ctl, color="#0b6bcb", width=2),
-        Line(_("Fatigue (ATL)"), atl, color="#d0452f"),
-        Line(_("Form (TSB)"), tsb, color="#d68910", width=2),
-        Line(load_label, load, color="#7f8c8d", scale="load", kind="bars"),
+        Series(_("Fitness (CTL)"), ctl, color="#0b6bcb", width=2),
+        Series(_("Fatigue (ATL)"), atl, color="#d0452f"),
+        Series(_("Form (TSB)"), tsb, color="#d68910", width=2),
+        Series(load_label, load, color="#7f8c8d", scale="load", kind="bars"),
     ]
     chart.chart = Trend(x, series, height=260)
     if np.isfinite(form.ctl):

@@ -23,7 +23,7 @@ from app.services.metrics import estimate_origins
 from app.services.metrics.recompute import owner_today
 from app.services.owner import training_profile
 from app.services.wellness import origins
-from app.services.work import runs
+from app.services.work import runs, schedule
 from app.services.work.schedule import NIGHTLY_BACKUP, last_run
 
 
@@ -93,9 +93,20 @@ def save_training_profile(
     field: Callable[[str], str],
     *,
     default_sync_time: str,
+    scheduler: schedule.Follower | None = None,
 ) -> training_profile.Saved:
     """The training-profile form (``field(name)`` gives each value, stripped), parsed and saved
-    in one transaction; ``ProfileError`` says what to fix."""
+    in one transaction; ``ProfileError`` says what to fix. A new nightly sync time moves the
+    scheduled jobs (``scheduler``: the app's) once saved."""
+    saved = _save_training_profile(sessions, field, default_sync_time=default_sync_time)
+    if saved.sync_time_changed:
+        schedule.apply_owner_schedule(scheduler)
+    return saved
+
+
+def _save_training_profile(
+    sessions: sessionmaker[Session], field: Callable[[str], str], *, default_sync_time: str
+) -> training_profile.Saved:
     with sessions.begin() as session:
         try:
             birth_year = int(field("birth_year")) if field("birth_year") else None

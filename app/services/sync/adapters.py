@@ -1,5 +1,6 @@
-"""The sources the sync machinery knows: how to build a client from stored tokens, how to
-connect, how to map payloads. The nightly job syncs every one that is connected.
+"""The sources the sync machinery knows: how to build each one's sync protocol
+(``app.services.sync.sources``) over a client from the stored tokens, and how to connect. The
+nightly job syncs every one that is connected.
 
 Garmin signs in with the owner's email and password (``login_client``); Strava and Oura connect
 through OAuth with the owner's own API application (``oauth``), and their clients refresh tokens
@@ -15,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from app.config import Settings
 from app.services.sync import connections, oauth
 from app.services.sync.connections import ClientContext
-from app.services.sync.engine import Mappers, SourceApi, SyncOptions, garmin_mappers
+from app.services.sync.engine import SyncOptions
+from app.services.sync.protocol import SyncProtocol
 
 if TYPE_CHECKING:
     from app.services.sync.linking import LoginClient
@@ -40,51 +42,32 @@ class OAuth:
 class SyncSource:
     name: str
     label: str  # the product's own name for it; not translated
-    client: Callable[[ClientContext], SourceApi]
-    mappers: Callable[[], Mappers]
+    client: Callable[[ClientContext], SyncProtocol]  # the source's protocol over its client
     options: SyncOptions
+    same_ids_from: tuple[str, ...] = ()  # ``SyncProtocol.same_ids_from``, for the page's estimates
     login_client: Callable[[], LoginClient] | None = None  # email/password sign-in (Garmin)
     oauth: OAuth | None = None
     raw_client: Callable[[ClientContext], Any] | None = None  # the adapter itself (uploads)
 
 
 def garmin_source(settings: Settings, endpoints: Endpoints | None = None) -> SyncSource:
+    from app.services.sync.sources.garmin import GarminSync
     from app.sources.garmin.client import Endpoints, GarminClient
 
     where = endpoints or Endpoints.for_domain(settings.garmin_domain)
     return SyncSource(
         name="garmin",
         label="Garmin Connect",
-        client=lambda context: GarminClient.from_tokens(context.tokens, endpoints=where),
+        client=lambda context: GarminSync(
+            GarminClient.from_tokens(context.tokens, endpoints=where)
+        ),
         login_client=lambda: GarminClient(endpoints=where),
-        mappers=garmin_mappers,
         options=SyncOptions(delay_s=settings.sync_delay_s),
+        same_ids_from=GarminSync.same_ids_from,
     )
 
 
 # --- Strava ---------------------------------------------------------------------------------
-
-
-def strava_mappers() -> Mappers:
-    from app.sources.strava import sync_api
-    from app.sources.strava.mapper import activity_to_record
-
-    return Mappers(
-        activity=activity_to_record,
-        wellness=lambda day, payloads: None,
-        activity_id=lambda summary: int(summary["id"]),
-        activity_day=sync_api.local_day,
-        same_ids_from=("strava_export",),
-        decode=sync_api.decode,
-        original_kind="strava_streams",
-        original_suffix="-streams.json",
-        json_kind="strava_json",
-        extras_key=None,  # the mapper keeps Strava's fields itself
-        retry_summary=lambda api, activity_id: api.summary(int(activity_id)),
-        overlap="link",
-        span=sync_api.span,
-        has_wellness=False,
-    )
 
 
 def strava_source(
@@ -92,13 +75,14 @@ def strava_source(
     endpoints: StravaEndpoints | None = None,
     clock: Callable[[], datetime] | None = None,
 ) -> SyncSource:
+    from app.services.sync.sources.strava import StravaSync
     from app.sources.strava.client import Endpoints, StravaClient
     from app.sources.strava.sync_api import StravaSyncApi
 
     where = endpoints or Endpoints()
 
-    def client(context: ClientContext) -> SourceApi:
-        return StravaSyncApi(strava_client(context, where, clock))
+    def client(context: ClientContext) -> SyncProtocol:
+        return StravaSync(StravaSyncApi(strava_client(context, where, clock)))
 
     def authorize_url(client_id: str, redirect_uri: str, state: str) -> str:
         return StravaClient(endpoints=where).authorization_url(client_id, redirect_uri, state)
@@ -112,8 +96,8 @@ def strava_source(
         name="strava",
         label="Strava",
         client=client,
-        mappers=strava_mappers,
         options=SyncOptions(delay_s=settings.sync_delay_s, window_days=90),
+        same_ids_from=StravaSync.same_ids_from,
         raw_client=lambda context: strava_client(context, where, clock),
         oauth=OAuth(
             authorize_url=authorize_url,
@@ -159,30 +143,12 @@ def strava_client(
 # --- Oura -----------------------------------------------------------------------------------
 
 
-def oura_mappers() -> Mappers:
-    from app.sources.oura import mapper, sync_api
-
-    return Mappers(
-        activity=mapper.workout_to_activity,
-        wellness=lambda day, payloads: mapper.day_to_wellness(day, payloads),
-        activity_id=lambda workout: str(workout["id"]),  # type: ignore[arg-type,return-value]
-        activity_day=sync_api.workout_day,
-        decode=sync_api.decode,
-        original_kind="oura_json",
-        original_suffix=".json",
-        json_kind="oura_json",
-        extras_key=None,
-        overlap="skip",
-        span=sync_api.workout_span,
-        retryable=False,
-    )
-
-
 def oura_source(
     settings: Settings,
     endpoints: OuraEndpoints | None = None,
     clock: Callable[[], float] | None = None,
 ) -> SyncSource:
+    from app.services.sync.sources.oura import OuraSync
     from app.sources.oura.client import Endpoints, OuraClient, OuraTokens
     from app.sources.oura.sync_api import OuraSyncApi
 
@@ -191,10 +157,12 @@ def oura_source(
     if clock is not None:
         extra["clock"] = clock
 
-    def client(context: ClientContext) -> SourceApi:
-        return OuraSyncApi(
-            OuraClient.from_tokens(context.tokens, **extra),
-            ensure_fresh=lambda held: oura_refresh(context, held, **extra),
+    def client(context: ClientContext) -> SyncProtocol:
+        return OuraSync(
+            OuraSyncApi(
+                OuraClient.from_tokens(context.tokens, **extra),
+                ensure_fresh=lambda held: oura_refresh(context, held, **extra),
+            )
         )
 
     def authorize_url(client_id: str, redirect_uri: str, state: str) -> str:
@@ -216,7 +184,7 @@ def oura_source(
         name="oura",
         label="Oura",
         client=client,
-        mappers=oura_mappers,
+        same_ids_from=OuraSync.same_ids_from,
         options=SyncOptions(delay_s=settings.sync_delay_s, window_days=30),
         oauth=OAuth(
             authorize_url=authorize_url,

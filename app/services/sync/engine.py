@@ -1,16 +1,19 @@
-"""Syncing a connected source (Garmin first): backfill newest-first and incremental runs, with
-per-dataset cursors, throttling, retries with backoff, cooldowns and "needs reconnect".
+"""Syncing a connected source: backfill newest-first and incremental runs, with per-dataset
+cursors, throttling, retries with backoff, cooldowns and "needs reconnect".
 
-The service talks to a client through the small ``SourceApi`` protocol; the Garmin adapter
-implements it, and tests inject a hand-written fake. Time (``Clock``) is injected too, so the
-throttle and the backoff schedule are tested without sleeping.
+The engine drives every source through one protocol (``app.services.sync.protocol``), which
+Garmin, Strava and Oura each implement in ``app.services.sync.sources``: list items, find their
+id, day and span, fetch and decode an original, a day of wellness, and the few policies that
+differ (``Overlap``, wellness or not, retries). Tests drive it with a hand-written fake client.
+Time (``Clock``) is injected too, so the throttle and the backoff schedule are tested without
+sleeping.
 
 Cursors (``connection.cursors``), so a crash or restart resumes where it stopped:
 ``{"activities": {"newest": "2026-11-20", "backfill_before": "2019-03-01",
 "backfill_done": false}, "wellness": {…same…}, "retry_activities": ["123", …],
 "extent": {"count": 2875, "oldest": "2014-03-02"}}``.
 Every window or day is stored in its own transaction together with its cursor, and activities
-are found again by their Garmin id, so a re-run adds nothing.
+are found again by their source's id, so a re-run adds nothing.
 
 ``extent`` (how many activities the account has and the date of the oldest) is found once, at
 the start of the first backfill, by a binary search over one-item pages of the activity list
@@ -21,10 +24,9 @@ A backfill can be paused (``connection.backfill_paused``) or the process can be 
 are checked between items (``interrupt``), and the run ends as ``paused`` or ``interrupted`` with
 its cursors saved; the next run resumes there.
 
-Size (~740 lines; ``Syncer`` alone ~470): backfill and incremental runs share the cursors,
-the throttle, the retry schedule and the cooldowns of one run. It shrinks when ``Mappers``
-gives way to a per-source protocol (issue 16, item 6): what each source decodes and how it
-overlaps then lives beside its adapter.
+Size (~650 lines; ``Syncer`` alone ~450): backfill and incremental runs share the cursors,
+the throttle, the retry schedule and the cooldowns of one run; what differs between sources
+lives beside each source's protocol.
 """
 
 from __future__ import annotations
@@ -33,11 +35,9 @@ import json
 import logging
 import random
 import time
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from io import BytesIO
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -45,7 +45,6 @@ from prometheus_client import Counter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import records
 from app.config import Settings
 from app.models import ActivitySource, Connection, SyncRun
 from app.models.owner import get_owner
@@ -53,6 +52,7 @@ from app.security.keys import SecretBox
 from app.services import metrics, raw_store
 from app.services.imports import store
 from app.services.sync import connections
+from app.services.sync.protocol import Item, Overlap, SyncProtocol
 from app.sources import (
     SourceAuthError,
     SourceDataError,
@@ -64,29 +64,6 @@ from app.sources import (
 log = logging.getLogger(__name__)
 SYNC_RUNS = Counter("domestique_sync_runs_total", "Source sync runs", ["source", "status"])
 SYNC_ITEMS = Counter("domestique_sync_items_total", "Items synced", ["source", "kind"])
-
-
-class SourceApi(Protocol):
-    """What the sync needs from a source client (the Garmin adapter implements it)."""
-
-    def activities(self, start: date, end: date) -> list[dict[str, Any]]: ...
-
-    def original_file(self, activity_id: int) -> bytes: ...
-
-    def daily(self, day: date) -> dict[str, Any]: ...
-
-    def activity_at(self, offset: int) -> dict[str, Any] | None:
-        """The ``offset``-th activity counting from the newest (0-based), or None past the end."""
-        ...
-
-    def current_tokens(self) -> str: ...
-
-
-class Paced(Protocol):
-    """A client that knows its service's rate-limit windows (Strava) says, before a call, how
-    long to wait (seconds, 0 when none): the run stops and is rescheduled instead of sleeping."""
-
-    def pause_for(self) -> float: ...
 
 
 class Clock(Protocol):
@@ -117,48 +94,6 @@ class SyncOptions:
     empty_days_before_history: int = 14
     wellness_margin_days: int = 30
     floor: date = date(2006, 1, 1)  # nothing older than Garmin Connect itself
-
-
-@dataclass
-class Mappers:
-    """Source-specific translations of raw payloads into our records."""
-
-    activity: Callable[[dict[str, Any]], records.Activity]
-    wellness: Callable[[date, dict[str, Any]], records.DailyWellness | None]
-    activity_id: Callable[[dict[str, Any]], int]
-    activity_day: Callable[[dict[str, Any]], date]  # the local date an activity started
-    # Other sources whose activity ids are this source's (Garmin's bulk export): an activity
-    # already imported from one of them is not downloaded again.
-    same_ids_from: tuple[str, ...] = ()
-    # What the source's "original" download is: Garmin's ZIP around the FIT file by default;
-    # ``decode(original, summary, source, activity_id)`` maps it to records.
-    decode: Callable[[bytes, dict[str, Any], str, str], list[records.Activity]] | None = None
-    original_kind: str = "garmin_original"
-    original_suffix: str = ".zip"
-    json_kind: str = "garmin_json"
-    extras_key: str | None = "garmin"  # the summary is kept in the activity's extras under it
-    # Fetches the summary to retry a failed activity with (None: Garmin, where the id is enough).
-    retry_summary: Callable[[Any, str], dict[str, Any]] | None = None
-    # An activity whose time another source already covers: "fetch" it anyway (Garmin), "link"
-    # this source to the stored activity without downloading its details (Strava: the watch's
-    # own file is better than Strava's streams, and it saves the rate limit), or "skip" it
-    # (Oura's workouts: the ring's guess of a session the watch recorded).
-    overlap: str = "fetch"
-    span: Callable[[dict[str, Any]], tuple[datetime, datetime]] | None = None
-    has_wellness: bool = True  # the source has daily wellness
-    retryable: bool = True  # a failed download is tried again at the next sync
-
-
-def garmin_mappers() -> Mappers:
-    from app.sources.garmin import mapper
-
-    return Mappers(
-        activity=mapper.activity_summary_to_record,
-        wellness=mapper.daily_to_wellness,
-        activity_id=lambda summary: int(summary["activityId"]),
-        activity_day=mapper.activity_local_day,
-        same_ids_from=("garmin_export",),
-    )
 
 
 def auth_code(error: SourceAuthError) -> str:
@@ -194,18 +129,16 @@ class Syncer:
         sessions: sessionmaker[Session],
         settings: Settings,
         box: SecretBox,
-        api: SourceApi,
-        mappers: Mappers,
+        protocol: SyncProtocol,
         *,
-        source: str = "garmin",
         clock: Clock | None = None,
         options: SyncOptions | None = None,
         jitter: Callable[[], float] = random.random,
         progress: Callable[[SyncRun], None] | None = None,
         interrupt: Callable[[], str | None] | None = None,
     ) -> None:
-        self.sessions, self.settings, self.box, self.api = sessions, settings, box, api
-        self.mappers, self.source = mappers, source
+        self.sessions, self.settings, self.box = sessions, settings, box
+        self.protocol, self.source = protocol, protocol.name
         self.clock = clock or SystemClock()
         self.options = options or SyncOptions()
         self.jitter = jitter
@@ -217,12 +150,11 @@ class Syncer:
     def _call(self, what: str, fn: Callable[[], Any]) -> Any:
         """One throttled call; 5xx/network errors retried with exponential backoff and jitter;
         429 and refused tokens stop the run (the service's limits are respected, not fought).
-        A client that tracks its rate-limit windows (``Paced``) stops the run *before* a window
-        is exhausted; the runner starts it again when the window resets."""
+        A source that tracks its rate-limit windows (``pause_for``) stops the run *before* a
+        window is exhausted; the runner starts it again when the window resets."""
         attempt = 0
         while True:
-            pause_for = getattr(self.api, "pause_for", None)
-            if pause_for is not None and (wait := pause_for()) > 0:
+            if (wait := self.protocol.pause_for()) > 0:
                 raise _Stop("cooling_down", "rate_limited", wait)
             self.clock.sleep(self.options.delay_s)
             try:
@@ -273,35 +205,35 @@ class Syncer:
         return (
             session.execute(
                 select(ActivitySource.id).where(
-                    ActivitySource.source.in_((self.source, *self.mappers.same_ids_from)),
+                    ActivitySource.source.in_((self.source, *self.protocol.same_ids_from)),
                     ActivitySource.external_id == str(activity_id),
                 )
             ).first()
             is not None
         )
 
-    def _activity(self, run: _Run, summary: dict[str, Any]) -> None:
+    def _activity(self, run: _Run, summary: Item) -> None:
         try:
             self._fetch_activity(run, summary)
         finally:
             run.done += 1
 
-    def _overlapping(self, session: Session, summary: dict[str, Any]) -> int | None:
+    def _overlapping(self, session: Session, summary: Item) -> int | None:
         """A stored activity (from another source) covering most of this one's time."""
-        if self.mappers.span is None:
-            return None
-        start, end = self.mappers.span(summary)
+        start, end = self.protocol.item_span(summary)
         return store.overlapping_activity(session, start, end, exclude_source=self.source)
 
-    def _fetch_activity(self, run: _Run, summary: dict[str, Any]) -> None:
-        activity_id = self.mappers.activity_id(summary)
+    def _fetch_activity(self, run: _Run, summary: Item) -> None:
+        activity_id = self.protocol.item_id(summary)
         with self.sessions() as session:
             if self._known(session, activity_id):
                 run.count("activities_known")
                 return
             try:
                 covered = (
-                    self._overlapping(session, summary) if self.mappers.overlap != "fetch" else None
+                    self._overlapping(session, summary)
+                    if self.protocol.overlap is not Overlap.FETCH
+                    else None
                 )
             except (SourceDataError, KeyError, TypeError, ValueError) as error:
                 # An item without a usable time: listed, never retried, the run goes on.
@@ -312,25 +244,19 @@ class Syncer:
             return
         try:
             original = self._call(
-                f"original {activity_id}", lambda: self.api.original_file(activity_id)
+                f"original {activity_id}", lambda: self.protocol.fetch_original(activity_id)
             )
-            decode = self.mappers.decode or (
-                lambda data, _summary, source, key: _decode_original(data, source, key)
-            )
-            decoded = decode(original, summary, self.source, str(activity_id))
+            decoded = self.protocol.decode(original, summary, str(activity_id))
         except (SourceUnavailable, SourceDataError) as error:
             run.failures.append({"activity_id": activity_id, "error": type(error).__name__})
-            if self.mappers.retryable:
+            if self.protocol.retryable:
                 self._remember_retry(activity_id)
             return
         try:
-            legs = decoded or [self.mappers.activity(summary)]
+            legs = decoded or [self.protocol.summary_record(summary)]
         except (KeyError, TypeError, ValueError) as error:
             run.failures.append({"activity_id": activity_id, "error": type(error).__name__})
             return
-        if self.mappers.extras_key:
-            for leg in legs:
-                leg.extras = {**leg.extras, self.mappers.extras_key: summary}
         keys = [
             str(activity_id) if len(legs) == 1 else f"{activity_id}:{leg.multisport_index or 0}"
             for leg in legs
@@ -341,8 +267,8 @@ class Syncer:
                 session,
                 self.settings,
                 original,
-                original_name=f"{activity_id}{self.mappers.original_suffix}",
-                kind=self.mappers.original_kind,
+                original_name=f"{activity_id}{self.protocol.raw.original_suffix}",
+                kind=self.protocol.raw.original,
                 namespace=self.source,
             )
             self._keep_summary(session, summary, activity_id)
@@ -355,19 +281,19 @@ class Syncer:
         run.count("activities_merged", result.duplicate)
         SYNC_ITEMS.labels(self.source, "activity").inc()
 
-    def _keep_summary(self, session: Session, summary: dict[str, Any], activity_id: int):
+    def _keep_summary(self, session: Session, summary: Item, activity_id: int | str):
         return raw_store.store_bytes(
             session,
             self.settings,
             json.dumps(summary, sort_keys=True).encode(),
             original_name=f"activity-{activity_id}.json",
-            kind=self.mappers.json_kind,
+            kind=self.protocol.raw.json,
             namespace=self.source,
         )
 
-    def _covered(self, run: _Run, summary: dict[str, Any], activity_id: int, stored: int) -> None:
+    def _covered(self, run: _Run, summary: Item, activity_id: int | str, stored: int) -> None:
         """Another source already holds this activity: link it (the summary kept raw) or skip."""
-        if self.mappers.overlap == "skip":
+        if self.protocol.overlap is Overlap.SKIP:
             run.count("activities_skipped")
             return
         with self.sessions.begin() as session:
@@ -403,7 +329,7 @@ class Syncer:
 
     def _activity_window(self, run: _Run, start: date, end: date) -> int:
         summaries = self._call(
-            f"activities {start}..{end}", lambda: self.api.activities(start, end)
+            f"activities {start}..{end}", lambda: self.protocol.items(start, end)
         )
         for summary in summaries:
             self._activity(run, summary)
@@ -413,8 +339,8 @@ class Syncer:
 
     def _day(self, run: _Run, day: date) -> bool:
         """Fetch and merge one day; True when the day had anything."""
-        payloads = self._call(f"daily {day}", lambda: self.api.daily(day))
-        wellness = self.mappers.wellness(day, payloads) if payloads else None
+        payloads = self._call(f"daily {day}", lambda: self.protocol.daily(day))
+        wellness = self.protocol.wellness(day, payloads) if payloads else None
         with self.sessions.begin() as session:
             store.relax_commit(session)
             if payloads:
@@ -423,7 +349,7 @@ class Syncer:
                     self.settings,
                     json.dumps(payloads, sort_keys=True, default=str).encode(),
                     original_name=f"daily-{day.isoformat()}.json",
-                    kind=self.mappers.json_kind,
+                    kind=self.protocol.raw.json,
                     namespace=self.source,
                 )
             touched = store.merge_wellness(session, [wellness]) if wellness else []
@@ -511,7 +437,7 @@ class Syncer:
 
     def _keep_tokens(self) -> None:
         try:
-            tokens = self.api.current_tokens()
+            tokens = self.protocol.current_tokens()
         except Exception:  # a client that cannot say keeps the stored tokens
             log.exception("could not read %s tokens after the run", self.source)
             return
@@ -548,7 +474,7 @@ class Syncer:
                 self._activity_window(run, start, today)
                 for retry in list(cursors.get("retry_activities", [])):
                     self._retry(run, retry)
-            elif not self.mappers.has_wellness:
+            elif not self.protocol.has_wellness:
                 with self.sessions.begin() as session:
                     done = {"newest": today.isoformat(), "backfill_done": True}
                     self._save_cursor(session, name, done)
@@ -566,12 +492,10 @@ class Syncer:
             self._report(run)
 
     def _retry(self, run: _Run, activity_id: str) -> None:
-        fetch = self.mappers.retry_summary
-        if fetch is None:
-            self._activity(run, {"activityId": int(activity_id)})
-            return
         try:
-            summary = self._call(f"summary {activity_id}", lambda: fetch(self.api, activity_id))
+            summary = self._call(
+                f"summary {activity_id}", lambda: self.protocol.retry_item(activity_id)
+            )
         except (SourceUnavailable, SourceDataError) as error:
             run.failures.append({"activity_id": activity_id, "error": type(error).__name__})
             return
@@ -584,8 +508,8 @@ class Syncer:
         if known is not None:
             return known
 
-        def at(offset: int) -> dict[str, Any] | None:
-            return self._call(f"activity #{offset}", lambda: self.api.activity_at(offset))
+        def at(offset: int) -> Item | None:
+            return self._call(f"activity #{offset}", lambda: self.protocol.item_at(offset))
 
         oldest = at(0)
         count = 0 if oldest is None else 1
@@ -602,7 +526,7 @@ class Syncer:
             count = low + 1
         extent = {
             "count": count,
-            "oldest": self.mappers.activity_day(oldest).isoformat() if oldest else None,
+            "oldest": self.protocol.item_day(oldest).isoformat() if oldest else None,
         }
         with self.sessions.begin() as session:
             connection = connections.get_connection(session, self.source)
@@ -614,7 +538,7 @@ class Syncer:
         oldest = date.fromisoformat(extent["oldest"]) if extent.get("oldest") else None
         with self.sessions() as session:
             connection = connections.get_connection(session, self.source)
-            left = remaining(session, connection, self.options, self.mappers.same_ids_from)
+            left = remaining(session, connection, self.options, self.protocol.same_ids_from)
         run.total = run.done + left.activities + left.days
         self._report(run)
         cursors = self._cursors()
@@ -719,30 +643,3 @@ def remaining(
         start = date.fromisoformat(extent["oldest"]) - timedelta(days=options.wellness_margin_days)
         days_left = max(0, (date.fromisoformat(wellness["backfill_before"]) - start).days)
     return Remaining(activities_left, days_left, done)
-
-
-def _decode_original(data: bytes, source: str, activity_id: str) -> list[records.Activity]:
-    """The activities in Garmin's "original" download: a ZIP holding the FIT file (or the FIT
-    file itself)."""
-    from app.sources.fit import decode_fit, looks_like_fit
-
-    if looks_like_fit(data[:14]):
-        payloads = [data]
-    else:
-        try:
-            with zipfile.ZipFile(BytesIO(data)) as archive:
-                payloads = [
-                    archive.read(name)
-                    for name in archive.namelist()
-                    if name.lower().endswith(".fit")
-                    and archive.getinfo(name).file_size < 256 * 1024 * 1024
-                ]
-        except zipfile.BadZipFile as exc:
-            raise SourceDataError(str(exc), code="zip_corrupt") from exc
-    found: list[records.Activity] = []
-    for payload in payloads:
-        decoded = decode_fit(payload, source=source)
-        for activity in decoded.activities:
-            activity.external_id = activity_id
-        found += decoded.activities
-    return found

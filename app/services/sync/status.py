@@ -79,7 +79,7 @@ def _backfill(
     activities, wellness = cursors.get("activities", {}), cursors.get("wellness", {})
     if not activities and not wellness:
         return None
-    left = remaining(session, connection, source.options, source.mappers().same_ids_from)
+    left = remaining(session, connection, source.options, source.same_ids_from)
     extent = cursors.get("extent") or {}
     total_activities = extent.get("count")
     newest = wellness.get("newest")

@@ -46,6 +46,7 @@ from app.analytics.rolling import rolling_mean, weekly_last, weekly_mean
 from app.i18n import _
 from app.models import DailyWellness
 from app.records import WELLNESS_TABLE
+from app.services.charts import Series
 
 FloatArray = NDArray[np.float64]
 
@@ -90,27 +91,12 @@ def source_label(code: str) -> str:
 
 
 @dataclass
-class Line:
-    """One line (or bars, or points) of a trend chart; NaN is a gap."""
-
-    label: str
-    values: FloatArray
-    unit: str = ""
-    color: str | None = None
-    scale: str = "y"
-    kind: str = "line"  # line | bars | area | points
-    digits: int = 0
-    dash: list[int] | None = None
-    width: float | None = None
-
-
-@dataclass
 class Trend:
     """A chart over days: ``x`` are epoch seconds of UTC midnights, already one point per day
     (or per week on long ranges)."""
 
     x: FloatArray
-    lines: list[Line]
+    lines: list[Series]
     height: int = 200
 
 
@@ -475,7 +461,7 @@ def _metric_card(metric, days, sources, newest, view, x) -> MetricCard:
         sources=_merge_sources(sources, columns),
         newest_day=max((newest[c] for c in columns if newest[c] is not None), default=None),
     )
-    series: list[Line] = []
+    series: list[Series] = []
     single = len(metric.lines) == 1
     kind = "hours" if metric.factor != 1.0 else "number"
     for line in metric.lines:
@@ -516,7 +502,7 @@ def _metric_card(metric, days, sources, newest, view, x) -> MetricCard:
             ),
         ]
         series.append(
-            Line(
+            Series(
                 line.label,
                 view(shown),
                 unit=metric.unit,
@@ -527,7 +513,7 @@ def _metric_card(metric, days, sources, newest, view, x) -> MetricCard:
             )
         )
         series.append(
-            Line(
+            Series(
                 _("%(name)s, 7-day average", name=line.label),
                 view(short, "last"),
                 unit=metric.unit,
@@ -538,7 +524,7 @@ def _metric_card(metric, days, sources, newest, view, x) -> MetricCard:
         )
         if single:
             series.append(
-                Line(
+                Series(
                     _("%(name)s, 28-day average", name=line.label),
                     view(long, "last"),
                     unit=metric.unit,
@@ -632,22 +618,22 @@ def _hrv_card(days, sources, newest, view, x) -> MetricCard:
         Figure(_("Normal range, high"), _finite(band.high[-1]), unit),
     ]
     series = [
-        Line(name, view(band.nightly), unit=unit, color=COLOR_DAILY, kind="points"),
-        Line(
+        Series(name, view(band.nightly), unit=unit, color=COLOR_DAILY, kind="points"),
+        Series(
             _("%(name)s, 7-day average", name=name),
             view(band.short, "last"),
             unit=unit,
             color=COLOR_SHORT,
             width=2,
         ),
-        Line(
+        Series(
             _("Normal range, low"),
             view(band.low, "last"),
             unit=unit,
             color=COLOR_BAND,
             dash=[4, 4],
         ),
-        Line(
+        Series(
             _("Normal range, high"),
             view(band.high, "last"),
             unit=unit,

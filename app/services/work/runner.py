@@ -18,8 +18,7 @@ entry point with the nightly job, "Sync now" and `domestique sync`.
 
 Size (~700 lines): the queue, its timers, the maintenance hooks and the record of each run
 belong to one thread's bookkeeping. The seam for a later split is the sync entry point
-(``sync_source`` … ``connected_sources``), which belongs with ``app.services.sync`` once the
-per-source protocol replaces ``Mappers``.
+(``sync_source`` … ``connected_sources``), which belongs with ``app.services.sync``.
 """
 
 from __future__ import annotations
@@ -47,6 +46,7 @@ from app.services.sync import connections, linking
 from app.services.sync.adapters import SyncSource
 from app.services.sync.connections import ClientContext
 from app.services.sync.engine import Clock, Syncer, SystemClock, auth_code
+from app.services.sync.protocol import SyncProtocol
 from app.services.work import runs
 from app.services.work.maintenance import Maintenance, restore_in_place
 from app.sources import SourceAuthError, SourceError, SourceRateLimited
@@ -99,8 +99,6 @@ def sync_source(
             settings,
             box,
             api,
-            source.mappers(),
-            source=source.name,
             clock=clock,
             options=source.options,
             progress=progress,
@@ -110,15 +108,12 @@ def sync_source(
             return syncer.run(mode)
         finally:
             _keep_usage(sessions, source.name, api)
-            close = getattr(api, "close", None)
-            if close is not None:
-                close()
+            api.close()
 
 
-def _keep_usage(sessions: sessionmaker[Session], name: str, api: object) -> None:
+def _keep_usage(sessions: sessionmaker[Session], name: str, api: SyncProtocol) -> None:
     """Remember the service's last rate-limit counters (Strava) for the Connections page."""
-    usage = getattr(api, "usage", None)
-    figures = usage() if usage is not None else None
+    figures = api.usage()
     if figures is None:
         return
     with sessions.begin() as session:
@@ -567,13 +562,26 @@ class WorkRunner:
         return self._submit(("sign_in", name), work, parameters={"source": name})
 
     def submit_mfa(self, name: str, code: str) -> str:
-        """Finish an MFA sign-in now (a couple of quick requests) and start the first sync."""
+        """Finish an MFA sign-in now (a couple of quick requests, inline: the page waits for the
+        answer) and start the first sync. Recorded like queued work (kind ``mfa``; the code is
+        never among its parameters): ``done`` when connected, else ``failed`` with the code the
+        sign-in ended with (``mfa_rejected`` keeps the challenge for another try)."""
         source = self.sources[name]
-        outcome = linking.submit_mfa_code(
-            self.sessions, self.box, name, source.login_client(), code, self.clock.now
-        )
+        now = self.clock.now()
+        run = _Run("mfa", {"source": name}, now, started_at=now)
+        runs.started(self.sessions, run.id, run.kind, run.parameters, now, now)
+        try:
+            outcome = linking.submit_mfa_code(
+                self.sessions, self.box, name, source.login_client(), code, self.clock.now
+            )
+        except Exception as error:
+            self._record(run, outcome_of(error))
+            raise
         if outcome == "connected":
+            self._record(run, runs.Outcome("done", {"outcome": outcome}))
             self.submit_sync(name)
+        else:
+            self._record(run, runs.Outcome("failed", {"outcome": outcome}, outcome, {}))
         return outcome
 
     def _should_stop(self) -> bool:

@@ -1,11 +1,13 @@
 """The scheduled jobs' record: which nightly jobs exist (their ids), when each last started and
 how it ended (``scheduled_job_state``), and the owner's times they follow. The scheduler in
-``app.jobs`` and the pages read and write it only through here."""
+``app.jobs`` and the pages read and write it only through here; the owner and settings services
+apply a changed schedule through ``apply_owner_schedule`` once they have committed it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -63,3 +65,18 @@ def owner_times(sessions: sessionmaker[Session]) -> tuple[str | None, str | None
         if owner is None:
             return None
         return owner.timezone, owner.sync_time
+
+
+class Follower(Protocol):
+    """What moves the scheduled jobs to the owner's times: the app's scheduler
+    (``app.jobs.scheduler.Scheduler``), which the web hands to the services that change them."""
+
+    def apply_schedule(self) -> object: ...
+
+
+def apply_owner_schedule(scheduler: Follower | None) -> None:
+    """After setup or a change of the owner's time zone or nightly times, once committed: every
+    scheduled job at a time of day follows at once. Without a scheduler (the command line, an app
+    started without one) there is nothing to move; the next start reads the new times."""
+    if scheduler is not None:
+        scheduler.apply_schedule()

@@ -1,4 +1,5 @@
-"""Oura as the sync machinery sees it (``app.services.sync.engine.SourceApi``).
+"""Oura's calls as the sync needs them (put in the engine's terms by
+``app.services.sync.sources.oura``).
 
 The machinery asks for one day of wellness at a time (newest first); Oura answers date ranges,
 so ``daily(day)`` fetches the ``window_days`` ending on ``day`` once (one paginated request chain

@@ -1,4 +1,5 @@
-"""Strava as the sync machinery sees it (``app.services.sync.engine.SourceApi``): activities
+"""Strava's calls as the sync needs them (put in the engine's terms by
+``app.services.sync.sources.strava``): activities
 listed by local date window, an activity's streams as its "original", one-item pages for the
 history's extent, and ``pause_for`` so a sync stops before a rate-limit window is exhausted
 instead of being refused (and never sleeps waiting for one)."""

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.i18n import SUPPORTED_LOCALES, _, current_locale
 from app.services.owner import account
-from app.web.deps import apply_owner_schedule, db_session, safe_next
+from app.web.deps import db_session, safe_next
 from app.web.templating import render
 
 router = APIRouter()
@@ -85,6 +85,7 @@ def setup_submit(
             ),
             data_dir=request.app.state.settings.data_dir,
             code=setup_code,
+            scheduler=request.app.state.scheduler,
         )
     except account.OwnerError as error:
         return render(
@@ -98,7 +99,6 @@ def setup_submit(
             status_code=422,
         )
     _sign_in(request, owner)
-    apply_owner_schedule(request)
     return RedirectResponse(request.url_for("dashboard"), status_code=303)
 
 

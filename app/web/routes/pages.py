@@ -15,7 +15,7 @@ from starlette.routing import NoMatchFound
 from app import i18n
 from app.services.pages import dashboard as dashboard_service
 from app.services.wellness.trends import DEFAULT_RANGE, Trend
-from app.web.charts import Series, chart_spec
+from app.web.charts import chart_spec
 from app.web.deps import db_session
 from app.web.templating import render
 
@@ -60,21 +60,7 @@ def dashboard(
 def trend_spec(trend: Trend) -> dict[str, Any]:
     """A service's trend as the uPlot payload of ``static/js/charts.js`` (already one point per
     day or week, so no further downsampling)."""
-    series = [
-        Series(
-            line.label,
-            line.values,
-            unit=line.unit,
-            color=line.color,
-            scale=line.scale,
-            kind=line.kind,
-            digits=line.digits,
-            dash=line.dash,
-            extra={"width": line.width} if line.width else {},
-        )
-        for line in trend.lines
-    ]
-    return chart_spec(trend.x, series, x_kind="date", height=trend.height, points=None)
+    return chart_spec(trend.x, trend.lines, x_kind="date", height=trend.height, points=None)
 
 
 def _area_page(area: str):

@@ -18,7 +18,7 @@ from app.services.owner import account, training_profile
 from app.services.pages import settings as settings_service
 from app.services.wellness import origins
 from app.services.work.schedule import NIGHTLY_BACKUP
-from app.web.deps import apply_owner_schedule, current_owner, db_session
+from app.web.deps import current_owner, db_session
 from app.web.templating import render
 
 router = APIRouter()
@@ -77,11 +77,14 @@ def save_settings(
 ) -> Response:
     try:
         account.update_preferences(
-            session, display_name=display_name, locale=locale, timezone=timezone
+            session,
+            display_name=display_name,
+            locale=locale,
+            timezone=timezone,
+            scheduler=request.app.state.scheduler,
         )
     except account.OwnerError as error:
         return _page(request, owner, error=str(error), status_code=422)
-    apply_owner_schedule(request)
     return RedirectResponse(str(request.url_for("settings")) + "?saved=1", status_code=303)
 
 
@@ -122,14 +125,13 @@ async def save_training(request: Request, owner=Depends(current_owner)) -> Respo
             request.app.state.sessions,
             field,
             default_sync_time=request.app.state.settings.sync_time,
+            scheduler=request.app.state.scheduler,
         )
 
     try:
         saved = await run_in_threadpool(store)
     except training_profile.ProfileError as error:
         return await run_in_threadpool(_page, request, owner, error=str(error), status_code=422)
-    if saved.sync_time_changed:
-        await run_in_threadpool(apply_owner_schedule, request)
     url = request.url_for("settings").include_query_params(saved=1)
     if saved.recompute_from is not None:
         url = url.include_query_params(recompute=saved.recompute_from.isoformat())
