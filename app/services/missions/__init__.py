@@ -1,0 +1,34 @@
+"""Missions: the goal event with its season — stored, listed, moved through its lifecycle by the
+owner and by the clock (``lifecycle``). The pure rules (validation, allowed moves, phases,
+countdown, points) are :mod:`app.coach.missions` and :mod:`app.coach.points`; this room keeps
+them in the database and owns the transactions."""
+
+from app.services.missions.lifecycle import (
+    MissionInvalid,
+    MissionProblem,
+    MissionRefused,
+    MissionSummary,
+    MissionView,
+    apply_due,
+    delete_mission,
+    import_mission,
+    list_missions,
+    mission_view,
+    move,
+    parse_mission,
+)
+
+__all__ = [
+    "MissionInvalid",
+    "MissionProblem",
+    "MissionRefused",
+    "MissionSummary",
+    "MissionView",
+    "apply_due",
+    "delete_mission",
+    "import_mission",
+    "list_missions",
+    "mission_view",
+    "move",
+    "parse_mission",
+]
