@@ -47,6 +47,7 @@ from app.web.routes import (
     system,
     wellness,
 )
+from app.web.routes import missions as missions_routes
 from app.web.routes import settings as settings_routes
 from app.web.sessions import OwnerSessionMiddleware, SessionSigning
 from app.web.throttle import LoginThrottle, SlidingWindowLimiter
@@ -198,6 +199,7 @@ def create_app(
         backups,
         settings_routes,
         coach,
+        missions_routes,
     ):
         app.include_router(module.router)
     return app

@@ -3,6 +3,8 @@ owner and by the clock (``lifecycle``). The pure rules (validation, allowed move
 countdown, points) are :mod:`app.coach.missions` and :mod:`app.coach.points`; this room keeps
 them in the database and owns the transactions."""
 
+from app.coach.missions import MissionState
+from app.services.missions import lifecycle
 from app.services.missions.lifecycle import (
     MissionInvalid,
     MissionProblem,
@@ -16,19 +18,23 @@ from app.services.missions.lifecycle import (
     mission_view,
     move,
     parse_mission,
+    sentence,
 )
 
 __all__ = [
     "MissionInvalid",
     "MissionProblem",
     "MissionRefused",
+    "MissionState",
     "MissionSummary",
     "MissionView",
     "apply_due",
     "delete_mission",
     "import_mission",
+    "lifecycle",
     "list_missions",
     "mission_view",
     "move",
     "parse_mission",
+    "sentence",
 ]

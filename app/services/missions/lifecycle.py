@@ -28,7 +28,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.coach.messages import describe_error
+from app.coach.messages import (
+    describe_error,
+    mission_state_name,
+    mission_type_name,
+    phase_name,
+    stage_type_name,
+)
 from app.coach.missions import (
     Countdown,
     Mission,
@@ -119,6 +125,28 @@ class MissionSummary:
     def locked(self) -> bool:
         return is_locked(self.state)
 
+    @property
+    def state_label(self) -> str:
+        return mission_state_name(self.state.value)
+
+    @property
+    def type_label(self) -> str:
+        return mission_type_name(self.mission.type)
+
+    @property
+    def phase_label(self) -> str:
+        return phase_name(self.countdown.phase)
+
+    @property
+    def moves(self) -> list[tuple[str, str]]:
+        """The owner's moves the page offers now: (target state, button label)."""
+        offers = {
+            MissionState.PREP: [(MissionState.TRAINING.value, _("Start training"))],
+            MissionState.TRAINING: [(MissionState.PREP.value, _("Back to preparation"))],
+            MissionState.MISSION_COMPLETE: [(MissionState.ARCHIVED.value, _("Archive"))],
+        }
+        return offers.get(self.state, [])
+
 
 @dataclass(frozen=True)
 class TransitionView:
@@ -130,6 +158,16 @@ class TransitionView:
 
 
 @dataclass(frozen=True)
+class StageRow:
+    number: int | None
+    date: date
+    type_label: str
+    name: str | None
+    racing: bool
+    today: bool
+
+
+@dataclass(frozen=True)
 class MissionView:
     summary: MissionSummary
     transitions: list[TransitionView]
@@ -137,6 +175,17 @@ class MissionView:
     @property
     def mission(self) -> Mission:
         return self.summary.mission
+
+    @property
+    def stages(self) -> list[StageRow]:
+        today = self.summary.countdown.day
+        return [
+            StageRow(s.number, s.date, stage_type_name(s.type), s.name, s.racing, s.date == today)
+            for s in self.mission.stages
+        ]
+
+    def state_label(self, state: MissionState) -> str:
+        return mission_state_name(state.value)
 
 
 def _problems(exc: ValidationError) -> list[MissionProblem]:
