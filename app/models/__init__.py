@@ -21,7 +21,7 @@ from app.models.imports import ImportItem, ImportJob
 from app.models.jobs import ScheduledJobState
 from app.models.llm import CoachSettings, LlmCall
 from app.models.metrics import ActivityMetrics, AthleteEstimate, AthleteThreshold, DailyMetrics
-from app.models.missions import MissionRow, MissionTransitionRow
+from app.models.missions import MissionRow, MissionTransitionRow, StageCorrectionRow
 from app.models.owner import Owner
 from app.models.wellness import DailyWellness, DailyWellnessSource, health_sample_table
 from app.models.work import WorkRun
@@ -53,6 +53,7 @@ __all__ = [
     "Owner",
     "RawFile",
     "ScheduledJobState",
+    "StageCorrectionRow",
     "StravaUpload",
     "SyncRun",
     "WorkRun",

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Index,
+    Integer,
     String,
     Text,
     func,
@@ -66,3 +67,23 @@ class MissionTransitionRow(Base):
     trigger: Mapped[str] = mapped_column(String(8))
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class StageCorrectionRow(Base):
+    """The owner's correction of a stage: the activity that rode it and/or the mode to count."""
+
+    __tablename__ = "stage_correction"
+    __table_args__ = (
+        CheckConstraint("activity_id IS NOT NULL OR mode IS NOT NULL", name="changes_something"),
+    )
+
+    mission_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("mission.id", ondelete="CASCADE"), primary_key=True
+    )
+    stage: Mapped[int] = mapped_column(Integer, primary_key=True)
+    activity_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("activity.id", ondelete="CASCADE")
+    )
+    mode: Mapped[str | None] = mapped_column(String(12))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,7 +1,8 @@
 """Missions: a goal event with its season, stored as the validated mission document
 (``app.coach.missions.Mission`` as JSON) and its lifecycle state, and every move of the
 lifecycle (``mission_transition``: who made it — the owner or the clock — and, for the clock's,
-the midnight it became due). One active mission at a time is enforced by a partial unique index
+the midnight it became due), and the owner's corrections of stages (``stage_correction``:
+the activity that rode a stage and/or the mode to count, with the reason). One active mission at a time is enforced by a partial unique index
 as well as by the service.
 
 Revision ID: 0019
@@ -69,8 +70,37 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_mission_transition")),
     )
     op.create_index("ix_mission_transition_mission_id", "mission_transition", ["mission_id", "at"])
+    op.create_table(
+        "stage_correction",
+        sa.Column("mission_id", sa.BigInteger(), nullable=False),
+        sa.Column("stage", sa.Integer(), nullable=False),
+        sa.Column("activity_id", sa.BigInteger(), nullable=True),
+        sa.Column("mode", sa.String(12), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.CheckConstraint(
+            "activity_id IS NOT NULL OR mode IS NOT NULL",
+            name=op.f("ck_stage_correction_changes_something"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["mission_id"],
+            ["mission.id"],
+            name=op.f("fk_stage_correction_mission_id_mission"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["activity_id"],
+            ["activity.id"],
+            name=op.f("fk_stage_correction_activity_id_activity"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("mission_id", "stage", name=op.f("pk_stage_correction")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("stage_correction")
     op.drop_table("mission_transition")
     op.drop_table("mission")

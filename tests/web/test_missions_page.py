@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 
+from tests.integration.test_mission_event import event  # noqa: F401 (a fixture)
 from tests.support.korean import ALLOWED, ISO_DATE, english_words, visible_text
 from tests.support.missions import tour_mission
 
@@ -121,3 +122,37 @@ def test_the_korean_pages_have_no_english_left(signed_in):
         }  # fmt: skip
         assert words == set(), (url, words)
         assert ISO_DATE.findall(" ".join(visible_text(page))) == []
+
+
+def test_the_stage_table_of_real_rides_and_a_correction(signed_in, event, db_session):
+    from app.models import MissionRow
+
+    mission_id, _mission, _rides = event
+    location = f"/missions/{mission_id}"
+    locked = signed_in.get(location, headers=EN)
+    assert locked.text.count('data-testid="stage-row"') == 4
+    assert 'data-status="missed"' in locked.text
+    assert 'data-testid="correct-1"' not in locked.text  # complete: locked
+
+    db_session.execute(
+        MissionRow.__table__.update()
+        .values(state="event_active")
+        .where(MissionRow.id == mission_id)
+    )
+    db_session.commit()
+    no_reason = signed_in.post(
+        f"{location}/stages/1/correct", data={"mode": "breakaway", "reason": " "}, headers=EN
+    )
+    assert no_reason.status_code == 409 and "Say why stage 1" in no_reason.text
+    saved = signed_in.post(
+        f"{location}/stages/1/correct",
+        data={"mode": "breakaway", "reason": "Power meter read low."},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    page = signed_in.get(location, headers=KO).text
+    assert "수정됨: Power meter read low." in page
+    assert 'data-testid="correct-1"' in page
+    cleared = signed_in.post(f"{location}/stages/1/clear", follow_redirects=False)
+    assert cleared.status_code == 303
+    assert 'data-testid="correction"' not in signed_in.get(location).text

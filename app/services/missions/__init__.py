@@ -4,7 +4,7 @@ countdown, points) are :mod:`app.coach.missions` and :mod:`app.coach.points`; th
 them in the database and owns the transactions."""
 
 from app.coach.missions import MissionState
-from app.services.missions import lifecycle
+from app.services.missions import event, lifecycle
 from app.services.missions.lifecycle import (
     MissionInvalid,
     MissionProblem,
@@ -20,9 +20,11 @@ from app.services.missions.lifecycle import (
     parse_mission,
     sentence,
 )
+from app.services.missions.page import MissionPage, mission_page
 
 __all__ = [
     "MissionInvalid",
+    "MissionPage",
     "MissionProblem",
     "MissionRefused",
     "MissionState",
@@ -30,9 +32,11 @@ __all__ = [
     "MissionView",
     "apply_due",
     "delete_mission",
+    "event",
     "import_mission",
     "lifecycle",
     "list_missions",
+    "mission_page",
     "mission_view",
     "move",
     "parse_mission",

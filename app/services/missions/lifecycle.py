@@ -70,6 +70,15 @@ _SENTENCES = {
     "mission_not_deletable": lambda p: _(
         "Only a mission in preparation can be deleted; archive it once it is complete."
     ),
+    "mission_locked": lambda p: _(
+        "The mission is complete: its stages and points no longer change."
+    ),
+    "event_not_started": lambda p: _("Stages can be corrected once the event has started."),
+    "correction_reason_missing": lambda p: _(
+        "Say why stage %(stage)s is corrected: the reason stays next to the stage.",
+        stage=p.get("stage", "?"),
+    ),
+    "correction_mode_unknown": lambda p: _("Choose GC, breakaway or rest as the mode."),
 }
 
 

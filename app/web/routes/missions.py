@@ -68,17 +68,17 @@ async def _detail_page(
 ) -> Response:
     sessions = request.app.state.sessions
 
-    def read() -> missions.MissionView | None:
+    def read() -> missions.MissionPage | None:
         with sessions() as session:
-            return missions.mission_view(session, mission_id, _now())
+            return missions.mission_page(session, mission_id, _now())
 
-    view = await run_in_threadpool(read)
-    if view is None:
+    page = await run_in_threadpool(read)
+    if page is None:
         return render(request, "missions/missing.html", {}, status_code=404)
     return render(
         request,
         "missions/detail.html",
-        {"view": view, "error": error},
+        {"view": page.view, "page": page, "error": error},
         fragment="missions/_detail.html",
         status_code=status,
     )
@@ -117,3 +117,39 @@ async def mission_delete(request: Request, mission_id: int) -> Response:
         status = 404 if refused.code == "mission_not_found" else 409
         return await _detail_page(request, mission_id, error=refused.message, status=status)
     return RedirectResponse(str(request.url_for("missions")), status_code=303)
+
+
+@router.post("/missions/{mission_id}/stages/{stage}/correct", name="missions:correct")
+async def stage_correct(request: Request, mission_id: int, stage: int) -> Response:
+    """The owner's correction of a stage: the activity that rode it and/or the mode, and why."""
+    form = await request.form(max_files=0, max_fields=5)
+    try:
+        correction = missions.event.correction_from_form(
+            stage,
+            activity_id=str(form.get("activity_id", "")),
+            mode=str(form.get("mode", "")),
+            reason=str(form.get("reason", "")),
+        )
+        await run_in_threadpool(
+            lambda: missions.event.correct_stage(
+                request.app.state.sessions, mission_id, correction, now_utc=_now()
+            )
+        )
+    except missions.MissionRefused as refused:
+        status = 404 if refused.code == "mission_not_found" else 409
+        return await _detail_page(request, mission_id, error=refused.message, status=status)
+    url = request.url_for("missions:detail", mission_id=mission_id)
+    return RedirectResponse(f"{url}#stage-{stage}", status_code=303)
+
+
+@router.post("/missions/{mission_id}/stages/{stage}/clear", name="missions:clear_correction")
+async def stage_clear(request: Request, mission_id: int, stage: int) -> Response:
+    try:
+        await run_in_threadpool(
+            missions.event.clear_correction, request.app.state.sessions, mission_id, stage
+        )
+    except missions.MissionRefused as refused:
+        status = 404 if refused.code == "mission_not_found" else 409
+        return await _detail_page(request, mission_id, error=refused.message, status=status)
+    url = request.url_for("missions:detail", mission_id=mission_id)
+    return RedirectResponse(f"{url}#stage-{stage}", status_code=303)
