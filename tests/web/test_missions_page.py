@@ -124,7 +124,7 @@ def test_the_korean_pages_have_no_english_left(signed_in):
         assert ISO_DATE.findall(" ".join(visible_text(page))) == []
 
 
-def test_the_stage_table_of_real_rides_and_a_correction(signed_in, event, db_session):
+def test_the_stage_table_of_real_rides_and_a_correction(signed_in, event, db_session):  # noqa: F811
     from app.models import MissionRow
 
     mission_id, _mission, _rides = event
