@@ -21,6 +21,7 @@ from app.models.imports import ImportItem, ImportJob
 from app.models.jobs import ScheduledJobState
 from app.models.llm import CoachSettings, LlmCall
 from app.models.metrics import ActivityMetrics, AthleteEstimate, AthleteThreshold, DailyMetrics
+from app.models.missions import MissionRow, MissionTransitionRow, StageCorrectionRow
 from app.models.owner import Owner
 from app.models.wellness import DailyWellness, DailyWellnessSource, health_sample_table
 from app.models.work import WorkRun
@@ -47,9 +48,12 @@ __all__ = [
     "LibraryDocument",
     "LibraryTerm",
     "LlmCall",
+    "MissionRow",
+    "MissionTransitionRow",
     "Owner",
     "RawFile",
     "ScheduledJobState",
+    "StageCorrectionRow",
     "StravaUpload",
     "SyncRun",
     "WorkRun",

@@ -15,6 +15,8 @@ from app.config import Settings, get_settings
 from app.db import make_engine, make_session_factory
 from app.jobs import registry as default_registry
 from app.jobs.coach import audit_purge_job
+from app.jobs.missions import mission_clock_job
+from app.jobs.missions import tick as mission_clock_tick
 from app.jobs.nightly import nightly_backup_job, nightly_sync_job
 from app.jobs.registry import JobRegistry
 from app.jobs.scheduler import Scheduler, owner_schedule
@@ -45,6 +47,7 @@ from app.web.routes import (
     system,
     wellness,
 )
+from app.web.routes import missions as missions_routes
 from app.web.routes import settings as settings_routes
 from app.web.sessions import OwnerSessionMiddleware, SessionSigning
 from app.web.throttle import LoginThrottle, SlidingWindowLimiter
@@ -94,6 +97,8 @@ def create_app(
         scheduled.register(nightly_sync_job(work_runner))
         scheduled.register(nightly_backup_job(settings))
         scheduled.register(audit_purge_job(app.state.sessions, settings))
+        scheduled.register(mission_clock_job(app.state.sessions))
+        mission_clock_tick(app.state.sessions)  # moves due while the NAS was off
         sessions = app.state.sessions
         scheduler = Scheduler(scheduled, sessions, lambda: owner_schedule(sessions, settings))
         app.state.scheduler = scheduler
@@ -194,6 +199,7 @@ def create_app(
         backups,
         settings_routes,
         coach,
+        missions_routes,
     ):
         app.include_router(module.router)
     return app

@@ -21,7 +21,7 @@ from app.web.templating import render
 
 router = APIRouter()
 
-AREAS = ("missions",)  # the Plan page is the coach's (app.web.routes.coach)
+AREAS: tuple[str, ...] = ()  # every area has its own routes now (missions: app.web.routes.missions)
 
 
 def activity_links(request: Request):

@@ -1,0 +1,32 @@
+"""What a mission's page shows: the mission with its lifecycle and, once its event has started,
+the stage table scored from the rides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from app.coach.messages import ride_mode_name
+from app.services.missions.event import EventView, event_view
+from app.services.missions.lifecycle import MissionView, mission_view
+
+RIDE_MODES = ("gc", "breakaway", "rest")
+
+
+@dataclass(frozen=True)
+class MissionPage:
+    view: MissionView
+    event: EventView | None
+
+    @property
+    def mode_choices(self) -> list[tuple[str, str]]:
+        return [(mode, ride_mode_name(mode)) for mode in RIDE_MODES]
+
+
+def mission_page(session: Session, mission_id: int, now_utc: datetime) -> MissionPage | None:
+    view = mission_view(session, mission_id, now_utc)
+    if view is None:
+        return None
+    return MissionPage(view, event_view(session, mission_id, now_utc))

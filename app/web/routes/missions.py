@@ -1,0 +1,155 @@
+"""The Missions page: the missions with their state and countdown, importing one, and each
+mission's page (stage plan, lifecycle, the owner's moves)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+
+from app.services import missions
+from app.web.templating import render
+
+router = APIRouter()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _list_page(
+    request: Request, *, problems: list[missions.MissionProblem] | None = None, status: int = 200
+) -> Response:
+    sessions = request.app.state.sessions
+
+    def read() -> list[missions.MissionSummary]:
+        with sessions() as session:
+            return missions.list_missions(session, _now())
+
+    summaries = await run_in_threadpool(read)
+    return render(
+        request,
+        "missions/page.html",
+        {"missions": summaries, "problems": problems or []},
+        fragment="missions/_content.html",
+        status_code=status,
+    )
+
+
+@router.get("/missions", name="missions")
+async def missions_page(request: Request) -> Response:
+    return await _list_page(request)
+
+
+@router.post("/missions/import", name="missions:import")
+async def missions_import(request: Request) -> Response:
+    """A mission JSON file (the body limit of every form applies: a mission is a few KB)."""
+    form = await request.form(max_files=1, max_fields=3)
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str) or not upload.filename:
+        data: bytes = b""
+    else:
+        data = await upload.read(missions.lifecycle.MAX_DOCUMENT_BYTES + 1)
+        await upload.close()
+    try:
+        mission_id = await run_in_threadpool(
+            missions.import_mission, request.app.state.sessions, data
+        )
+    except missions.MissionInvalid as invalid:
+        return await _list_page(request, problems=invalid.problems, status=422)
+    url = request.url_for("missions:detail", mission_id=mission_id)
+    return RedirectResponse(str(url), status_code=303)
+
+
+async def _detail_page(
+    request: Request, mission_id: int, *, error: str | None = None, status: int = 200
+) -> Response:
+    sessions = request.app.state.sessions
+
+    def read() -> missions.MissionPage | None:
+        with sessions() as session:
+            return missions.mission_page(session, mission_id, _now())
+
+    page = await run_in_threadpool(read)
+    if page is None:
+        return render(request, "missions/missing.html", {}, status_code=404)
+    return render(
+        request,
+        "missions/detail.html",
+        {"view": page.view, "page": page, "error": error},
+        fragment="missions/_detail.html",
+        status_code=status,
+    )
+
+
+@router.get("/missions/{mission_id}", name="missions:detail")
+async def mission_detail(request: Request, mission_id: int) -> Response:
+    return await _detail_page(request, mission_id)
+
+
+@router.post("/missions/{mission_id}/move", name="missions:move")
+async def mission_move(request: Request, mission_id: int) -> Response:
+    form = await request.form(max_files=0, max_fields=3)
+    try:
+        target = missions.MissionState(str(form.get("target", "")))
+    except ValueError:
+        return await _detail_page(
+            request, mission_id, error=missions.sentence("transition_not_allowed", {}), status=400
+        )
+    try:
+        await run_in_threadpool(
+            lambda: missions.move(request.app.state.sessions, mission_id, target, now_utc=_now())
+        )
+    except missions.MissionRefused as refused:
+        status = 404 if refused.code == "mission_not_found" else 409
+        return await _detail_page(request, mission_id, error=refused.message, status=status)
+    url = request.url_for("missions:detail", mission_id=mission_id)
+    return RedirectResponse(str(url), status_code=303)
+
+
+@router.post("/missions/{mission_id}/delete", name="missions:delete")
+async def mission_delete(request: Request, mission_id: int) -> Response:
+    try:
+        await run_in_threadpool(missions.delete_mission, request.app.state.sessions, mission_id)
+    except missions.MissionRefused as refused:
+        status = 404 if refused.code == "mission_not_found" else 409
+        return await _detail_page(request, mission_id, error=refused.message, status=status)
+    return RedirectResponse(str(request.url_for("missions")), status_code=303)
+
+
+@router.post("/missions/{mission_id}/stages/{stage}/correct", name="missions:correct")
+async def stage_correct(request: Request, mission_id: int, stage: int) -> Response:
+    """The owner's correction of a stage: the activity that rode it and/or the mode, and why."""
+    form = await request.form(max_files=0, max_fields=5)
+    try:
+        correction = missions.event.correction_from_form(
+            stage,
+            activity_id=str(form.get("activity_id", "")),
+            mode=str(form.get("mode", "")),
+            reason=str(form.get("reason", "")),
+        )
+        await run_in_threadpool(
+            lambda: missions.event.correct_stage(
+                request.app.state.sessions, mission_id, correction, now_utc=_now()
+            )
+        )
+    except missions.MissionRefused as refused:
+        status = 404 if refused.code == "mission_not_found" else 409
+        return await _detail_page(request, mission_id, error=refused.message, status=status)
+    url = request.url_for("missions:detail", mission_id=mission_id)
+    return RedirectResponse(f"{url}#stage-{stage}", status_code=303)
+
+
+@router.post("/missions/{mission_id}/stages/{stage}/clear", name="missions:clear_correction")
+async def stage_clear(request: Request, mission_id: int, stage: int) -> Response:
+    try:
+        await run_in_threadpool(
+            missions.event.clear_correction, request.app.state.sessions, mission_id, stage
+        )
+    except missions.MissionRefused as refused:
+        status = 404 if refused.code == "mission_not_found" else 409
+        return await _detail_page(request, mission_id, error=refused.message, status=status)
+    url = request.url_for("missions:detail", mission_id=mission_id)
+    return RedirectResponse(f"{url}#stage-{stage}", status_code=303)
