@@ -22,6 +22,7 @@ from app.models.jobs import ScheduledJobState
 from app.models.llm import CoachSettings, LlmCall
 from app.models.metrics import ActivityMetrics, AthleteEstimate, AthleteThreshold, DailyMetrics
 from app.models.owner import Owner
+from app.models.plans import PlannedWorkout, PlanRevision, TrainingPlan
 from app.models.wellness import DailyWellness, DailyWellnessSource, health_sample_table
 from app.models.work import WorkRun
 
@@ -48,10 +49,13 @@ __all__ = [
     "LibraryTerm",
     "LlmCall",
     "Owner",
+    "PlanRevision",
+    "PlannedWorkout",
     "RawFile",
     "ScheduledJobState",
     "StravaUpload",
     "SyncRun",
+    "TrainingPlan",
     "WorkRun",
     "health_sample_table",
     "sample_table",
