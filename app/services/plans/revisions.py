@@ -67,6 +67,10 @@ def error_sentence(code: str, **params: Any) -> str:
     return _("The plan request failed (%(code)s).", code=code)
 
 
+def missing_file_sentence() -> str:
+    return _("Choose a plan file (JSON) to import.")
+
+
 # --- parsing and checking -------------------------------------------------------------------
 
 

@@ -16,6 +16,8 @@ from starlette.datastructures import FormData
 from app.services.coach import ask as ask_service
 from app.services.coach import library_page, pages
 from app.services.coach.config import SettingsForm
+from app.services.plans import page as plans_page
+from app.services.plans import revisions as plan_revisions
 from app.web.templating import render
 
 router = APIRouter()
@@ -138,11 +140,21 @@ def _conversation_id(value: object) -> int | None:
     return None
 
 
-def _render_plan(request: Request, page: ask_service.AskPage, *, status: int = 200) -> Response:
+async def _render_plan(
+    request: Request,
+    page: ask_service.AskPage,
+    *,
+    status: int = 200,
+    import_error: list[str] | None = None,
+) -> Response:
+    plans = await run_in_threadpool(
+        functools.partial(plans_page.plan_page, ask=page, import_error=import_error),
+        request.app.state.sessions,
+    )
     return render(
         request,
         "plan/page.html",
-        {"page": page},
+        {"page": page, "plans": plans},
         fragment="plan/_content.html",
         status_code=status,
     )
@@ -158,7 +170,7 @@ async def plan_page(request: Request, c: str = "", q: str = "") -> Response:
         conversation_id=_conversation_id(c),
         query=q[:MAX_FIELD],
     )
-    return _render_plan(request, page)
+    return await _render_plan(request, page)
 
 
 @router.post("/plan/ask", name="coach:ask")
@@ -187,12 +199,12 @@ async def ask(request: Request) -> Response:
             error=ask_service.error_sentence(error.code),
             typed=question,
         )
-        return _render_plan(request, page, status=422)
+        return await _render_plan(request, page, status=422)
     if answer.conversation_id is None:  # no model: the library's passages, and how to set one up
         page = await run_in_threadpool(
             ask_service.ask_page, state.sessions, state.settings, query=question
         )
-        return _render_plan(request, page)
+        return await _render_plan(request, page)
     url = request.url_for("plan").include_query_params(c=answer.conversation_id)
     return RedirectResponse(f"{url}#latest", status_code=303)
 
@@ -203,6 +215,89 @@ async def delete_conversation(request: Request, conversation_id: int) -> Respons
         ask_service.delete_conversation, request.app.state.sessions, conversation_id
     )
     return RedirectResponse(str(request.url_for("plan")), status_code=303)
+
+
+@router.post("/plan/revisions/{revision_id}/approve", name="plan:approve")
+async def approve_revision(request: Request, revision_id: int) -> Response:
+    """Approve a proposed revision; a blocked one only with the "I accept" box ticked."""
+    form = await request.form()
+    return await _decide(
+        request,
+        functools.partial(
+            plan_revisions.approve, accept_blocks=_text(form, "accept_blocks", 8) == "yes"
+        ),
+        revision_id,
+    )
+
+
+@router.post("/plan/revisions/{revision_id}/reject", name="plan:reject")
+async def reject_revision(request: Request, revision_id: int) -> Response:
+    return await _decide(request, plan_revisions.reject, revision_id)
+
+
+async def _decide(request: Request, decide, revision_id: int) -> Response:
+    state = request.app.state
+    try:
+        await run_in_threadpool(decide, state.sessions, revision_id)
+    except plan_revisions.PlanError as error:
+        page = await run_in_threadpool(ask_service.ask_page, state.sessions, state.settings)
+        sentence = plan_revisions.error_sentence(error.code, **error.params)
+        status = 404 if error.code == "not_found" else 409
+        return await _render_plan(request, page, status=status, import_error=[sentence])
+    return RedirectResponse(f"{request.url_for('plan')}#current-plan", status_code=303)
+
+
+@router.post("/plan/import", name="plan:import")
+async def import_plan(request: Request) -> Response:
+    """A plan file (JSON in the format; ``UPLOAD_PATHS`` lets its size through) as a proposed
+    revision: of the followed plan when the owner chose so, else of a new plan."""
+    state = request.app.state
+    form = await request.form(max_files=1, max_fields=5)
+    upload = form.get("file")
+    target = _text(form, "plan", 20)
+    plan_id = int(target) if target.isdigit() else None
+    problems: list[str]
+    if upload is None or isinstance(upload, str) or not upload.filename:
+        problems = [plan_revisions.missing_file_sentence()]
+    else:
+        data = await upload.read(plan_revisions.MAX_PLAN_BYTES + 1)
+        await upload.close()
+        try:
+            await run_in_threadpool(
+                functools.partial(plans_page.import_upload, plan_id=plan_id), state.sessions, data
+            )
+        except plan_revisions.PlanInvalid as invalid:
+            problems = [
+                f"{p['where']}: {p['message']}" if p["where"] else p["message"]
+                for p in invalid.problems
+            ]
+        except plan_revisions.PlanError as error:
+            problems = [plan_revisions.error_sentence(error.code, **error.params)]
+        else:
+            return RedirectResponse(f"{request.url_for('plan')}#proposed", status_code=303)
+    page = await run_in_threadpool(ask_service.ask_page, state.sessions, state.settings)
+    return await _render_plan(request, page, status=422, import_error=problems[:20])
+
+
+@router.get("/plan/revisions/{revision_id}/export.{kind}", name="plan:export")
+async def export_revision(request: Request, revision_id: int, kind: str) -> Response:
+    """The revision as a file: ``json`` (the plan format) or ``md`` (the chat summary)."""
+    if kind not in ("json", "md"):
+        return Response(status_code=404)
+    try:
+        text = await run_in_threadpool(
+            plans_page.export_text, request.app.state.sessions, revision_id, kind
+        )
+    except plan_revisions.PlanError:
+        return Response(status_code=404)
+    media = "application/json" if kind == "json" else "text/markdown; charset=utf-8"
+    return Response(
+        text,
+        media_type=media,
+        headers={
+            "Content-Disposition": f'attachment; filename="plan-revision-{revision_id}.{kind}"'
+        },
+    )
 
 
 @router.get("/library/passages/{chunk_id}", name="coach:passage")
