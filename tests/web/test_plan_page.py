@@ -148,3 +148,66 @@ def test_the_export_downloads_the_plan(signed_in, sessions, blocked_plan):
     assert markdown.status_code == 200 and markdown.text.startswith("## Uniform")
     assert signed_in.get("/plan/revisions/999999/export.json").status_code == 404
     assert signed_in.get(f"/plan/revisions/{revision.id}/export.txt").status_code == 404
+
+
+@pytest.fixture
+def fake_llm():
+    from tests.support.coach_llm import KEY
+    from tests.support.fake_llm import FakeLlm
+
+    server = FakeLlm(api_key=KEY).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_the_plan_chat_proposes_a_change(signed_in, app, settings, sessions, fake_llm, language):
+    from datetime import UTC, datetime
+
+    from tests.support.coach_llm import KEY, MODEL, TestClock, llm_settings
+
+    app.state.settings = llm_settings(
+        settings, llm_base_url=fake_llm.base_url, llm_model=MODEL, llm_api_key=KEY
+    )
+    app.state.llm_clock = TestClock(datetime.now(UTC)).clock
+    headers = EN if language == "en" else KO
+    easy = uniform_plan(["base", "build"], start=_monday())
+    assert _upload(signed_in, easy).status_code == 303
+    revision = _revisions(sessions)[0]
+    signed_in.post(
+        f"/plan/revisions/{revision.id}/approve", data={"accept_blocks": "yes"}, headers=ORIGIN
+    )
+    page = signed_in.get("/plan", headers=headers)
+    assert 'data-testid="plan-chat-form"' in page.text
+    assert (
+        "코치와 계획 바꾸기" if language == "ko" else "Change the plan with the coach"
+    ) in page.text
+
+    fake_llm.answer(
+        {
+            "answer": "Dropped it.",
+            "change_set": {
+                "summary": "Drop a run",
+                "operations": [{"op": "remove_workout", "workout_id": "w2-wed"}],
+            },
+        }
+    )
+    hostile = signed_in.post(
+        "/plan/chat",
+        data={"plan": str(revision.plan_id), "message": "Drop Wednesday"},
+        headers={"Origin": "http://evil.example"},
+    )
+    assert hostile.status_code == 403
+    response = signed_in.post(
+        "/plan/chat",
+        data={"plan": str(revision.plan_id), "message": "Drop Wednesday"},
+        headers={**ORIGIN, **headers},
+    )
+    assert response.status_code == 200
+    assert 'data-testid="plan-chat-answer"' in response.text
+    assert 'data-testid="plan-chat-revision"' in response.text
+    assert 'data-testid="proposed-revision"' in response.text
+    newest = _revisions(sessions)[-1]
+    assert newest.origin == "chat" and newest.state == "PROPOSED"

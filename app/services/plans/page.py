@@ -80,6 +80,8 @@ class PlanPage:
     proposed: list[ProposedView] = field(default_factory=list)
     import_error: list[str] = field(default_factory=list)
     ask: Any = None
+    chat: Any = None
+    """The plan chat's last exchange (:class:`app.services.plans.chat.ChatOutcome`)."""
 
 
 def focus_words(focus: str) -> str:
@@ -237,13 +239,14 @@ def plan_page(
     *,
     ask: Any = None,
     import_error: list[str] | None = None,
+    chat: Any = None,
     today: date | None = None,
 ) -> PlanPage:
     """The followed plan (the newest approved revision) and the proposals waiting; ``ask`` is
     the page's "ask the coach" part, ``import_error`` what was wrong with an uploaded file."""
     from app.services.metrics.recompute import owner_today
 
-    page = PlanPage(ask=ask, import_error=list(import_error or []))
+    page = PlanPage(ask=ask, import_error=list(import_error or []), chat=chat)
     with sessions() as session:
         today = today or owner_today(session)
         approved = session.execute(

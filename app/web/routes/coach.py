@@ -16,6 +16,7 @@ from starlette.datastructures import FormData
 from app.services.coach import ask as ask_service
 from app.services.coach import library_page, pages
 from app.services.coach.config import SettingsForm
+from app.services.plans import chat as plan_chat
 from app.services.plans import page as plans_page
 from app.services.plans import revisions as plan_revisions
 from app.web.templating import render
@@ -146,9 +147,10 @@ async def _render_plan(
     *,
     status: int = 200,
     import_error: list[str] | None = None,
+    chat: plan_chat.ChatOutcome | None = None,
 ) -> Response:
     plans = await run_in_threadpool(
-        functools.partial(plans_page.plan_page, ask=page, import_error=import_error),
+        functools.partial(plans_page.plan_page, ask=page, import_error=import_error, chat=chat),
         request.app.state.sessions,
     )
     return render(
@@ -245,6 +247,34 @@ async def _decide(request: Request, decide, revision_id: int) -> Response:
         status = 404 if error.code == "not_found" else 409
         return await _render_plan(request, page, status=status, import_error=[sentence])
     return RedirectResponse(f"{request.url_for('plan')}#current-plan", status_code=303)
+
+
+@router.post("/plan/chat", name="plan:chat")
+async def chat_about_plan(request: Request) -> Response:
+    """The owner's message about the plan: the coach's answer, and a proposed revision when it
+    answered with a change set (shown on the page with its report and differences)."""
+    state = request.app.state
+    form = await request.form()
+    target = _text(form, "plan", 20)
+    message = _text(form, "message", plan_chat.prompt.MAX_MESSAGE_CHARS + 1)
+    if not target.isdigit():
+        return Response(status_code=400)
+    try:
+        outcome = await run_in_threadpool(
+            functools.partial(plan_chat.chat, clock=state.llm_clock),
+            state.sessions,
+            state.settings,
+            state.secret_box,
+            int(target),
+            message,
+        )
+    except plan_revisions.PlanError as error:
+        page = await run_in_threadpool(ask_service.ask_page, state.sessions, state.settings)
+        sentence = plan_revisions.error_sentence(error.code, **error.params)
+        return await _render_plan(request, page, status=404, import_error=[sentence])
+    page = await run_in_threadpool(ask_service.ask_page, state.sessions, state.settings)
+    status = 422 if outcome.failure is not None and outcome.answer is None else 200
+    return await _render_plan(request, page, status=status, chat=outcome)
 
 
 @router.post("/plan/import", name="plan:import")
