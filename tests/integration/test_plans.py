@@ -252,3 +252,31 @@ def test_a_file_that_is_not_a_plan_says_where(sessions):
     with pytest.raises(revisions.PlanInvalid) as not_json:
         revisions.parse_plan(b"{nope")
     assert not_json.value.problems[0]["code"] == "json_invalid"
+
+
+def test_estimated_thresholds_count_when_the_owner_set_none(sessions, owner):
+    """A threshold pace estimated from a recorded run (its VDOT) is the one the estimates use."""
+    from app.models import ActivityMetrics
+
+    with sessions.begin() as session:
+        run = Activity(
+            sport="running",
+            name="10 k race",
+            start_time=datetime(2026, 12, 20, 7, tzinfo=UTC),
+            local_date=TODAY - timedelta(days=15),
+            distance_m=10000.0,
+            moving_s=2400.0,
+        )
+        session.add(run)
+        session.flush()
+        session.add(
+            ActivityMetrics(
+                activity_id=run.id,
+                pace_bests={"10k": {"seconds": 2400.0, "vdot": 42.0}},
+                algorithm_version=1,
+            )
+        )
+    with sessions() as session:
+        thresholds, _context = guardrail_inputs(session, today=TODAY)
+    assert thresholds.threshold_pace_s_per_km is not None
+    assert 240 < thresholds.threshold_pace_s_per_km < 330
