@@ -280,3 +280,28 @@ def test_estimated_thresholds_count_when_the_owner_set_none(sessions, owner):
         thresholds, _context = guardrail_inputs(session, today=TODAY)
     assert thresholds.threshold_pace_s_per_km is not None
     assert 240 < thresholds.threshold_pace_s_per_km < 330
+
+
+def test_approving_another_plan_supersedes_the_followed_one(sessions, history):
+    first = revisions.import_plan(
+        sessions, Plan.model_validate(uniform_plan(["base", "build"])), today=TODAY
+    )
+    revisions.approve(sessions, first.revision_id, today=TODAY)
+    with sessions.begin() as session:  # a session of the first plan already done
+        session.execute(
+            update(PlannedWorkout)
+            .where(PlannedWorkout.workout_id == "w1-tue")
+            .values(day=TODAY - timedelta(days=1), state="DONE")
+        )
+    data = uniform_plan(["base"], start=PLAN_START + timedelta(days=7))
+    data["title"] = "Second"
+    second = revisions.import_plan(sessions, Plan.model_validate(data), today=TODAY)
+    assert second.plan_id != first.plan_id
+    revisions.approve(sessions, second.revision_id, today=TODAY)
+
+    assert _revision(sessions, first.revision_id).state == "SUPERSEDED"
+    with sessions() as session:
+        rows = session.execute(select(PlannedWorkout.plan_id, PlannedWorkout.workout_id)).all()
+    kept_of_first = {w for plan_id, w in rows if plan_id == first.plan_id}
+    assert kept_of_first == {"w1-tue"}  # the past stays, the future left the calendar
+    assert len([1 for plan_id, _ in rows if plan_id == second.plan_id]) == 6
