@@ -211,3 +211,54 @@ def test_the_plan_chat_proposes_a_change(signed_in, app, settings, sessions, fak
     assert 'data-testid="proposed-revision"' in response.text
     newest = _revisions(sessions)[-1]
     assert newest.origin == "chat" and newest.state == "PROPOSED"
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_the_questionnaire_drafts_a_plan(signed_in, app, settings, sessions, fake_llm, language):
+    from datetime import UTC, datetime
+
+    from app.coach.llm_schema import draft_from_plan
+    from tests.support.coach_llm import KEY, MODEL, TestClock, llm_settings
+
+    app.state.settings = llm_settings(
+        settings, llm_base_url=fake_llm.base_url, llm_model=MODEL, llm_api_key=KEY
+    )
+    app.state.llm_clock = TestClock(datetime.now(UTC)).clock
+    headers = EN if language == "en" else KO
+    page = signed_in.get("/plan", headers=headers)
+    assert 'data-testid="draft-form"' in page.text
+    assert ("코치와 새 계획 만들기" if language == "ko" else "Draft a new plan") in page.text
+
+    start = _monday()
+    weeks = json.loads(
+        draft_from_plan(
+            Plan.model_validate(uniform_plan(["base", "build"], start=start))
+        ).model_dump_json()
+    )["weeks"]
+    fake_llm.answer({"weeks": weeks})
+    form = {
+        "goal_name": "Base",
+        "sport": "run",
+        "event_type": "other",
+        "weeks": "2",
+        "weekdays": ["tue", "wed", "thu", "fri", "sat", "sun"],
+        "hours_per_week": "9",
+        "start": start.isoformat(),
+    }
+    hostile = signed_in.post("/plan/draft", data=form, headers={"Origin": "http://evil.example"})
+    assert hostile.status_code == 403
+    response = signed_in.post("/plan/draft", data=form, headers={**ORIGIN, **headers})
+    assert response.status_code == 303
+    revision = _revisions(sessions)[-1]
+    assert revision.origin == "llm" and revision.state == "PROPOSED"
+    status = signed_in.get("/plan/draft/status", headers={**headers, "HX-Request": "true"})
+    assert 'data-status="done"' in status.text and "hx-get" not in status.text
+    page = signed_in.get("/plan", headers=headers)
+    assert 'data-testid="draft-done"' in page.text
+    assert 'data-testid="proposed-revision"' in page.text
+
+    missing = signed_in.post(
+        "/plan/draft", data={**form, "weeks": ""}, headers={**ORIGIN, **headers}
+    )
+    assert missing.status_code == 422
+    assert 'data-testid="plan-error"' in missing.text

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import i18n
 from app.coach.describe import describe_workout, sport_words
 from app.coach.estimate import estimate_plan, week_totals
-from app.coach.plans import Plan
+from app.coach.plans import WEEKDAYS, Plan
 from app.i18n import _, format_date
 from app.models import PlannedWorkout, PlanRevision, TrainingPlan
 from app.services.plans import revisions
@@ -82,6 +82,11 @@ class PlanPage:
     ask: Any = None
     chat: Any = None
     """The plan chat's last exchange (:class:`app.services.plans.chat.ChatOutcome`)."""
+    draft: dict[str, Any] | None = None
+    """The plan being drafted (``WorkRunner.last_plan_draft``)."""
+    sports: list[tuple[str, str]] = field(default_factory=list)
+    event_types: list[tuple[str, str]] = field(default_factory=list)
+    weekdays: list[tuple[str, str]] = field(default_factory=list)
 
 
 def focus_words(focus: str) -> str:
@@ -124,6 +129,40 @@ def origin_words(origin: str) -> str:
 def day_words(day: date) -> str:
     """``Mon, Jan 4`` / ``1월 4일 (월)``."""
     return dates.format_skeleton("MMMEd", day, locale=i18n.current_locale.get())
+
+
+EVENT_TYPES_OFFERED = (
+    "other",
+    "run_5k",
+    "run_10k",
+    "half_marathon",
+    "marathon",
+    "ultramarathon",
+    "gran_fondo",
+    "triathlon_olympic",
+    "triathlon_half",
+)
+
+
+def event_type_words(kind: str) -> str:
+    names = {
+        "other": _("No event (fitness)"),
+        "run_5k": _("5 k run"),
+        "run_10k": _("10 k run"),
+        "half_marathon": _("Half marathon"),
+        "marathon": _("Marathon"),
+        "ultramarathon": _("Ultramarathon"),
+        "gran_fondo": _("Gran fondo"),
+        "triathlon_olympic": _("Olympic triathlon"),
+        "triathlon_half": _("Half-distance triathlon"),
+    }
+    return names.get(kind, kind)
+
+
+def weekday_names() -> list[tuple[str, str]]:
+    """``(mon, Mon)`` … in the owner's language, Monday first."""
+    names = dates.get_day_names("abbreviated", locale=i18n.current_locale.get())
+    return [(key, names[index]) for index, key in enumerate(WEEKDAYS)]
 
 
 def _day(value: str | None) -> str:
@@ -240,13 +279,22 @@ def plan_page(
     ask: Any = None,
     import_error: list[str] | None = None,
     chat: Any = None,
+    draft: dict[str, Any] | None = None,
     today: date | None = None,
 ) -> PlanPage:
     """The followed plan (the newest approved revision) and the proposals waiting; ``ask`` is
     the page's "ask the coach" part, ``import_error`` what was wrong with an uploaded file."""
     from app.services.metrics.recompute import owner_today
 
-    page = PlanPage(ask=ask, import_error=list(import_error or []), chat=chat)
+    page = PlanPage(
+        ask=ask,
+        import_error=list(import_error or []),
+        chat=chat,
+        draft=draft,
+        sports=[(sport, sport_words(sport)) for sport in ("run", "ride", "swim", "other")],
+        event_types=[(kind, event_type_words(kind)) for kind in EVENT_TYPES_OFFERED],
+        weekdays=weekday_names(),
+    )
     with sessions() as session:
         today = today or owner_today(session)
         approved = session.execute(

@@ -269,6 +269,7 @@ class WorkRunner:
         self._thread: threading.Thread | None = None
         self._timers: dict[tuple[str, ...], threading.Timer] = {}
         self.last_reembed: dict | None = None  # the library's re-embedding, live progress
+        self.last_plan_draft: dict | None = None  # the plan being drafted, live progress
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -519,6 +520,32 @@ class WorkRunner:
             return embedded
 
         return self._submit(("library", "reembed"), run, summary=lambda n: {"embedded": n})
+
+    def submit_plan_draft(self, work: Callable[[Callable[[int, int], None]], Any]) -> Future:
+        """Draft a plan with the language model on this thread: ``work(progress)`` returns the
+        stored revision (``plan_id``, ``revision_id``); ``last_plan_draft`` says how far it is
+        (``done`` of ``total`` mesocycles), then how it ended, for the Plan page."""
+
+        def progress(done: int, total: int) -> None:
+            self.last_plan_draft = {"status": "running", "done": done, "total": total}
+
+        def run() -> dict[str, Any]:
+            self.last_plan_draft = {"status": "running", "done": 0, "total": 0}
+            try:
+                stored = work(progress)
+            except Exception as error:
+                log.warning("plan draft failed (%s)", getattr(error, "code", type(error).__name__))
+                self.last_plan_draft = {
+                    **(self.last_plan_draft or {}),
+                    "status": "failed",
+                    "sentence": getattr(error, "sentence", None),
+                }
+                raise
+            result = {"plan_id": stored.plan_id, "revision_id": stored.revision_id}
+            self.last_plan_draft = {**(self.last_plan_draft or {}), "status": "done", **result}
+            return result
+
+        return self._submit(("plan", "draft"), run)
 
     def submit_restore(self, path, *, accept_unverified: bool = False) -> Future:
         """Restore a backup (Settings) on this thread, in the app's maintenance: it begins now

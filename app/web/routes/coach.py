@@ -13,10 +13,12 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from app import i18n
 from app.services.coach import ask as ask_service
 from app.services.coach import library_page, pages
 from app.services.coach.config import SettingsForm
 from app.services.plans import chat as plan_chat
+from app.services.plans import drafting as plan_drafting
 from app.services.plans import page as plans_page
 from app.services.plans import revisions as plan_revisions
 from app.web.templating import render
@@ -150,7 +152,13 @@ async def _render_plan(
     chat: plan_chat.ChatOutcome | None = None,
 ) -> Response:
     plans = await run_in_threadpool(
-        functools.partial(plans_page.plan_page, ask=page, import_error=import_error, chat=chat),
+        functools.partial(
+            plans_page.plan_page,
+            ask=page,
+            import_error=import_error,
+            chat=chat,
+            draft=request.app.state.work_runner.last_plan_draft,
+        ),
         request.app.state.sessions,
     )
     return render(
@@ -275,6 +283,56 @@ async def chat_about_plan(request: Request) -> Response:
     page = await run_in_threadpool(ask_service.ask_page, state.sessions, state.settings)
     status = 422 if outcome.failure is not None and outcome.answer is None else 200
     return await _render_plan(request, page, status=status, chat=outcome)
+
+
+def _draft_form(form: FormData) -> plan_drafting.DraftForm:
+    return plan_drafting.DraftForm(
+        title=_text(form, "title", 120),
+        goal_name=_text(form, "goal_name", 120),
+        sport=_text(form, "sport", 20),
+        event_type=_text(form, "event_type", 40),
+        event_date=_text(form, "event_date", 20),
+        start=_text(form, "start", 20),
+        weeks=_text(form, "weeks", 8),
+        weekdays=tuple(v for v in form.getlist("weekdays")[:7] if isinstance(v, str)),
+        hours_per_week=_text(form, "hours_per_week", 8),
+        long_day=_text(form, "long_day", 8),
+        injuries=_text(form, "injuries", 1000),
+        notes=_text(form, "notes", 2000),
+    )
+
+
+@router.post("/plan/draft", name="plan:draft")
+async def draft_plan(request: Request) -> Response:
+    """The questionnaire: the coach drafts the plan in the background, mesocycle by
+    mesocycle; the page shows its progress, then the proposed revision."""
+    state = request.app.state
+    form = _draft_form(await request.form())
+    try:
+        await run_in_threadpool(
+            functools.partial(
+                plan_drafting.submit_draft,
+                language=i18n.current_locale.get(),
+                clock=state.llm_clock,
+            ),
+            state.work_runner,
+            state.sessions,
+            state.settings,
+            state.secret_box,
+            form,
+        )
+    except plan_drafting.DraftFormInvalid as invalid:
+        page = await run_in_threadpool(ask_service.ask_page, state.sessions, state.settings)
+        return await _render_plan(request, page, status=422, import_error=invalid.problems[:20])
+    return RedirectResponse(f"{request.url_for('plan')}#draft", status_code=303)
+
+
+@router.get("/plan/draft/status", name="plan:draft_status")
+async def draft_status(request: Request) -> Response:
+    """How far the draft is (the part of the page that follows it while it runs)."""
+    return render(
+        request, "plan/_draft_status.html", {"draft": request.app.state.work_runner.last_plan_draft}
+    )
 
 
 @router.post("/plan/import", name="plan:import")
