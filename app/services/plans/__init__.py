@@ -2,8 +2,9 @@
 
 ``athlete`` reads what the guardrails and estimates need about the owner (one place);
 ``revisions`` stores plans as revisions (import, change sets, approve, reject) and keeps the
-approved revision's workouts on the calendar; ``views`` reads plans for the CLI, the export and
-the Plan page.
+approved revision's workouts on the calendar; ``views`` reads plans for the CLI and the export,
+``page`` for the Plan page; ``chat`` turns the owner's message into a change set and a proposed
+revision; ``drafting`` has the coach draft a new plan mesocycle by mesocycle.
 
 **States.** A revision is stored PROPOSED with its guardrail report (the plan as the guardrails
 left it). Approving it makes it APPROVED, the plan's previous APPROVED revision SUPERSEDED and
