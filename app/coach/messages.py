@@ -942,6 +942,42 @@ def describe_difference(code: str, params: Params | None = None) -> str:
     return render(params or {})
 
 
+ADAPTATIONS: dict[str, Callable[[Params], str]] = {
+    "missed_key_moved": lambda p: (
+        _(
+            "%(name)s was missed on %(missed_on)s; it moves to %(moved_to)s in place of "
+            "%(replaces)s.",
+            name=p["name"],
+            missed_on=_day(p["missed_on"]),
+            moved_to=_day(p["moved_to"]),
+            replaces=", ".join(p["replaces"]),
+        )
+        if p.get("replaces")
+        else _(
+            "%(name)s was missed on %(missed_on)s; it moves to %(moved_to)s.",
+            name=p["name"],
+            missed_on=_day(p["missed_on"]),
+            moved_to=_day(p["moved_to"]),
+        )
+    ),
+    "missed_key_let_go": lambda p: _(
+        "%(name)s was missed on %(day)s and is let go: no free day before the next key "
+        "session, and making up for it now would crowd the week.",
+        name=p["name"],
+        day=_day(p["day"]),
+    ),
+}
+
+
+def describe_adaptation(code: str, params: Params | None = None) -> str:
+    """The owner's sentence for why the planner proposes to adapt the plan
+    (:mod:`app.coach.adaptation`)."""
+    render = ADAPTATIONS.get(code)
+    if render is None:
+        return _("The plan was adapted (%(code)s).", code=code)
+    return render(params or {})
+
+
 def describe_finding(code: str, params: Params | None = None) -> str:
     """The owner's sentence for a guardrail finding."""
     render = FINDINGS.get(code)

@@ -18,11 +18,13 @@ from typing import Any
 from app.coach.decision import Decision, DecisionSnapshot, SessionSummary, apply_safety
 from app.coach.estimate import estimate_plan
 from app.coach.guardrails import check_plan
+from app.coach.matching import DoneActivity, PlannedSession, match
 from app.coach.missions import countdown
 from app.coach.plans import PlannedWorkout
 from app.coach.points import StageCorrection, score_event
 from tests.support.missions import TOUR_TYPES, TOUR_ZONE, stage_day, tour_mission, tour_rides
 from tests.support.plans import (
+    PLAN_START,
     THRESHOLDS,
     broken_season,
     history_context,
@@ -60,6 +62,7 @@ def coach(cluster: Any = None, scale: Any = None) -> dict[str, float]:
     adjusted = check_plan(broken, broken_estimates, context)
     return {
         **event_and_decision(repeat),
+        **plan_matching(repeat),
         "plan_guardrails_ms": round(
             _best_ms(lambda: check_plan(clean, clean_estimates, context), repeat), 2
         ),
@@ -71,6 +74,41 @@ def coach(cluster: Any = None, scale: Any = None) -> dict[str, float]:
         ),
         "plan_estimate_ms": round(_best_ms(lambda: estimate_plan(clean, THRESHOLDS), repeat), 2),
         "plan_workouts": float(len(clean.workouts)),
+    }
+
+
+def plan_matching(repeat: int) -> dict[str, float]:
+    """``plan_match_2y_ms``: two years of planned workouts (four 24-week seasons back to back,
+    624 workouts) matched to the activities that followed them (one per workout, a shake-out
+    jog on every long-run day, and the unplanned walks) — the pure matching, no database."""
+    sessions, activities = [], []
+    for block in range(4):
+        plan = season(PLAN_START + timedelta(weeks=24 * block))
+        estimates = estimate_plan(plan, THRESHOLDS)
+        for w in plan.workouts:
+            e = estimates[w.id]
+            sessions.append(
+                PlannedSession(
+                    f"{block}-{w.id}", w.date, w.sport, e.duration_s, e.distance_m, e.load
+                )
+            )
+    recorded = {"run": "running", "ride": "cycling", "swim": "swimming", "strength": "training"}
+    for index, s in enumerate(sessions):
+        sport = recorded.get(s.sport, "walking")
+        sub = "strength_training" if s.sport == "strength" else None
+        activities.append(
+            DoneActivity(index, s.day, sport, sub, s.duration_s * 0.97, s.distance_m, s.load)
+        )
+        if s.duration_s > 5400 and s.sport == "run":
+            activities.append(DoneActivity(10_000 + index, s.day, "running", None, 1200.0))
+    today = sessions[-1].day + timedelta(days=1)
+    result = match(sessions, activities, today=today)
+    assert len(result.matches) >= len(sessions) - sum(s.sport == "other" for s in sessions)
+    return {
+        "plan_match_2y_ms": round(
+            _best_ms(lambda: match(sessions, activities, today=today), repeat), 2
+        ),
+        "plan_match_2y_workouts": float(len(sessions)),
     }
 
 

@@ -319,3 +319,39 @@ def test_every_name_of_the_missions_world_reads_in_both_languages():
         assert bonus_name("stages_in_row", 5) == "5개 스테이지 연속 완주"
     finally:
         current_locale.reset(token)
+
+
+ADAPTATION_SAMPLES = {
+    "name": "Long run",
+    "missed_on": "2027-03-02",
+    "moved_to": "2027-03-03",
+    "replaces": ["Easy run"],
+    "day": "2027-03-02",
+}
+
+
+@pytest.mark.parametrize(
+    ("code", "params"),
+    [
+        ("missed_key_moved", ADAPTATION_SAMPLES),
+        ("missed_key_moved", {**ADAPTATION_SAMPLES, "replaces": []}),
+        ("missed_key_let_go", ADAPTATION_SAMPLES),
+    ],
+)
+def test_adaptations_read_in_both_languages(code, params):
+    from app.coach.messages import ADAPTATIONS, describe_adaptation
+
+    assert code in ADAPTATIONS
+    token = current_locale.set("en")
+    try:
+        english = describe_adaptation(code, params)
+    finally:
+        current_locale.reset(token)
+    token = current_locale.set("ko")
+    try:
+        korean = describe_adaptation(code, params)
+    finally:
+        current_locale.reset(token)
+    assert "Long run" in english and "%(" not in english
+    assert HANGUL.search(korean) and "Long run" in korean and "%(" not in korean
+    assert english != korean
