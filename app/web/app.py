@@ -45,6 +45,7 @@ from app.web.routes import (
     system,
     wellness,
 )
+from app.web.routes import calendar as calendar_routes
 from app.web.routes import settings as settings_routes
 from app.web.sessions import OwnerSessionMiddleware, SessionSigning
 from app.web.throttle import LoginThrottle, SlidingWindowLimiter
@@ -194,6 +195,7 @@ def create_app(
         backups,
         settings_routes,
         coach,
+        calendar_routes,
     ):
         app.include_router(module.router)
     return app

@@ -457,8 +457,21 @@ class WorkRunner:
         then pass over Strava uploads left waiting (a restart, a rate limit)."""
         failed = [f for f in self.sync_all() if isinstance(f.result(), Exception)]
         self.submit_uploads()
+        self.follow_plans()
         if failed:
             raise RuntimeError(f"{len(failed)} source sync(s) failed")
+
+    def follow_plans(self) -> None:
+        """After the sync: match the plan's workouts to what was done (DONE / MISSED) and
+        propose an adapted revision where the plan no longer fits. Never raises: the sync
+        succeeded, and the next night (or the calendar, which matches on the fly) catches up."""
+        from app.services.plans import adapting, follow
+
+        try:
+            follow.follow_up(self.sessions)
+            adapting.propose_adaptations(self.sessions)
+        except Exception:
+            log.exception("following the plan after the sync failed; the next night tries again")
 
     def submit_recompute(self, from_day: date | None) -> Future:
         """Recompute training metrics from ``from_day`` (all when None) on this thread, after
