@@ -10,7 +10,7 @@ from app.cli.base import SCHEMA_FREE, cli, needs_schema, prepare_database
 
 # Each module registers its commands, in the order `domestique --help` lists them.
 # isort: off
-from app.cli import server, owner, data, coach, missions  # noqa: F401
+from app.cli import server, owner, data, coach, plans, missions  # noqa: F401
 # isort: on
 
 __all__ = ["SCHEMA_FREE", "cli", "main", "needs_schema", "prepare_database"]

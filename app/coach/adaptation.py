@@ -71,10 +71,18 @@ def _is_key_day(workouts: list[PlannedWorkout], day: date, skip: str) -> bool:
     return any(w.date == day and (w.key or w.race) and w.id != skip for w in workouts)
 
 
-def _slot_for(plan: Plan, missed: PlannedWorkout, today: date) -> tuple[date, list[str]] | None:
-    """The day a missed key session moves to and the workouts it replaces there."""
+def _slot_for(
+    plan: Plan, missed: PlannedWorkout, today: date, first_open: date, done: set[str]
+) -> tuple[date, list[str]] | None:
+    """The day a missed key session moves to and the workouts it replaces there: from the
+    first day still open (today, unless today's training is already recorded), never a day
+    whose workouts were done."""
     others = [w for w in plan.workouts if w.id != missed.id]
-    window = [today + timedelta(days=offset) for offset in range(LOOKAHEAD_DAYS + 1)]
+    window = [
+        today + timedelta(days=offset)
+        for offset in range(LOOKAHEAD_DAYS + 1)
+        if today + timedelta(days=offset) >= first_open
+    ]
     if any(w.key and w.sport == missed.sport and w.date in window for w in others):
         return None  # the next key session of the sport is close: let this one go
     for day in window:
@@ -85,6 +93,8 @@ def _slot_for(plan: Plan, missed: PlannedWorkout, today: date) -> tuple[date, li
         if any(_is_key_day(others, day + timedelta(days=d), missed.id) for d in (-1, 0, 1)):
             continue
         that_day = [w for w in others if w.date == day]
+        if any(w.id in done for w in that_day):
+            continue
         if any(w.sport != missed.sport for w in that_day):
             continue
         return day, [w.id for w in that_day]
@@ -92,9 +102,12 @@ def _slot_for(plan: Plan, missed: PlannedWorkout, today: date) -> tuple[date, li
 
 
 def reschedule_missed_key(
-    plan: Plan, matched: MatchResult, today: date
+    plan: Plan, matched: MatchResult, today: date, first_open: date | None = None
 ) -> tuple[Plan, tuple[AdaptationReason, ...]]:
-    """Step 1 (see the module docstring); returns the plan unchanged when nothing moves."""
+    """Step 1 (see the module docstring); returns the plan unchanged when nothing moves.
+    ``first_open``: the first day whose training is not recorded yet (default ``today``)."""
+    first_open = first_open or today
+    done = {m.workout_id for m in matched.matches}
     by_id = {w.id: w for w in plan.workouts}
     reasons: list[AdaptationReason] = []
     for workout_id in matched.missed:
@@ -103,7 +116,7 @@ def reschedule_missed_key(
             continue
         if not (today - timedelta(days=RECENT_DAYS) <= missed.date < today):
             continue
-        slot = _slot_for(plan, missed, today)
+        slot = _slot_for(plan, missed, today, first_open, done)
         if slot is None:
             reasons.append(
                 AdaptationReason(
@@ -163,7 +176,7 @@ def adapt(
     limits: GuardrailLimits | None = None,
 ) -> Adaptation | None:
     """A proposal when the approved ``plan`` no longer fits, else ``None`` (pure)."""
-    moved, reasons = reschedule_missed_key(plan, matched, context.today)
+    moved, reasons = reschedule_missed_key(plan, matched, context.today, context.first_open_day)
     report = check_plan(moved, estimates, context, limits)
     if report.plan == plan:
         return None

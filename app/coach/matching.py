@@ -8,8 +8,9 @@ of the **same sport family** (a trail run or a treadmill run fulfils a planned r
 ride a planned ride; a strength session a planned strength workout) — the rule intervals.icu and
 TrainingPeaks follow. When a day holds several candidates of one family (a double day, a warm-up
 jog recorded apart), workouts and activities are paired by an optimal assignment
-(:func:`scipy.optimize.linear_sum_assignment`) minimising ``|ln(actual / planned)|`` over load
-when both sides have one and over duration otherwise, so the 20-minute shake-out is not taken for
+(:func:`scipy.optimize.linear_sum_assignment`)
+minimising ``|ln(actual / planned)|`` over duration (load only breaks ties: a load depends on
+thresholds that may be off, a duration does not), so the 20-minute shake-out is not taken for
 the two-hour long run. Pairs the owner fixed by hand (``fixed``) are kept as they are and take
 their activity out of the pool. An activity too short to count — under
 :data:`MIN_FULFIL_FRACTION` of the planned duration — fulfils nothing: the workout stays open
@@ -171,12 +172,14 @@ def _counts(planned: PlannedSession, done: DoneActivity) -> bool:
 
 
 def _cost(planned: PlannedSession, done: DoneActivity) -> float:
-    ratio = _ratio(done.load, planned.load)
-    if ratio is None or ratio <= 0:
-        ratio = _ratio(done.duration_s, planned.duration_s)
-    if ratio is None or ratio <= 0:
-        return 10.0
-    return abs(math.log(ratio))
+    """How far an activity is from a workout: the log ratio of durations, plus a hundredth of
+    the log ratio of loads to break ties."""
+    duration = _ratio(done.duration_s, planned.duration_s)
+    cost = abs(math.log(duration)) if duration else 10.0
+    load = _ratio(done.load, planned.load)
+    if load:
+        cost += 0.01 * abs(math.log(load))
+    return cost
 
 
 def match(

@@ -23,6 +23,7 @@ from app.models.llm import CoachSettings, LlmCall
 from app.models.metrics import ActivityMetrics, AthleteEstimate, AthleteThreshold, DailyMetrics
 from app.models.missions import MissionRow, MissionTransitionRow, StageCorrectionRow
 from app.models.owner import Owner
+from app.models.plans import PlannedWorkout, PlanRevision, TrainingPlan
 from app.models.wellness import DailyWellness, DailyWellnessSource, health_sample_table
 from app.models.work import WorkRun
 
@@ -51,11 +52,14 @@ __all__ = [
     "MissionRow",
     "MissionTransitionRow",
     "Owner",
+    "PlanRevision",
+    "PlannedWorkout",
     "RawFile",
     "ScheduledJobState",
     "StageCorrectionRow",
     "StravaUpload",
     "SyncRun",
+    "TrainingPlan",
     "WorkRun",
     "health_sample_table",
     "sample_table",

@@ -1,4 +1,4 @@
-"""Missions and the moves of their lifecycle (migration 0019). The mission itself is the
+"""Missions and the moves of their lifecycle (migration 0017). The mission itself is the
 validated document of :class:`app.coach.missions.Mission`; ``name`` and ``state`` are kept as
 columns for lists and the one-active rule."""
 

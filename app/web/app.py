@@ -47,6 +47,7 @@ from app.web.routes import (
     system,
     wellness,
 )
+from app.web.routes import calendar as calendar_routes
 from app.web.routes import missions as missions_routes
 from app.web.routes import settings as settings_routes
 from app.web.sessions import OwnerSessionMiddleware, SessionSigning
@@ -200,6 +201,7 @@ def create_app(
         settings_routes,
         coach,
         missions_routes,
+        calendar_routes,
     ):
         app.include_router(module.router)
     return app

@@ -19,7 +19,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.i18n import _
 
 # POST routes whose bodies are files; every other request gets the small limit.
-UPLOAD_PATHS = frozenset({"/import", "/settings/backups/upload", "/settings/coach/library"})
+UPLOAD_PATHS = frozenset(
+    {"/import", "/settings/backups/upload", "/settings/coach/library", "/plan/import"}
+)
 
 
 def owner_signed_in(scope: Scope) -> bool:

@@ -13,6 +13,7 @@ PROTECTED = [
     "/wellness",
     "/insights",
     "/plan",
+    "/calendar",
     "/missions",
     "/connections",
     "/settings",

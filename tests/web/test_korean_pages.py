@@ -87,8 +87,8 @@ def owner_with_data(signed_in, db_session, every_source) -> dict[str, str]:
     return {"job": upload.headers["location"], "activity": activity.group(1)}
 
 
-MAIN_PAGES = ("/", "/activities", "activity", "/wellness", "/insights", "/plan", "/missions",
-              "/connections", "/import", "job", "/settings", "/settings/coach",
+MAIN_PAGES = ("/", "/activities", "activity", "/wellness", "/insights", "/plan", "/calendar",
+              "/missions", "/connections", "/import", "job", "/settings", "/settings/coach",
               "/settings/coach/context")  # fmt: skip
 
 

@@ -12,6 +12,7 @@ AREAS = {
     "/wellness": ("Wellness", "웰니스"),
     "/insights": ("Insights", "인사이트"),
     "/plan": ("Plan", "계획"),
+    "/calendar": ("Calendar", "캘린더"),
     "/missions": ("Missions", "미션"),
     "/connections": ("Connections", "연결"),
     "/settings": ("Settings", "설정"),

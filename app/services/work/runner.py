@@ -264,6 +264,7 @@ class WorkRunner:
         self._thread: threading.Thread | None = None
         self._timers: dict[tuple[str, ...], threading.Timer] = {}
         self.last_reembed: dict | None = None  # the library's re-embedding, live progress
+        self.last_plan_draft: dict | None = None  # the plan being drafted, live progress
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -451,8 +452,21 @@ class WorkRunner:
         then pass over Strava uploads left waiting (a restart, a rate limit)."""
         failed = [f for f in self.sync_all() if isinstance(f.result(), Exception)]
         self.submit_uploads()
+        self.follow_plans()
         if failed:
             raise RuntimeError(f"{len(failed)} source sync(s) failed")
+
+    def follow_plans(self) -> None:
+        """After the sync: match the plan's workouts to what was done (DONE / MISSED) and
+        propose an adapted revision where the plan no longer fits. Never raises: the sync
+        succeeded, and the next night (or the calendar, which matches on the fly) catches up."""
+        from app.services.plans import adapting, follow
+
+        try:
+            follow.follow_up(self.sessions)
+            adapting.propose_adaptations(self.sessions)
+        except Exception:
+            log.exception("following the plan after the sync failed; the next night tries again")
 
     def submit_recompute(self, from_day: date | None) -> Future:
         """Recompute training metrics from ``from_day`` (all when None) on this thread, after
@@ -514,6 +528,32 @@ class WorkRunner:
             return embedded
 
         return self._submit(("library", "reembed"), run, summary=lambda n: {"embedded": n})
+
+    def submit_plan_draft(self, work: Callable[[Callable[[int, int], None]], Any]) -> Future:
+        """Draft a plan with the language model on this thread: ``work(progress)`` returns the
+        stored revision (``plan_id``, ``revision_id``); ``last_plan_draft`` says how far it is
+        (``done`` of ``total`` mesocycles), then how it ended, for the Plan page."""
+
+        def progress(done: int, total: int) -> None:
+            self.last_plan_draft = {"status": "running", "done": done, "total": total}
+
+        def run() -> dict[str, Any]:
+            self.last_plan_draft = {"status": "running", "done": 0, "total": 0}
+            try:
+                stored = work(progress)
+            except Exception as error:
+                log.warning("plan draft failed (%s)", getattr(error, "code", type(error).__name__))
+                self.last_plan_draft = {
+                    **(self.last_plan_draft or {}),
+                    "status": "failed",
+                    "sentence": getattr(error, "sentence", None),
+                }
+                raise
+            result = {"plan_id": stored.plan_id, "revision_id": stored.revision_id}
+            self.last_plan_draft = {**(self.last_plan_draft or {}), "status": "done", **result}
+            return result
+
+        return self._submit(("plan", "draft"), run)
 
     def submit_restore(self, path, *, accept_unverified: bool = False) -> Future:
         """Restore a backup (Settings) on this thread, in the app's maintenance: it begins now

@@ -13,9 +13,14 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from app import i18n
 from app.services.coach import ask as ask_service
 from app.services.coach import library_page, pages
 from app.services.coach.config import SettingsForm
+from app.services.plans import chat as plan_chat
+from app.services.plans import drafting as plan_drafting
+from app.services.plans import page as plans_page
+from app.services.plans import revisions as plan_revisions
 from app.web.templating import render
 
 router = APIRouter()
@@ -138,11 +143,28 @@ def _conversation_id(value: object) -> int | None:
     return None
 
 
-def _render_plan(request: Request, page: ask_service.AskPage, *, status: int = 200) -> Response:
+async def _render_plan(
+    request: Request,
+    page: ask_service.AskPage,
+    *,
+    status: int = 200,
+    import_error: list[str] | None = None,
+    chat: plan_chat.ChatOutcome | None = None,
+) -> Response:
+    plans = await run_in_threadpool(
+        functools.partial(
+            plans_page.plan_page,
+            ask=page,
+            import_error=import_error,
+            chat=chat,
+            draft=request.app.state.work_runner.last_plan_draft,
+        ),
+        request.app.state.sessions,
+    )
     return render(
         request,
         "plan/page.html",
-        {"page": page},
+        {"page": page, "plans": plans},
         fragment="plan/_content.html",
         status_code=status,
     )
@@ -158,7 +180,7 @@ async def plan_page(request: Request, c: str = "", q: str = "") -> Response:
         conversation_id=_conversation_id(c),
         query=q[:MAX_FIELD],
     )
-    return _render_plan(request, page)
+    return await _render_plan(request, page)
 
 
 @router.post("/plan/ask", name="coach:ask")
@@ -187,12 +209,12 @@ async def ask(request: Request) -> Response:
             error=ask_service.error_sentence(error.code),
             typed=question,
         )
-        return _render_plan(request, page, status=422)
+        return await _render_plan(request, page, status=422)
     if answer.conversation_id is None:  # no model: the library's passages, and how to set one up
         page = await run_in_threadpool(
             ask_service.ask_page, state.sessions, state.settings, query=question
         )
-        return _render_plan(request, page)
+        return await _render_plan(request, page)
     url = request.url_for("plan").include_query_params(c=answer.conversation_id)
     return RedirectResponse(f"{url}#latest", status_code=303)
 
@@ -203,6 +225,167 @@ async def delete_conversation(request: Request, conversation_id: int) -> Respons
         ask_service.delete_conversation, request.app.state.sessions, conversation_id
     )
     return RedirectResponse(str(request.url_for("plan")), status_code=303)
+
+
+@router.post("/plan/revisions/{revision_id}/approve", name="plan:approve")
+async def approve_revision(request: Request, revision_id: int) -> Response:
+    """Approve a proposed revision; a blocked one only with the "I accept" box ticked."""
+    form = await request.form()
+    return await _decide(
+        request,
+        functools.partial(
+            plan_revisions.approve, accept_blocks=_text(form, "accept_blocks", 8) == "yes"
+        ),
+        revision_id,
+    )
+
+
+@router.post("/plan/revisions/{revision_id}/reject", name="plan:reject")
+async def reject_revision(request: Request, revision_id: int) -> Response:
+    return await _decide(request, plan_revisions.reject, revision_id)
+
+
+async def _decide(request: Request, decide, revision_id: int) -> Response:
+    state = request.app.state
+    try:
+        await run_in_threadpool(decide, state.sessions, revision_id)
+    except plan_revisions.PlanError as error:
+        page = await run_in_threadpool(ask_service.ask_page, state.sessions, state.settings)
+        sentence = plan_revisions.error_sentence(error.code, **error.params)
+        status = 404 if error.code == "not_found" else 409
+        return await _render_plan(request, page, status=status, import_error=[sentence])
+    return RedirectResponse(f"{request.url_for('plan')}#current-plan", status_code=303)
+
+
+@router.post("/plan/chat", name="plan:chat")
+async def chat_about_plan(request: Request) -> Response:
+    """The owner's message about the plan: the coach's answer, and a proposed revision when it
+    answered with a change set (shown on the page with its report and differences)."""
+    state = request.app.state
+    form = await request.form()
+    target = _text(form, "plan", 20)
+    message = _text(form, "message", plan_chat.prompt.MAX_MESSAGE_CHARS + 1)
+    if not target.isdigit():
+        return Response(status_code=400)
+    try:
+        outcome = await run_in_threadpool(
+            functools.partial(plan_chat.chat, clock=state.llm_clock),
+            state.sessions,
+            state.settings,
+            state.secret_box,
+            int(target),
+            message,
+        )
+    except plan_revisions.PlanError as error:
+        page = await run_in_threadpool(ask_service.ask_page, state.sessions, state.settings)
+        sentence = plan_revisions.error_sentence(error.code, **error.params)
+        return await _render_plan(request, page, status=404, import_error=[sentence])
+    page = await run_in_threadpool(ask_service.ask_page, state.sessions, state.settings)
+    status = 422 if outcome.failure is not None and outcome.answer is None else 200
+    return await _render_plan(request, page, status=status, chat=outcome)
+
+
+def _draft_form(form: FormData) -> plan_drafting.DraftForm:
+    return plan_drafting.DraftForm(
+        title=_text(form, "title", 120),
+        goal_name=_text(form, "goal_name", 120),
+        sport=_text(form, "sport", 20),
+        event_type=_text(form, "event_type", 40),
+        event_date=_text(form, "event_date", 20),
+        start=_text(form, "start", 20),
+        weeks=_text(form, "weeks", 8),
+        weekdays=tuple(v for v in form.getlist("weekdays")[:7] if isinstance(v, str)),
+        hours_per_week=_text(form, "hours_per_week", 8),
+        long_day=_text(form, "long_day", 8),
+        injuries=_text(form, "injuries", 1000),
+        notes=_text(form, "notes", 2000),
+    )
+
+
+@router.post("/plan/draft", name="plan:draft")
+async def draft_plan(request: Request) -> Response:
+    """The questionnaire: the coach drafts the plan in the background, mesocycle by
+    mesocycle; the page shows its progress, then the proposed revision."""
+    state = request.app.state
+    form = _draft_form(await request.form())
+    try:
+        await run_in_threadpool(
+            functools.partial(
+                plan_drafting.submit_draft,
+                language=i18n.current_locale.get(),
+                clock=state.llm_clock,
+            ),
+            state.work_runner,
+            state.sessions,
+            state.settings,
+            state.secret_box,
+            form,
+        )
+    except plan_drafting.DraftFormInvalid as invalid:
+        page = await run_in_threadpool(ask_service.ask_page, state.sessions, state.settings)
+        return await _render_plan(request, page, status=422, import_error=invalid.problems[:20])
+    return RedirectResponse(f"{request.url_for('plan')}#draft", status_code=303)
+
+
+@router.get("/plan/draft/status", name="plan:draft_status")
+async def draft_status(request: Request) -> Response:
+    """How far the draft is (the part of the page that follows it while it runs)."""
+    return render(
+        request, "plan/_draft_status.html", {"draft": request.app.state.work_runner.last_plan_draft}
+    )
+
+
+@router.post("/plan/import", name="plan:import")
+async def import_plan(request: Request) -> Response:
+    """A plan file (JSON in the format; ``UPLOAD_PATHS`` lets its size through) as a proposed
+    revision: of the followed plan when the owner chose so, else of a new plan."""
+    state = request.app.state
+    form = await request.form(max_files=1, max_fields=5)
+    upload = form.get("file")
+    target = _text(form, "plan", 20)
+    plan_id = int(target) if target.isdigit() else None
+    problems: list[str]
+    if upload is None or isinstance(upload, str) or not upload.filename:
+        problems = [plan_revisions.missing_file_sentence()]
+    else:
+        data = await upload.read(plan_revisions.MAX_PLAN_BYTES + 1)
+        await upload.close()
+        try:
+            await run_in_threadpool(
+                functools.partial(plans_page.import_upload, plan_id=plan_id), state.sessions, data
+            )
+        except plan_revisions.PlanInvalid as invalid:
+            problems = [
+                f"{p['where']}: {p['message']}" if p["where"] else p["message"]
+                for p in invalid.problems
+            ]
+        except plan_revisions.PlanError as error:
+            problems = [plan_revisions.error_sentence(error.code, **error.params)]
+        else:
+            return RedirectResponse(f"{request.url_for('plan')}#proposed", status_code=303)
+    page = await run_in_threadpool(ask_service.ask_page, state.sessions, state.settings)
+    return await _render_plan(request, page, status=422, import_error=problems[:20])
+
+
+@router.get("/plan/revisions/{revision_id}/export.{kind}", name="plan:export")
+async def export_revision(request: Request, revision_id: int, kind: str) -> Response:
+    """The revision as a file: ``json`` (the plan format) or ``md`` (the chat summary)."""
+    if kind not in ("json", "md"):
+        return Response(status_code=404)
+    try:
+        text = await run_in_threadpool(
+            plans_page.export_text, request.app.state.sessions, revision_id, kind
+        )
+    except plan_revisions.PlanError:
+        return Response(status_code=404)
+    media = "application/json" if kind == "json" else "text/markdown; charset=utf-8"
+    return Response(
+        text,
+        media_type=media,
+        headers={
+            "Content-Disposition": f'attachment; filename="plan-revision-{revision_id}.{kind}"'
+        },
+    )
 
 
 @router.get("/library/passages/{chunk_id}", name="coach:passage")

@@ -119,3 +119,18 @@ def test_a_moved_key_session_is_not_an_easier_only_proposal():
     assert proposal is not None
     assert not proposal.easier_only
     assert [r.code for r in proposal.reasons] == ["missed_key_moved"]
+
+
+def test_a_missed_key_session_never_moves_onto_a_day_already_done():
+    plan = season()
+    estimates = estimate_plan(plan, THRESHOLDS)
+    key = _first_key(plan, weekday=1, after=PLAN_START + timedelta(days=7))
+    today = key.date + timedelta(days=1)  # Wednesday, whose easy run is already recorded
+    done_today = [w.id for w in plan.workouts if w.date == today]
+    matched = _matched(plan, estimates, today + timedelta(days=1), skip_ids={key.id})
+    assert set(done_today) <= {m.workout_id for m in matched.matches}
+    moved, reasons = reschedule_missed_key(plan, matched, today, today + timedelta(days=1))
+    # Thursday's ride and Friday's swim are other sports; Saturday sits before Sunday's long
+    # run (key): no day qualifies, and Wednesday (done) is not considered.
+    assert [r.code for r in reasons] == ["missed_key_let_go"]
+    assert moved == plan

@@ -5,8 +5,8 @@ the midnight it became due), and the owner's corrections of stages (``stage_corr
 the activity that rode a stage and/or the mode to count, with the reason). One active mission at a time is enforced by a partial unique index
 as well as by the service.
 
-Revision ID: 0019
-Revises: 0014 (written beside 0015-0018; renumbered when merged)
+Revision ID: 0017
+Revises: 0015 (written beside 0015 and 0016; renumbered when merged)
 Create Date: 2026-12-07
 """
 
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
-revision: str = "0019"
-down_revision: str | None = "0014"
+revision: str = "0017"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
