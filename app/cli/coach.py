@@ -291,3 +291,47 @@ def library_remove(
     finally:
         engine.dispose()
     typer.echo(f"removed document {info.id}: {info.title} ({info.file_name})")
+
+
+@coach_cli.command("day")
+@needs_schema
+def coach_day(
+    as_json: bool = typer.Option(False, "--json", help="One JSON object on one line."),
+    day: datetime = typer.Option(  # noqa: B008
+        None, "--date", formats=["%Y-%m-%d"], help="Decide this day (default: today)."
+    ),
+) -> None:
+    """Ask the daily coach for the day's decision now (the nightly run does it after the sync
+    for the active mission): the model's proposal, the decision after the safety rules and
+    every overrule. Exit code 1 when no decision could be made (the reason is printed)."""
+    import json
+
+    from app.db import make_engine, make_session_factory
+    from app.security.keys import SecretBox, load_master_key
+    from app.services.coach import day as coach_day_service
+
+    settings = _settings()
+    engine = make_engine(settings)
+    try:
+        sessions = make_session_factory(engine)
+        view = coach_day_service.run_day(
+            sessions,
+            settings,
+            SecretBox(load_master_key(settings)),
+            today=day.date() if day else None,
+        )
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(view.as_dict(), ensure_ascii=False))
+    elif view.decision is not None:
+        d = view.decision
+        typer.echo(f"{view.day}: {d.action} ({d.intensity}) — {d.reason}")
+        if d.ride_mode:
+            typer.echo(f"ride mode: {d.ride_mode}; expected points: {d.expected_points}")
+        for finding in view.findings:
+            typer.echo(f"  overruled: {finding['text']}")
+    else:
+        typer.echo(view.failure or "no decision", err=True)
+    if view.decision is None:
+        raise typer.Exit(1)

@@ -11,6 +11,7 @@ from app.models.activity import (
 from app.models.base import Base
 from app.models.coach import (
     CoachConversation,
+    CoachDay,
     CoachMessage,
     LibraryChunk,
     LibraryDocument,
@@ -36,6 +37,7 @@ __all__ = [
     "AthleteThreshold",
     "Base",
     "CoachConversation",
+    "CoachDay",
     "CoachMessage",
     "CoachSettings",
     "Connection",

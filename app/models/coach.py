@@ -4,7 +4,8 @@ table of their own)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
@@ -12,6 +13,7 @@ from sqlalchemy import (
     REAL,
     BigInteger,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Identity,
@@ -152,6 +154,33 @@ class CoachMessage(Base):
     citations: Mapped[list[dict]] = mapped_column(JSONB, server_default="[]")
     dropped_citations: Mapped[list[int]] = mapped_column(JSONB, server_default="[]")
     failure_code: Mapped[str | None] = mapped_column(String(48))
+    call_id: Mapped[str | None] = mapped_column(String(32))
+    model: Mapped[str | None] = mapped_column(Text)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, server_default="0")
+    completion_tokens: Mapped[int] = mapped_column(Integer, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class CoachDay(Base):
+    """The daily coach's decision of one day (migration 0018): ``proposed`` is the model's,
+    ``decision`` what the safety rules left, ``findings`` every overrule; a failed day keeps
+    its ``failure_code`` instead."""
+
+    __tablename__ = "coach_day"
+    __table_args__ = (CheckConstraint("status IN ('decided', 'failed')", name="status"),)
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    status: Mapped[str] = mapped_column(String(8))
+    mission_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("mission.id", ondelete="SET NULL")
+    )
+    phase: Mapped[str | None] = mapped_column(String(12))
+    snapshot_sha256: Mapped[str | None] = mapped_column(String(64))
+    proposed: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    decision: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    findings: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
+    failure_code: Mapped[str | None] = mapped_column(String(48))
+    failure_params: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     call_id: Mapped[str | None] = mapped_column(String(32))
     model: Mapped[str | None] = mapped_column(Text)
     prompt_tokens: Mapped[int] = mapped_column(Integer, server_default="0")

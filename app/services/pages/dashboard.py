@@ -44,6 +44,7 @@ from app.analytics.rolling import weekly_last, weekly_mean
 from app.i18n import _
 from app.models import Activity, ActivityMetrics, DailyMetrics, DailyWellness
 from app.services.charts import Series
+from app.services.coach import day as coach_day
 from app.services.wellness import trends
 from app.services.wellness.trends import (
     DAILY_POINTS_MAX,
@@ -199,6 +200,7 @@ class Dashboard:
     pmc: Pmc | None = None
     recent: list[RecentActivity] = field(default_factory=list)
     changes: Changes | None = None
+    coach: coach_day.Hero | None = None
 
     @property
     def empty(self) -> bool:
@@ -219,6 +221,7 @@ def dashboard(session: Session, *, now: datetime, range_key: str) -> Dashboard:
             exists(select(DailyWellness.day)),
         )
     ).one()
+    view.coach = coach_day.hero(session, today)
     if view.empty:
         return view
     since = datetime.combine(today - timedelta(days=1), time(), tzinfo=now.tzinfo)

@@ -453,6 +453,7 @@ class WorkRunner:
         failed = [f for f in self.sync_all() if isinstance(f.result(), Exception)]
         self.submit_uploads()
         self.follow_plans()
+        self.decide_today()
         if failed:
             raise RuntimeError(f"{len(failed)} source sync(s) failed")
 
@@ -467,6 +468,34 @@ class WorkRunner:
             adapting.propose_adaptations(self.sessions)
         except Exception:
             log.exception("following the plan after the sync failed; the next night tries again")
+
+    def decide_today(self) -> None:
+        """After the sync and the plan's follow-up: the daily coach's decision for the active
+        mission (none without one, or without a language model). Never raises: a failed day is
+        stored with its reason by the service itself."""
+        from app.services.coach import day
+
+        try:
+            if day.wanted_today(self.sessions, self.settings, self.box):
+                day.run_day(self.sessions, self.settings, self.box)
+        except Exception:
+            log.exception("the daily coach failed; the dashboard can ask again")
+
+    def submit_coach_day(self) -> Future:
+        """The daily coach's decision for today now (the dashboard's button), on this thread;
+        the run's record says how it ended, the day's row what was decided."""
+        from app.services.coach import day
+
+        def work() -> dict[str, Any]:
+            view = day.run_day(self.sessions, self.settings, self.box)
+            return {"status": view.status}
+
+        return self._submit(("coach_day", "today"), work)
+
+    def deciding(self) -> bool:
+        """Whether the daily coach is deciding now (queued or running)."""
+        with self._lock:
+            return ("coach_day", "today") in self._pending
 
     def submit_recompute(self, from_day: date | None) -> Future:
         """Recompute training metrics from ``from_day`` (all when None) on this thread, after

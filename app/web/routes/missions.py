@@ -153,3 +153,10 @@ async def stage_clear(request: Request, mission_id: int, stage: int) -> Response
         return await _detail_page(request, mission_id, error=refused.message, status=status)
     url = request.url_for("missions:detail", mission_id=mission_id)
     return RedirectResponse(f"{url}#stage-{stage}", status_code=303)
+
+
+@router.post("/coach/day", name="coach:day")
+async def coach_day_now(request: Request) -> Response:
+    """Ask the daily coach for today's decision now; the dashboard shows it when it is there."""
+    request.app.state.work_runner.submit_coach_day()
+    return RedirectResponse(str(request.url_for("dashboard")), status_code=303)

@@ -50,6 +50,7 @@ def dashboard(
         "dashboard/page.html",
         {
             "view": view,
+            "deciding": request.app.state.work_runner.deciding(),
             "activity_href": activity_links(request),
             "trend_spec": trend_spec,
         },
