@@ -349,6 +349,8 @@ def metrics(cluster: TemporaryCluster, scale: Scale) -> dict[str, float]:
         figures["coach_context_ms"] = round(_best_ms(coach_context, 10), 1)
         figures["coach_context_bytes"] = coach_context().size_bytes
 
+        figures |= _planner_on_history(sessions, day)
+
         # The owner's pages on the ten-year history under 4 concurrent clients, served by
         # uvicorn in its own process (one worker, as on the NAS).
         from tests.bench.pages import Server, first_request_ms, load
@@ -367,6 +369,9 @@ def metrics(cluster: TemporaryCluster, scale: Scale) -> dict[str, float]:
                 ("activity_detail", f"/activities/{longest}"),
                 ("insights", "/insights"),
                 ("wellness", "/wellness"),
+                ("plan_page", "/plan"),
+                ("calendar", "/calendar"),
+                ("missions", "/missions"),
             ):
                 figures |= {
                     f"{key}_{name}": value
@@ -470,3 +475,59 @@ GROUPS: dict[str, Callable[[TemporaryCluster, Scale], Mapping[str, object]]] = {
     "devices": devices,
     "library": library_bench,
 }
+
+
+def _planner_on_history(sessions, day) -> dict[str, float]:
+    """The planner and the daily coach on the ten-year history: a two-year plan (104 weeks of
+    the standard week, about 700 workouts) ending at the history's last day, checked by the
+    guardrails against the owner's data (``plan_guardrails_10y_ms``), approved, and every
+    workout matched to the activities (``plan_match_10y_s``); then one daily run without the
+    language model's own latency (``coach_day_ms``: the day read, the context snapshot, the
+    safety rules on a pushed decision) for a mission under way."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.coach.decision import Decision, apply_safety
+    from app.coach.missions import MissionState
+    from app.coach.plans import Plan
+    from app.services import missions
+    from app.services.coach import day as coach_day
+    from app.services.coach.context import build_snapshot
+    from app.services.plans import follow, revisions
+    from tests.support.missions import tour_mission
+    from tests.support.plans import uniform_plan
+
+    figures: dict[str, float] = {}
+    start = day - timedelta(weeks=104)
+    start -= timedelta(days=start.weekday())
+    plan = Plan.model_validate(uniform_plan(["build"] * 104, start=start))
+    figures["plan_10y_workouts"] = len(plan.workouts)
+
+    def check() -> object:
+        return revisions.check(sessions, plan, today=start)
+
+    figures["plan_guardrails_10y_ms"] = round(_best_ms(check, 3), 1)
+    stored = revisions.import_plan(sessions, plan, today=start)
+    revisions.approve(sessions, stored.revision_id, accept_blocks=True, today=start)
+    started = time.perf_counter()
+    follow.follow_up(sessions, today=day)
+    figures["plan_match_10y_s"] = round(time.perf_counter() - started, 2)
+
+    mission = tour_mission(
+        prep_start=day - timedelta(days=60),
+        event_start=day + timedelta(days=30),
+        event_end=day + timedelta(days=52),
+        stages=[],
+    )
+    mission_id = missions.import_mission(sessions, mission.model_dump(mode="json"))
+    moment = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+    missions.move(sessions, mission_id, MissionState.TRAINING, now_utc=moment)
+
+    def daily_run() -> object:
+        with sessions() as session:
+            context = coach_day.decision_snapshot(session, day, moment)
+            build_snapshot(session, today=day)
+        pushed = Decision(day=day, action="push", reason="Bench.", intensity="high", confidence=0.7)
+        return apply_safety(pushed, context.snapshot, constraints=mission.constraints)
+
+    figures["coach_day_ms"] = round(_best_ms(daily_run, 5), 1)
+    return figures

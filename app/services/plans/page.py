@@ -4,8 +4,11 @@ their differences from the approved revision; and the upload that imports a plan
 
 from __future__ import annotations
 
+import functools
+import json
+
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from babel import dates
@@ -77,6 +80,9 @@ class PlanPage:
     title: str = ""
     goal: str = ""
     weeks: list[WeekView] = field(default_factory=list)
+    weeks_before: int = 0
+    """Weeks of the followed plan before the ones shown (the calendar has them)."""
+    weeks_after: int = 0
     proposed: list[ProposedView] = field(default_factory=list)
     import_error: list[str] = field(default_factory=list)
     ask: Any = None
@@ -209,8 +215,39 @@ def change_words(change: dict[str, Any]) -> str:
     )
 
 
-def _weeks(session: Session, revision: PlanRevision, today: date) -> list[WeekView]:
-    plan = Plan.model_validate(revision.content)
+WEEKS_BEFORE = 1
+WEEKS_AHEAD = 8
+"""The Plan page shows last week and the next eight; the calendar has every week."""
+
+
+@functools.lru_cache(maxsize=8)
+def _plan_of(revision_id: int, content_json: str) -> Plan:
+    """A revision's plan, validated once: a revision's content never changes after it is
+    stored, and a two-year plan takes longer to validate than the page to render."""
+    return Plan.model_validate_json(content_json)
+
+
+def _window(plan: Plan, today: date) -> range:
+    """The indexes of the weeks shown: from last week to eight ahead, or the first weeks of a
+    plan that has not started, or the last ones of a plan that has ended."""
+    monday = today - timedelta(days=today.weekday())
+    starts = [week.start for week in plan.weeks]
+    first = next(
+        (
+            i
+            for i, s in enumerate(starts)
+            if s + timedelta(days=7) > monday - timedelta(weeks=WEEKS_BEFORE)
+        ),
+        max(0, len(starts) - WEEKS_AHEAD),
+    )
+    return range(first, min(len(starts), first + WEEKS_BEFORE + WEEKS_AHEAD))
+
+
+def _weeks(
+    session: Session, revision: PlanRevision, today: date
+) -> tuple[list[WeekView], int, int]:
+    plan = _plan_of(revision.id, json.dumps(revision.content, sort_keys=True))
+    shown = _window(plan, today)
     estimates = estimate_plan(plan, thresholds_on(session, today))
     states = dict(
         session.execute(
@@ -223,7 +260,7 @@ def _weeks(session: Session, revision: PlanRevision, today: date) -> list[WeekVi
     grouped: dict[int, list[WorkoutLine]] = {}
     for workout in plan.sorted_workouts():
         index = plan.week_index(workout.date)
-        if index is None:
+        if index is None or index not in shown:
             continue
         grouped.setdefault(index, []).append(
             WorkoutLine(
@@ -240,7 +277,7 @@ def _weeks(session: Session, revision: PlanRevision, today: date) -> list[WeekVi
                 state_words(states[workout.id]) if workout.id in states else "",
             )
         )
-    return [
+    weeks = [
         WeekView(
             week.start,
             week.focus,
@@ -251,7 +288,9 @@ def _weeks(session: Session, revision: PlanRevision, today: date) -> list[WeekVi
             focus_words(week.focus),
         )
         for index, (week, total) in enumerate(zip(plan.weeks, totals, strict=True))
+        if index in shown
     ]
+    return weeks, shown.start, len(plan.weeks) - shown.stop
 
 
 def _proposed(session: Session, revision: PlanRevision, title: str) -> ProposedView:
@@ -307,7 +346,7 @@ def plan_page(
         if approved is not None:
             revision, page.title, page.goal = approved
             page.current_plan_id, page.current_revision_id = revision.plan_id, revision.id
-            page.weeks = _weeks(session, revision, today)
+            page.weeks, page.weeks_before, page.weeks_after = _weeks(session, revision, today)
         proposed = session.execute(
             select(PlanRevision, TrainingPlan.title)
             .join(TrainingPlan, TrainingPlan.id == PlanRevision.plan_id)
