@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import json
-
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
