@@ -7,7 +7,6 @@ restart); Korean and English."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -18,8 +17,8 @@ from app.coach.llm_messages import failure_sentence
 from app.models import CoachConversation, CoachMessage, Owner, WorkRun
 from app.services.coach import library
 from app.services.work.runner import QueuedWorkRunner, WorkRunner
-from tests.support.coach_llm import KEY, MODEL, TestClock, llm_settings
-from tests.support.fake_llm import CHAT, FakeLlm
+from tests.support.coach_llm import TestClock
+from tests.support.fake_llm import CHAT
 
 ORIGIN = {"Origin": "http://testserver"}
 KO = {"Accept-Language": "ko-KR,ko;q=0.9"}
@@ -28,22 +27,11 @@ QUESTION = "How long should my taper be before a marathon?"
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeLlm]:
-    server = FakeLlm(api_key=KEY).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def coach(app, settings, sessions, fake):
+def coach(app, sessions, llm_env, llm_server):
     library.sync_shipped(sessions)
-    app.state.settings = llm_settings(
-        settings, llm_base_url=fake.base_url, llm_model=MODEL, llm_api_key=KEY
-    )
+    app.state.settings = llm_env
     app.state.llm_clock = TestClock(datetime.now(UTC)).clock
-    return fake
+    return llm_server
 
 
 def test_the_plan_page_and_its_forms_are_behind_the_login(client, owner):
