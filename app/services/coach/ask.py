@@ -26,10 +26,10 @@ days as the audit's texts) by the nightly purge.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -44,9 +44,6 @@ from app.security.keys import SecretBox
 from app.services.coach import library, llm
 from app.services.coach.config import LlmConfig, load_config
 from app.services.coach.context import build_snapshot
-
-if TYPE_CHECKING:
-    from app.services.work.runner import WorkRunner
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +144,12 @@ def _history(session: Session, conversation_id: int, before: int) -> list[prompt
         for row in rows
         if row.failure_code is None
     ]
+
+
+class AnswerRunner(Protocol):
+    """Where answers are queued (the app's ``app.services.work.runner.WorkRunner``)."""
+
+    def submit_answer(self, message_id: int, work: Callable[[], object]) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -350,7 +353,7 @@ def ask_in_background(
     sessions: sessionmaker[Session],
     settings: Settings,
     box: SecretBox,
-    runner: WorkRunner,
+    runner: AnswerRunner,
     question: str,
     *,
     conversation_id: int | None = None,
