@@ -23,7 +23,7 @@ from app.web.app import create_app
 from tests.support.postgres import TemporaryCluster
 
 # Keeps every FIT file the tests write, for the test that reads each through both FIT paths.
-pytest_plugins = ["tests.support.generated_fit"]
+pytest_plugins = ["tests.support.generated_fit", "tests.support.coach_llm"]
 # Starlette's TestClient sends `Host: testserver`; the app answers only to the names it knows.
 os.environ.setdefault("DOMESTIQUE_ALLOWED_HOSTS", "testserver")
 

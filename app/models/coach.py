@@ -137,11 +137,13 @@ class CoachMessage(Base):
     """A question (``owner``) or an answer (``coach``). An answer keeps its citations (the
     library chunks it cites that were among the retrieved passages: id, document, section,
     language) and the ids it cited that were not (dropped); a failed call keeps its code and the
-    sentence the owner read as ``content``."""
+    sentence the owner read as ``content``. A question is ``pending`` while the work runner
+    answers it."""
 
     __tablename__ = "coach_message"
     __table_args__ = (
         CheckConstraint("role IN ('owner', 'coach')", name="role"),
+        CheckConstraint("state IN ('pending', 'answered', 'failed')", name="state"),
         Index("ix_coach_message_conversation_id", "conversation_id", "id"),
     )
 
@@ -158,6 +160,9 @@ class CoachMessage(Base):
     model: Mapped[str | None] = mapped_column(Text)
     prompt_tokens: Mapped[int] = mapped_column(Integer, server_default="0")
     completion_tokens: Mapped[int] = mapped_column(Integer, server_default="0")
+    # A question: pending until its reply is kept, then answered or failed (the reply holds
+    # the failure's sentence). A reply: answered.
+    state: Mapped[str] = mapped_column(String(8), server_default="answered")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

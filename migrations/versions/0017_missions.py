@@ -6,7 +6,7 @@ the activity that rode a stage and/or the mode to count, with the reason). One a
 as well as by the service.
 
 Revision ID: 0017
-Revises: 0015 (written beside 0015 and 0016; renumbered when merged)
+Revises: 0016
 Create Date: 2026-12-07
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
 revision: str = "0017"
-down_revision: str | None = "0015"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

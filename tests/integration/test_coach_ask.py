@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from cryptography.fernet import Fernet
 from sqlalchemy import select, update
 
 from app.models import Activity, ActivitySource, CoachConversation, CoachMessage, LlmCall
-from app.security.keys import SecretBox
 from app.services.coach import ask, config, library
 from app.services.coach.context import build_snapshot
-from tests.support.coach_llm import KEY, MODEL, TestClock, llm_settings
+from tests.support.coach_llm import KEY, MODEL, llm_settings
 from tests.support.fake_llm import CHAT, EMBEDDINGS, FakeLlm
 from tests.support.fitwriter import write_activity
 from tests.support.importing import import_files
@@ -33,32 +30,8 @@ QUESTION_KO = "마라톤 전에 테이퍼링은 얼마나 해야 하나요?"
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeLlm]:
-    server = FakeLlm(api_key=KEY).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def box() -> SecretBox:
-    return SecretBox(Fernet.generate_key().decode())
-
-
-@pytest.fixture
-def clock() -> TestClock:
-    return TestClock(datetime(2026, 3, 10, 3, 0, tzinfo=UTC))
-
-
-@pytest.fixture
 def shipped(sessions):
     library.sync_shipped(sessions)
-
-
-@pytest.fixture
-def env(settings, fake):
-    return llm_settings(settings, llm_base_url=fake.base_url, llm_model=MODEL, llm_api_key=KEY)
 
 
 def retrieved(sessions, question: str) -> list[int]:
@@ -66,18 +39,20 @@ def retrieved(sessions, question: str) -> list[int]:
         return [p.chunk_id for p in library.search(session, question)]
 
 
-def system_prompt(fake: FakeLlm, index: int = -1) -> str:
-    return fake.calls(CHAT)[index].body["messages"][0]["content"]
+def system_prompt(llm_server: FakeLlm, index: int = -1) -> str:
+    return llm_server.calls(CHAT)[index].body["messages"][0]["content"]
 
 
 def test_a_cited_answer_is_stored_with_its_conversation(
-    sessions, env, box, clock, fake, shipped, owner
+    sessions, llm_env, llm_box, llm_clock, llm_server, shipped, owner
 ):
     ids = retrieved(sessions, QUESTION_EN)
     assert len(ids) == 5
-    fake.answer({"answer": "About two weeks, cutting volume by 40–60 %.", "citations": ids[:2]})
+    llm_server.answer(
+        {"answer": "About two weeks, cutting volume by 40–60 %.", "citations": ids[:2]}
+    )
 
-    answer = ask.ask(sessions, env, box, QUESTION_EN, clock=clock.clock)
+    answer = ask.ask(sessions, llm_env, llm_box, QUESTION_EN, clock=llm_clock.clock)
 
     assert answer.failure is None and answer.language == "en"
     assert answer.answer == "About two weeks, cutting volume by 40–60 %."
@@ -91,7 +66,7 @@ def test_a_cited_answer_is_stored_with_its_conversation(
         "lang": "en",
     }
     # The prompt carried the passages under their ids, the rules in English and the question.
-    sent = fake.calls(CHAT)[0].body
+    sent = llm_server.calls(CHAT)[0].body
     assert sent["messages"][-1] == {"role": "user", "content": QUESTION_EN}
     for chunk in ids:
         assert f"[id {chunk}]" in sent["messages"][0]["content"]
@@ -114,27 +89,27 @@ def test_a_cited_answer_is_stored_with_its_conversation(
 
 
 def test_a_korean_question_is_answered_from_korean_passages_in_korean(
-    sessions, env, box, clock, fake, shipped, owner
+    sessions, llm_env, llm_box, llm_clock, llm_server, shipped, owner
 ):
     ids = retrieved(sessions, QUESTION_KO)
-    fake.answer({"answer": "보통 2주 정도, 훈련량을 40–60% 줄입니다.", "citations": [ids[0]]})
-    answer = ask.ask(sessions, env, box, QUESTION_KO, clock=clock.clock)
+    llm_server.answer({"answer": "보통 2주 정도, 훈련량을 40–60% 줄입니다.", "citations": [ids[0]]})
+    answer = ask.ask(sessions, llm_env, llm_box, QUESTION_KO, clock=llm_clock.clock)
     assert answer.language == "ko" and answer.citations[0]["lang"] == "ko"
-    assert "Answer in Korean" in system_prompt(fake)
+    assert "Answer in Korean" in system_prompt(llm_server)
 
 
 def test_a_citation_to_a_passage_not_retrieved_is_dropped_and_logged(
-    sessions, env, box, clock, fake, shipped, owner, caplog
+    sessions, llm_env, llm_box, llm_clock, llm_server, shipped, owner, caplog
 ):
     ids = retrieved(sessions, QUESTION_EN)
     with sessions() as session:
         other = session.scalar(
             select(library.LibraryChunk.id).where(library.LibraryChunk.id.not_in(ids)).limit(1)
         )
-    fake.answer({"answer": "Two weeks.", "citations": [ids[1], other, 999_999_999, ids[1]]})
+    llm_server.answer({"answer": "Two weeks.", "citations": [ids[1], other, 999_999_999, ids[1]]})
 
     with caplog.at_level(logging.WARNING, logger="app.services.coach.ask"):
-        answer = ask.ask(sessions, env, box, QUESTION_EN, clock=clock.clock)
+        answer = ask.ask(sessions, llm_env, llm_box, QUESTION_EN, clock=llm_clock.clock)
 
     assert [c["chunk_id"] for c in answer.citations] == [ids[1]]
     assert answer.dropped == (other, 999_999_999)
@@ -148,21 +123,23 @@ def test_a_citation_to_a_passage_not_retrieved_is_dropped_and_logged(
         assert [c["chunk_id"] for c in message.citations] == [ids[1]]
 
 
-def test_invalid_json_then_valid_gives_the_answer(sessions, env, box, clock, fake, shipped, owner):
+def test_invalid_json_then_valid_gives_the_answer(
+    sessions, llm_env, llm_box, llm_clock, llm_server, shipped, owner
+):
     ids = retrieved(sessions, QUESTION_EN)
-    fake.answer_text('{"answer": "Two weeks", "citations": [')
-    fake.answer({"answer": "Two weeks.", "citations": [ids[0]]})
-    answer = ask.ask(sessions, env, box, QUESTION_EN, clock=clock.clock)
+    llm_server.answer_text('{"answer": "Two weeks", "citations": [')
+    llm_server.answer({"answer": "Two weeks.", "citations": [ids[0]]})
+    answer = ask.ask(sessions, llm_env, llm_box, QUESTION_EN, clock=llm_clock.clock)
     assert answer.failure is None and answer.answer == "Two weeks."
-    assert len(fake.calls(CHAT)) == 2
-    assert fake.calls(CHAT)[1].body["temperature"] == 0
+    assert len(llm_server.calls(CHAT)) == 2
+    assert llm_server.calls(CHAT)[1].body["temperature"] == 0
 
 
 def test_invalid_twice_keeps_the_failure_sentence_not_the_text(
-    sessions, env, box, clock, fake, shipped, owner
+    sessions, llm_env, llm_box, llm_clock, llm_server, shipped, owner
 ):
-    fake.answer_text("Sure! Taper for two weeks.", times=2)
-    answer = ask.ask(sessions, env, box, QUESTION_EN, clock=clock.clock)
+    llm_server.answer_text("Sure! Taper for two weeks.", times=2)
+    answer = ask.ask(sessions, llm_env, llm_box, QUESTION_EN, clock=llm_clock.clock)
     assert answer.answer is None and answer.failure.code == "llm_invalid_json"
     with sessions() as session:
         message = session.scalars(select(CoachMessage).where(CoachMessage.role == "coach")).one()
@@ -172,24 +149,28 @@ def test_invalid_twice_keeps_the_failure_sentence_not_the_text(
 
 
 def test_the_budget_refuses_before_any_request(
-    sessions, settings, box, clock, fake, shipped, owner
+    sessions, settings, llm_box, llm_clock, llm_server, shipped, owner
 ):
-    env = llm_settings(
+    llm_env = llm_settings(
         settings,
-        llm_base_url=fake.base_url,
+        llm_base_url=llm_server.base_url,
         llm_model=MODEL,
         llm_api_key=KEY,
         llm_monthly_token_budget=10,
     )
     ids = retrieved(sessions, QUESTION_EN)
-    fake.answer({"answer": "Two weeks.", "citations": [ids[0]]})
-    ask.ask(sessions, env, box, QUESTION_EN, clock=clock.clock)  # spends more than 10 tokens
+    llm_server.answer({"answer": "Two weeks.", "citations": [ids[0]]})
+    ask.ask(
+        sessions, llm_env, llm_box, QUESTION_EN, clock=llm_clock.clock
+    )  # spends more than 10 tokens
 
-    refused = ask.ask(sessions, env, box, "And the week before a 10 k?", clock=clock.clock)
+    refused = ask.ask(
+        sessions, llm_env, llm_box, "And the week before a 10 k?", clock=llm_clock.clock
+    )
 
     assert refused.failure.code == "llm_budget_exceeded"
     assert "budget" in refused.failure.sentence
-    assert len(fake.calls(CHAT)) == 1
+    assert len(llm_server.calls(CHAT)) == 1
     with sessions() as session:
         assert session.scalars(select(LlmCall.status).order_by(LlmCall.id)).all() == [
             "ok",
@@ -198,66 +179,68 @@ def test_the_budget_refuses_before_any_request(
 
 
 def test_without_a_model_the_library_is_still_searched_and_nothing_is_stored(
-    sessions, settings, box, clock, fake, shipped, owner
+    sessions, settings, llm_box, llm_clock, llm_server, shipped, owner
 ):
-    answer = ask.ask(sessions, llm_settings(settings), box, QUESTION_EN, clock=clock.clock)
+    answer = ask.ask(sessions, llm_settings(settings), llm_box, QUESTION_EN, clock=llm_clock.clock)
     assert answer.conversation_id is None
     assert answer.failure.code == "llm_not_configured"
     assert "Settings → Coach" in answer.failure.sentence
     assert [p.chunk_id for p in answer.passages] == retrieved(sessions, QUESTION_EN)
-    assert fake.requests == []
+    assert llm_server.requests == []
     with sessions() as session:
         assert session.scalars(select(CoachConversation)).all() == []
 
 
 def test_with_an_embedding_model_the_question_is_embedded_for_retrieval(
-    sessions, settings, box, clock, fake, shipped, owner
+    sessions, settings, llm_box, llm_clock, llm_server, shipped, owner
 ):
-    env = llm_settings(
+    llm_env = llm_settings(
         settings,
-        llm_base_url=fake.base_url,
+        llm_base_url=llm_server.base_url,
         llm_model=MODEL,
         llm_api_key=KEY,
         llm_embedding_model="test-embed",
     )
-    fake.answer({"answer": "Two weeks.", "citations": []})
-    answer = ask.ask(sessions, env, box, QUESTION_EN, clock=clock.clock)
+    llm_server.answer({"answer": "Two weeks.", "citations": []})
+    answer = ask.ask(sessions, llm_env, llm_box, QUESTION_EN, clock=llm_clock.clock)
     assert answer.failure is None
-    assert [c.body["input"] for c in fake.calls(EMBEDDINGS)] == [[QUESTION_EN]]
+    assert [c.body["input"] for c in llm_server.calls(EMBEDDINGS)] == [[QUESTION_EN]]
     with sessions() as session:
         purposes = session.scalars(select(LlmCall.purpose).order_by(LlmCall.id)).all()
     assert purposes == ["library_search", "ask"]
 
 
-def test_a_follow_up_carries_the_conversation(sessions, env, box, clock, fake, shipped, owner):
-    fake.answer({"answer": "About two weeks.", "citations": []})
-    first = ask.ask(sessions, env, box, QUESTION_EN, clock=clock.clock)
-    fake.answer({"answer": "Keep some intensity.", "citations": []})
+def test_a_follow_up_carries_the_conversation(
+    sessions, llm_env, llm_box, llm_clock, llm_server, shipped, owner
+):
+    llm_server.answer({"answer": "About two weeks.", "citations": []})
+    first = ask.ask(sessions, llm_env, llm_box, QUESTION_EN, clock=llm_clock.clock)
+    llm_server.answer({"answer": "Keep some intensity.", "citations": []})
     second = ask.ask(
         sessions,
-        env,
-        box,
+        llm_env,
+        llm_box,
         "And should I still run intervals?",
         conversation_id=first.conversation_id,
-        clock=clock.clock,
+        clock=llm_clock.clock,
     )
     assert second.conversation_id == first.conversation_id
-    messages = fake.calls(CHAT)[1].body["messages"]
+    messages = llm_server.calls(CHAT)[1].body["messages"]
     assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
     assert messages[1]["content"] == QUESTION_EN and messages[2]["content"] == "About two weeks."
     with pytest.raises(ask.AskError) as gone:
-        ask.ask(sessions, env, box, "Hello?", conversation_id=987654, clock=clock.clock)
+        ask.ask(sessions, llm_env, llm_box, "Hello?", conversation_id=987654, clock=llm_clock.clock)
     assert gone.value.code == "not_found"
 
 
 @pytest.mark.parametrize(("question", "code"), [("   ", "empty"), ("x" * 2001, "too_long")])
 def test_a_question_refused_before_anything_is_asked(
-    sessions, env, box, clock, fake, question, code
+    sessions, llm_env, llm_box, llm_clock, llm_server, question, code
 ):
     with pytest.raises(ask.AskError) as refused:
-        ask.ask(sessions, env, box, question, clock=clock.clock)
+        ask.ask(sessions, llm_env, llm_box, question, clock=llm_clock.clock)
     assert refused.value.code == code
-    assert fake.requests == []
+    assert llm_server.requests == []
 
 
 def _run(day, name: str) -> bytes:
@@ -272,13 +255,13 @@ def _run(day, name: str) -> bytes:
 
 
 def test_the_prompt_carries_the_snapshot_without_what_only_stravas_api_brought(
-    sessions, env, box, clock, fake, shipped, owner
+    sessions, llm_env, llm_box, llm_clock, llm_server, shipped, owner
 ):
     today = datetime.now(SEOUL).date()
     watch_day, strava_day = today - timedelta(days=1), today - timedelta(days=3)
     import_files(
         sessions,
-        env,
+        llm_env,
         {"watch.fit": _run(watch_day, "watch"), "strava.fit": _run(strava_day, "strava")},
     )
     with sessions.begin() as session:
@@ -292,14 +275,14 @@ def test_the_prompt_carries_the_snapshot_without_what_only_stravas_api_brought(
             .where(ActivitySource.activity_id == strava_only.id)
             .values(source="strava")
         )
-    fake.answer({"answer": "Easy today.", "citations": []})
+    llm_server.answer({"answer": "Easy today.", "citations": []})
 
-    ask.ask(sessions, env, box, "How did my runs go this week?", clock=clock.clock)
+    ask.ask(sessions, llm_env, llm_box, "How did my runs go this week?", clock=llm_clock.clock)
 
     with sessions() as session:
-        current = config.load_config(session, env)
+        current = config.load_config(session, llm_env)
         expected = build_snapshot(session, withheld=current.withheld)
-    system = system_prompt(fake)
+    system = system_prompt(llm_server)
     assert f"Athlete snapshot (JSON):\n{expected.text}\n" in system
     dates = [s["date"] for s in json.loads(expected.text)["recent_sessions"]]
     assert watch_day.isoformat() in dates and strava_day.isoformat() not in dates
@@ -309,12 +292,12 @@ def test_the_prompt_carries_the_snapshot_without_what_only_stravas_api_brought(
 
 
 def test_conversations_are_listed_deleted_and_purged_after_the_retention(
-    sessions, env, box, clock, fake, shipped, owner
+    sessions, llm_env, llm_box, llm_clock, llm_server, shipped, owner
 ):
-    fake.answer({"answer": "Two weeks.", "citations": []}, times=2)
-    old = ask.ask(sessions, env, box, QUESTION_EN, clock=clock.clock)
-    clock.current += timedelta(days=20)
-    new = ask.ask(sessions, env, box, QUESTION_KO, clock=clock.clock)
+    llm_server.answer({"answer": "Two weeks.", "citations": []}, times=2)
+    old = ask.ask(sessions, llm_env, llm_box, QUESTION_EN, clock=llm_clock.clock)
+    llm_clock.current += timedelta(days=20)
+    new = ask.ask(sessions, llm_env, llm_box, QUESTION_KO, clock=llm_clock.clock)
     with sessions() as session:
         listed = ask.list_conversations(session)
     assert [(c.id, c.messages) for c in listed] == [
@@ -324,7 +307,7 @@ def test_conversations_are_listed_deleted_and_purged_after_the_retention(
 
     # 30 days (the default retention) after its last question, the first one goes.
     gone = ask.purge_conversations(
-        sessions, now=clock.current + timedelta(days=11), retention_days=30
+        sessions, now=llm_clock.current + timedelta(days=11), retention_days=30
     )
     assert gone == 1
     with sessions() as session:

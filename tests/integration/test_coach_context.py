@@ -21,10 +21,6 @@ from app.config import get_settings
 from app.models import Activity, ActivityMetrics, ActivitySource, DailyWellness
 from app.services.coach import config
 from app.services.coach.context import build_snapshot, strava_only_count
-from app.services.sync import connections, oauth
-from app.services.sync.adapters import strava_source
-from app.services.work.runner import InlineWorkRunner
-from tests.conftest import with_settings
 from tests.support.fake_strava import FakeStrava, make_streams
 from tests.support.fitwriter import write_activity
 from tests.support.importing import import_files
@@ -215,7 +211,7 @@ def test_withheld_groups_are_absent(sessions, history):
 
 
 def test_an_activity_only_stravas_api_brought_reaches_nothing_the_coach_sends(
-    app, sessions, settings, history, strava
+    sessions, history, strava, connect_strava
 ):
     with sessions() as session:
         before = build_snapshot(session, today=_today(), withheld=())
@@ -223,19 +219,7 @@ def test_an_activity_only_stravas_api_brought_reaches_nothing_the_coach_sends(
 
     # A ride that only Strava's API brings, two days ago, with power, heart rate and GPS.
     strava.add_activity(_start(2, 18), sport_type="Ride", streams=make_streams(3600))
-    fast = with_settings(settings, sync_delay_s=0.0)
-    runner = InlineWorkRunner(
-        sessions,
-        fast,
-        app.state.secret_box,
-        {"strava": strava_source(fast, endpoints=strava.endpoints)},
-        clock=Clock(),
-    )
-    with sessions.begin() as session:
-        oauth.save_app_credentials(
-            session, app.state.secret_box, "strava", str(strava.client_id), strava.client_secret
-        )
-        connections.save_tokens(session, app.state.secret_box, "strava", strava.issue_tokens())
+    runner = connect_strava(strava, Clock())
     runner.submit_sync("strava").result()
 
     with sessions() as session:

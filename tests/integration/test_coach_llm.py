@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import logging
 import socket
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -26,7 +25,7 @@ from app.security.keys import SecretBox
 from app.services.coach import audit, config, llm
 from app.services.coach.config import SettingsForm
 from tests.support.coach_llm import KEY, MODEL, TestClock, llm_settings
-from tests.support.fake_llm import CHAT, EMBEDDINGS, FakeLlm, openai_error
+from tests.support.fake_llm import CHAT, EMBEDDINGS, openai_error
 
 
 class Decision(BaseModel):
@@ -40,41 +39,16 @@ MESSAGES = [
 ]
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeLlm]:
-    server = FakeLlm(api_key=KEY).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def box() -> SecretBox:
-    return SecretBox(Fernet.generate_key().decode())
-
-
-@pytest.fixture
-def clock() -> TestClock:
-    return TestClock(datetime(2026, 3, 10, 3, 0, tzinfo=UTC))
-
-
-@pytest.fixture
-def env(settings, fake):
-    """The fake endpoint configured through the environment only."""
-    return llm_settings(settings, llm_base_url=fake.base_url, llm_model=MODEL, llm_api_key=KEY)
-
-
-def ask(sessions, env, box, clock, **kwargs):
+def ask(sessions, llm_env, llm_box, llm_clock, **kwargs):
     return llm.call_structured(
         sessions,
-        env,
-        box,
+        llm_env,
+        llm_box,
         purpose=kwargs.pop("purpose", "ask"),
         prompt_version=kwargs.pop("prompt_version", "ask-1"),
         messages=kwargs.pop("messages", MESSAGES),
         output=Decision,
-        clock=clock.clock,
+        clock=llm_clock.clock,
         **kwargs,
     )
 
@@ -94,16 +68,16 @@ def free_port() -> int:
 
 
 def test_each_setting_comes_from_the_page_else_the_environment_else_the_default(
-    sessions, settings, box, owner
+    sessions, settings, llm_box, owner
 ):
-    env = llm_settings(
+    llm_env = llm_settings(
         settings,
         llm_base_url="http://ollama:11434/v1",
         llm_model="qwen3:8b",
         llm_monthly_token_budget=500_000,
     )
     with sessions() as session:
-        current = config.load_config(session, env)
+        current = config.load_config(session, llm_env)
     assert current.base_url == config.Value("http://ollama:11434/v1", "env")
     assert current.model == config.Value("qwen3:8b", "env")
     assert current.token_budget == config.Value(500_000, "env")
@@ -116,7 +90,7 @@ def test_each_setting_comes_from_the_page_else_the_environment_else_the_default(
 
     config.save_settings(
         sessions,
-        box,
+        llm_box,
         SettingsForm(
             model="gpt-4o-mini",
             timeout_s="45",
@@ -126,7 +100,7 @@ def test_each_setting_comes_from_the_page_else_the_environment_else_the_default(
         ),
     )
     with sessions() as session:
-        current = config.load_config(session, env)
+        current = config.load_config(session, llm_env)
     assert current.base_url == config.Value("http://ollama:11434/v1", "env")  # not entered here
     assert current.model == config.Value("gpt-4o-mini", "ui")
     assert current.timeout_s == config.Value(45.0, "ui")
@@ -135,9 +109,9 @@ def test_each_setting_comes_from_the_page_else_the_environment_else_the_default(
     assert current.language == config.Value("ko", "ui")
 
     # Clearing a field hands it back to the environment.
-    config.save_settings(sessions, box, SettingsForm(timeout_s="45"))
+    config.save_settings(sessions, llm_box, SettingsForm(timeout_s="45"))
     with sessions() as session:
-        current = config.load_config(session, env)
+        current = config.load_config(session, llm_env)
     assert current.model == config.Value("qwen3:8b", "env")
     assert current.token_budget == config.Value(500_000, "env")
     assert current.retention_days == config.Value(30, "default")
@@ -155,19 +129,21 @@ def test_each_setting_comes_from_the_page_else_the_environment_else_the_default(
         (SettingsForm(prices=[("gpt-4o-mini", "0.15", "")]), "both prices"),
     ],
 )
-def test_a_wrong_value_is_refused_with_a_sentence_and_nothing_is_saved(sessions, box, form, words):
+def test_a_wrong_value_is_refused_with_a_sentence_and_nothing_is_saved(
+    sessions, llm_box, form, words
+):
     with pytest.raises(config.CoachSettingsError, match=words):
-        config.save_settings(sessions, box, form)
+        config.save_settings(sessions, llm_box, form)
     with sessions() as session:
         assert session.get(CoachSettings, 1) is None
 
 
 def test_the_key_entered_on_the_page_is_encrypted_and_only_its_last_four_are_known(
-    sessions, settings, box, fake
+    sessions, settings, llm_box, llm_server
 ):
-    env = llm_settings(settings, llm_api_key="sk-from-the-environment-0000")
+    llm_env = llm_settings(settings, llm_api_key="sk-from-the-environment-0000")
     config.save_settings(
-        sessions, box, SettingsForm(base_url=fake.base_url, model=MODEL, api_key=KEY)
+        sessions, llm_box, SettingsForm(base_url=llm_server.base_url, model=MODEL, api_key=KEY)
     )
     with sessions() as session:
         stored = session.execute(
@@ -175,47 +151,51 @@ def test_the_key_entered_on_the_page_is_encrypted_and_only_its_last_four_are_kno
         ).one()
         dump = session.execute(text("SELECT row_to_json(c)::text FROM coach_settings c")).scalar()
     assert KEY not in dump and KEY[:-4] not in dump
-    assert box.decrypt(stored.api_key_encrypted) == KEY
+    assert llm_box.decrypt(stored.api_key_encrypted) == KEY
     assert stored.api_key_last4 == KEY[-4:]
 
     with sessions() as session:
-        shown = config.load_config(session, env)  # no box: the page's view
-        used = config.load_config(session, env, box)
+        shown = config.load_config(session, llm_env)  # no llm_box: the page's view
+        used = config.load_config(session, llm_env, llm_box)
     assert shown.key == config.KeyState("ui", KEY[-4:]) and shown.api_key == ""
     assert used.api_key == KEY  # the page's key wins over the environment's
     assert KEY not in repr(used)
 
     # An empty key field keeps the key; "remove" hands it back to the environment.
-    config.save_settings(sessions, box, SettingsForm(base_url=fake.base_url, model=MODEL))
+    config.save_settings(sessions, llm_box, SettingsForm(base_url=llm_server.base_url, model=MODEL))
     with sessions() as session:
-        assert config.load_config(session, env, box).api_key == KEY
+        assert config.load_config(session, llm_env, llm_box).api_key == KEY
     config.save_settings(
-        sessions, box, SettingsForm(base_url=fake.base_url, model=MODEL, forget_key=True)
+        sessions, llm_box, SettingsForm(base_url=llm_server.base_url, model=MODEL, forget_key=True)
     )
     with sessions() as session:
-        back = config.load_config(session, env, box)
+        back = config.load_config(session, llm_env, llm_box)
     assert back.key.origin == "env" and back.api_key == "sk-from-the-environment-0000"
 
 
 def test_a_key_saved_under_another_secret_key_is_reported_not_used(
-    sessions, settings, box, fake, clock
+    sessions, settings, llm_box, llm_server, llm_clock
 ):
     config.save_settings(
-        sessions, box, SettingsForm(base_url=fake.base_url, model=MODEL, api_key=KEY)
+        sessions, llm_box, SettingsForm(base_url=llm_server.base_url, model=MODEL, api_key=KEY)
     )
     other = SecretBox(Fernet.generate_key().decode())
-    result = ask(sessions, llm_settings(settings), other, clock)
+    result = ask(sessions, llm_settings(settings), other, llm_clock)
     assert not result.ok and result.failure.code == "llm_key_unreadable"
-    assert fake.requests == []
+    assert llm_server.requests == []
 
 
 # --- calls -------------------------------------------------------------------------------------
 
 
-def test_every_request_of_a_call_is_recorded_with_its_figures(sessions, env, box, fake, clock):
-    fake.answer_text("Sure! I think you should rest.")  # not JSON: re-asked once
-    fake.answer({"action": "rest", "reason": "TSB is low"})
-    result = ask(sessions, env, box, clock, purpose="daily_decision", prompt_version="decide-3")
+def test_every_request_of_a_call_is_recorded_with_its_figures(
+    sessions, llm_env, llm_box, llm_server, llm_clock
+):
+    llm_server.answer_text("Sure! I think you should rest.")  # not JSON: re-asked once
+    llm_server.answer({"action": "rest", "reason": "TSB is low"})
+    result = ask(
+        sessions, llm_env, llm_box, llm_clock, purpose="daily_decision", prompt_version="decide-3"
+    )
     assert result.ok and result.value == Decision(action="rest", reason="TSB is low")
     assert result.requests == 2 and result.model == MODEL
 
@@ -226,7 +206,7 @@ def test_every_request_of_a_call_is_recorded_with_its_figures(sessions, env, box
     for row in (first, second):
         assert row.purpose == "daily_decision" and row.prompt_version == "decide-3"
         assert row.model == MODEL and row.kind == "chat"
-        assert row.created_at == clock.current
+        assert row.created_at == llm_clock.current
         assert row.prompt_tokens and row.prompt_tokens > 0 and row.completion_tokens
         assert row.latency_ms is not None and len(row.prompt_sha256) == 64
         assert "TSB is -25" in row.request and KEY not in row.request
@@ -236,24 +216,28 @@ def test_every_request_of_a_call_is_recorded_with_its_figures(sessions, env, box
     assert result.prompt_tokens == first.prompt_tokens + second.prompt_tokens
 
 
-def test_a_secret_in_a_prompt_is_redacted_in_the_audit(sessions, env, box, fake, clock):
-    fake.answer({"action": "ease", "reason": "ok"})
+def test_a_secret_in_a_prompt_is_redacted_in_the_audit(
+    sessions, llm_env, llm_box, llm_server, llm_clock
+):
+    llm_server.answer({"action": "ease", "reason": "ok"})
     messages = [{"role": "user", "content": "my api_key=sk-leaked-123456789 should I ease?"}]
-    ask(sessions, env, box, clock, messages=messages)
+    ask(sessions, llm_env, llm_box, llm_clock, messages=messages)
     (row,) = rows(sessions)
     assert "sk-leaked-123456789" not in row.request
     assert "api_key=***" in row.request
 
 
-def test_the_cost_is_counted_when_the_model_has_a_price(sessions, env, box, fake, clock):
-    config.save_settings(sessions, box, SettingsForm(prices=[(MODEL, "2.50", "10")]))
-    fake.answer({"action": "ease", "reason": "ok"})
-    ask(sessions, env, box, clock)
+def test_the_cost_is_counted_when_the_model_has_a_price(
+    sessions, llm_env, llm_box, llm_server, llm_clock
+):
+    config.save_settings(sessions, llm_box, SettingsForm(prices=[(MODEL, "2.50", "10")]))
+    llm_server.answer({"action": "ease", "reason": "ok"})
+    ask(sessions, llm_env, llm_box, llm_clock)
     (row,) = rows(sessions)
     expected = (row.prompt_tokens * 2.5 + row.completion_tokens * 10) / 1_000_000
     assert row.cost_usd == pytest.approx(expected)
     with sessions() as session:
-        used = audit.usage(session, audit.month_of(clock.current, "Asia/Seoul"))
+        used = audit.usage(session, audit.month_of(llm_clock.current, "Asia/Seoul"))
     assert used.cost_usd == pytest.approx(expected) and used.unpriced_requests == 0
 
 
@@ -287,13 +271,13 @@ def test_the_cost_is_counted_when_the_model_has_a_price(sessions, env, box, fake
     ],
 )
 def test_a_failed_call_gives_a_code_and_a_sentence_in_the_owners_language(
-    sessions, env, box, fake, clock, owner, script, code, words_en, words_ko
+    sessions, llm_env, llm_box, llm_server, llm_clock, owner, script, code, words_en, words_ko
 ):
-    script(fake)
+    script(llm_server)
     owner_locale = "ko"
     with sessions.begin() as session:
         session.execute(text("UPDATE owner SET locale = :l"), {"l": owner_locale})
-    result = ask(sessions, env, box, clock)
+    result = ask(sessions, llm_env, llm_box, llm_clock)
     assert not result.ok and result.value is None
     assert result.failure.code == code
     assert words_ko in result.failure.sentence
@@ -304,30 +288,30 @@ def test_a_failed_call_gives_a_code_and_a_sentence_in_the_owners_language(
     assert recorded[-1].error_code == code
 
 
-def test_no_model_configured_is_a_sentence_and_no_request(sessions, settings, box, clock):
-    result = ask(sessions, llm_settings(settings), box, clock)
+def test_no_model_configured_is_a_sentence_and_no_request(sessions, settings, llm_box, llm_clock):
+    result = ask(sessions, llm_settings(settings), llm_box, llm_clock)
     assert result.failure.code == "llm_not_configured"
     assert "Settings → Coach" in result.failure.describe()
     assert rows(sessions) == []
 
 
-def test_the_key_is_never_logged(sessions, settings, box, fake, clock):
+def test_the_key_is_never_logged(sessions, settings, llm_box, llm_server, llm_clock):
     key = "sk-proj-Coach7Lq2Wv9Xe4Rt8Yu1"
-    fake.api_key = key
+    llm_server.api_key = key
     stream = io.StringIO()
     configure_logging("DEBUG", stream=stream)
     try:
         config.save_settings(
-            sessions, box, SettingsForm(base_url=fake.base_url, model=MODEL, api_key=key)
+            sessions, llm_box, SettingsForm(base_url=llm_server.base_url, model=MODEL, api_key=key)
         )
         # Careless code logging the key right after it was saved is still safe.
         logging.getLogger("app.test").warning("the key was %s", key)
-        fake.fail(500, body=openai_error(f"upstream said: invalid key {key}"), times=2)
-        failed = ask(sessions, llm_settings(settings), box, clock)
+        llm_server.fail(500, body=openai_error(f"upstream said: invalid key {key}"), times=2)
+        failed = ask(sessions, llm_settings(settings), llm_box, llm_clock)
     finally:
         logging.getLogger().handlers.clear()
     assert failed.failure.code == "llm_unavailable"
-    assert fake.calls(CHAT)[0].headers["authorization"] == f"Bearer {key}"
+    assert llm_server.calls(CHAT)[0].headers["authorization"] == f"Bearer {key}"
     logged = stream.getvalue()
     assert "the key was ***" in logged
     assert key not in logged
@@ -338,18 +322,22 @@ def test_the_key_is_never_logged(sessions, settings, box, fake, clock):
 # --- budget ------------------------------------------------------------------------------------
 
 
-def test_the_budget_is_enforced_before_the_call(sessions, env, box, fake, clock, owner):
-    config.save_settings(sessions, box, SettingsForm(token_budget="20"))
-    fake.answer({"action": "rest", "reason": "tired legs after the long ride"})
-    assert ask(sessions, env, box, clock).ok  # under the budget when asked
+def test_the_budget_is_enforced_before_the_call(
+    sessions, llm_env, llm_box, llm_server, llm_clock, owner
+):
+    config.save_settings(sessions, llm_box, SettingsForm(token_budget="20"))
+    llm_server.answer({"action": "rest", "reason": "tired legs after the long ride"})
+    assert ask(sessions, llm_env, llm_box, llm_clock).ok  # under the budget when asked
     used = sum((r.prompt_tokens or 0) + (r.completion_tokens or 0) for r in rows(sessions))
     assert used >= 20
-    sent = len(fake.requests)
+    sent = len(llm_server.requests)
 
-    clock.current += timedelta(hours=1)
-    refused = ask(sessions, env, box, clock, purpose="plan_draft", prompt_version="plan-2")
+    llm_clock.current += timedelta(hours=1)
+    refused = ask(
+        sessions, llm_env, llm_box, llm_clock, purpose="plan_draft", prompt_version="plan-2"
+    )
     assert not refused.ok and refused.failure.code == "llm_budget_exceeded"
-    assert len(fake.requests) == sent  # nothing reached the server
+    assert len(llm_server.requests) == sent  # nothing reached the server
     assert refused.failure.params["resets_on"] == "2026-04-01"
     with i18n.using(locale="en"):
         assert "this month's budget" in refused.failure.describe()
@@ -367,41 +355,48 @@ def test_the_budget_is_enforced_before_the_call(sessions, env, box, fake, clock,
     with sessions.begin() as session:
         session.execute(text("UPDATE coach_settings SET embedding_model = 'test-embed'"))
     vectors = llm.embed(
-        sessions, env, box, purpose="library_index", texts=["easy run"], clock=clock.clock
+        sessions,
+        llm_env,
+        llm_box,
+        purpose="library_index",
+        texts=["easy run"],
+        clock=llm_clock.clock,
     )
-    assert vectors.failure.code == "llm_budget_exceeded" and fake.calls(EMBEDDINGS) == []
+    assert vectors.failure.code == "llm_budget_exceeded" and llm_server.calls(EMBEDDINGS) == []
 
 
-def test_a_cost_budget_stops_calls_once_spent(sessions, env, box, fake, clock):
+def test_a_cost_budget_stops_calls_once_spent(sessions, llm_env, llm_box, llm_server, llm_clock):
     config.save_settings(
         sessions,
-        box,
+        llm_box,
         SettingsForm(token_budget="0", cost_budget_usd="0.0001", prices=[(MODEL, "1000", "1000")]),
     )
-    fake.answer({"action": "rest", "reason": "ok"})
-    assert ask(sessions, env, box, clock).ok
-    refused = ask(sessions, env, box, clock)
+    llm_server.answer({"action": "rest", "reason": "ok"})
+    assert ask(sessions, llm_env, llm_box, llm_clock).ok
+    refused = ask(sessions, llm_env, llm_box, llm_clock)
     assert refused.failure.code == "llm_budget_exceeded"
     assert refused.failure.params["kind"] == "cost"
-    assert len(fake.calls(CHAT)) == 1
+    assert len(llm_server.calls(CHAT)) == 1
 
 
-def test_the_budgets_month_is_the_owners_month_in_seoul(sessions, env, box, fake, owner):
+def test_the_budgets_month_is_the_owners_month_in_seoul(
+    sessions, llm_env, llm_box, llm_server, owner
+):
     """23:30 on 31 March in Seoul is still March (14:30 UTC); 00:30 on 1 April is April
     (15:30 UTC the same day)."""
-    config.save_settings(sessions, box, SettingsForm(token_budget="20"))
+    config.save_settings(sessions, llm_box, SettingsForm(token_budget="20"))
     march_night = TestClock(datetime(2026, 3, 31, 14, 0, tzinfo=UTC))  # 23:00 KST, 31 March
-    fake.answer({"action": "rest", "reason": "tired legs after the long ride"})
-    assert ask(sessions, env, box, march_night).ok
+    llm_server.answer({"action": "rest", "reason": "tired legs after the long ride"})
+    assert ask(sessions, llm_env, llm_box, march_night).ok
 
     march_night.current = datetime(2026, 3, 31, 14, 30, tzinfo=UTC)  # 23:30 KST
-    refused = ask(sessions, env, box, march_night)
+    refused = ask(sessions, llm_env, llm_box, march_night)
     assert refused.failure.code == "llm_budget_exceeded"
     assert refused.failure.params["resets_on"] == "2026-04-01"
 
     april = TestClock(datetime(2026, 3, 31, 15, 30, tzinfo=UTC))  # 00:30 KST, 1 April
-    fake.answer({"action": "ease", "reason": "new month"})
-    assert ask(sessions, env, box, april).ok
+    llm_server.answer({"action": "ease", "reason": "new month"})
+    assert ask(sessions, llm_env, llm_box, april).ok
     with sessions() as session:
         month = audit.month_of(april.current, "Asia/Seoul")
         assert month.first_day.isoformat() == "2026-04-01"
@@ -409,16 +404,16 @@ def test_the_budgets_month_is_the_owners_month_in_seoul(sessions, env, box, fake
         assert audit.usage(session, month).calls == 1
 
 
-def test_usage_this_month_by_purpose(sessions, env, box, fake, clock):
-    fake.answer({"action": "rest", "reason": "a"})
-    ask(sessions, env, box, clock, purpose="ask")
-    fake.answer_text("nope")
-    fake.answer({"action": "push", "reason": "b"})
-    ask(sessions, env, box, clock, purpose="daily_decision")
-    fake.answer({"action": "push", "reason": "c"})
-    ask(sessions, env, box, clock, purpose="daily_decision")
+def test_usage_this_month_by_purpose(sessions, llm_env, llm_box, llm_server, llm_clock):
+    llm_server.answer({"action": "rest", "reason": "a"})
+    ask(sessions, llm_env, llm_box, llm_clock, purpose="ask")
+    llm_server.answer_text("nope")
+    llm_server.answer({"action": "push", "reason": "b"})
+    ask(sessions, llm_env, llm_box, llm_clock, purpose="daily_decision")
+    llm_server.answer({"action": "push", "reason": "c"})
+    ask(sessions, llm_env, llm_box, llm_clock, purpose="daily_decision")
     with sessions() as session:
-        used = audit.usage(session, audit.month_of(clock.current, "Asia/Seoul"))
+        used = audit.usage(session, audit.month_of(llm_clock.current, "Asia/Seoul"))
     by = {p.purpose: p for p in used.purposes}
     assert by["ask"].calls == 1 and by["ask"].requests == 1
     assert by["daily_decision"].calls == 2 and by["daily_decision"].requests == 3
@@ -431,21 +426,21 @@ def test_usage_this_month_by_purpose(sessions, env, box, fake, clock):
 # --- audit purge -------------------------------------------------------------------------------
 
 
-def test_the_audit_texts_are_emptied_after_the_retention(sessions, env, box, fake):
-    config.save_settings(sessions, box, SettingsForm(retention_days="30"))
+def test_the_audit_texts_are_emptied_after_the_retention(sessions, llm_env, llm_box, llm_server):
+    config.save_settings(sessions, llm_box, SettingsForm(retention_days="30"))
     old = TestClock(datetime(2026, 1, 1, 12, 0, tzinfo=UTC))
     recent = TestClock(datetime(2026, 1, 25, 12, 0, tzinfo=UTC))
-    fake.answer({"action": "rest", "reason": "old"}, times=2)
-    ask(sessions, env, box, old)
-    ask(sessions, env, box, recent)
+    llm_server.answer({"action": "rest", "reason": "old"}, times=2)
+    ask(sessions, llm_env, llm_box, old)
+    ask(sessions, llm_env, llm_box, recent)
 
     now = datetime(2026, 2, 1, 12, 0, 1, tzinfo=UTC)  # 31 days after the first
-    assert audit.purge_expired(sessions, env, now=now) == 1
+    assert audit.purge_expired(sessions, llm_env, now=now) == 1
     first, second = rows(sessions)
     assert first.request is None and first.response is None and first.purged_at == now
     assert first.prompt_tokens and first.prompt_sha256  # the figures stay
     assert second.request is not None and second.purged_at is None
-    assert audit.purge_expired(sessions, env, now=now) == 0  # once
+    assert audit.purge_expired(sessions, llm_env, now=now) == 0  # once
 
 
 # --- metrics -----------------------------------------------------------------------------------
@@ -455,15 +450,15 @@ def _sample(name: str, **labels) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-def test_the_metrics_count_requests_and_tokens(sessions, env, box, fake, clock):
+def test_the_metrics_count_requests_and_tokens(sessions, llm_env, llm_box, llm_server, llm_clock):
     purpose = "metrics_probe"
     before_ok = _sample("domestique_llm_calls_total", purpose=purpose, status="ok")
     before_invalid = _sample("domestique_llm_calls_total", purpose=purpose, status="invalid")
     before_prompt = _sample("domestique_llm_tokens_total", purpose=purpose, kind="prompt")
     before_completion = _sample("domestique_llm_tokens_total", purpose=purpose, kind="completion")
-    fake.answer_text("not json")
-    fake.answer({"action": "rest", "reason": "ok"})
-    ask(sessions, env, box, clock, purpose=purpose)
+    llm_server.answer_text("not json")
+    llm_server.answer({"action": "rest", "reason": "ok"})
+    ask(sessions, llm_env, llm_box, llm_clock, purpose=purpose)
     recorded = rows(sessions)
     assert _sample("domestique_llm_calls_total", purpose=purpose, status="ok") == before_ok + 1
     assert (
@@ -477,9 +472,9 @@ def test_the_metrics_count_requests_and_tokens(sessions, env, box, fake, clock):
         "domestique_llm_tokens_total", purpose=purpose, kind="completion"
     ) == before_completion + sum(r.completion_tokens for r in recorded)
 
-    config.save_settings(sessions, box, SettingsForm(token_budget="1"))
+    config.save_settings(sessions, llm_box, SettingsForm(token_budget="1"))
     before_refused = _sample("domestique_llm_calls_total", purpose=purpose, status="refused")
-    ask(sessions, env, box, clock, purpose=purpose)
+    ask(sessions, llm_env, llm_box, llm_clock, purpose=purpose)
     assert (
         _sample("domestique_llm_calls_total", purpose=purpose, status="refused")
         == before_refused + 1
@@ -489,20 +484,20 @@ def test_the_metrics_count_requests_and_tokens(sessions, env, box, fake, clock):
 # --- Test connection ---------------------------------------------------------------------------
 
 
-def _test(sessions, settings, box, clock, **form):
-    config.save_settings(sessions, box, SettingsForm(**form))
+def _test(sessions, settings, llm_box, llm_clock, **form):
+    config.save_settings(sessions, llm_box, SettingsForm(**form))
     with i18n.using(locale="en"):
-        return llm.test_connection(sessions, settings, box, clock=clock.clock)
+        return llm.test_connection(sessions, settings, llm_box, clock=llm_clock.clock)
 
 
-def test_connection_ok_in_words_and_recorded(sessions, settings, box, fake, clock):
-    fake.answer({"ok": True})
+def test_connection_ok_in_words_and_recorded(sessions, settings, llm_box, llm_server, llm_clock):
+    llm_server.answer({"ok": True})
     result = _test(
         sessions,
         llm_settings(settings),
-        box,
-        clock,
-        base_url=fake.base_url,
+        llm_box,
+        llm_clock,
+        base_url=llm_server.base_url,
         model=MODEL,
         api_key=KEY,
         embedding_model="test-embed",
@@ -528,43 +523,47 @@ def test_connection_ok_in_words_and_recorded(sessions, settings, box, fake, cloc
         ("quota", "quota_exceeded", "out of credit"),
     ],
 )
-def test_connection_failures_in_words(sessions, settings, box, fake, clock, case, code, words):
-    form = {"base_url": fake.base_url, "model": MODEL, "api_key": KEY}
+def test_connection_failures_in_words(
+    sessions, settings, llm_box, llm_server, llm_clock, case, code, words
+):
+    form = {"base_url": llm_server.base_url, "model": MODEL, "api_key": KEY}
     if case == "key":
         form["api_key"] = "sk-wrong-key-0000000000"
     elif case == "model":
         form["model"] = "llama9:70b"
     elif case == "address":
-        form["base_url"] = fake.root_url
+        form["base_url"] = llm_server.root_url
     elif case == "unreachable":
         form["base_url"] = f"http://127.0.0.1:{free_port()}/v1"
     elif case == "unstructured":
-        fake.answer_text("ok", times=2)
+        llm_server.answer_text("ok", times=2)
     elif case == "rate":
-        fake.fail(429, headers={"Retry-After": "5"})
+        llm_server.fail(429, headers={"Retry-After": "5"})
     elif case == "quota":
-        fake.fail(
+        llm_server.fail(
             429,
             body=openai_error("quota", type_="insufficient_quota", code="insufficient_quota"),
         )
-    result = _test(sessions, llm_settings(settings), box, clock, **form)
+    result = _test(sessions, llm_settings(settings), llm_box, llm_clock, **form)
     assert not result.ok and result.code == code
     assert words in " ".join(result.sentences)
-    assert clock.sleeps == []  # the button never waits
+    assert llm_clock.sleeps == []  # the button never waits
     if case == "model":
         assert "The server offers: coach-model" in result.sentences[1]
     assert rows(sessions), "the test's requests are recorded too"
 
 
-def test_connection_without_settings_says_how_to_configure(sessions, settings, box, clock):
+def test_connection_without_settings_says_how_to_configure(sessions, settings, llm_box, llm_clock):
     with i18n.using(locale="ko"):
-        result = llm.test_connection(sessions, llm_settings(settings), box, clock=clock.clock)
+        result = llm.test_connection(
+            sessions, llm_settings(settings), llm_box, clock=llm_clock.clock
+        )
     assert result.code == "not_configured" and not result.ok
     assert "설정" in result.sentences[0]
 
 
 def test_the_app_schedules_the_audit_purge_at_night_in_the_owners_time_zone(
-    settings, sessions, owner, box, fake
+    settings, sessions, owner, llm_box, llm_server
 ):
     from zoneinfo import ZoneInfo
 
@@ -584,10 +583,12 @@ def test_the_app_schedules_the_audit_purge_at_night_in_the_owners_time_zone(
     # The job's function is the purge with the retention in force.
     from app.jobs.coach import audit_purge_job
 
-    config.save_settings(sessions, box, SettingsForm(retention_days="1"))
-    env = llm_settings(settings, llm_base_url=fake.base_url, llm_model=MODEL, llm_api_key=KEY)
-    fake.answer({"action": "rest", "reason": "old"})
-    ask(sessions, env, box, TestClock(datetime.now(UTC) - timedelta(days=2)))
-    audit_purge_job(sessions, env).func()
+    config.save_settings(sessions, llm_box, SettingsForm(retention_days="1"))
+    llm_env = llm_settings(
+        settings, llm_base_url=llm_server.base_url, llm_model=MODEL, llm_api_key=KEY
+    )
+    llm_server.answer({"action": "rest", "reason": "old"})
+    ask(sessions, llm_env, llm_box, TestClock(datetime.now(UTC) - timedelta(days=2)))
+    audit_purge_job(sessions, llm_env).func()
     (row,) = rows(sessions)
     assert row.request is None and row.purged_at is not None

@@ -13,39 +13,55 @@ them.
 wellness, body weight, notes and names) are applied to every snapshot, here and in every
 prompt built from it.
 
-**Cost.** A fixed number of queries whatever the history (about a dozen; none per day or per
-activity); the findings (a correlation matrix, ~0.1 s on ten years) are kept per data version,
-as the Insights page keeps them.
+**Cost.** Two statements whatever the history (the owner's settings, then one statement whose
+row carries every part as JSON, all read from one pass over the activities); the findings (a
+correlation matrix, ~0.1 s on ten years) are kept per data version, as the Insights page keeps
+them.
 
 Later features add their part with :func:`register_section` (``mission``, ``plan``).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import REAL, Date, Float, Text, and_, column, func, literal, not_, or_, select, true
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import (
+    REAL,
+    Date,
+    Float,
+    Integer,
+    Text,
+    bindparam,
+    column,
+    func,
+    literal,
+    literal_column,
+    not_,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by, distinct_on
 from sqlalchemy.orm import Session
 
 from app import i18n
 from app.analytics import hrv, pmc
 from app.coach import context as shaping
-from app.models import Activity, ActivityMetrics, DailyWellness
-from app.models.owner import get_owner
+from app.models import Activity, ActivityMetrics, AthleteThreshold, CoachSettings, DailyWellness
+from app.models.owner import Owner
 from app.services.coach.ai_policy import ai_usable
-from app.services.coach.config import withheld_groups
 from app.services.metrics.compute import CYCLING_SPORTS, RUNNING_SPORTS
-from app.services.metrics.recompute import _stored_history, owner_today
-from app.services.metrics.thresholds import WINDOW_DAYS, HistoryRow, load_profile, load_thresholds
+from app.services.metrics.recompute import history_row
+from app.services.metrics.thresholds import WINDOW_DAYS, HistoryRow, Profile, Thresholds
 from app.services.pages import correlations
-from app.services.wellness import trends
 
 BASELINE_DAYS = hrv.BASELINE_DAYS
 WELLNESS_COLUMNS = (
@@ -102,9 +118,10 @@ def build_snapshot(
 ) -> Snapshot:
     """The snapshot as of ``today`` (the owner's today by default), without the groups in
     ``withheld`` (the owner's choice by default). Read-only."""
-    today = today or owner_today(session)
-    chosen = withheld_groups(session) if withheld is None else tuple(withheld)
-    inputs = read_inputs(session, today, skip_wellness="wellness" in chosen)
+    setup = _read_setup(session)
+    today = today or setup.owner_today()
+    chosen = setup.withheld if withheld is None else tuple(withheld)
+    inputs = read_inputs(session, today, skip_wellness="wellness" in chosen, setup=setup)
     data = shaping.snapshot(inputs, withheld=chosen)
     text = shaping.canonical_json(data)
     return Snapshot(data, text, shaping.snapshot_sha256(data))
@@ -118,145 +135,367 @@ def strava_only_count(session: Session) -> int:
 
 
 # --- reading -------------------------------------------------------------------------------
+#
+# Two statements: the owner's settings (time zone, profile, the groups withheld, the data
+# version the findings are kept under), then everything the shaping reads from the usable
+# activities and the daily wellness — each part one JSON value of the same row, computed from
+# one scan of the usable activities (a materialized CTE: the Strava test runs once per
+# activity, not once per part).
 
 
-def read_inputs(session: Session, today: date, *, skip_wellness: bool = False):
-    """Everything the shaping needs, from the usable activities only."""
-    usable = ai_usable() & (Activity.local_date <= today)
-    owner = get_owner(session)
-    profile = load_profile(session)
-    load_start, loads = _daily_loads(session, usable, today)
-    excluded = strava_only_count(session) > 0
-    return shaping.ContextInputs(
-        today=today,
-        sex=profile.sex,
-        birth_year=profile.birth_year,
-        sports=_sports(session, usable, today),
-        thresholds=_thresholds(session, usable, today, profile),
-        load_start=load_start,
-        loads=loads,
-        ctl_days=profile.ctl_days,
-        atl_days=profile.atl_days,
-        tsb_variant=(owner.tsb_variant if owner is not None else None) or "yesterday",
-        sessions=_sessions(session, usable, today),
-        periods=_periods(session, usable, today),
-        wellness=None if skip_wellness else _wellness(session, today),
-        body_weight=_body_weight(session, today),
-        findings=_findings(session, today, activities_excluded=excluded),
-        sections={name: provider(session, today) for name, provider in _SECTIONS.items()},
-    )
+@dataclass(frozen=True)
+class _Setup:
+    timezone: str | None
+    profile: Profile
+    tsb_variant: str
+    withheld: tuple[str, ...]
+    version: tuple
+
+    def owner_today(self) -> date:
+        return datetime.now(ZoneInfo(self.timezone or "UTC")).date()
 
 
-def _duration():
-    return func.coalesce(Activity.moving_s, Activity.elapsed_s)
-
-
-def _sports(session: Session, usable, today: date) -> list[str]:
-    """The sports of the last year, most time first."""
-    time_spent = func.sum(func.coalesce(_duration(), 0.0))
-    rows = session.execute(
-        select(Activity.sport, time_spent)
-        .where(usable, Activity.local_date > today - timedelta(days=365))
-        .group_by(Activity.sport)
-        .order_by(time_spent.desc(), Activity.sport)
-        .limit(SPORTS_LISTED)
-    ).all()
-    return [sport for sport, _ in rows]
-
-
-def _thresholds(session: Session, usable, today: date, profile) -> dict[str, Any]:
-    """The thresholds in force today as the metrics service resolves them, estimated from the
-    usable activities only: the rides and runs of the estimate window, and the activity that
-    holds the highest sustained heart rate."""
-    thresholds = load_thresholds(session, profile)
-    best_hr = session.execute(
-        select(ActivityMetrics.activity_id, Activity.local_date, ActivityMetrics.sustained_hr_bpm)
-        .join(Activity, Activity.id == ActivityMetrics.activity_id)
-        .where(
-            usable,
-            Activity.excluded_from_estimates_at.is_(None),
-            ActivityMetrics.sustained_hr_bpm.is_not(None),
-        )
-        .order_by(ActivityMetrics.sustained_hr_bpm.desc(), Activity.local_date, Activity.id)
-        .limit(1)
-    ).first()
-    if best_hr is not None:
-        activity_id, day, hr = best_hr
-        thresholds.add(HistoryRow(activity_id, day, hr, None, None, None))
-    window = usable & (Activity.local_date > today - timedelta(days=WINDOW_DAYS))
-    _stored_history(session, thresholds, window)  # after: a full row replaces the HR-only one
-    return thresholds.resolve(today)
-
-
-def _daily_loads(session: Session, usable, today: date) -> tuple[date | None, np.ndarray]:
-    rows = session.execute(
-        select(Activity.local_date, func.sum(ActivityMetrics.load))
-        .outerjoin(ActivityMetrics, ActivityMetrics.activity_id == Activity.id)
-        .where(usable)
-        .group_by(Activity.local_date)
-        .order_by(Activity.local_date)
-    ).all()
-    if not rows:
-        return None, np.zeros(0)
-    start = rows[0][0]
-    series = pmc.daily_load(
-        [(day, float(value or 0.0)) for day, value in rows], start=start, end=today
-    )
-    return start, series.load
-
-
-def _sessions(session: Session, usable, today: date) -> list[shaping.SessionRow]:
-    m = ActivityMetrics
-    rows = session.execute(
+@functools.cache
+def _setup_statement():
+    owner = (
         select(
+            func.json_build_array(
+                Owner.timezone,
+                Owner.sex,
+                Owner.birth_year,
+                Owner.hr_zone_model,
+                Owner.ctl_days,
+                Owner.atl_days,
+                Owner.tsb_variant,
+            )
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+    withheld = select(CoachSettings.withheld).where(CoachSettings.id == 1).scalar_subquery()
+    return select(owner, withheld, *map(literal_column, correlations.DATA_VERSION_COLUMNS))
+
+
+def _read_setup(session: Session) -> _Setup:
+    found, chosen, *version = session.execute(_setup_statement()).one()
+    if found is None:
+        timezone, profile, tsb_variant = None, Profile(), "yesterday"
+    else:
+        timezone, sex, birth_year, zones, ctl_days, atl_days, tsb_variant = found
+        profile = Profile(
+            sex=sex,
+            birth_year=birth_year,
+            hr_zone_model=zones or "lthr",
+            ctl_days=ctl_days or 42,
+            atl_days=atl_days or 7,
+        )
+    groups = tuple(g for g in shaping.GROUPS if chosen is not None and g in chosen)
+    return _Setup(timezone, profile, tsb_variant or "yesterday", groups, tuple(version))
+
+
+def _activities():
+    """Every activity, whether the coach may use it, and what every part reads of it
+    (materialized: read once, the Strava test made once per activity)."""
+    m = ActivityMetrics
+    return (
+        select(
+            ai_usable().label("usable"),
+            Activity.id,
             Activity.local_date,
+            Activity.start_time,
             Activity.sport,
-            _duration(),
+            Activity.name,
+            func.coalesce(Activity.moving_s, Activity.elapsed_s).label("duration_s"),
             Activity.distance_m,
+            Activity.excluded_from_estimates_at.is_not(None).label("excluded"),
+            m.activity_id.is_not(None).label("has_metrics"),
             m.load,
             m.load_model,
             m.intensity_factor,
             m.efficiency_factor,
             m.decoupling_pct,
-            Activity.name,
+            m.sustained_hr_bpm,
+            m.power_curve_w,
+            m.pace_bests,
         )
         .outerjoin(m, m.activity_id == Activity.id)
-        .where(usable, Activity.local_date > today - timedelta(days=shaping.RECENT_DAYS))
-        .order_by(Activity.start_time, Activity.id)
-    ).all()
-    return [shaping.SessionRow(*row) for row in rows]
+        .cte("activities")
+        .prefix_with("MATERIALIZED")
+    )
 
 
-def _periods(session: Session, usable, today: date) -> list[shaping.PeriodInputs]:
-    """Totals by sport, the longest sessions, best powers and paces of the last 6 and 12 weeks
-    and of the whole history (four grouped queries)."""
+def _usable(activities, today):
+    """The usable activities up to ``today`` (a filter on ``activities``, not a copy)."""
+    return (
+        select(activities)
+        .where(activities.c.usable, activities.c.local_date <= today)
+        .cte("usable")
+        .prefix_with("NOT MATERIALIZED")
+    )
+
+
+def _rows(query, *order) -> Any:
+    """``query``'s rows as one JSON array of arrays (``order``: columns of ``query`` by name,
+    or such a column's ``desc()``), ``[]`` when there is none."""
+    inner = query.subquery()
+    row = func.json_build_array(*inner.c)
+    keys = [inner.c[o] if isinstance(o, str) else o(inner.c) for o in order]
+    aggregate = func.json_agg(aggregate_order_by(row, *keys) if keys else row)
+    return select(func.coalesce(aggregate, literal_column("'[]'::json"))).scalar_subquery()
+
+
+def _day(value: str) -> date:
+    return date.fromisoformat(value)
+
+
+def _float(value) -> float | None:
+    """A JSON number, or a non-finite double PostgreSQL spells as a string ("NaN")."""
+    return None if value is None else float(value)
+
+
+def read_inputs(session: Session, today: date, *, skip_wellness: bool = False, setup=None):
+    """Everything the shaping needs, from the usable activities only (two statements, the
+    first skipped when ``setup`` is given)."""
+    setup = setup or _read_setup(session)
+    statement, names = _statement(skip_wellness)
+    read = dict(zip(names, session.execute(statement, _days(today)).one(), strict=True))
     cutoffs = {key: today - timedelta(days=days) for key, days in shaping.PERIODS if days}
-    inside = {key: Activity.local_date > day for key, day in cutoffs.items()}
+    wellness_start = today - timedelta(days=shaping.RECENT_DAYS - 1 + BASELINE_DAYS)
+    load_start, loads = _daily_loads(read["loads"], today)
+    return shaping.ContextInputs(
+        today=today,
+        sex=setup.profile.sex,
+        birth_year=setup.profile.birth_year,
+        sports=[sport for sport, _ in read["sports"]],
+        thresholds=_thresholds(read, today, setup.profile),
+        load_start=load_start,
+        loads=loads,
+        ctl_days=setup.profile.ctl_days,
+        atl_days=setup.profile.atl_days,
+        tsb_variant=setup.tsb_variant,
+        sessions=[_session_row(row) for row in read["sessions"]],
+        periods=_periods(read, today, cutoffs),
+        wellness=None if skip_wellness else _wellness(read["wellness"], wellness_start, today),
+        body_weight=_body_weight(read["weight"], read["weight_mean"]),
+        findings=_findings(session, setup, today, activities_excluded=read["excluded"]),
+        sections={name: provider(session, today) for name, provider in _SECTIONS.items()},
+    )
+
+
+def _days(today: date) -> dict[str, date]:
+    """The statement's parameters: today and the first days of what it reads."""
+    days = {
+        "today": today,
+        "year_from": today - timedelta(days=365),
+        "window_from": today - timedelta(days=WINDOW_DAYS),
+        "recent_from": today - timedelta(days=shaping.RECENT_DAYS),
+        "wellness_from": today - timedelta(days=shaping.RECENT_DAYS - 1 + BASELINE_DAYS),
+        "weight_from": today - timedelta(days=WEIGHT_MAX_AGE_DAYS),
+        "month_from": today - timedelta(days=27),
+    }
+    for key, count in shaping.PERIODS:
+        if count:
+            days[f"period_{key}"] = today - timedelta(days=count)
+    return days
+
+
+def _day_parameter(name: str):
+    return bindparam(name, type_=Date)
+
+
+@functools.cache
+def _statement(skip_wellness: bool) -> tuple[Any, tuple[str, ...]]:
+    """The one statement (built once: building it costs more than running it) and the names of
+    its columns; its parameters are :func:`_days`."""
+    today = _day_parameter("today")
+    activities = _activities()
+    u = _usable(activities, today)
+    cutoffs = {key: _day_parameter(f"period_{key}") for key, days in shaping.PERIODS if days}
+    parts = {
+        "excluded": select(
+            func.coalesce(func.bool_or(not_(activities.c.usable)), False)
+        ).scalar_subquery(),
+        "loads": _rows(
+            select(u.c.local_date, func.sum(u.c.load)).group_by(u.c.local_date), "local_date"
+        ),
+        "sports": _sports(u, _day_parameter("year_from")),
+        "owner_thresholds": _rows(
+            select(
+                AthleteThreshold.kind,
+                AthleteThreshold.valid_from,
+                AthleteThreshold.value,
+                AthleteThreshold.source,
+                AthleteThreshold.id,
+            ),
+            "id",
+        ),
+        "resting_hr": _rows(
+            select(DailyWellness.day, DailyWellness.resting_hr).where(
+                DailyWellness.resting_hr.is_not(None),
+                DailyWellness.day > _day_parameter("window_from"),
+                DailyWellness.day <= today,
+            ),
+            "day",
+        ),
+        "best_hr": _rows(
+            select(u.c.id, u.c.local_date, u.c.sustained_hr_bpm)
+            .where(not_(u.c.excluded), u.c.sustained_hr_bpm.is_not(None))
+            .order_by(u.c.sustained_hr_bpm.desc(), u.c.local_date, u.c.id)
+            .limit(1)
+        ),
+        "history": _rows(
+            select(
+                u.c.id,
+                u.c.local_date,
+                u.c.sport,
+                u.c.sustained_hr_bpm,
+                u.c.power_curve_w,
+                u.c.pace_bests,
+                u.c.excluded,
+            ).where(u.c.has_metrics, u.c.local_date > _day_parameter("window_from")),
+            "id",
+        ),
+        "sessions": _rows(
+            select(
+                u.c.local_date,
+                u.c.sport,
+                u.c.duration_s,
+                u.c.distance_m,
+                u.c.load,
+                u.c.load_model,
+                u.c.intensity_factor,
+                u.c.efficiency_factor,
+                u.c.decoupling_pct,
+                u.c.name,
+                u.c.start_time,
+                u.c.id,
+            ).where(u.c.local_date > _day_parameter("recent_from")),
+            "start_time",
+            "id",
+        ),
+        "periods": _period_totals(u, cutoffs),
+        "longest": _longest(u, cutoffs),
+        "curves": _power_curves(u, cutoffs),
+        "bests": _pace_bests(u, cutoffs),
+        "weight": _rows(
+            select(DailyWellness.day, DailyWellness.weight_kg)
+            .where(
+                DailyWellness.weight_kg.is_not(None),
+                DailyWellness.day >= _day_parameter("weight_from"),
+                DailyWellness.day <= today,
+            )
+            .order_by(DailyWellness.day.desc())
+            .limit(1)
+        ),
+        "weight_mean": select(func.avg(DailyWellness.weight_kg))
+        .where(
+            DailyWellness.weight_kg.is_not(None),
+            DailyWellness.day >= _day_parameter("month_from"),
+            DailyWellness.day <= today,
+        )
+        .scalar_subquery(),
+    }
+    if not skip_wellness:
+        table = DailyWellness.__table__
+        start = _day_parameter("wellness_from")
+        parts["wellness"] = _rows(
+            select(
+                (table.c.day - start).cast(Integer).label("offset"),
+                *(table.c[name] for name in WELLNESS_COLUMNS),
+            ).where(table.c.day >= start, table.c.day <= today),
+            "offset",
+        )
+    return select(*parts.values()), tuple(parts)
+
+
+def _sports(u, year_from):
+    """The sports of the last year, most time first."""
+    time_spent = func.sum(func.coalesce(u.c.duration_s, 0.0)).label("seconds")
+    return _rows(
+        select(u.c.sport, time_spent)
+        .where(u.c.local_date > year_from)
+        .group_by(u.c.sport)
+        .order_by(time_spent.desc(), u.c.sport)
+        .limit(SPORTS_LISTED),
+        lambda c: c.seconds.desc(),
+        "sport",
+    )
+
+
+def _thresholds(read: dict[str, Any], today: date, profile: Profile) -> dict[str, Any]:
+    """The thresholds in force today as the metrics service resolves them, estimated from the
+    usable activities only: the rides and runs of the estimate window, and the activity that
+    holds the highest sustained heart rate."""
+    thresholds = Thresholds(
+        [
+            (kind, _day(since), float(value), source)
+            for kind, since, value, source, _ in read["owner_thresholds"]
+        ],
+        [(_day(day), float(value)) for day, value in read["resting_hr"]],
+        profile,
+    )
+    for activity_id, day, hr in read["best_hr"]:
+        thresholds.add(HistoryRow(activity_id, _day(day), _float(hr), None, None, None))
+    for activity_id, day, sport, hr, curve, bests, excluded in read["history"]:
+        # after: a full row replaces the HR-only one
+        row = history_row(activity_id, _day(day), sport, _float(hr), curve, bests, excluded)
+        thresholds.add(row)
+    return thresholds.resolve(today)
+
+
+def _daily_loads(rows: list, today: date) -> tuple[date | None, np.ndarray]:
+    if not rows:
+        return None, np.zeros(0)
+    entries = [(_day(day), float(value or 0.0)) for day, value in rows]
+    start = entries[0][0]
+    return start, pmc.daily_load(entries, start=start, end=today).load
+
+
+def _session_row(row: list) -> shaping.SessionRow:
+    day, sport, seconds, meters, load, model, if_, ef, decoupling, name = row[:10]
+    return shaping.SessionRow(
+        _day(day),
+        sport,
+        _float(seconds),
+        _float(meters),
+        _float(load),
+        model,
+        _float(if_),
+        _float(ef),
+        _float(decoupling),
+        name,
+    )
+
+
+def _period_totals(u, cutoffs: dict[str, Any]):
+    """Sessions, time, distance and load by sport in the last 6 and 12 weeks and the whole
+    history, and each sport's first day."""
+    inside = {key: u.c.local_date > day for key, day in cutoffs.items()}
     inside["lifetime"] = true()
-    duration = func.coalesce(_duration(), 0.0)
-    distance = func.coalesce(Activity.distance_m, 0.0)
-    load = func.coalesce(ActivityMetrics.load, 0.0)
-    keys = [key for key, _ in shaping.PERIODS]
+    duration = func.coalesce(u.c.duration_s, 0.0)
+    distance = func.coalesce(u.c.distance_m, 0.0)
+    load = func.coalesce(u.c.load, 0.0)
     columns = []
-    for key in keys:
+    for key, _ in shaping.PERIODS:
         columns += [
             func.count().filter(inside[key]),
             func.coalesce(func.sum(duration).filter(inside[key]), 0.0),
             func.coalesce(func.sum(distance).filter(inside[key]), 0.0),
             func.coalesce(func.sum(load).filter(inside[key]), 0.0),
         ]
-    rows = session.execute(
-        select(Activity.sport, func.min(Activity.local_date), *columns)
-        .outerjoin(ActivityMetrics, ActivityMetrics.activity_id == Activity.id)
-        .where(usable)
-        .group_by(Activity.sport)
-    ).all()
+    return _rows(select(u.c.sport, func.min(u.c.local_date), *columns).group_by(u.c.sport), "sport")
+
+
+def _periods(read: dict[str, Any], today: date, cutoffs: dict[str, date]):
+    """Totals by sport, the longest sessions, best powers and paces of the last 6 and 12 weeks
+    and of the whole history."""
+    rows = read["periods"]
     if not rows:
         return []
-    first_day = min(row[1] for row in rows)
-    longest = _longest(session, usable, cutoffs)
-    curves = _power_curves(session, usable, cutoffs)
-    bests = _pace_bests(session, usable, cutoffs)
+    first_day = min(_day(row[1]) for row in rows)
+    longest = _longest_found(read["longest"])
+    curves = _curves_found(read["curves"], cutoffs)
+    bests = _bests_found(read["bests"], cutoffs)
     periods = []
     for index, (key, days) in enumerate(shaping.PERIODS):
         sports = []
@@ -265,7 +504,12 @@ def _periods(session: Session, usable, today: date) -> list[shaping.PeriodInputs
             if count:
                 sports.append(
                     shaping.SportPeriod(
-                        row[0], count, seconds, meters, total, longest.get((key, row[0]))
+                        row[0],
+                        count,
+                        float(seconds),
+                        float(meters),
+                        float(total),
+                        longest.get((key, row[0])),
                     )
                 )
         sports.sort(key=lambda s: (-s.seconds, s.sport))
@@ -283,128 +527,137 @@ def _periods(session: Session, usable, today: date) -> list[shaping.PeriodInputs
     return periods
 
 
-def _longest(session: Session, usable, cutoffs: dict[str, date]):
-    """The longest session of each sport in each period (one query over window ranks)."""
-    duration = _duration()
-    flags = {key: (Activity.local_date > day) for key, day in cutoffs.items()}
-    order = (duration.desc().nulls_last(), Activity.local_date, Activity.id)
-    ranked = (
+def _longest(u, cutoffs: dict[str, Any]):
+    """The longest session of each sport in each period (ties: the earliest): one sorted pass
+    per period, the short ones over their few weeks only."""
+    periods = [*((key, u.c.local_date > day) for key, day in cutoffs.items()), ("lifetime", true())]
+    order = (u.c.sport, u.c.duration_s.desc(), u.c.local_date, u.c.id)
+    parts = [
         select(
-            Activity.sport,
-            Activity.local_date,
-            duration.label("seconds"),
-            Activity.distance_m,
-            func.row_number().over(partition_by=Activity.sport, order_by=order).label("r_all"),
-            *(
-                func.row_number()
-                .over(partition_by=(Activity.sport, flag), order_by=order)
-                .label(f"r_{key}")
-                for key, flag in flags.items()
-            ),
-            *(flag.label(f"in_{key}") for key, flag in flags.items()),
+            literal(key).label("period"),
+            u.c.sport,
+            u.c.local_date,
+            u.c.duration_s,
+            u.c.distance_m,
         )
-        .where(usable, duration.is_not(None))
-        .subquery()
-    )
-    wanted = [ranked.c.r_all == 1] + [
-        and_(ranked.c[f"in_{key}"], ranked.c[f"r_{key}"] == 1) for key in flags
+        .ext(distinct_on(u.c.sport))
+        .where(inside, u.c.duration_s.is_not(None))
+        .order_by(*order)
+        for key, inside in periods
     ]
-    found: dict[tuple[str, str], shaping.Longest] = {}
-    for row in session.execute(select(ranked).where(or_(*wanted))).mappings():
-        entry = shaping.Longest(row["local_date"], row["seconds"], row["distance_m"])
-        if row["r_all"] == 1:
-            found[("lifetime", row["sport"])] = entry
-        for key in flags:
-            if row[f"in_{key}"] and row[f"r_{key}"] == 1:
-                found[(key, row["sport"])] = entry
-    return found
+    return _rows(union_all(*(part.subquery().select() for part in parts)))
 
 
-def _power_curves(session: Session, usable, cutoffs: dict[str, date]) -> dict[str, np.ndarray]:
+def _longest_found(rows: list):
+    return {
+        (key, sport): shaping.Longest(_day(day), float(seconds), _float(meters))
+        for key, sport, day, seconds, meters in rows
+    }
+
+
+def _power_curves(u, cutoffs: dict[str, Any]):
     """Each period's best mean power at every curve duration (rides the owner did not leave
     out of estimates)."""
     points = (
-        func.unnest(ActivityMetrics.power_curve_w)
+        func.unnest(u.c.power_curve_w)
         .table_valued(column("watts", REAL), with_ordinality="position")
         .render_derived()
         .lateral()
     )
-    keys = [*cutoffs, "lifetime"]
     columns = [
-        func.max(points.c.watts).filter(Activity.local_date > cutoffs[key])
+        func.max(points.c.watts).filter(u.c.local_date > cutoffs[key])
         if key in cutoffs
         else func.max(points.c.watts)
-        for key in keys
+        for key in [*cutoffs, "lifetime"]
     ]
-    rows = session.execute(
-        select(points.c.position, *columns)
-        .select_from(Activity)
-        .join(ActivityMetrics, ActivityMetrics.activity_id == Activity.id)
+    return _rows(
+        select(points.c.position.label("position"), *columns)
+        .select_from(u)
         .join(points, true())
         .where(
-            usable,
-            Activity.sport.in_(CYCLING_SPORTS),
-            Activity.excluded_from_estimates_at.is_(None),
-            ActivityMetrics.power_curve_w.is_not(None),
+            u.c.sport.in_(CYCLING_SPORTS),
+            not_(u.c.excluded),
+            u.c.power_curve_w.is_not(None),
         )
-        .group_by(points.c.position)
-    ).all()
+        .group_by(points.c.position),
+        "position",
+    )
+
+
+def _curves_found(rows: list, cutoffs: dict[str, date]) -> dict[str, np.ndarray]:
     if not rows:
         return {}
+    keys = [*cutoffs, "lifetime"]
     size = len(shaping.DEFAULT_DURATIONS_S)
     curves = {key: np.full(size, np.nan) for key in keys}
     for position, *values in rows:
         if 1 <= position <= size:
             for key, value in zip(keys, values, strict=True):
                 if value is not None:
-                    curves[key][position - 1] = value
+                    curves[key][position - 1] = float(value)
     return {key: curve for key, curve in curves.items() if np.isfinite(curve).any()}
 
 
-def _pace_bests(session: Session, usable, cutoffs: dict[str, date]):
+def _pace_bests(u, cutoffs: dict[str, Any]):
     """Each period's fastest run over every best-effort distance and its VDOT."""
-    efforts = (
-        func.jsonb_each(ActivityMetrics.pace_bests)
+    pairs = (
+        func.jsonb_each(u.c.pace_bests)
         .table_valued(column("key", Text), column("value", JSONB))
         .render_derived()
         .lateral()
     )
-    time_s = efforts.c.value["time_s"].astext.cast(Float)
-    vdot = efforts.c.value["vdot"].astext.cast(Float)
-    meters = efforts.c.value["distance_m"].astext.cast(Float)
-    keys = [*cutoffs, "lifetime"]
-    columns = []
-    for key in keys:
-        flag = Activity.local_date > cutoffs[key] if key in cutoffs else true()
-        columns += [func.min(time_s).filter(flag), func.max(vdot).filter(flag)]
-    rows = session.execute(
-        select(efforts.c.key, func.max(meters), *columns)
-        .select_from(Activity)
-        .join(ActivityMetrics, ActivityMetrics.activity_id == Activity.id)
-        .join(efforts, true())
-        .where(
-            usable,
-            Activity.sport.in_(RUNNING_SPORTS),
-            Activity.excluded_from_estimates_at.is_(None),
+    value = pairs.c.value
+    efforts = (  # materialized: each figure read once per effort, not once per aggregate
+        select(
+            u.c.local_date,
+            pairs.c.key,
+            value["time_s"].astext.cast(Float).label("time_s"),
+            value["vdot"].astext.cast(Float).label("vdot"),
+            value["distance_m"].astext.cast(Float).label("distance_m"),
         )
-        .group_by(efforts.c.key)
-    ).all()
+        .select_from(u)
+        .join(pairs, true())
+        .where(u.c.has_metrics, u.c.sport.in_(RUNNING_SPORTS), not_(u.c.excluded))
+        .cte("efforts")
+        .prefix_with("MATERIALIZED")
+    )
+    columns = []
+    for key in [*cutoffs, "lifetime"]:
+        flag = efforts.c.local_date > cutoffs[key] if key in cutoffs else true()
+        columns += [func.min(efforts.c.time_s).filter(flag), func.max(efforts.c.vdot).filter(flag)]
+    return _rows(
+        select(efforts.c.key.label("effort"), func.max(efforts.c.distance_m), *columns).group_by(
+            efforts.c.key
+        ),
+        "effort",
+    )
+
+
+def _bests_found(rows: list, cutoffs: dict[str, date]):
+    keys = [*cutoffs, "lifetime"]
     found: dict[str, dict[str, shaping.PaceBest]] = {}
     for name, distance, *values in rows:
         for index, key in enumerate(keys):
             best, rated = values[2 * index], values[2 * index + 1]
             if best is not None and distance:
-                found.setdefault(key, {})[name] = shaping.PaceBest(distance, best, rated)
+                found.setdefault(key, {})[name] = shaping.PaceBest(
+                    float(distance), float(best), _float(rated)
+                )
     return found
 
 
-def _wellness(session: Session, today: date) -> shaping.WellnessInputs | None:
+def _wellness(rows: list, start: date, today: date) -> shaping.WellnessInputs | None:
     """The 14 days shown and the baseline before them; the HRV band as the Wellness page draws
     it (``app.analytics.hrv.hrv_band``)."""
-    start = today - timedelta(days=shaping.RECENT_DAYS - 1 + BASELINE_DAYS)
-    days = trends.load_days(session, WELLNESS_COLUMNS, start, today)
-    c = days.columns
-    shown = slice(days.n - shaping.RECENT_DAYS, days.n)
+    n = (today - start).days + 1
+    dense = np.full((len(WELLNESS_COLUMNS), n), np.nan)
+    if rows:
+        block = np.array(
+            [[np.nan if v is None else float(v) for v in row] for row in rows], dtype=np.float64
+        )
+        dense[:, block[:, 0].astype(np.intp)] = block[:, 1:].T
+    c = {name: dense[i] for i, name in enumerate(WELLNESS_COLUMNS)}
+    shown = slice(n - shaping.RECENT_DAYS, n)
     wanted = (
         "hrv_rmssd_ms",
         "hrv_sdnn_ms",
@@ -416,7 +669,7 @@ def _wellness(session: Session, today: date) -> shaping.WellnessInputs | None:
     if not any(np.isfinite(c[name][shown]).any() for name in wanted):
         return None
     band = hrv.hrv_band(c["hrv_rmssd_ms"], c["hrv_sdnn_ms"])
-    status = [hrv.hrv_status(band.short[i], band.low[i], band.high[i]) for i in range(days.n)]
+    status = [hrv.hrv_status(band.short[i], band.low[i], band.high[i]) for i in range(n)]
     return shaping.WellnessInputs(
         start=start,
         columns={
@@ -434,26 +687,11 @@ def _wellness(session: Session, today: date) -> shaping.WellnessInputs | None:
     )
 
 
-def _body_weight(session: Session, today: date) -> shaping.BodyWeight | None:
-    since = today - timedelta(days=WEIGHT_MAX_AGE_DAYS)
-    month = today - timedelta(days=27)
-    row = session.execute(
-        select(
-            func.max(DailyWellness.day),
-            func.avg(DailyWellness.weight_kg).filter(DailyWellness.day >= month),
-        ).where(
-            DailyWellness.weight_kg.is_not(None),
-            DailyWellness.day >= literal(since, Date),
-            DailyWellness.day <= today,
-        )
-    ).one()
-    latest_day, mean = row
-    if latest_day is None:
+def _body_weight(latest: list, mean) -> shaping.BodyWeight | None:
+    if not latest:
         return None
-    latest = session.execute(
-        select(DailyWellness.weight_kg).where(DailyWellness.day == latest_day)
-    ).scalar_one()
-    return shaping.BodyWeight(latest, latest_day, mean)
+    day, kilograms = latest[0]
+    return shaping.BodyWeight(float(kilograms), _day(day), _float(mean))
 
 
 # --- findings ------------------------------------------------------------------------------
@@ -463,11 +701,11 @@ _findings_cache: dict[tuple, list[shaping.FindingRow]] = {}
 
 
 def _findings(
-    session: Session, today: date, *, activities_excluded: bool
+    session: Session, setup: _Setup, today: date, *, activities_excluded: bool
 ) -> list[shaping.FindingRow]:
     """The Insights page's findings (computed once per data version), with English sentences
     (the model reads them; the owner's language is the coach's to choose)."""
-    key = (*correlations.data_version(session), today)
+    key = (*setup.version, setup.owner_today(), today)
     with _findings_lock:
         cached = _findings_cache.get(key)
     if cached is None:

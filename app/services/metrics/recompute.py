@@ -111,20 +111,32 @@ def _stored_history(
     for activity_id, day, sport, hr, curve, bests, excluded in session.execute(query):
         if activity_id in skip:
             continue
-        ride_curve = None
-        if curve is not None and sport in CYCLING_SPORTS:
-            # real[] arrives as decimal text: back to the exact float32 that was stored.
-            values = [np.nan if v is None else v for v in curve]
-            ride_curve = np.array(values, dtype=np.float32).astype(np.float64)
-        best_vdot = best_effort = None
-        if sport in RUNNING_SPORTS:
-            for name, entry in (bests or {}).items():
-                vdot = entry.get("vdot")
-                if vdot is not None and (best_vdot is None or vdot > best_vdot):
-                    best_vdot, best_effort = vdot, {"effort": name, **entry}
-        thresholds.add(
-            HistoryRow(activity_id, day, hr, ride_curve, best_vdot, best_effort, excluded)
-        )
+        thresholds.add(history_row(activity_id, day, sport, hr, curve, bests, excluded))
+
+
+def history_row(
+    activity_id: int,
+    day: date,
+    sport: str,
+    sustained_hr: float | None,
+    curve: list | None,
+    bests: dict[str, Any] | None,
+    excluded: bool,
+) -> HistoryRow:
+    """One activity's history row from its stored figures (``curve``: the ``real[]`` power
+    curve as read, its values decimal text parsed to float, NaN possibly spelled "NaN")."""
+    ride_curve = None
+    if curve is not None and sport in CYCLING_SPORTS:
+        # real[] arrives as decimal text: back to the exact float32 that was stored.
+        values = [np.nan if v is None else float(v) for v in curve]
+        ride_curve = np.array(values, dtype=np.float32).astype(np.float64)
+    best_vdot = best_effort = None
+    if sport in RUNNING_SPORTS:
+        for name, entry in (bests or {}).items():
+            vdot = entry.get("vdot")
+            if vdot is not None and (best_vdot is None or vdot > best_vdot):
+                best_vdot, best_effort = vdot, {"effort": name, **entry}
+    return HistoryRow(activity_id, day, sustained_hr, ride_curve, best_vdot, best_effort, excluded)
 
 
 def _day_batches(items: list[ActivityInput], size: int) -> Iterator[list[ActivityInput]]:

@@ -337,14 +337,17 @@ def data_version(session: Session) -> tuple:
     recompute, a new day."""
     from app.services.metrics.recompute import owner_today
 
-    row = session.execute(
-        text(
-            "SELECT (SELECT max(computed_at) FROM daily_metrics), "
-            "(SELECT max(updated_at) FROM daily_wellness), "
-            "(SELECT max(computed_at) FROM athlete_estimate), "
-            "(SELECT max(computed_at) FROM activity_metrics), "
-            "(SELECT count(*) FROM activity_metrics), (SELECT count(*) FROM daily_wellness), "
-            "(SELECT count(*) FROM athlete_estimate)"
-        )
-    ).one()
+    row = session.execute(text("SELECT " + ", ".join(DATA_VERSION_COLUMNS))).one()
     return (*row, owner_today(session))
+
+
+# What ``data_version`` reads (a caller with a statement of its own adds them to it).
+DATA_VERSION_COLUMNS = (
+    "(SELECT max(computed_at) FROM daily_metrics)",
+    "(SELECT max(updated_at) FROM daily_wellness)",
+    "(SELECT max(computed_at) FROM athlete_estimate)",
+    "(SELECT max(computed_at) FROM activity_metrics)",
+    "(SELECT count(*) FROM activity_metrics)",
+    "(SELECT count(*) FROM daily_wellness)",
+    "(SELECT count(*) FROM athlete_estimate)",
+)

@@ -1,5 +1,6 @@
 """The one background-work runner: syncs and sign-ins (MFA included), Strava uploads, recomputes,
-backups, restores and the library's re-embedding run on one thread in the app; syncs share one
+backups, restores, the library's re-embedding and the coach's answers to the Plan page's
+questions run on one thread in the app; syncs share one
 entry point with the nightly job, "Sync now" and `domestique sync`.
 
 - ``sync_source`` is the one way a sync runs. It takes the source's advisory lock first, so only
@@ -283,6 +284,11 @@ class WorkRunner:
         interrupted = runs.interrupt_left(self.sessions, self.clock.now(), keep=self._live_runs())
         if interrupted:
             log.info("%d background run(s) left unfinished were marked interrupted", interrupted)
+        from app.services.coach import ask  # a question left unanswered: the owner asks again
+
+        ask.fail_interrupted(
+            self.sessions, self.settings, now=self.clock.now(), keep=self._live_answers()
+        )
         with self.sessions.begin() as session:  # a sign-in cut short
             session.execute(
                 update(Connection)
@@ -357,6 +363,12 @@ class WorkRunner:
             live = {task.run.id for task in self._held}
             live |= {task.run.id for task in self._tasks.values()}
         return live
+
+    def _live_answers(self) -> set[int]:
+        """The questions this process has queued answers for (never given up on)."""
+        with self._lock:
+            keys = [task.key for task in self._held] + list(self._tasks)
+        return {int(key[1]) for key in keys if key[0] == "coach_answer"}
 
     def _submit(
         self,
@@ -610,6 +622,21 @@ class WorkRunner:
             ("restore", "backup"), work, maintenance=True, summary=_restore_summary, run=run
         )
 
+    def submit_answer(self, message_id: int, work: Callable[[], object]) -> Future:
+        """Answer a question the owner asked on the Plan page (kept pending by
+        ``app.services.coach.ask``) on this thread; ``work`` keeps the reply."""
+
+        def summary(answer: object) -> dict[str, Any]:
+            failure = getattr(answer, "failure", None)
+            return {"message": message_id, "failure": getattr(failure, "code", None)}
+
+        return self._submit(
+            ("coach_answer", str(message_id)),
+            work,
+            parameters={"message": message_id},
+            summary=summary,
+        )
+
     def submit_sign_in(self, name: str, email: str, password: str) -> Future:
         """Start a sign-in (``linking.begin_sign_in`` must have been called)."""
         source = self.sources[name]
@@ -819,3 +846,35 @@ class InlineWorkRunner(WorkRunner):
         future: Future = Future()
         future.set_result(self._run(_Task(key, work, future, run, maintenance, summary)))
         return future
+
+
+class QueuedWorkRunner(InlineWorkRunner):
+    """Keeps the work queued until :meth:`run_queued` runs it in the caller's thread (tests:
+    what the owner sees while it waits, then after)."""
+
+    def _submit(
+        self,
+        key: tuple[str, ...],
+        work: Callable[[], object],
+        *,
+        parameters: dict[str, Any] | None = None,
+        maintenance: bool = False,
+        summary: Callable[[object], dict[str, Any]] | None = None,
+        run: _Run | None = None,
+    ) -> Future:
+        with self._lock:
+            if key in self._tasks:
+                return self._tasks[key].done
+            run = run or _Run(key[0], parameters or {}, self.clock.now())
+            task = _Task(key, work, Future(), run, maintenance, summary)
+            self._tasks[key] = task
+        runs.queued(self.sessions, run.id, run.kind, run.parameters, run.queued_at)
+        return task.done
+
+    def run_queued(self) -> int:
+        """Run what is queued, oldest first; returns how many ran."""
+        with self._lock:
+            tasks, self._tasks = list(self._tasks.values()), {}
+        for task in tasks:
+            task.done.set_result(self._run(task))
+        return len(tasks)

@@ -21,7 +21,7 @@ from app.services.plans import chat as plan_chat
 from app.services.plans import drafting as plan_drafting
 from app.services.plans import page as plans_page
 from app.services.plans import revisions as plan_revisions
-from app.web.templating import render
+from app.web.templating import is_fragment_request, render
 
 router = APIRouter()
 
@@ -185,17 +185,19 @@ async def plan_page(request: Request, c: str = "", q: str = "") -> Response:
 
 @router.post("/plan/ask", name="coach:ask")
 async def ask(request: Request) -> Response:
-    """Ask; the answer is stored with its conversation, which the page then shows."""
+    """Keep the question and queue its answer (the work runner asks the model); the page of
+    its conversation then waits for the reply without holding this request open."""
     state = request.app.state
     form = await request.form()
     question = _text(form, "question", ask_service.prompt.MAX_QUESTION_CHARS + 1)
     conversation_id = _conversation_id(form.get("conversation"))
     try:
-        answer = await run_in_threadpool(
-            ask_service.ask,
+        kept = await run_in_threadpool(
+            ask_service.ask_in_background,
             state.sessions,
             state.settings,
             state.secret_box,
+            state.work_runner,
             question,
             conversation_id=conversation_id,
             clock=state.llm_clock,
@@ -207,16 +209,38 @@ async def ask(request: Request) -> Response:
             state.settings,
             conversation_id=conversation_id if error.code != "not_found" else None,
             error=ask_service.error_sentence(error.code),
-            typed=question,
+            typed=question if error.code != "pending" else "",
         )
         return await _render_plan(request, page, status=422)
-    if answer.conversation_id is None:  # no model: the library's passages, and how to set one up
+    if kept is None:  # no model: the library's passages, and how to set one up
         page = await run_in_threadpool(
             ask_service.ask_page, state.sessions, state.settings, query=question
         )
         return await _render_plan(request, page)
-    url = request.url_for("plan").include_query_params(c=answer.conversation_id)
+    url = request.url_for("plan").include_query_params(c=kept.conversation_id)
     return RedirectResponse(f"{url}#latest", status_code=303)
+
+
+@router.get("/plan/conversations/{conversation_id}/ask", name="coach:conversation_ask")
+async def conversation_ask(request: Request, conversation_id: int) -> Response:
+    """The conversation's part of the Plan page: what a pending question's poll swaps in,
+    again while the answer is awaited, with the reply once it is kept."""
+    state = request.app.state
+    if not is_fragment_request(request):  # a browser opening the poll's address: the page
+        url = request.url_for("plan").include_query_params(c=conversation_id)
+        return RedirectResponse(f"{url}#latest", status_code=303)
+    page = await run_in_threadpool(
+        ask_service.ask_page, state.sessions, state.settings, conversation_id=conversation_id
+    )
+    if page.current is None:
+        return Response(status_code=404)
+    return render(
+        request,
+        "plan/page.html",
+        {"page": page},
+        fragment="plan/_ask.html",
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @router.post("/plan/conversations/{conversation_id}/delete", name="coach:delete_conversation")
