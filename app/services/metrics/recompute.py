@@ -139,6 +139,15 @@ def history_row(
     return HistoryRow(activity_id, day, sustained_hr, ride_curve, best_vdot, best_effort, excluded)
 
 
+def thresholds_as_of(session: Session, day: date) -> dict[str, dict[str, Any]]:
+    """The thresholds in force on ``day`` as the activities of that day would use them: the
+    owner's values, else the estimates from every activity up to ``day`` (the planner's
+    guardrails and estimates read this; nothing of it reaches a language model)."""
+    thresholds = load_thresholds(session)
+    _stored_history(session, thresholds, Activity.local_date <= day)
+    return thresholds.resolve(day)
+
+
 def _day_batches(items: list[ActivityInput], size: int) -> Iterator[list[ActivityInput]]:
     """Batches of about ``size`` activities that never split a day (estimates for a day need
     every activity of that day)."""

@@ -22,9 +22,8 @@ from app.analytics.pmc import DailyLoad
 from app.coach.estimate import Thresholds
 from app.coach.guardrails import AthleteContext
 from app.models import Activity, DailyMetrics, DailyWellness
-from app.services.coach.context import _thresholds as resolve_thresholds
 from app.services.metrics.compute import RUNNING_SPORTS
-from app.services.metrics.recompute import owner_today
+from app.services.metrics.recompute import owner_today, thresholds_as_of
 from app.services.metrics.thresholds import load_profile
 
 LOAD_DAYS = 120
@@ -34,10 +33,10 @@ HRV_DAYS = hrv.BASELINE_DAYS + 7
 
 def thresholds_on(session: Session, day: date) -> Thresholds:
     """The owner's thresholds on ``day``: the owner's values, else what the metrics estimate
-    from the activities (every activity: the coach's snapshot resolves them the same way, from
+    from every activity up to ``day`` (the coach's snapshot resolves them the same way, from
     the activities a model may see)."""
     profile = load_profile(session)
-    resolved = resolve_thresholds(session, Activity.local_date <= day, day, profile)
+    resolved = thresholds_as_of(session, day)
 
     def value(kind: str) -> float | None:
         entry = resolved.get(kind)
