@@ -3,7 +3,8 @@
 Pure: the caller (the push service) says which approved workouts it wants on Garmin and what
 Domestique knows it pushed; :func:`push_plan` answers the calls to make, in order. The service
 makes them one at a time through the Garmin adapter and records each outcome with
-:func:`record`, so a push stopped half-way (a 429, an expired login) resumes where it stopped.
+:func:`record` (:func:`record_not_found` when Garmin no longer has the workout or its schedule),
+so a push stopped half-way (a 429, an expired login) resumes where it stopped.
 
 Per workout (:class:`Wanted` and its :class:`Pushed` record, matched by Domestique's stable
 workout id):
@@ -206,3 +207,22 @@ def record(pushed: Pushed | None, action: Action, *, new_id: int | None = None) 
         case "delete":
             return None
     raise ValueError(f"unknown action {action.kind!r}")
+
+
+def record_not_found(pushed: Pushed, action: Action) -> Pushed | None:
+    """The push record after Garmin answered ``action`` with "not found": the owner removed
+    something on Garmin. A missing workout (an update, a read-back or a schedule of it)
+    takes its schedules with it, so the record keeps nothing and the next plan creates the
+    workout again while it is wanted in the window; a missing schedule (a move) leaves the
+    workout, and the next plan schedules it again. For an unschedule or a delete, "not found"
+    is what was asked: the same as :func:`record`."""
+    if pushed.workout_id != action.workout_id:
+        raise ValueError(f"{action.kind} of {action.workout_id!r} on {pushed.workout_id!r}")
+    match action.kind:
+        case "update" | "read_back" | "schedule":
+            return Pushed(pushed.workout_id)
+        case "reschedule":
+            return replace(pushed, schedule_id=None, day=None)
+        case "unschedule" | "delete":
+            return record(pushed, action)
+    raise ValueError(f"{action.kind} cannot be missing on Garmin")

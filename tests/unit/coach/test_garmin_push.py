@@ -14,6 +14,7 @@ from app.coach.garmin_push import (
     calls,
     push_plan,
     record,
+    record_not_found,
     revision_hash,
 )
 from app.coach.plans import PlannedWorkout
@@ -242,3 +243,39 @@ def test_the_revision_follows_what_garmin_gets_and_not_the_date():
         assert revision_hash(changed) != revision_hash(base)
     swim = planned(easy_swim(1500), sport="swim", name="Swim")
     assert revision_hash(swim, pool_length_m=25) != revision_hash(swim, pool_length_m=50)
+
+
+def test_a_workout_the_owner_deleted_on_garmin_is_created_again_while_wanted():
+    want = Wanted("w1", "rev-b", DAY, True)
+    on_garmin = pushed_in_step(Wanted("w1", "rev-a", DAY, True))
+    (update, _) = push_plan([want], [on_garmin])
+    assert update.kind == "update"
+    after = record_not_found(on_garmin, update)
+    assert after == Pushed("w1")
+    assert kinds(push_plan([want], [after])) == [
+        ("create", "w1"),
+        ("schedule", "w1"),
+        ("read_back", "w1"),
+    ]
+    # outside the window it waits, as a new one would
+    assert push_plan([Wanted("w1", "rev-b", DAY, False)], [after]) == []
+
+
+def test_a_schedule_the_owner_removed_on_garmin_is_scheduled_again():
+    before = Wanted("w1", "rev-a", DAY, True)
+    moved = Wanted("w1", "rev-a", DAY + timedelta(days=1), True)
+    on_garmin = pushed_in_step(before)
+    (move,) = push_plan([moved], [on_garmin])
+    after = record_not_found(on_garmin, move)
+    assert after == Pushed("w1", 11, "rev-a", True)
+    assert push_plan([moved], [after]) == [Action("schedule", "w1", 11, day=moved.day)]
+
+
+def test_not_found_on_a_removal_is_the_removal_done():
+    gone = pushed_in_step(Wanted("w1", "rev-a", DAY, True))
+    unschedule, delete = push_plan([], [gone])
+    after = record_not_found(gone, unschedule)
+    assert after == Pushed("w1", 11, "rev-a", True)
+    assert record_not_found(after, delete) is None
+    with pytest.raises(ValueError):
+        record_not_found(gone, Action("create", "w1", revision="r"))
