@@ -16,6 +16,16 @@ One ``ThreadingHTTPServer`` serves all hosts (their paths do not overlap):
   refresh rotates both tokens and retires the old refresh token.
 - connectapi: the data endpoints, answering with payloads copied from garth's cassettes
   (``tests/fixtures/garmin/``), with Bearer checks (401 when expired or unknown).
+- the workout library and calendar (``garminconnect``'s workout calls): ``POST
+  /workout-service/workout`` stores the workout under a new id and answers it;
+  ``GET|PUT|DELETE /workout-service/workout/{id}`` read it back as Garmin does
+  (:func:`tests.support.garmin_workouts.garmin_echo`), replace it keeping the id (204), delete it
+  with its schedules (204), and answer 404 for a workout that is not there;
+  ``POST /workout-service/schedule/{workoutId}`` with ``{"date"}`` answers the schedule entry
+  with its ``workoutScheduleId``; ``GET|PUT|DELETE /workout-service/schedule/{scheduleId}`` read,
+  move (``calendarDate``) and remove it; ``GET /calendar-service/year/{y}/month/{m0}`` lists the
+  scheduled workouts of a month as ``calendarItems``. Every request body is kept in
+  ``payloads``; ``store_hook`` changes what Garmin keeps (for read-back differences).
 
 Failures are queued per path prefix with ``fail(prefix, status, ...)``; ``sso_status`` makes
 every SSO page answer that status (429 for a login rate limit).
@@ -32,6 +42,7 @@ import secrets
 import threading
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,6 +53,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 
 from app.sources.garmin.client import Endpoints
+from tests.support.garmin_workouts import garmin_echo
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "garmin"
 FIT_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "fit" / "12129115726_ACTIVITY.fit"
@@ -77,10 +89,20 @@ class FakeGarmin:
     daily_payloads: dict[tuple[str, date], Any] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
     password_posts: list[dict[str, Any]] = field(default_factory=list)
+    payloads: list[tuple[str, str, Any]] = field(default_factory=list)
+    """Every request body sent to connectapi: (method, path, parsed JSON)."""
+    workouts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """The workout library as Garmin returns it, by workout id."""
+    schedules: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """The calendar's scheduled workouts, by schedule id (the entries Garmin answers)."""
+    store_hook: Callable[[dict[str, Any]], None] | None = None
+    """Called on each workout before it is kept, to change what Garmin stores."""
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._counter = itertools.count(1)
+        self._workout_ids = itertools.count(1_000_000_001)
+        self._schedule_ids = itertools.count(2_000_000_001)
         self._sessions: dict[str, dict[str, Any]] = {}
         self._tickets: set[str] = set()
         self.access_tokens: dict[str, float] = {}  # token -> exp
@@ -252,13 +274,22 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._dispatch("POST")
 
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
     def _dispatch(self, method: str) -> None:
         g = self.garmin
         url = urlsplit(self.path)
         path, query = url.path, {k: v[-1] for k, v in parse_qs(url.query).items()}
         g.requests.append((method, self.path))
-        body = self._body() if method == "POST" else b""
+        body = self._body() if method != "GET" else b""
         is_sso = path.startswith(("/mobile/", "/portal/", "/sso/"))
+        if body and path.startswith(("/workout-service/", "/calendar-service/")):
+            with g._lock:
+                g.payloads.append((method, path, json.loads(body)))
         if is_sso and g.sso_status is not None:
             return self._send(g.sso_status, b"<html><title>Too many</title></html>")
         failure = g.take_failure(path)
@@ -271,6 +302,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._token(body)
         if not self._authorized():
             return self._send(401, {"message": "Token is not active"})
+        if path.startswith(("/workout-service/", "/calendar-service/")):
+            with g._lock:
+                return self._workout_api(method, path, body)
         return self._api(path, query)
 
     # --- SSO -----------------------------------------------------------------------------------
@@ -404,3 +438,110 @@ class _Handler(BaseHTTPRequestHandler):
         if payload is None:
             return self._send(204)
         return self._send(200, payload)
+
+    # --- the workout library and the calendar ----------------------------------------------------
+
+    def _workout_api(self, method: str, path: str, body: bytes) -> None:
+        g = self.garmin
+        parts = path.strip("/").split("/")
+        not_found = {"message": "Not found", "error": "NotFoundException"}
+        if path == "/workout-service/workout" and method == "POST":
+            workout_id = next(g._workout_ids)
+            g.workouts[workout_id] = self._stored(json.loads(body), workout_id)
+            return self._send(200, g.workouts[workout_id])
+        if path.startswith("/workout-service/workout/") and len(parts) == 3:
+            workout_id = int(parts[-1])
+            if workout_id not in g.workouts:
+                return self._send(404, not_found)
+            if method == "GET":
+                return self._send(200, g.workouts[workout_id])
+            if method == "PUT":
+                sent = json.loads(body)
+                if sent.get("workoutId") != workout_id:
+                    return self._send(400, {"message": "workoutId does not match the URL"})
+                created = g.workouts[workout_id]["createdDate"]
+                g.workouts[workout_id] = self._stored(sent, workout_id) | {"createdDate": created}
+                g.workouts[workout_id]["updatedDate"] = "2027-02-02T06:00:00.0"
+                return self._send(204)
+            if method == "DELETE":
+                del g.workouts[workout_id]
+                for schedule_id in [
+                    s for s, entry in g.schedules.items() if _scheduled_workout(entry) == workout_id
+                ]:
+                    del g.schedules[schedule_id]
+                return self._send(204)
+        if path.startswith("/workout-service/schedule/") and len(parts) == 3:
+            number = int(parts[-1])
+            if method == "POST":  # number is a workout id
+                if number not in g.workouts:
+                    return self._send(404, not_found)
+                day = date.fromisoformat(json.loads(body)["date"])
+                schedule_id = next(g._schedule_ids)
+                g.schedules[schedule_id] = {
+                    "workoutScheduleId": schedule_id,
+                    "workout": {"workoutId": number},
+                    "calendarDate": day.isoformat(),
+                    "createdDate": "2027-02-01",
+                    "ownerId": 1234567,
+                    "newName": None,
+                    "consumer": None,
+                    "atpPlanTypeId": None,
+                    "associatedActivityId": None,
+                    "priority": None,
+                    "nameChanged": False,
+                    "protected": False,
+                    "tpPlanName": None,
+                    "isTimeTrainingPlan": False,
+                }
+                return self._send(200, self._schedule_entry(schedule_id))
+            if number not in g.schedules:
+                return self._send(404, not_found)
+            entry = g.schedules[number]
+            if method == "GET":
+                return self._send(200, self._schedule_entry(number))
+            if method == "PUT":
+                sent = json.loads(body)
+                if (sent.get("workout") or {}).get("workoutId") != _scheduled_workout(entry):
+                    return self._send(400, {"message": "workout does not match the schedule"})
+                entry["calendarDate"] = date.fromisoformat(sent["calendarDate"]).isoformat()
+                return self._send(200, self._schedule_entry(number))
+            if method == "DELETE":
+                del g.schedules[number]
+                return self._send(204)
+        if path.startswith("/calendar-service/year/") and len(parts) == 5 and method == "GET":
+            year, month = int(parts[2]), int(parts[4]) + 1  # Garmin counts months from 0
+            items = [
+                {
+                    "id": schedule_id,
+                    "itemType": "workout",
+                    "workoutId": _scheduled_workout(entry),
+                    "title": g.workouts[_scheduled_workout(entry)]["workoutName"],
+                    "date": entry["calendarDate"],
+                    "sportTypeKey": g.workouts[_scheduled_workout(entry)]["sportType"][
+                        "sportTypeKey"
+                    ],
+                    "isParent": False,
+                    "trainingPlanId": None,
+                }
+                for schedule_id, entry in sorted(g.schedules.items())
+                if date.fromisoformat(entry["calendarDate"]).timetuple()[:2] == (year, month)
+            ]
+            return self._send(
+                200, {"startDayOfMonth": 0, "numOfDaysInMonth": 31, "calendarItems": items}
+            )
+        return self._send(404, not_found)
+
+    def _schedule_entry(self, schedule_id: int) -> dict[str, Any]:
+        """A schedule as Garmin answers it: the entry with the whole workout inside."""
+        entry = self.garmin.schedules[schedule_id]
+        return entry | {"workout": self.garmin.workouts[_scheduled_workout(entry)]}
+
+    def _stored(self, sent: dict[str, Any], workout_id: int) -> dict[str, Any]:
+        stored = garmin_echo(sent, workout_id)
+        if self.garmin.store_hook is not None:
+            self.garmin.store_hook(stored)
+        return stored
+
+
+def _scheduled_workout(entry: dict[str, Any]) -> int:
+    return entry["workout"]["workoutId"]

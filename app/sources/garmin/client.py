@@ -2,6 +2,9 @@
 
 A thin protocol wrapper: log in (with MFA as a second step), hold and rotate the DI OAuth tokens,
 fetch raw JSON and the original activity files. Mapping to our records lives in ``mapper.py``.
+It also writes to the owner's workout library and calendar: upload, update in place, read back
+and delete a workout; schedule, move and unschedule it (the JSON comes from and goes back to
+``app.coach.garmin_workout``; a delete or unschedule of what is already gone counts as done).
 
 We drive ``garminconnect.client.Client`` (login, token refresh, authenticated transport) and not
 the ``Garmin`` facade: the facade retries 5xx with sleeps and loads the profile after login with
@@ -129,13 +132,29 @@ def _retry_after(response: Any) -> float | None:
     return retry_after_s(headers.get("Retry-After") if headers else None, time.time())
 
 
-def _activity_id(activity_id: int | str) -> int:
+def _garmin_id(value: int | str, kind: str = "activity") -> int:
     try:
-        return int(activity_id)
+        number = int(value)
     except (TypeError, ValueError) as e:
         raise SourceDataError(
-            f"not a Garmin activity id: {activity_id!r}", code="garmin_bad_payload"
+            f"not a Garmin {kind} id: {value!r}", code="garmin_bad_payload"
         ) from e
+    if number <= 0 or isinstance(value, bool):
+        raise SourceDataError(f"not a Garmin {kind} id: {value!r}", code="garmin_bad_payload")
+    return number
+
+
+def _activity_id(activity_id: int | str) -> int:
+    return _garmin_id(activity_id, "activity")
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledWorkout:
+    """A workout on Garmin's calendar: the schedule's own id, the workout's id, the day."""
+
+    schedule_id: int
+    workout_id: int
+    day: date
 
 
 def _status_error(status: int, response: Any, what: str) -> SourceError:
@@ -399,3 +418,148 @@ class GarminClient:
         """Every daily payload for ``day`` by name (``DAILY``); ``None`` where Garmin had none."""
         calls: dict[str, Callable[[date], Any]] = {name: getattr(self, name) for name in self.DAILY}
         return {name: call(day) for name, call in calls.items()}
+
+    # --- workouts and the calendar --------------------------------------------------------------
+    #
+    # garminconnect's ``WorkoutsMixin`` calls (URLs and bodies as it sends them), through our
+    # transport so that errors translate like the data calls: 429 → ``SourceRateLimited`` with
+    # the Retry-After wait, a second 401 → ``SourceAuthError``, 5xx → ``SourceUnavailable``,
+    # 404 → ``SourceDataError("garmin_not_found")``, any other refusal → ``"garmin_bad_request"``.
+    # The payloads are the JSON of ``app.coach.garmin_workout``; nothing here reads a step.
+
+    WORKOUTS = "/workout-service/workout"
+    SCHEDULE = "/workout-service/schedule"
+
+    def _send(self, method: str, path: str, what: str, *, body: Any = None) -> Any:
+        """``method`` on connectapi with a JSON ``body``; the parsed answer, ``None`` if empty."""
+        kwargs: dict[str, Any] = {"timeout": self._timeout}
+        if body is not None:
+            kwargs["json"] = body
+        with _translate(what):
+            resp = self._client.request(method, "connectapi", path, **kwargs)
+        content = getattr(resp, "content", b"") or b""
+        if resp.status_code == 204 or not content.strip():
+            return None
+        try:
+            return json.loads(content)
+        except ValueError as e:
+            raise SourceDataError(
+                f"Garmin sent malformed JSON for {what}", code="garmin_bad_payload", what=what
+            ) from e
+
+    def _positive_id(self, payload: Any, key: str, what: str) -> int:
+        value = payload.get(key) if isinstance(payload, dict) else None
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise SourceDataError(
+                f"Garmin answered {what} without a {key}", code="garmin_bad_payload", what=what
+            )
+        return value
+
+    def upload_workout(self, payload: dict[str, Any]) -> int:
+        """Create a workout in the owner's Garmin library (``upload_workout``); its id."""
+        what = f"the upload of workout {payload.get('workoutName')!r}"
+        answer = self._send("POST", self.WORKOUTS, what, body=payload)
+        return self._positive_id(answer, "workoutId", what)
+
+    def update_workout(self, workout_id: int, payload: dict[str, Any]) -> None:
+        """Replace workout ``workout_id`` with ``payload`` in place (``update_workout``: a PUT
+        of the whole workout). The id stays, and with it every schedule of the workout."""
+        number = _garmin_id(workout_id, "workout")
+        self._send(
+            "PUT",
+            f"{self.WORKOUTS}/{number}",
+            f"the update of workout {number}",
+            body=payload | {"workoutId": number},
+        )
+
+    def workout(self, workout_id: int) -> dict[str, Any]:
+        """The workout as Garmin stored it (``get_workout_by_id``), for the read-back check."""
+        number = _garmin_id(workout_id, "workout")
+        what = f"workout {number}"
+        payload = self._expect(self._send("GET", f"{self.WORKOUTS}/{number}", what), dict, what)
+        if payload is None:
+            raise SourceDataError(f"Garmin sent nothing for {what}", code="garmin_bad_payload")
+        return payload
+
+    def delete_workout(self, workout_id: int) -> bool:
+        """Delete workout ``workout_id`` (``delete_workout``). ``False`` when Garmin no longer
+        had it: gone is what was asked, so that counts as done."""
+        number = _garmin_id(workout_id, "workout")
+        return self._gone_is_done("DELETE", f"{self.WORKOUTS}/{number}", f"workout {number}")
+
+    def schedule_workout(self, workout_id: int, day: date) -> int:
+        """Put workout ``workout_id`` on the calendar on ``day`` (``schedule_workout``); the
+        schedule's id (``workoutScheduleId``), which moving and removing it need."""
+        number = _garmin_id(workout_id, "workout")
+        what = f"the schedule of workout {number} on {day.isoformat()}"
+        answer = self._send(
+            "POST", f"{self.SCHEDULE}/{number}", what, body={"date": day.isoformat()}
+        )
+        return self._positive_id(answer, "workoutScheduleId", what)
+
+    def reschedule_workout(self, schedule_id: int, day: date) -> None:
+        """Move scheduled workout ``schedule_id`` to ``day``, keeping its id
+        (``reschedule_workout``: the schedule entry is read, then put back with the new
+        ``calendarDate`` — two calls)."""
+        number = _garmin_id(schedule_id, "schedule")
+        what = f"scheduled workout {number}"
+        current = self._expect(self._send("GET", f"{self.SCHEDULE}/{number}", what), dict, what)
+        current = current or {}
+        workout = current.get("workout")
+        body = current | {
+            "calendarDate": day.isoformat(),
+            "workout": (
+                {"workoutId": workout.get("workoutId")} if isinstance(workout, dict) else None
+            ),
+        }
+        moving = f"the move of {what} to {day.isoformat()}"
+        self._send("PUT", f"{self.SCHEDULE}/{number}", moving, body=body)
+
+    def unschedule_workout(self, schedule_id: int) -> bool:
+        """Take scheduled workout ``schedule_id`` off the calendar, keeping the workout
+        (``unschedule_workout``). ``False`` when it was no longer there (done all the same)."""
+        number = _garmin_id(schedule_id, "schedule")
+        return self._gone_is_done(
+            "DELETE", f"{self.SCHEDULE}/{number}", f"scheduled workout {number}"
+        )
+
+    def scheduled_workouts(self, year: int, month: int) -> list[ScheduledWorkout]:
+        """The workouts on the calendar in ``month`` (1-12) of ``year`` (Garmin counts months
+        from 0 in the URL, as ``get_scheduled_workouts`` does); other calendar items are
+        left out."""
+        if not 1 <= month <= 12:
+            raise ValueError(f"month must be 1-12, got {month}")
+        what = f"the calendar of {year}-{month:02d}"
+        payload = self._expect(
+            self._send("GET", f"/calendar-service/year/{int(year)}/month/{month - 1}", what),
+            dict,
+            what,
+        )
+        found: list[ScheduledWorkout] = []
+        for item in (payload or {}).get("calendarItems") or []:
+            if not isinstance(item, dict) or item.get("itemType") != "workout":
+                continue
+            try:
+                found.append(
+                    ScheduledWorkout(
+                        schedule_id=self._positive_id(item, "id", what),
+                        workout_id=self._positive_id(item, "workoutId", what),
+                        day=date.fromisoformat(str(item.get("date"))),
+                    )
+                )
+            except ValueError as e:
+                raise SourceDataError(
+                    f"Garmin sent a calendar item without a date in {what}",
+                    code="garmin_bad_payload",
+                    what=what,
+                ) from e
+        return found
+
+    def _gone_is_done(self, method: str, path: str, what: str) -> bool:
+        try:
+            self._send(method, path, what)
+        except SourceDataError as e:
+            if e.code == "garmin_not_found":
+                return False
+            raise
+        return True
