@@ -88,7 +88,7 @@ def needs_schema[**P, R](command: Callable[P, R]) -> Callable[P, R]:
     return run
 
 
-def prepare_database(settings, revision: str = "head", *, wait_s: float | None = None) -> None:
+def prepare_database(settings, revision: str = "head", *, wait_s: float | None = None):
     """The start-up path of every command that needs the database: wait for it (a NAS reboot
     can start the app first; up to 5 minutes unless ``wait_s`` says otherwise), update its
     extensions, keep telemetry off, migrate. A database that cannot be used ends the command
@@ -96,15 +96,18 @@ def prepare_database(settings, revision: str = "head", *, wait_s: float | None =
     (English)."""
     import logging
 
+    from app.config import get_settings
     from app.db.migrate import SchemaNewer
+    from app.db.roles import admin_url
     from app.db.startup import WAIT_S, DatabaseStartupError
     from app.db.startup import prepare_database as prepare
 
     try:
-        prepare(
-            settings.database_url.get_secret_value(),
+        report = prepare(
+            admin_url(settings),
             revision,
             wait_s=WAIT_S if wait_s is None else wait_s,
+            settings=settings,
         )
     except DatabaseStartupError as error:
         logging.getLogger("app.cli").error("%s", error)
@@ -112,6 +115,10 @@ def prepare_database(settings, revision: str = "head", *, wait_s: float | None =
         raise typer.Exit(1) from error
     except SchemaNewer as error:
         _schema_newer(error)
+    # From now on every part of this process (the server's app factory too) connects as the
+    # app's own role (app.db.roles).
+    get_settings.cache_clear()
+    return report.settings
 
 
 def _check_folders(settings) -> None:

@@ -235,3 +235,20 @@ def test_ollama_runs_only_with_the_llm_profile_and_keeps_its_models(compose, com
     readme = (ROOT / "README.md").read_text()
     assert "docker compose --profile llm up -d" in readme
     assert "docker compose exec ollama ollama pull" in readme
+
+
+def test_no_other_service_shares_the_apps_folders_and_the_app_sees_no_database_files(compose):
+    """Issue 21 item 9: the app mounts data/ and backups/ only; the database's files live in a
+    volume only the database sees, and nothing gives the app the Docker socket."""
+    app = compose["services"]["app"]
+    sources = {volume.split(":")[0] for volume in app["volumes"]}
+    assert sources == {"./data", "./backups"}
+    for name, service in compose["services"].items():
+        if name == "app":
+            continue
+        for volume in service.get("volumes", []):
+            assert volume.split(":")[0] not in sources, (name, volume)
+    targets = [volume.split(":")[1] for volume in app["volumes"]]
+    for forbidden in ("/home/postgres", "/var/lib/postgresql", "/var/run/docker.sock"):
+        assert not any(target.startswith(forbidden) for target in targets)
+    assert "PGDATA" not in app.get("environment", {})
