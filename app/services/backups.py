@@ -307,6 +307,10 @@ def _write_backup(
     except BackupError:
         target.unlink(missing_ok=True)
         raise
+    if settings.secret_key is None:  # it holds the current key: the one kept from before can go
+        from app.services.key_rotation import forget_previous_key
+
+        forget_previous_key(settings)
     pruned = prune(folder, retention, keep=target) if retention else []
     return BackupResult(target, target.stat().st_size, metadata, pruned)
 

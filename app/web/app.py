@@ -18,7 +18,7 @@ from app.jobs.coach import audit_purge_job
 from app.jobs.nightly import nightly_backup_job, nightly_sync_job
 from app.jobs.registry import JobRegistry
 from app.jobs.scheduler import Scheduler, owner_schedule
-from app.security.keys import SecretBox, load_master_key, session_signing_key
+from app.security.keys import SecretBox, load_master_key, previous_keys, session_signing_key
 from app.services import backups as backup_service
 from app.services.backups import Switched
 from app.services.coach import library as library_service
@@ -127,7 +127,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
-    app.state.secret_box = SecretBox(master_key)
+    app.state.secret_box = SecretBox(master_key, previous_keys(settings))
     app.state.llm_clock = SYSTEM_CLOCK  # tests inject theirs: the model's waits are recorded
     app.state.session_signing = SessionSigning(session_signing_key(master_key))
     app.state.login_limiter = SlidingWindowLimiter(settings.login_attempts_per_minute, 60.0)
@@ -221,7 +221,7 @@ def _adopt_key(app: FastAPI, change: Switched | None = None) -> None:
     open here just before are carried over to the restored owner's new session epoch, and the
     database pool, whose connections the switch ended, starts afresh."""
     master_key = load_master_key(app.state.settings)
-    app.state.secret_box.rekey(master_key)
+    app.state.secret_box.rekey(master_key, previous_keys(app.state.settings))
     app.state.session_signing.rotate(
         session_signing_key(master_key),
         previous_epoch=change.session_epoch_before if change else None,
