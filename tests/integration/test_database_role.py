@@ -204,3 +204,35 @@ def test_a_restored_database_belongs_to_the_role_and_its_jobs_run_as_it(pg_clust
         ROLE,
     )
     assert may_insert is False
+
+
+def test_after_the_first_start_the_process_connects_as_the_role(pg_cluster, tmp_path, monkeypatch):
+    """`domestique migrate` (the start-up path `serve` takes) prepares the role; from then on
+    the process's settings — what the server's app factory reads — use it."""
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+    from app.config import get_settings
+
+    url = _database(pg_cluster, tmp_path, "role_cli")
+    monkeypatch.setenv("DOMESTIQUE_ENV", "development")
+    monkeypatch.setenv("DOMESTIQUE_DATABASE_URL", url)
+    monkeypatch.setenv("DOMESTIQUE_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    try:
+        assert get_settings().database_url.get_secret_value() == url  # before: the superuser
+        migrated = CliRunner().invoke(cli, ["migrate"])
+        assert migrated.exit_code == 0, migrated.output
+        settings = get_settings()
+        assert make_url(settings.database_url.get_secret_value()).username == ROLE
+        assert settings.database_admin_url is not None
+        assert settings.database_admin_url.get_secret_value() == url
+        engine = create_engine(settings.database_url.get_secret_value())
+        try:
+            with engine.connect() as connection:
+                assert connection.execute(text("SELECT current_user")).scalar() == ROLE
+                assert connection.execute(text("SELECT count(*) FROM owner")).scalar() == 0
+        finally:
+            engine.dispose()
+    finally:
+        get_settings.cache_clear()
