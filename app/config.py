@@ -61,7 +61,8 @@ class Settings(BaseSettings):
         None,
         description="SQLAlchemy URL with a superuser's credentials, for extension updates and "
         "for creating, renaming and dropping databases during a restore; unset: "
-        "`DOMESTIQUE_DATABASE_URL` (which then is the superuser's).",
+        "`DOMESTIQUE_DATABASE_URL` (which then is the superuser's); set: "
+        "`DOMESTIQUE_DATABASE_URL` names the app's role and its password.",
     )
     data_dir: Path = Field(Path("data"), description="Raw files, uploads and the secret key.")
     backup_dir: Path = Field(Path("backups"), description="Where backups are written.")

@@ -69,7 +69,7 @@ def role_password(settings: Settings, *, create: bool = False) -> str | None:
     return value
 
 
-def role_url(admin_url: str, role: str, password: str) -> str:
+def role_url(admin_url: str, role: str, password: str | None) -> str:
     """The SQLAlchemy URL of the same database, as ``role``."""
     url = make_url(admin_url).set(username=role, password=password)
     rendered = url.render_as_string(hide_password=False)
@@ -111,19 +111,21 @@ def is_superuser(database_url: str) -> bool:
         return connection.execute("SELECT current_setting('is_superuser') = 'on'").fetchone()[0]
 
 
-def ensure_role(database_url: str, role: str, password: str) -> None:
-    """Create ``role`` (or bring its attributes and password back to these), as the superuser
-    at ``database_url``, and let it connect to that database."""
+def ensure_role(database_url: str, role: str, password: str | None) -> None:
+    """Create ``role`` (or bring its attributes and password back to these; None: no password,
+    or the one it has), as the superuser at ``database_url``, and let it connect to that
+    database."""
     with psycopg.connect(
         conninfo(database_url), autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
     ) as connection:
         exists = connection.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
         verb = sql.SQL("ALTER ROLE" if exists else "CREATE ROLE")
+        secret = sql.SQL("PASSWORD {}").format(sql.Literal(password)) if password else sql.SQL("")
         connection.execute(
             sql.SQL(
                 "{} {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS "
-                "INHERIT PASSWORD {}"
-            ).format(verb, sql.Identifier(role), sql.Literal(password))
+                "INHERIT {}"
+            ).format(verb, sql.Identifier(role), secret)
         )
         database = make_url(database_url).database
         connection.execute(
@@ -235,28 +237,45 @@ def create_extensions(database_url: str) -> list[str]:
     return created
 
 
+def app_role(settings: Settings) -> tuple[str, str | None] | None:
+    """(name, password) of the role the app runs as, the role created or brought back to its
+    attributes and password by the superuser; None when the role is switched off or the
+    configured user is not a superuser (then it is the app's own user already; logged).
+
+    With the superuser's URL in ``database_admin_url`` (configured, or set by ``as_app_role``),
+    ``database_url`` names the role and its password; otherwise the role is
+    ``database_role`` with the password in ``data/database-role.password`` (generated once)."""
+    if not settings.database_role:
+        return None
+    admin = admin_url(settings)
+    if settings.database_admin_url is not None:
+        url = make_url(settings.database_url.get_secret_value())
+        role, password = url.username, url.password
+    else:
+        role, password = settings.database_role, None
+    if not role or role == make_url(admin).username:
+        return None
+    if not is_superuser(admin):
+        log.info(
+            "the database user of the app's settings is not a superuser: the app uses it for "
+            "everything (no role %s is created)",
+            role,
+        )
+        return None
+    if settings.database_admin_url is None:
+        password = role_password(settings, create=True)
+    ensure_role(admin, role, None if password is None else str(password))
+    return role, None if password is None else str(password)
+
+
 def prepare_role(settings: Settings) -> Settings:
     """As the superuser in ``settings``: create the role (generating its password on first
     start), hand the schema over to it, and return the settings the app runs with from then on
-    (``as_app_role``). Unchanged when the role is switched off or the configured user is not a
-    superuser (then it already is the app's own role; the log says so once)."""
-    if not settings.database_role:
+    (``as_app_role``). Unchanged when there is no role to prepare (``app_role``)."""
+    role = app_role(settings)
+    if role is None:
         return settings
-    admin = admin_url(settings)
-    if make_url(admin).username == settings.database_role:
-        return settings
-    if not is_superuser(admin):
-        log.info(
-            "DOMESTIQUE_DATABASE_URL's user is not a superuser: the app uses it for everything "
-            "(no role %s is created)",
-            settings.database_role,
-        )
-        return settings
-    base = settings.model_copy(update={"database_admin_url": None})
+    hand_over(admin_url(settings), role[0])
     if settings.database_admin_url is not None:
-        base = base.model_copy(update={"database_url": settings.database_admin_url})
-    password = role_password(base, create=True)
-    assert password is not None
-    ensure_role(admin, settings.database_role, password)
-    hand_over(admin, settings.database_role)
-    return as_app_role(base)
+        return settings
+    return as_app_role(settings)

@@ -810,18 +810,11 @@ def _restore(
     )
 
 
-def _restore_role(settings: Settings) -> tuple[str, str] | None:
+def _restore_role(settings: Settings) -> tuple[str, str | None] | None:
     """(name, password) of the role that replays a dump: the app's own role (created now if
     this install never started), or None when the role is switched off or the configured user
     is not a superuser (then that user, which cannot run programs either, replays it)."""
-    admin = roles.admin_url(settings)
-    if not settings.database_role or not roles.is_superuser(admin):
-        return None
-    base = settings.model_copy(update={"database_url": type(settings.database_url)(admin)})
-    password = roles.role_password(base, create=True)
-    assert password is not None
-    roles.ensure_role(admin, settings.database_role, password)
-    return settings.database_role, password
+    return roles.app_role(settings)
 
 
 # Extension configuration tables whose rows a TimescaleDB dump carries (its catalog): the role

@@ -236,3 +236,23 @@ def test_after_the_first_start_the_process_connects_as_the_role(pg_cluster, tmp_
             engine.dispose()
     finally:
         get_settings.cache_clear()
+
+
+def test_with_both_urls_configured_the_apps_url_names_the_role(pg_cluster, tmp_path):
+    """DOMESTIQUE_DATABASE_ADMIN_URL set: DOMESTIQUE_DATABASE_URL's user and password are the
+    role's; nothing is generated and its password is the configured one."""
+    admin = _database(pg_cluster, tmp_path, "role_both")
+    configured = make_url(admin).set(username="my_app", password="configured-pw-123")
+    settings = _settings(configured.render_as_string(hide_password=False), tmp_path)
+    settings = settings.model_copy(
+        update={"database_admin_url": type(settings.database_url)(admin)}
+    )
+    report = prepare_database(admin, settings=settings, wait_s=5)
+    assert report.settings == settings
+    assert not (tmp_path / "data" / roles.PASSWORD_FILE_NAME).exists()
+    [(superuser, password)] = _query(
+        admin, "SELECT rolsuper, rolpassword IS NOT NULL FROM pg_authid WHERE rolname = 'my_app'"
+    )
+    assert superuser is False and password is True
+    owners = _query(admin, "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'")
+    assert owners == [("my_app",)]
