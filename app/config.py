@@ -266,8 +266,7 @@ def _comma_list(value: str) -> list[str]:
 
 @lru_cache
 def get_settings() -> Settings:
-    """The process's settings: the app's own database role once the first start created it
-    (``app.db.roles.as_app_role``; the superuser's URL stays in ``database_admin_url``)."""
-    from app.db.roles import as_app_role
-
-    return as_app_role(Settings())
+    """The settings from the environment. The app and the commands run with
+    ``app.db.roles.as_app_role(get_settings())``: as the app's own database role once the
+    first start created it."""
+    return Settings()

@@ -26,9 +26,11 @@ def _process_start() -> None:
 
 def _settings():
     from app.config import get_settings
+    from app.db.roles import as_app_role
 
     try:
-        return get_settings()
+        # As the app's own database role once the first start created it (app.db.roles).
+        return as_app_role(get_settings())
     except ValueError as error:  # pydantic ValidationError is a ValueError
         typer.echo(f"configuration error: {error}", err=True)
         raise typer.Exit(2) from error
@@ -96,7 +98,6 @@ def prepare_database(settings, revision: str = "head", *, wait_s: float | None =
     (English)."""
     import logging
 
-    from app.config import get_settings
     from app.db.migrate import SchemaNewer
     from app.db.roles import admin_url
     from app.db.startup import WAIT_S, DatabaseStartupError
@@ -115,9 +116,8 @@ def prepare_database(settings, revision: str = "head", *, wait_s: float | None =
         raise typer.Exit(1) from error
     except SchemaNewer as error:
         _schema_newer(error)
-    # From now on every part of this process (the server's app factory too) connects as the
-    # app's own role (app.db.roles).
-    get_settings.cache_clear()
+    # From now on the commands and the server's app factory connect as the app's own role
+    # (``_settings()``, ``create_app()``: app.db.roles.as_app_role).
     return report.settings
 
 

@@ -84,7 +84,10 @@ def as_app_role(settings: Settings) -> Settings:
     is set already, or before the first start created the role."""
     if not settings.database_role or settings.database_admin_url is not None:
         return settings
-    password = role_password(settings)
+    try:
+        password = role_password(settings)
+    except OSError:  # an unreadable data folder: the start-up's folder check says what to do
+        return settings
     if password is None:
         return settings
     admin = settings.database_url.get_secret_value()

@@ -82,6 +82,16 @@ def previous_keys(settings: Settings) -> list[str]:
     return values
 
 
+def forget_previous_keys(settings: Settings) -> bool:
+    """After a verified backup under the current key: the keys kept from before the last
+    rotation go. True when there were some."""
+    path = Path(settings.data_dir) / PREVIOUS_KEY_FILE_NAME
+    if not path.exists():
+        return False
+    path.unlink()
+    return True
+
+
 def write_key_file(path: Path, key: str) -> None:
     """Write ``key`` to ``path`` atomically (a temporary file, fsynced, renamed; mode 0600)."""
     partial = path.with_name(f".{path.name}.partial")

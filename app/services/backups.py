@@ -64,7 +64,12 @@ from app.db.extensions import create_timescaledb_for_restore, update_extensions
 from app.db.locks import lock_key
 from app.db.migrate import current_revision
 from app.db.timescale import MANAGED_EXTENSIONS
-from app.security.keys import KEY_FILE_NAME, backup_signing_key, load_master_key
+from app.security.keys import (
+    KEY_FILE_NAME,
+    backup_signing_key,
+    forget_previous_keys,
+    load_master_key,
+)
 
 log = logging.getLogger(__name__)
 PREFIX = "domestique-"
@@ -307,10 +312,9 @@ def _write_backup(
     except BackupError:
         target.unlink(missing_ok=True)
         raise
-    if settings.secret_key is None:  # it holds the current key: the one kept from before can go
-        from app.services.key_rotation import forget_previous_key
-
-        forget_previous_key(settings)
+    # It holds the current key: the keys kept from before the last rotation can go.
+    if settings.secret_key is None and forget_previous_keys(settings):
+        log.info("removed the secret key kept from before the last rotation (a backup verified)")
     pruned = prune(folder, retention, keep=target) if retention else []
     return BackupResult(target, target.stat().st_size, metadata, pruned)
 

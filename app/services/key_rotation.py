@@ -107,14 +107,3 @@ def rotate_key(settings: Settings, sessions: sessionmaker[Session]) -> RotationR
             write_key_file(key_path, new)
         log.info("rotated the secret key: %d encrypted values re-encrypted", count)
     return RotationResult(count, key_path, previous_path)
-
-
-def forget_previous_key(settings: Settings) -> bool:
-    """After a verified backup under the current key: the kept previous key goes. True when
-    there was one."""
-    path = Path(settings.data_dir) / PREVIOUS_KEY_FILE_NAME
-    if not path.exists():
-        return False
-    path.unlink()
-    log.info("removed the secret key kept from before the last rotation (a backup verified)")
-    return True

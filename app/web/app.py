@@ -13,6 +13,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from app import __version__
 from app.config import Settings, get_settings
 from app.db import make_engine, make_session_factory
+from app.db.roles import as_app_role
 from app.jobs import registry as default_registry
 from app.jobs.coach import audit_purge_job
 from app.jobs.nightly import nightly_backup_job, nightly_sync_job
@@ -65,7 +66,7 @@ def create_app(
     # by default only by the server's own factory call (no settings given): tests and benches
     # pass their settings and load the library where they need it.
     load_library = settings is None if load_library is None else load_library
-    settings = settings or get_settings()
+    settings = settings or as_app_role(get_settings())
     jobs = default_registry if jobs is None else jobs
     master_key = load_master_key(settings)
     engine = make_engine(settings)

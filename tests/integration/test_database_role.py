@@ -208,10 +208,11 @@ def test_a_restored_database_belongs_to_the_role_and_its_jobs_run_as_it(pg_clust
 
 def test_after_the_first_start_the_process_connects_as_the_role(pg_cluster, tmp_path, monkeypatch):
     """`domestique migrate` (the start-up path `serve` takes) prepares the role; from then on
-    the process's settings — what the server's app factory reads — use it."""
+    the commands' settings, and the server's app factory's, use it."""
     from typer.testing import CliRunner
 
     from app.cli import cli
+    from app.cli.base import _settings
     from app.config import get_settings
 
     url = _database(pg_cluster, tmp_path, "role_cli")
@@ -220,10 +221,10 @@ def test_after_the_first_start_the_process_connects_as_the_role(pg_cluster, tmp_
     monkeypatch.setenv("DOMESTIQUE_DATA_DIR", str(tmp_path / "data"))
     get_settings.cache_clear()
     try:
-        assert get_settings().database_url.get_secret_value() == url  # before: the superuser
+        assert _settings().database_url.get_secret_value() == url  # before: the superuser
         migrated = CliRunner().invoke(cli, ["migrate"])
         assert migrated.exit_code == 0, migrated.output
-        settings = get_settings()
+        settings = _settings()
         assert make_url(settings.database_url.get_secret_value()).username == ROLE
         assert settings.database_admin_url is not None
         assert settings.database_admin_url.get_secret_value() == url
