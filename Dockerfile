@@ -17,15 +17,18 @@ RUN apt-get update \
  && mkdir -p /data /backups && chown domestique:domestique /data /backups
 
 WORKDIR /app
-# Dependencies first (cached until pyproject.toml changes), then the code.
+# Dependencies first (cached until the lock changes): every package, its dependencies and the
+# build backend exactly as locked, each file checked against its hash (make lock writes it).
+COPY requirements.lock ./
+RUN pip install --require-hashes --no-deps -r requirements.lock
 COPY pyproject.toml README.md ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml','rb'))['project']['dependencies']))" > /tmp/requirements.txt \
- && pip install -r /tmp/requirements.txt
 COPY app ./app
 COPY migrations ./migrations
 COPY templates ./templates
 COPY static ./static
-RUN pip install --no-deps --editable . && python -m compileall -q app
+# The package itself, built with the locked setuptools: nothing is fetched here.
+RUN pip install --no-deps --no-index --no-build-isolation --editable . \
+ && python -m compileall -q app
 
 USER domestique
 EXPOSE 8000

@@ -7,20 +7,24 @@
 #   make bench [ONLY=name]      benchmarks; figures written to data/bench/latest.json
 #   make bench SMOKE=1          every group on tiny inputs (CI's check that the harness runs)
 #   make i18n                   extract, update and compile the ko/en message catalogs
-#   make lint                   ruff check and ruff format --check
+#   make lint                   ruff check, ruff format --check, pip-audit of the lock files
+#   make lock [UPGRADE=1]       rewrite requirements.lock and requirements-dev.lock from
+#                               pyproject.toml (UPGRADE=1: newest versions the pins allow)
 #   make devroot                build (or reuse) the development root only
-.PHONY: run test shell exec bench i18n lint devroot clean-devroot
+.PHONY: run test shell exec bench i18n lint lock devroot clean-devroot
 
 PORT ?= 8000
 ARGS ?=
 CMD ?=
 ONLY ?=
 SMOKE ?=
+UPGRADE ?=
+AUDIT_REQUIRED ?=
 # Pass CMD and ARGS through as typed: make must not expand the $VARS inside them.
 override CMD := $(value CMD)
 override ARGS := $(value ARGS)
 DEVROOT_CACHE ?= /var/cache/domestique-devroot
-export PORT ARGS CMD ONLY SMOKE DEVROOT_CACHE
+export PORT ARGS CMD ONLY SMOKE UPGRADE AUDIT_REQUIRED DEVROOT_CACHE
 
 ENTER = .devroot/enter
 
@@ -44,6 +48,9 @@ i18n:
 
 lint:
 	@$(ENTER) lint
+
+lock:
+	@$(ENTER) lock
 
 devroot:
 	@$(ENTER) noop

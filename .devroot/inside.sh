@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs inside the development root (see enter). MODE: run | test | shell | exec | bench | i18n |
-# lint | python | noop. The checkout is at the same path as on the host; the virtualenv is
-# /opt/venv, rebuilt when pyproject.toml changes.
+# lint | lock | python | noop. The checkout is at the same path as on the host; the virtualenv is
+# /opt/venv, rebuilt when requirements-dev.lock changes.
 set -euo pipefail
 mode=${1:-shell}; shift || true
 cd "$CHECKOUT"
@@ -17,20 +17,16 @@ trap 'exit 143' TERM HUP
 trap 'exit 130' INT
 
 ensure_venv() {
-  local want; want=$(sha256sum pyproject.toml | cut -c1-16)
+  # Keyed by the development lock file: every package pinned with its hashes (make lock).
+  local want; want=$(sha256sum requirements-dev.lock | cut -c1-16)
   [ "$(cat /opt/venv/.stamp 2>/dev/null)" = "$want" ] && return 0
   (
     flock 9
     [ "$(cat /opt/venv/.stamp 2>/dev/null)" = "$want" ] && exit 0
-    echo "devroot: installing Python packages (pyproject.toml changed)" >&2
+    echo "devroot: installing Python packages (requirements-dev.lock changed)" >&2
     rm -rf /opt/venv.new
     python3 -m venv /opt/venv.new
-    python3 - >/tmp/requirements.txt <<'PY'
-import tomllib
-project = tomllib.load(open("pyproject.toml", "rb"))["project"]
-print("\n".join(project["dependencies"] + project["optional-dependencies"]["dev"]))
-PY
-    /opt/venv.new/bin/pip install -q -r /tmp/requirements.txt >&2
+    /opt/venv.new/bin/pip install -q --require-hashes --no-deps -r requirements-dev.lock >&2
     echo "$want" >/opt/venv.new/.stamp
     rm -rf /opt/venv && mv /opt/venv.new /opt/venv
     # venvs record their own path; this one was built at /opt/venv.new.
@@ -40,6 +36,49 @@ PY
   chmod +x /usr/local/bin/domestique
 }
 
+# The lock files from pyproject.toml: the image's (runtime) and the development root's (runtime
+# and dev), each for every platform (--universal) with the hashes of every file on PyPI.
+lock() {
+  local common=(--universal --python-version 3.13 --generate-hashes --custom-compile-command "make lock" -q)
+  # The build backend (pyproject's build-system) too: the image builds the package offline.
+  mkdir -p /tmp/lock && python3 -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['build-system']['requires']))" >/tmp/lock/build-system.in
+  uv pip compile pyproject.toml /tmp/lock/build-system.in "${common[@]}" ${UPGRADE:+--upgrade} -o requirements.lock
+  uv pip compile pyproject.toml /tmp/lock/build-system.in --extra dev "${common[@]}" ${UPGRADE:+--upgrade} -o requirements-dev.lock
+  echo "lock: requirements.lock and requirements-dev.lock written; review with git diff" >&2
+}
+
+# pip-audit of both lock files against PyPI's vulnerability service. A known vulnerability fails
+# (exit 1). When the service cannot be reached the audit says so and does not fail the lint:
+# the lint is about our code, and a network outage in CI must not turn it red (the next run
+# with the network audits again); AUDIT_REQUIRED=1 makes that a failure too.
+audit() {
+  local out rc=0
+  out=$(mktemp)
+  pip-audit --disable-pip --require-hashes --progress-spinner off --vulnerability-service pypi \
+    -r requirements-dev.lock >"$out" 2>&1 || rc=$?
+  local skipped; skipped=$(grep -c "could not be audited" "$out" || true)
+  if [ "$rc" = 0 ] && [ "$skipped" = 0 ]; then
+    echo "pip-audit: no known vulnerabilities in requirements-dev.lock (which includes requirements.lock)"
+    return 0
+  fi
+  if [ "$rc" = 0 ]; then  # pip-audit passes what it could not look up: we do not
+    echo "pip-audit: NOT AUDITED — $skipped locked packages could not be looked up at PyPI's" \
+      "vulnerability service (its JSON API answered 'not found': a mirror without it?)" >&2
+    grep -m 3 "could not be audited" "$out" >&2
+    [ "${AUDIT_REQUIRED:-}" = 1 ] && return 1
+    return 0
+  fi
+  if grep -qiE "connection|timed? ?out|resolve|proxy|ssl|network|max retries|temporary failure" "$out" \
+     && ! grep -qE "^Found [0-9]+ known vulnerabilit" "$out"; then
+    echo "pip-audit: NOT AUDITED — PyPI's vulnerability service could not be reached:" >&2
+    grep -iE "error|connection" "$out" | tail -n 3 >&2
+    [ "${AUDIT_REQUIRED:-}" = 1 ] && return 1
+    return 0
+  fi
+  cat "$out" >&2
+  echo "pip-audit: known vulnerabilities above; update the package (README, Development: make lock UPGRADE=1)" >&2
+  return 1
+}
 # --- the owner's development database: data/postgres, a Unix socket in /run only ---------
 PGDATA_DIR=$CHECKOUT/data/postgres
 SOCKET_DIR=/run/domestique-pg
@@ -101,7 +140,10 @@ case $mode in
     python -m app.i18n_tool ;;
   lint)
     ensure_venv
-    ruff check . && ruff format --check . ;;
+    ruff check . && ruff format --check . && audit ;;
+  lock)
+    ensure_venv
+    lock ;;
   python)
     ensure_venv
     python "$@" ;;

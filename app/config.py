@@ -49,6 +49,21 @@ class Settings(BaseSettings):
         SecretStr("postgresql+psycopg://domestique:change-me@db:5432/domestique"),
         description="SQLAlchemy URL of the PostgreSQL database.",
     )
+    database_role: str = Field(
+        "domestique_app",
+        pattern=r"^([a-z_][a-z0-9_]{0,62})?$",
+        description="Database role the app connects as, created on first start by the "
+        "superuser of `DOMESTIQUE_DATABASE_URL`: it owns the schema and is not a superuser "
+        "(password generated into `data/database-role.password`); empty: the app connects as "
+        "the user of `DOMESTIQUE_DATABASE_URL` for everything.",
+    )
+    database_admin_url: SecretStr | None = Field(
+        None,
+        description="SQLAlchemy URL with a superuser's credentials, for extension updates and "
+        "for creating, renaming and dropping databases during a restore; unset: "
+        "`DOMESTIQUE_DATABASE_URL` (which then is the superuser's); set: "
+        "`DOMESTIQUE_DATABASE_URL` names the app's role and its password.",
+    )
     data_dir: Path = Field(Path("data"), description="Raw files, uploads and the secret key.")
     backup_dir: Path = Field(Path("backups"), description="Where backups are written.")
     secret_key: SecretStr | None = Field(
@@ -251,4 +266,7 @@ def _comma_list(value: str) -> list[str]:
 
 @lru_cache
 def get_settings() -> Settings:
+    """The settings from the environment. The app and the commands run with
+    ``app.db.roles.as_app_role(get_settings())``: as the app's own database role once the
+    first start created it."""
     return Settings()

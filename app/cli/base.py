@@ -26,9 +26,11 @@ def _process_start() -> None:
 
 def _settings():
     from app.config import get_settings
+    from app.db.roles import as_app_role
 
     try:
-        return get_settings()
+        # As the app's own database role once the first start created it (app.db.roles).
+        return as_app_role(get_settings())
     except ValueError as error:  # pydantic ValidationError is a ValueError
         typer.echo(f"configuration error: {error}", err=True)
         raise typer.Exit(2) from error
@@ -88,7 +90,7 @@ def needs_schema[**P, R](command: Callable[P, R]) -> Callable[P, R]:
     return run
 
 
-def prepare_database(settings, revision: str = "head", *, wait_s: float | None = None) -> None:
+def prepare_database(settings, revision: str = "head", *, wait_s: float | None = None):
     """The start-up path of every command that needs the database: wait for it (a NAS reboot
     can start the app first; up to 5 minutes unless ``wait_s`` says otherwise), update its
     extensions, keep telemetry off, migrate. A database that cannot be used ends the command
@@ -97,14 +99,16 @@ def prepare_database(settings, revision: str = "head", *, wait_s: float | None =
     import logging
 
     from app.db.migrate import SchemaNewer
+    from app.db.roles import admin_url
     from app.db.startup import WAIT_S, DatabaseStartupError
     from app.db.startup import prepare_database as prepare
 
     try:
-        prepare(
-            settings.database_url.get_secret_value(),
+        report = prepare(
+            admin_url(settings),
             revision,
             wait_s=WAIT_S if wait_s is None else wait_s,
+            settings=settings,
         )
     except DatabaseStartupError as error:
         logging.getLogger("app.cli").error("%s", error)
@@ -112,6 +116,9 @@ def prepare_database(settings, revision: str = "head", *, wait_s: float | None =
         raise typer.Exit(1) from error
     except SchemaNewer as error:
         _schema_newer(error)
+    # From now on the commands and the server's app factory connect as the app's own role
+    # (``_settings()``, ``create_app()``: app.db.roles.as_app_role).
+    return report.settings
 
 
 def _check_folders(settings) -> None:

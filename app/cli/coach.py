@@ -103,13 +103,13 @@ def _coach_ask(settings, question: str, as_json: bool, conversation: int | None)
     import json
 
     from app.logs import configure_logging
-    from app.security.keys import SecretBox, load_master_key
+    from app.security.keys import SecretBox, load_master_key, previous_keys
     from app.services.coach import ask
 
     engine, sessions = _library_sessions(settings)
     configure_logging("WARNING", sys.stderr)  # stdout is the answer's (and --json's)
     try:
-        box = SecretBox(load_master_key(settings))
+        box = SecretBox(load_master_key(settings), previous_keys(settings))
         answer = ask.ask(sessions, settings, box, question, conversation_id=conversation)
     except ask.AskError as error:
         typer.echo(ask.error_sentence(error.code), err=True)

@@ -105,7 +105,7 @@ def sync(
     from app.i18n import current_locale
     from app.logs import configure_logging
     from app.messages import describe
-    from app.security.keys import SecretBox, load_master_key
+    from app.security.keys import SecretBox, load_master_key, previous_keys
     from app.services.sync.adapters import default_sources
     from app.services.sync.engine import restart_backfill
     from app.services.work.runner import SyncBusy, connected_sources, sync_source
@@ -121,7 +121,7 @@ def sync(
     console = Console(stderr=True)
     engine = make_engine(settings)
     sessions = make_session_factory(engine)
-    box = SecretBox(load_master_key(settings))
+    box = SecretBox(load_master_key(settings), previous_keys(settings))
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
     failed = False

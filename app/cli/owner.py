@@ -103,3 +103,35 @@ def setup_code() -> None:
         typer.echo("the owner exists: no setup code is needed (sign in at /login)", err=True)
         raise typer.Exit(1)
     typer.echo(code)
+
+
+@cli.command("rotate-key")
+@needs_schema
+def rotate_key() -> None:
+    """Re-encrypt every stored credential under a new secret key (the app must be stopped);
+    the old key is kept beside it until the next verified backup."""
+    from app.db import make_engine, make_session_factory
+    from app.services.key_rotation import KeyRotationError
+    from app.services.key_rotation import rotate_key as rotate
+
+    settings = _settings()
+    engine = make_engine(settings)
+    try:
+        result = rotate(settings, make_session_factory(engine))
+    except KeyRotationError as error:
+        hint = {
+            "app_running": "stop the app first: docker compose stop app, then docker compose "
+            "run --rm app domestique rotate-key, then docker compose start app",
+            "key_from_env": "the key is DOMESTIQUE_SECRET_KEY; put a new one there yourself "
+            "(stored credentials then need reconnecting)",
+        }.get(error.code, "")
+        typer.echo(f"{error}{'; ' + hint if hint else ''}", err=True)
+        raise typer.Exit(1) from error
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"new secret key in {result.key_path}; {result.values} stored credentials re-encrypted. "
+        f"The old key is kept in {result.previous_path} until the next backup verifies: make "
+        "one now (domestique backup). Every session has ended; backups made before this need "
+        "the second confirmation to restore."
+    )

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import psycopg
 from sqlalchemy.engine import make_url
 
+from app.config import Settings
 from app.db.extensions import ExtensionCheck, conninfo, first_line, update_extensions
 from app.i18n import _, current_locale
 
@@ -188,15 +189,25 @@ class StartupReport:
     tries: int
     extensions: list[ExtensionCheck]
     telemetry_was: str | None
+    # The settings the app runs with: as its own role when one was prepared (app.db.roles).
+    settings: Settings | None = None
 
 
 def prepare_database(
-    database_url: str, revision: str = "head", *, wait_s: float = WAIT_S
+    database_url: str,
+    revision: str = "head",
+    *,
+    wait_s: float = WAIT_S,
+    settings: Settings | None = None,
 ) -> StartupReport:
     """Wait for the server, update extensions, turn telemetry off, migrate to ``revision``.
-    Raises ``DatabaseStartupError`` (a sentence) when the database cannot be used, and
-    ``app.db.migrate.SchemaNewer`` when a newer Domestique migrated it."""
+    With ``settings`` (``database_url`` is then their superuser's), the app's own role is
+    created or brought back and given the schema first (``app.db.roles``), and the migrations
+    run as that role, so what they create is its own. Raises ``DatabaseStartupError`` (a
+    sentence) when the database cannot be used, and ``app.db.migrate.SchemaNewer`` when a newer
+    Domestique migrated it."""
     from app.db.migrate import bring_up_to_date, upgrade
+    from app.db.roles import create_extensions, prepare_role
 
     tries = wait_for_database(database_url, wait_s=wait_s)
     extensions = update_extensions(database_url)
@@ -205,8 +216,15 @@ def prepare_database(
     except psycopg.Error as error:
         log.warning("could not check TimescaleDB telemetry: %s", first_line(error))
         telemetry = None
+    migrate_url = database_url
+    if settings is not None:
+        create_extensions(database_url)
+        settings = prepare_role(settings)
+        migrate_url = settings.database_url.get_secret_value()
     if revision == "head":
-        bring_up_to_date(database_url)
+        bring_up_to_date(migrate_url)
     else:
-        upgrade(database_url, revision)
-    return StartupReport(tries=tries, extensions=extensions, telemetry_was=telemetry)
+        upgrade(migrate_url, revision)
+    return StartupReport(
+        tries=tries, extensions=extensions, telemetry_was=telemetry, settings=settings
+    )

@@ -10,9 +10,10 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -20,6 +21,8 @@ from app.config import Settings
 from app.security.redaction import register_secret, register_secrets_in
 
 KEY_FILE_NAME = "secret.key"
+# The key before the last ``domestique rotate-key``, kept until the next verified backup.
+PREVIOUS_KEY_FILE_NAME = "secret.key.previous"
 
 
 class SecretKeyError(RuntimeError):
@@ -66,6 +69,46 @@ def load_master_key(settings: Settings) -> str:
     return value
 
 
+def previous_keys(settings: Settings) -> list[str]:
+    """The keys before the last rotation (``data/secret.key.previous``, one a line), while they
+    are kept: values a rotation had not re-encrypted yet (it was interrupted) still decrypt."""
+    path = Path(settings.data_dir) / PREVIOUS_KEY_FILE_NAME
+    if settings.secret_key is not None or not path.is_file():
+        return []
+    values = [line.strip() for line in path.read_text(encoding="ascii").splitlines()]
+    values = [value for value in values if _is_fernet_key(value)]
+    for value in values:
+        register_secret(value)
+    return values
+
+
+def forget_previous_keys(settings: Settings) -> bool:
+    """After a verified backup under the current key: the keys kept from before the last
+    rotation go. True when there were some."""
+    path = Path(settings.data_dir) / PREVIOUS_KEY_FILE_NAME
+    if not path.exists():
+        return False
+    path.unlink()
+    return True
+
+
+def write_key_file(path: Path, key: str) -> None:
+    """Write ``key`` to ``path`` atomically (a temporary file, fsynced, renamed; mode 0600)."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.unlink(missing_ok=True)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
 def backup_signing_key(master_key: str) -> bytes:
     """The HMAC key that signs a backup's metadata, derived from the master key."""
     return _derive(master_key.encode(), b"domestique backup metadata")
@@ -84,13 +127,14 @@ class SecretBox:
 
     One box serves the whole process; ``rekey`` swaps its key in place when a restore brought
     the backup's key, so every holder (routes, the sync runner, clients being built) uses the
-    new key at once."""
+    new key at once. It encrypts with the master key and decrypts with it or, after a key
+    rotation, with the ``previous`` key (MultiFernet)."""
 
-    def __init__(self, master_key: str) -> None:
-        self._fernet = Fernet(master_key.encode())
+    def __init__(self, master_key: str, previous: Sequence[str] = ()) -> None:
+        self._fernet = _multi(master_key, previous)
 
-    def rekey(self, master_key: str) -> None:
-        self._fernet = Fernet(master_key.encode())  # one assignment: readers see old or new
+    def rekey(self, master_key: str, previous: Sequence[str] = ()) -> None:
+        self._fernet = _multi(master_key, previous)  # one assignment: readers see old or new
 
     def encrypt(self, plaintext: str) -> str:
         register_secrets_in(plaintext)  # each token of a token document, not the document
@@ -106,3 +150,7 @@ class SecretBox:
             ) from exc
         register_secrets_in(plaintext)
         return plaintext
+
+
+def _multi(master_key: str, previous: Sequence[str]) -> MultiFernet:
+    return MultiFernet([Fernet(key.encode()) for key in (master_key, *previous)])

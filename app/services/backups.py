@@ -59,10 +59,17 @@ from sqlalchemy.engine import make_url
 
 from app import __version__
 from app.config import Settings
+from app.db import roles
 from app.db.extensions import create_timescaledb_for_restore, update_extensions
 from app.db.locks import lock_key
 from app.db.migrate import current_revision
-from app.security.keys import KEY_FILE_NAME, backup_signing_key, load_master_key
+from app.db.timescale import MANAGED_EXTENSIONS
+from app.security.keys import (
+    KEY_FILE_NAME,
+    backup_signing_key,
+    forget_previous_keys,
+    load_master_key,
+)
 
 log = logging.getLogger(__name__)
 PREFIX = "domestique-"
@@ -107,10 +114,10 @@ class BackupResult:
     pruned: list[Path] = field(default_factory=list)
 
 
-def _libpq(settings: Settings) -> tuple[str, dict[str, str]]:
+def _libpq(settings: Settings, *, admin: bool = False) -> tuple[str, dict[str, str]]:
     """The database as a libpq URI without the password, and the environment carrying it
-    (so it never appears in a process list)."""
-    url = make_url(settings.database_url.get_secret_value())
+    (so it never appears in a process list); with ``admin``, as the superuser."""
+    url = make_url(roles.admin_url(settings) if admin else settings.database_url.get_secret_value())
     env = {**os.environ}
     if url.password:
         env["PGPASSWORD"] = str(url.password)
@@ -135,7 +142,7 @@ def _sha256(path: Path) -> str:
 
 def database_facts(settings: Settings) -> dict[str, Any]:
     """Versions, revision and row counts per table (what a restore compares)."""
-    engine = create_engine(settings.database_url.get_secret_value())
+    engine = create_engine(roles.admin_url(settings))
     try:
         with engine.connect() as connection:
             postgres = connection.execute(text("SHOW server_version")).scalar()
@@ -253,7 +260,7 @@ def _write_backup(
         name = name.replace(PREFIX, f"{PREFIX}{label}-")
     target = folder / name
     partial = folder / f".{name}.partial"
-    conninfo, env = _libpq(settings)
+    conninfo, env = _libpq(settings, admin=True)
     try:
         with tempfile.TemporaryDirectory(dir=folder, prefix=".work-") as work:
             dump = Path(work) / "db.dump"
@@ -305,6 +312,9 @@ def _write_backup(
     except BackupError:
         target.unlink(missing_ok=True)
         raise
+    # It holds the current key: the keys kept from before the last rotation can go.
+    if settings.secret_key is None and forget_previous_keys(settings):
+        log.info("removed the secret key kept from before the last rotation (a backup verified)")
     pruned = prune(folder, retention, keep=target) if retention else []
     return BackupResult(target, target.stat().st_size, metadata, pruned)
 
@@ -569,7 +579,8 @@ def check_restorable(metadata: dict[str, Any], facts: dict[str, Any] | None) -> 
 
 
 def _admin(settings: Settings):
-    url = make_url(settings.database_url.get_secret_value())
+    """The superuser's engine on the server's ``postgres`` database, and the URL of ours."""
+    url = make_url(roles.admin_url(settings))
     return create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT"), url
 
 
@@ -695,13 +706,23 @@ def _restore(
     admin, url = _admin(settings)
     name = url.database
     fresh, previous = f"{name}_restore_{stamp}", f"{name}_before_{stamp}"
+    role = _restore_role(settings)
+    fresh_admin = url.set(database=fresh).render_as_string(hide_password=False)
+    fresh_url = (
+        roles.role_url(fresh_admin, *role)
+        if role
+        else make_url(settings.database_url.get_secret_value())
+        .set(database=fresh)
+        .render_as_string(hide_password=False)
+    )
     fresh_settings = settings.model_copy(
         update={
-            "database_url": type(settings.database_url)(
-                url.set(database=fresh).render_as_string(hide_password=False)
-            )
+            "database_url": type(settings.database_url)(fresh_url),
+            "database_admin_url": type(settings.database_url)(fresh_admin),
         }
     )
+    # pg_restore connects as the role, never as the superuser: a crafted dump's statements
+    # (COPY … TO PROGRAM, a function in an untrusted language) are refused by the server.
     conninfo, env = _libpq(fresh_settings)
     raw_new = settings.raw_dir.with_name(f"raw.restore-{stamp}")
     switched = False
@@ -710,15 +731,6 @@ def _restore(
             # From template0: the dump brings its own extensions, and TimescaleDB must be the
             # version the dump was made with, not whichever version template1 holds.
             connection.execute(text(f'CREATE DATABASE "{fresh}" TEMPLATE template0'))
-        create_timescaledb_for_restore(
-            fresh_settings.database_url.get_secret_value(), metadata.get("timescaledb")
-        )
-        engine = create_engine(fresh_settings.database_url.get_secret_value())
-        try:
-            with engine.begin() as connection:
-                connection.execute(text("SELECT timescaledb_pre_restore()"))
-        finally:
-            engine.dispose()
         with tempfile.TemporaryDirectory(dir=path.parent, prefix=".restore-") as work:
             say("extract")
             with _open_tar(path) as archive:
@@ -727,25 +739,25 @@ def _restore(
                         archive.extract(member, work, filter="data")
                     elif member.name.startswith("raw/") or member.name == "secret.key":
                         archive.extract(member, Path(work) / "files", filter="data")
+            dump = Path(work) / "db.dump"
+            entries, extensions = _dump_entries(dump)
+            create_timescaledb_for_restore(fresh_admin, metadata.get("timescaledb"))
+            _prepare_for_restore(fresh_admin, role[0] if role else None, extensions)
+            (Path(work) / "entries.list").write_text(entries, encoding="utf-8")
             say("restore database")
             _run(
                 ["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error",
-                 f"--dbname={conninfo}", str(Path(work) / "db.dump")],
+                 f"--use-list={Path(work) / 'entries.list'}", f"--dbname={conninfo}", str(dump)],
                 env,
                 "pg_restore",
             )  # fmt: skip
-            engine = create_engine(fresh_settings.database_url.get_secret_value())
-            try:
-                with engine.begin() as connection:
-                    connection.execute(text("SELECT timescaledb_post_restore()"))
-            finally:
-                engine.dispose()
+            _finish_restore(fresh_admin, role[0] if role else None)
             say("migrate")
             from app.db.migrate import upgrade
 
             # A backup from an older TimescaleDB was restored into that version: update it
             # (and any other extension the dump created behind the server's version).
-            update_extensions(fresh_settings.database_url.get_secret_value(), [fresh])
+            update_extensions(fresh_admin, [fresh])
             upgrade(fresh_settings.database_url.get_secret_value())
             epoch = _move_session_epoch(fresh_settings, epoch_before)
             files = Path(work) / "files"
@@ -800,6 +812,127 @@ def _restore(
         warnings=warnings,
         switched=change,
     )
+
+
+def _restore_role(settings: Settings) -> tuple[str, str | None] | None:
+    """(name, password) of the role that replays a dump: the app's own role (created now if
+    this install never started), or None when the role is switched off or the configured user
+    is not a superuser (then that user, which cannot run programs either, replays it)."""
+    return roles.app_role(settings)
+
+
+# Extension configuration tables whose rows a TimescaleDB dump carries (its catalog): the role
+# may write them while the dump is replayed, and only then.
+_TIMESCALE_CATALOG = ("_timescaledb_catalog", "_timescaledb_config")
+_CHUNK_SCHEMAS = ("_timescaledb_internal",)
+
+
+def _dump_entries(dump: Path) -> tuple[str, list[str]]:
+    """The dump's table of contents without its extensions (and their comments), which the
+    superuser creates before the role replays the rest; and the extensions it names that this
+    app manages (any other one is left out, so what needs it fails)."""
+    listing = subprocess.run(  # noqa: S603
+        ["pg_restore", "--list", str(dump)],  # noqa: S607
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if listing.returncode != 0:
+        raise BackupError("pg_restore --list failed", code="backup_tool_failed", what="pg_restore")
+    kept, extensions = [], []
+    for line in listing.stdout.splitlines():
+        words = line.split()
+        if len(words) >= 6 and words[3] == "EXTENSION" and words[4] == "-":
+            if words[5] in MANAGED_EXTENSIONS:
+                extensions.append(words[5])
+            continue
+        if len(words) >= 7 and words[3:6] == ["COMMENT", "-", "EXTENSION"]:
+            continue
+        kept.append(line)
+    return "\n".join(kept) + "\n", extensions
+
+
+def _prepare_for_restore(fresh_admin: str, role: str | None, extensions: list[str]) -> None:
+    """As the superuser in the fresh database: the dump's extensions, the schema handed to the
+    role, TimescaleDB's catalog writable by the role for the replay, restore mode on."""
+    import psycopg
+    from psycopg import sql
+
+    from app.db.extensions import conninfo
+
+    with psycopg.connect(conninfo(fresh_admin), autocommit=True) as connection:
+        for name in extensions:  # names from MANAGED_EXTENSIONS only
+            connection.execute(
+                sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(name))
+            )
+        if role is not None:
+            who = sql.Identifier(role)
+            database = make_url(fresh_admin).database
+            connection.execute(
+                sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(
+                    sql.Identifier(database), who
+                )
+            )
+            connection.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(who))
+            for schema in _existing_schemas(connection, _CHUNK_SCHEMAS):  # the dump's chunks
+                connection.execute(
+                    sql.SQL("GRANT USAGE, CREATE ON SCHEMA {} TO {}").format(
+                        sql.Identifier(schema), who
+                    )
+                )
+            for schema in _existing_schemas(connection, _TIMESCALE_CATALOG):
+                connection.execute(
+                    sql.SQL(
+                        "GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA {0} TO {1}; "
+                        "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {0} TO {1}"
+                    ).format(sql.Identifier(schema), who)
+                )
+        if _existing_schemas(connection, ("_timescaledb_catalog",)):
+            connection.execute("SELECT timescaledb_pre_restore()")
+
+
+def _finish_restore(fresh_admin: str, role: str | None) -> None:
+    """As the superuser after the replay: every TimescaleDB job runs as the role (a dump may
+    name another owner, and a job runs as its owner), the catalog is read-only for the role
+    again, restore mode off."""
+    import psycopg
+    from psycopg import sql
+
+    from app.db.extensions import conninfo
+
+    with psycopg.connect(conninfo(fresh_admin), autocommit=True) as connection:
+        timescale = bool(_existing_schemas(connection, ("_timescaledb_catalog",)))
+        if role is not None:
+            who = sql.Identifier(role)
+            if timescale:
+                connection.execute(
+                    sql.SQL(
+                        "UPDATE _timescaledb_config.bgw_job SET owner = {0}::regrole "
+                        "WHERE owner <> {0}::regrole"
+                    ).format(sql.Literal(role))
+                )
+            for schema in _existing_schemas(connection, _CHUNK_SCHEMAS):
+                connection.execute(
+                    sql.SQL("REVOKE CREATE ON SCHEMA {} FROM {}").format(
+                        sql.Identifier(schema), who
+                    )
+                )
+            for schema in _existing_schemas(connection, _TIMESCALE_CATALOG):
+                connection.execute(
+                    sql.SQL(
+                        "REVOKE SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA {0} FROM {1}; "
+                        "REVOKE USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {0} FROM {1}"
+                    ).format(sql.Identifier(schema), who)
+                )
+        if timescale:
+            connection.execute("SELECT timescaledb_post_restore()")
+    if role is not None:
+        roles.hand_over(fresh_admin, role)
+
+
+def _existing_schemas(connection, names: tuple[str, ...]) -> list[str]:
+    rows = connection.execute(
+        "SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s) ORDER BY nspname", [list(names)]
+    ).fetchall()
+    return [row[0] for row in rows]
 
 
 def _move_session_epoch(fresh_settings: Settings, before: int | None) -> int | None:

@@ -13,6 +13,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from app import __version__
 from app.config import Settings, get_settings
 from app.db import make_engine, make_session_factory
+from app.db.roles import as_app_role
 from app.jobs import registry as default_registry
 from app.jobs.coach import audit_purge_job
 from app.jobs.missions import mission_clock_job
@@ -20,7 +21,7 @@ from app.jobs.missions import tick as mission_clock_tick
 from app.jobs.nightly import nightly_backup_job, nightly_sync_job
 from app.jobs.registry import JobRegistry
 from app.jobs.scheduler import Scheduler, owner_schedule
-from app.security.keys import SecretBox, load_master_key, session_signing_key
+from app.security.keys import SecretBox, load_master_key, previous_keys, session_signing_key
 from app.services import backups as backup_service
 from app.services.backups import Switched
 from app.services.coach import library as library_service
@@ -69,7 +70,7 @@ def create_app(
     # by default only by the server's own factory call (no settings given): tests and benches
     # pass their settings and load the library where they need it.
     load_library = settings is None if load_library is None else load_library
-    settings = settings or get_settings()
+    settings = settings or as_app_role(get_settings())
     jobs = default_registry if jobs is None else jobs
     master_key = load_master_key(settings)
     engine = make_engine(settings)
@@ -133,7 +134,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_session_factory(engine)
-    app.state.secret_box = SecretBox(master_key)
+    app.state.secret_box = SecretBox(master_key, previous_keys(settings))
     app.state.llm_clock = SYSTEM_CLOCK  # tests inject theirs: the model's waits are recorded
     app.state.session_signing = SessionSigning(session_signing_key(master_key))
     app.state.login_limiter = SlidingWindowLimiter(settings.login_attempts_per_minute, 60.0)
@@ -229,7 +230,7 @@ def _adopt_key(app: FastAPI, change: Switched | None = None) -> None:
     open here just before are carried over to the restored owner's new session epoch, and the
     database pool, whose connections the switch ended, starts afresh."""
     master_key = load_master_key(app.state.settings)
-    app.state.secret_box.rekey(master_key)
+    app.state.secret_box.rekey(master_key, previous_keys(app.state.settings))
     app.state.session_signing.rotate(
         session_signing_key(master_key),
         previous_epoch=change.session_epoch_before if change else None,

@@ -44,7 +44,9 @@ def _dockerfile_env(dockerfile: str) -> dict[str, str]:
 
 def _pg_major_of_image(compose: dict) -> str:
     image = compose["services"]["db"]["image"]
-    match = re.fullmatch(r"timescale/timescaledb-ha:pg(\d+)(\.\d+)?-ts2\.\d+(\.\d+)?", image)
+    match = re.fullmatch(
+        r"timescale/timescaledb-ha:pg(\d+)(\.\d+)?-ts2\.\d+(\.\d+)?(@sha256:[0-9a-f]{64})?", image
+    )
     assert match, image
     return match[1]
 
@@ -196,12 +198,12 @@ def test_setuptools_understands_the_spdx_license_string():
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert isinstance(pyproject["project"]["license"], str)  # SPDX expression (PEP 639)
     (requirement,) = pyproject["build-system"]["requires"]
-    match = re.fullmatch(r"setuptools>=(\d+)", requirement)
+    match = re.fullmatch(r"setuptools==(\d+)\.\d+\.\d+", requirement)
     assert match and int(match[1]) >= 77  # the first setuptools to accept it
 
 
 def test_dockerfile_is_python_313_trixie_non_root_with_healthcheck(dockerfile):
-    assert re.search(r"^FROM python:3\.13-slim-trixie$", dockerfile, re.M)
+    assert re.search(r"^FROM python:3\.13-slim-trixie(@sha256:[0-9a-f]{64})?$", dockerfile, re.M)
     assert re.search(r"^USER (?!root)\w+", dockerfile, re.M)
     assert "useradd --uid 1000 " in dockerfile  # the uid the README and compose.yaml name
     assert re.search(r"^HEALTHCHECK .*\n.*healthz", dockerfile, re.M)
@@ -235,3 +237,99 @@ def test_ollama_runs_only_with_the_llm_profile_and_keeps_its_models(compose, com
     readme = (ROOT / "README.md").read_text()
     assert "docker compose --profile llm up -d" in readme
     assert "docker compose exec ollama ollama pull" in readme
+
+
+def test_no_other_service_shares_the_apps_folders_and_the_app_sees_no_database_files(compose):
+    """Issue 21 item 9: the app mounts data/ and backups/ only; the database's files live in a
+    volume only the database sees, and nothing gives the app the Docker socket."""
+    app = compose["services"]["app"]
+    sources = {volume.split(":")[0] for volume in app["volumes"]}
+    assert sources == {"./data", "./backups"}
+    for name, service in compose["services"].items():
+        if name == "app":
+            continue
+        for volume in service.get("volumes", []):
+            assert volume.split(":")[0] not in sources, (name, volume)
+    targets = [volume.split(":")[1] for volume in app["volumes"]]
+    for forbidden in ("/home/postgres", "/var/lib/postgresql", "/var/run/docker.sock"):
+        assert not any(target.startswith(forbidden) for target in targets)
+    assert "PGDATA" not in app.get("environment", {})
+
+
+# --- issue 21 item 11: locked, hashed, audited dependencies ------------------------------------
+
+_LOCK_ENTRY = re.compile(r"^([A-Za-z0-9._-]+)==([^\s;\\]+)(?: ; [^\\]+)? \\$")
+
+
+def _lock(name: str) -> dict[str, tuple[str, int]]:
+    """{normalised package name: (version, number of hashes)} of a lock file."""
+    entries: dict[str, tuple[str, int]] = {}
+    current = None
+    for line in (ROOT / name).read_text().splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        match = _LOCK_ENTRY.match(line)
+        if match:
+            current = re.sub(r"[-_.]+", "-", match[1]).lower()
+            version, hashes = entries.get(current, (match[2], 0))
+            entries[current] = (version, hashes)
+            continue
+        assert line.startswith("    --hash=sha256:"), f"{name}: unexpected line {line!r}"
+        assert current is not None
+        version, hashes = entries[current]
+        entries[current] = (version, hashes + 1)
+    return entries
+
+
+def _pins(requirements: list[str]) -> dict[str, str]:
+    pins = {}
+    for requirement in requirements:
+        match = re.fullmatch(r"([A-Za-z0-9._-]+)(\[[^\]]+\])?==(\S+)", requirement)
+        assert match, f"{requirement!r} is not an exact pin"
+        pins[re.sub(r"[-_.]+", "-", match[1]).lower()] = match[3]
+    return pins
+
+
+@pytest.mark.parametrize(
+    ("lock", "groups"),
+    [("requirements.lock", ("runtime",)), ("requirements-dev.lock", ("runtime", "dev"))],
+)
+def test_the_locks_pin_every_package_with_hashes_and_follow_pyproject(lock, groups):
+    """Every package (dependencies of dependencies too) at one version with its hashes, and
+    each pin of pyproject.toml (and the build backend) at the version pyproject names: a
+    changed pin without `make lock` fails here."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    wanted = _pins(pyproject["build-system"]["requires"])
+    wanted |= _pins(pyproject["project"]["dependencies"])
+    if "dev" in groups:
+        wanted |= _pins(pyproject["project"]["optional-dependencies"]["dev"])
+    entries = _lock(lock)
+    assert len(entries) > len(wanted)  # the dependencies' dependencies are locked too
+    assert all(hashes >= 1 for _version, hashes in entries.values()), lock
+    for name, version in wanted.items():
+        assert entries.get(name, (None,))[0] == version, f"{lock}: {name} is not {version}"
+    if "dev" not in groups:
+        assert "pytest" not in entries and "ruff" not in entries
+
+
+def test_the_image_and_the_development_root_install_only_from_the_locks(dockerfile):
+    installs = [line for line in dockerfile.splitlines() if "pip install" in line]
+    assert installs and all(
+        "--require-hashes --no-deps -r requirements.lock" in line or "--no-index" in line
+        for line in installs
+    ), installs
+    assert "COPY requirements.lock" in dockerfile
+    inside = (ROOT / ".devroot" / "inside.sh").read_text()
+    assert "pip install -q --require-hashes --no-deps -r requirements-dev.lock" in inside
+    assert "sha256sum requirements-dev.lock" in inside  # the venv follows the lock
+    assert "pip-audit" in inside and "make lock" in (ROOT / "README.md").read_text()
+
+
+def test_base_images_are_pinned_by_tag_and_a_digest_when_there_is_one(compose, dockerfile):
+    """A digest may follow the tag (README, "Pinning the images"); a digest is 64 hex digits,
+    never a placeholder."""
+    images = [service["image"] for service in compose["services"].values() if "image" in service]
+    images = [image for image in images if not image.startswith("domestique:")]
+    images += re.findall(r"^FROM (\S+)", dockerfile, re.M)
+    for image in images:
+        assert re.fullmatch(r"[\w./-]+:[\w.-]+(@sha256:[0-9a-f]{64})?", image), image
