@@ -307,7 +307,7 @@ def coach_day(
     import json
 
     from app.db import make_engine, make_session_factory
-    from app.security.keys import SecretBox, load_master_key
+    from app.security.keys import SecretBox, load_master_key, previous_keys
     from app.services.coach import day as coach_day_service
 
     settings = _settings()
@@ -317,7 +317,7 @@ def coach_day(
         view = coach_day_service.run_day(
             sessions,
             settings,
-            SecretBox(load_master_key(settings)),
+            SecretBox(load_master_key(settings), previous_keys(settings)),
             today=day.date() if day else None,
         )
     finally:
