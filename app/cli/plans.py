@@ -255,3 +255,33 @@ def plan_example() -> None:
 
     today = date.today()
     typer.echo(export_json(example(today + timedelta(days=7 - today.weekday()))), nl=False)
+
+
+workout_cli = typer.Typer(
+    help="Approved workouts for any device: the FIT workout file.", no_args_is_help=True
+)
+cli.add_typer(workout_cli, name="workout")
+
+
+@workout_cli.command("fit")
+@needs_schema
+def workout_fit(
+    workout_id: str = typer.Argument(..., help="The workout's id (plan show lists them)."),
+    out: Path = typer.Argument(..., dir_okay=False, help="Where to write the .fit file."),  # noqa: B008
+) -> None:
+    """Write an approved workout as a FIT workout file (copy it to a watch's GARMIN/NewFiles
+    folder over USB, or open it in Wahoo's, Coros' or Hammerhead's app). Exit code 1 when no
+    approved workout has that id."""
+    from app.db import make_engine, make_session_factory
+    from app.services.plans import devices
+
+    engine = make_engine(_settings())
+    try:
+        found = devices.workout_file(make_session_factory(engine), workout_id)
+    finally:
+        engine.dispose()
+    if found is None:
+        typer.echo(f"no approved workout {workout_id}", err=True)
+        raise typer.Exit(1)
+    out.write_bytes(found.data)
+    typer.echo(f"wrote {out} ({len(found.data):,} bytes)")

@@ -121,3 +121,16 @@ class PlannedWorkout(Base):
         BigInteger, ForeignKey("activity.id", ondelete="SET NULL")
     )
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class CalendarFeed(Base):
+    """The calendar feed's secret (one row): the SHA-256 of the token in the feed's address,
+    and the install's id every event UID derives from (migration 0019)."""
+
+    __tablename__ = "calendar_feed"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    install_id: Mapped[str] = mapped_column(String(36))
+    token_sha256: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -38,6 +38,9 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 MAINTENANCE_ALLOWED = {"/login", "/logout"}
 # GET requests that store something: the OAuth callbacks keep the tokens they receive.
 CHANGING_GETS = re.compile(r"^/connections/[^/]+/callback$")
+# The calendar feed: calendar apps cannot sign in; the token in the address is the key (the
+# route answers 404 to a wrong one).
+FEED = re.compile(r"^/calendar/feed/[A-Za-z0-9_-]{20,100}\.ics$")
 
 
 def _redirect(request: Request, url: str) -> Response:
@@ -114,7 +117,10 @@ class OwnerGateMiddleware(BaseHTTPMiddleware):
                 return _redirect(request, "/setup")
             if owner is not None and path == "/setup":
                 return _redirect(request, "/" if signed_in else "/login")
-            if owner is not None and not signed_in and path not in PUBLIC_PATHS:
+            public = path in PUBLIC_PATHS or (
+                request.method in SAFE_METHODS and FEED.match(path) is not None
+            )
+            if owner is not None and not signed_in and not public:
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return _redirect(request, f"/login?next={quote(target, safe='')}")
             if maintenance.active and changes_state(request):

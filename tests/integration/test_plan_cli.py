@@ -99,3 +99,11 @@ def test_example_import_approve_show_export(cli_env, tmp_path):
     assert again.exit_code == 1 and "APPROVED" in again.stderr
     unknown = runner.invoke(cli, ["plan", "show", "999999"])
     assert unknown.exit_code == 1 and "no such plan" in unknown.stderr
+
+    first = plan.workouts[0]
+    fit_path = tmp_path / "workout.fit"
+    wrote = runner.invoke(cli, ["workout", "fit", first.id, str(fit_path)])
+    assert wrote.exit_code == 0, wrote.output
+    assert fit_path.read_bytes()[8:12] == b".FIT"
+    missing = runner.invoke(cli, ["workout", "fit", "no-such-id", str(tmp_path / "x.fit")])
+    assert missing.exit_code == 1 and not (tmp_path / "x.fit").exists()

@@ -15,7 +15,8 @@ from lxml import html as lxml_html
 # the people a formula is named after; the language switch's own “English”.
 ALLOWED = {
     # brands and products
-    "Domestique", "Garmin", "Connect", "Strava", "Oura", "Apple", "Body", "Battery",
+    "Domestique", "Garmin", "Connect", "Strava", "Oura", "Apple", "Body", "Battery", "Wahoo",
+    "Coros", "Hammerhead", "USB",
     "TrainingPeaks", "GoldenCheetah", "TimescaleDB", "NAS", "README", "English", "OpenAI",
     "Ollama",
     # training and health acronyms

@@ -11,7 +11,7 @@ same matching computed on the fly, so the page never disagrees with itself. Read
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,6 +20,7 @@ from app.coach.matching import Compliance, DoneActivity, compliance, family_of, 
 from app.i18n import _
 from app.models import Activity, PlannedWorkout
 from app.services.metrics.recompute import owner_today
+from app.services.plans.devices import feed_state
 from app.services.plans.follow import activities_on, planned_sessions
 
 VIEWS = ("week", "month")
@@ -77,6 +78,8 @@ class CalendarView:
     days: list[DayCell]
     previous: date
     following: date
+    feed_since: datetime | None = None
+    """When the calendar feed's current address was made (``None``: no feed)."""
 
     @property
     def weeks(self) -> list[list[DayCell]]:
@@ -205,4 +208,6 @@ def calendar_view(
     for a in done:
         if a.activity_id not in used:
             days[a.day].unplanned.append(cell(a))
-    return CalendarView(view, first, last, today, list(days.values()), previous, following)
+    return CalendarView(
+        view, first, last, today, list(days.values()), previous, following, feed_state(session)
+    )
