@@ -24,7 +24,13 @@ from app.models.llm import CoachSettings, LlmCall
 from app.models.metrics import ActivityMetrics, AthleteEstimate, AthleteThreshold, DailyMetrics
 from app.models.missions import MissionRow, MissionTransitionRow, StageCorrectionRow
 from app.models.owner import Owner
-from app.models.plans import CalendarFeed, PlannedWorkout, PlanRevision, TrainingPlan
+from app.models.plans import (
+    CalendarFeed,
+    GarminPush,
+    PlannedWorkout,
+    PlanRevision,
+    TrainingPlan,
+)
 from app.models.wellness import DailyWellness, DailyWellnessSource, health_sample_table
 from app.models.work import WorkRun
 
@@ -45,6 +51,7 @@ __all__ = [
     "DailyMetrics",
     "DailyWellness",
     "DailyWellnessSource",
+    "GarminPush",
     "ImportItem",
     "ImportJob",
     "Lap",

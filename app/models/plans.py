@@ -134,3 +134,21 @@ class CalendarFeed(Base):
     install_id: Mapped[str] = mapped_column(String(36))
     token_sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class GarminPush(Base):
+    """What Domestique did on Garmin Connect for one workout of a plan (migration 0020): no
+    foreign key to ``plan``'s workouts, so a workout dropped from the plan can still be removed
+    from Garmin. ``differences`` are the read-back's findings (codes and params)."""
+
+    __tablename__ = "garmin_push"
+
+    plan_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workout_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    garmin_workout_id: Mapped[int | None] = mapped_column(BigInteger)
+    revision: Mapped[str | None] = mapped_column(String(64))
+    checked: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    schedule_id: Mapped[int | None] = mapped_column(BigInteger)
+    day: Mapped[date | None] = mapped_column(Date)
+    differences: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -17,11 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.coach.matching import Compliance, DoneActivity, compliance, family_of, match
+from app.coach.messages import describe_difference
 from app.i18n import _
 from app.models import Activity, PlannedWorkout
 from app.services.metrics.recompute import owner_today
 from app.services.plans.devices import feed_state
 from app.services.plans.follow import activities_on, planned_sessions
+from app.services.plans.garmin_push import attention as garmin_attention
 
 VIEWS = ("week", "month")
 
@@ -48,6 +50,8 @@ class WorkoutCell:
     load: float
     activity: ActivityCell | None = None
     compliance: Compliance | None = None
+    attention: tuple[str, ...] = ()
+    """How the workout Garmin stored differs from the one sent (needs attention), in words."""
 
     @property
     def state_label(self) -> str:
@@ -162,6 +166,7 @@ def calendar_view(
     skipped = [r.workout_id for r in rows if r.state == "SKIPPED"]
     result = match(planned_sessions(rows), done, today=today, fixed=fixed, skipped=skipped)
     pairs = {m.workout_id: m for m in result.matches}
+    flagged = garmin_attention(session)
     sessions_by_id = {s.workout_id: s for s in planned_sessions(rows)}
 
     def cell(a: DoneActivity) -> ActivityCell:
@@ -203,6 +208,10 @@ def calendar_view(
                 float(r.load),
                 cell(activity) if activity else None,
                 compliance(sessions_by_id[r.workout_id], activity) if activity else None,
+                tuple(
+                    describe_difference(d["code"], d.get("params") or {})
+                    for d in flagged.get((r.plan_id, r.workout_id), [])
+                ),
             )
         )
     for a in done:

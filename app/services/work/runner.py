@@ -465,6 +465,7 @@ class WorkRunner:
         failed = [f for f in self.sync_all() if isinstance(f.result(), Exception)]
         self.submit_uploads()
         self.follow_plans()
+        self.submit_garmin_push()
         self.decide_today()
         if failed:
             raise RuntimeError(f"{len(failed)} source sync(s) failed")
@@ -492,6 +493,36 @@ class WorkRunner:
                 day.run_day(self.sessions, self.settings, self.box)
         except Exception:
             log.exception("the daily coach failed; the dashboard can ask again")
+
+    def submit_garmin_push(self) -> Future | None:
+        """Bring Garmin Connect's workouts and calendar in step with the approved plan (after an
+        approval, and each night), on this thread; a push a rate limit stopped is tried again
+        after Garmin's wait. ``None`` when there is no Garmin source."""
+        from app.services.plans import garmin_push
+        from app.services.sync.connections import ClientContext
+
+        source = self.sources.get("garmin")
+        if source is None:
+            return None
+
+        def client_for(tokens: str) -> Any:
+            return source.client(ClientContext(tokens, self.sessions, self.box)).client
+
+        def work() -> dict[str, Any]:
+            result = garmin_push.push(self.sessions, self.box, client_for)
+            if result.stopped == "rate_limited":
+                self.later(
+                    ("garmin_push", "later"),
+                    max(60.0, result.retry_after or 0.0),
+                    self.submit_garmin_push,
+                )
+            return {
+                "calls": result.calls,
+                "stopped": result.stopped,
+                "attention": len(result.attention),
+            }
+
+        return self._submit(("garmin_push", "garmin"), work)
 
     def submit_coach_day(self) -> Future:
         """The daily coach's decision for today now (the dashboard's button), on this thread;

@@ -278,6 +278,8 @@ async def _decide(request: Request, decide, revision_id: int) -> Response:
         sentence = plan_revisions.error_sentence(error.code, **error.params)
         status = 404 if error.code == "not_found" else 409
         return await _render_plan(request, page, status=status, import_error=[sentence])
+    if decide is not plan_revisions.reject:  # an approval: the watch follows the plan
+        state.work_runner.submit_garmin_push()
     return RedirectResponse(f"{request.url_for('plan')}#current-plan", status_code=303)
 
 
