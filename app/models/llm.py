@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Float,
@@ -58,6 +59,8 @@ class CoachSettings(Base):
     prices: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     # Groups of data the owner keeps from the model (app.coach.context.GROUPS).
     withheld: Mapped[list[str]] = mapped_column(JSONB, server_default="[]")
+    guardrails: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    auto_approve_easier: Mapped[bool] = mapped_column(Boolean, server_default="false")
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )

@@ -66,6 +66,7 @@ from app.services.coach.library import search
 from app.services.metrics.recompute import owner_today
 from app.services.missions import event as mission_event
 from app.services.plans.athlete import guardrail_inputs
+from app.services.plans.limits import load_limits
 
 HISTORY_DAYS = 7
 PASSAGES = 3
@@ -343,10 +344,13 @@ def run_day(
              "findings": []},
         )  # fmt: skip
         return day_view(sessions, today)  # type: ignore[return-value]
+    with sessions() as session:
+        guardrail_limits = load_limits(session)
     reviewed = apply_safety(
         proposed,
         day.snapshot,
         constraints=None if day.mission is None else day.mission.constraints,
+        guardrail_limits=guardrail_limits,
     )
     _store(
         sessions,

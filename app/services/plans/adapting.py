@@ -6,7 +6,10 @@ and :func:`app.coach.adaptation.adapt` says whether the plan still fits — a mi
 moved once, the guardrails re-run on the loads actually done, HRV and readiness. A change
 becomes a PROPOSED revision of origin ``adaptation`` (with its reasons in ``change_set``) that
 the owner approves or rejects on the Plan page like any other; while one is pending, no second
-is made. Nothing reaches the calendar or the watch before approval.
+is made. Nothing reaches the calendar or the watch before approval — unless the owner chose, in
+Settings → Coach → Guardrails, that a proposal which only eases training (every future workout
+on its day with no more load, none added) applies by itself; it is then approved at once, and
+kept in the revisions like any other.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from app.models import PlannedWorkout, PlanRevision
 from app.services.metrics.recompute import owner_today
 from app.services.plans.athlete import guardrail_inputs
 from app.services.plans.follow import match_rows
-from app.services.plans.revisions import Checked, Stored, _store
+from app.services.plans.limits import auto_approve_easier, load_limits
+from app.services.plans.revisions import Checked, Stored, _store, approve
 
 
 def _pending(session: Session, plan_id: int) -> bool:
@@ -50,6 +54,7 @@ def propose_adaptations(
     """A PROPOSED revision for every followed plan that no longer fits (see the module
     docstring); returns what was stored."""
     stored: list[Stored] = []
+    easier: list[int] = []
     with sessions.begin() as session:
         today = today or owner_today(session)
         approved = session.scalars(
@@ -58,6 +63,8 @@ def propose_adaptations(
         if not approved:
             return stored
         thresholds, context = guardrail_inputs(session, today=today)
+        limits = limits or load_limits(session)
+        auto = auto_approve_easier(session)
         for revision in approved:
             if _pending(session, revision.plan_id):
                 continue
@@ -81,15 +88,19 @@ def propose_adaptations(
                 }
                 for r in proposal.reasons
             ]
-            stored.append(
-                _store(
-                    session,
-                    Checked(proposal.plan, proposal.report),
-                    origin="adaptation",
-                    plan_id=revision.plan_id,
-                    change_set={
-                        "adaptation": {"reasons": reasons, "easier_only": proposal.easier_only}
-                    },
-                )
+            made = _store(
+                session,
+                Checked(proposal.plan, proposal.report),
+                origin="adaptation",
+                plan_id=revision.plan_id,
+                change_set={
+                    "adaptation": {"reasons": reasons, "easier_only": proposal.easier_only}
+                },
             )
+            stored.append(made)
+            if auto and proposal.easier_only and not made.blocked:
+                easier.append(made.revision_id)
+    # The owner let changes that only ease training apply by themselves (Settings → Coach).
+    for revision_id in easier:
+        approve(sessions, revision_id, today=today)
     return stored

@@ -24,6 +24,7 @@ from app.coach.plans import Plan
 from app.i18n import _
 from app.models import PlannedWorkout, PlanRevision, TrainingPlan
 from app.services.plans.athlete import guardrail_inputs
+from app.services.plans.limits import load_limits
 
 MAX_PLAN_BYTES = 4 * 1024 * 1024
 """A 104-week plan of 1,500 workouts is well under 2 MB of JSON."""
@@ -152,6 +153,7 @@ def _check(
     session: Session, plan: Plan, today: date | None, limits: GuardrailLimits | None
 ) -> Checked:
     thresholds, context = guardrail_inputs(session, today=today)
+    limits = limits or load_limits(session)
     report = check_plan(plan, estimate_plan(plan, thresholds), context, limits)
     return Checked(plan, report)
 
@@ -301,6 +303,7 @@ def apply_change_set(
             )
         except change_sets.ChangeSetInvalid as error:
             raise PlanError("change_set_invalid", reason=str(error)) from None
+        limits = limits or load_limits(session)
         report = check_plan(changed, estimate_plan(changed, thresholds), context, limits)
         return _store(
             session,

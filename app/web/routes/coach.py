@@ -19,6 +19,7 @@ from app.services.coach import library_page, pages
 from app.services.coach.config import SettingsForm
 from app.services.plans import chat as plan_chat
 from app.services.plans import drafting as plan_drafting
+from app.services.plans import limits as limits_service
 from app.services.plans import page as plans_page
 from app.services.plans import revisions as plan_revisions
 from app.web.templating import is_fragment_request, render
@@ -518,3 +519,44 @@ async def library_reembed(request: Request) -> Response:
         state.work_runner,
     )
     return RedirectResponse(str(request.url_for("coach:library")), status_code=303)
+
+
+@router.get("/settings/coach/guardrails", name="coach:guardrails")
+async def guardrails_page(request: Request, saved: bool = False) -> Response:
+    return await _guardrails(request, saved=saved)
+
+
+async def _guardrails(
+    request: Request, *, saved: bool = False, errors: dict[str, str] | None = None
+) -> Response:
+    sessions = request.app.state.sessions
+
+    def read() -> limits_service.GuardrailSettings:
+        with sessions() as session:
+            return limits_service.guardrail_settings(session, errors)
+
+    page = await run_in_threadpool(read)
+    return render(
+        request,
+        "coach/guardrails.html",
+        {"page": page, "saved": saved},
+        fragment="coach/_guardrails.html",
+        status_code=422 if errors else 200,
+    )
+
+
+@router.post("/settings/coach/guardrails", name="coach:guardrails_save")
+async def guardrails_save(request: Request) -> Response:
+    form = await request.form(max_files=0, max_fields=20)
+    values = {name: str(value)[:20] for name, value in form.items() if isinstance(value, str)}
+    errors = await run_in_threadpool(
+        functools.partial(
+            limits_service.save, auto_approve=values.get("auto_approve_easier") == "yes"
+        ),
+        request.app.state.sessions,
+        values,
+    )
+    if errors:
+        return await _guardrails(request, errors=errors)
+    url = request.url_for("coach:guardrails").include_query_params(saved=1)
+    return RedirectResponse(str(url), status_code=303)
