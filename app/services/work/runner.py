@@ -266,6 +266,7 @@ class WorkRunner:
         self._timers: dict[tuple[str, ...], threading.Timer] = {}
         self.last_reembed: dict | None = None  # the library's re-embedding, live progress
         self.last_plan_draft: dict | None = None  # the plan being drafted, live progress
+        self.last_mission_draft: dict | None = None  # the mission being drafted, its outcome
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -523,6 +524,26 @@ class WorkRunner:
             }
 
         return self._submit(("garmin_push", "garmin"), work)
+
+    def submit_mission_draft(self, work: Callable[[], int]) -> Future:
+        """Draft a mission with the language model on this thread: ``work()`` returns the
+        stored mission's id; ``last_mission_draft`` says it runs, then how it ended."""
+
+        def run() -> dict[str, Any]:
+            self.last_mission_draft = {"status": "running"}
+            try:
+                mission_id = work()
+            except Exception as error:
+                log.warning("mission draft failed (%s)", type(error).__name__)
+                self.last_mission_draft = {
+                    "status": "failed",
+                    "sentence": getattr(error, "sentence", None),
+                }
+                raise
+            self.last_mission_draft = {"status": "done", "mission_id": mission_id}
+            return {"mission_id": mission_id}
+
+        return self._submit(("mission_draft", "draft"), run)
 
     def submit_coach_day(self) -> Future:
         """The daily coach's decision for today now (the dashboard's button), on this thread;

@@ -9,7 +9,10 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
+from app import i18n
 from app.services import missions
+from app.services.metrics.recompute import owner_today
+from app.services.missions import drafting
 from app.web.templating import render
 
 router = APIRouter()
@@ -20,19 +23,30 @@ def _now() -> datetime:
 
 
 async def _list_page(
-    request: Request, *, problems: list[missions.MissionProblem] | None = None, status: int = 200
+    request: Request,
+    *,
+    problems: list[missions.MissionProblem] | None = None,
+    wizard_problems: list[missions.MissionProblem] | None = None,
+    status: int = 200,
 ) -> Response:
     sessions = request.app.state.sessions
 
-    def read() -> list[missions.MissionSummary]:
+    def read() -> tuple[list[missions.MissionSummary], drafting.Prefill]:
         with sessions() as session:
-            return missions.list_missions(session, _now())
+            return missions.list_missions(session, _now()), drafting.prefill(session)
 
-    summaries = await run_in_threadpool(read)
+    summaries, start = await run_in_threadpool(read)
     return render(
         request,
         "missions/page.html",
-        {"missions": summaries, "problems": problems or []},
+        {
+            "missions": summaries,
+            "problems": problems or [],
+            "wizard_problems": wizard_problems or [],
+            "prefill": start,
+            "draft": request.app.state.work_runner.last_mission_draft,
+            "weekdays": drafting.weekday_choices(),
+        },
         fragment="missions/_content.html",
         status_code=status,
     )
@@ -160,3 +174,44 @@ async def coach_day_now(request: Request) -> Response:
     """Ask the daily coach for today's decision now; the dashboard shows it when it is there."""
     request.app.state.work_runner.submit_coach_day()
     return RedirectResponse(str(request.url_for("dashboard")), status_code=303)
+
+
+@router.post("/missions/draft", name="missions:draft")
+async def mission_draft(request: Request) -> Response:
+    """The mission builder: the answers are checked, the coach drafts in the background."""
+    state = request.app.state
+    form = await request.form(max_files=0, max_fields=30)
+    days = [str(d) for d in form.getlist("training_days")][:7]
+    fields = {k: str(v)[:200] for k, v in form.items() if isinstance(v, str)}
+
+    def check() -> object:
+        with state.sessions() as session:
+            today = owner_today(session)
+        return drafting.wizard_from_form(fields, days, today)
+
+    try:
+        wizard = await run_in_threadpool(check)
+    except drafting.WizardInvalid as invalid:
+        return await _list_page(request, wizard_problems=invalid.problems, status=422)
+    await run_in_threadpool(
+        lambda: drafting.submit_draft(
+            state.work_runner,
+            state.sessions,
+            state.settings,
+            state.secret_box,
+            wizard,
+            language=i18n.current_locale.get(),
+            clock=state.llm_clock,
+        )
+    )
+    return RedirectResponse(f"{request.url_for('missions')}#builder", status_code=303)
+
+
+@router.get("/missions/draft/status", name="missions:draft_status")
+async def mission_draft_status(request: Request) -> Response:
+    """How the draft is going (the part of the page that follows it while it runs)."""
+    return render(
+        request,
+        "missions/_draft_status.html",
+        {"draft": request.app.state.work_runner.last_mission_draft},
+    )
