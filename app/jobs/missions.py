@@ -21,9 +21,15 @@ MISSION_CLOCK = "missions.clock"
 EVERY_MINUTES = 5
 
 
-def tick(sessions: sessionmaker[Session], now: Callable[[], datetime] | None = None) -> int:
-    """Make every move due now; returns how many were made. Never raises (a failure is logged
-    and the next tick tries again)."""
+def tick(
+    sessions: sessionmaker[Session],
+    now: Callable[[], datetime] | None = None,
+    *,
+    completed: Callable[[int], object] | None = None,
+) -> int:
+    """Make every move due now; returns how many were made; ``completed(mission_id)`` for each
+    mission whose event just ended (the wrap-up). Never raises (a failure is logged and the
+    next tick tries again)."""
     moment = (now or (lambda: datetime.now(UTC)))()
     try:
         made = missions.apply_due(sessions, moment)
@@ -31,6 +37,11 @@ def tick(sessions: sessionmaker[Session], now: Callable[[], datetime] | None = N
         log.exception("the missions' clock could not move a mission; it tries again shortly")
         return 0
     for mission_id, move in made:
+        if completed is not None and move.target.value == "mission_complete":
+            try:
+                completed(mission_id)
+            except Exception:
+                log.exception("mission %s: the wrap-up could not be queued", mission_id)
         log.info(
             "mission %s: %s → %s (due %s)",
             mission_id,
@@ -41,11 +52,13 @@ def tick(sessions: sessionmaker[Session], now: Callable[[], datetime] | None = N
     return len(made)
 
 
-def mission_clock_job(sessions: sessionmaker[Session]) -> JobSpec:
+def mission_clock_job(
+    sessions: sessionmaker[Session], completed: Callable[[int], object] | None = None
+) -> JobSpec:
     return JobSpec(
         id=MISSION_CLOCK,
         description="Start and complete missions at midnight in their own time zone",
-        func=lambda: tick(sessions),
+        func=lambda: tick(sessions, completed=completed),
         trigger=IntervalTrigger(minutes=EVERY_MINUTES, timezone="UTC"),
         catch_up=False,  # start-up runs it once instead (app.web.app)
     )

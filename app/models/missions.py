@@ -47,6 +47,7 @@ class MissionRow(Base):
     state: Mapped[str] = mapped_column(String(20), server_default="prep")
     document: Mapped[dict[str, Any]] = mapped_column(JSONB)
     origin: Mapped[str] = mapped_column(String(12), server_default="import")
+    wrap_up: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

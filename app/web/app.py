@@ -99,8 +99,9 @@ def create_app(
         scheduled.register(nightly_sync_job(work_runner))
         scheduled.register(nightly_backup_job(settings))
         scheduled.register(audit_purge_job(app.state.sessions, settings))
-        scheduled.register(mission_clock_job(app.state.sessions))
-        mission_clock_tick(app.state.sessions)  # moves due while the NAS was off
+        wrap_up = work_runner.submit_wrap_up  # a mission completed: the coach looks back
+        scheduled.register(mission_clock_job(app.state.sessions, wrap_up))
+        mission_clock_tick(app.state.sessions, completed=wrap_up)  # moves due while off
         sessions = app.state.sessions
         scheduler = Scheduler(scheduled, sessions, lambda: owner_schedule(sessions, settings))
         app.state.scheduler = scheduler

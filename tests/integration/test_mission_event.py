@@ -131,3 +131,53 @@ def test_corrections_change_the_table_during_the_event_and_are_refused_once_lock
     with pytest.raises(missions.MissionRefused) as locked:
         missions.event.clear_correction(sessions, mission_id, 1)
     assert locked.value.code == "mission_locked"
+
+
+def test_the_wrap_up_keeps_the_computed_numbers_and_locks_with_the_mission(
+    sessions, settings, event, db_session
+):
+    from cryptography.fernet import Fernet
+
+    from app.models import MissionRow
+    from app.security.keys import SecretBox
+    from app.services.missions import wrap_up
+    from tests.support.coach_llm import KEY, MODEL, TestClock, llm_settings
+    from tests.support.fake_llm import FakeLlm
+
+    mission_id, _mission, _rides = event
+    box = SecretBox(Fernet.generate_key().decode())
+    fake = FakeLlm(api_key=KEY).start()
+    try:
+        env = llm_settings(settings, llm_base_url=fake.base_url, llm_model=MODEL, llm_api_key=KEY)
+        fake.answer(
+            {
+                "headline": "Three of four stages ridden.",
+                "went_well": ["Stage 4 ridden steady."],
+                "to_change": ["Ride stage 2 next time."],
+            }
+        )
+        clock = TestClock(datetime(2020, 12, 1, tzinfo=UTC))
+        written = wrap_up.write_wrap_up(sessions, env, box, mission_id, clock=clock.clock)
+    finally:
+        fake.stop()
+    assert written is not None and written.headline == "Three of four stages ridden."
+    stored = db_session.get(MissionRow, mission_id)
+    db_session.refresh(stored)
+    assert stored.wrap_up["numbers"]["stages_total"] == 4
+    assert stored.wrap_up["numbers"]["stages_missed"] == 1  # computed, never the model's
+    view = missions.mission_view(db_session, mission_id, datetime(2020, 12, 1, tzinfo=UTC))
+    assert view.wrap_up["went_well"] == ["Stage 4 ridden steady."]
+
+
+def test_no_wrap_up_before_the_event_is_over(sessions, settings, owner):
+    from cryptography.fernet import Fernet
+
+    from app.security.keys import SecretBox
+    from app.services.missions import wrap_up
+
+    mission_id = missions.import_mission(sessions, tour_mission().model_dump(mode="json"))
+    with pytest.raises(missions.MissionRefused) as refused:
+        wrap_up.write_wrap_up(
+            sessions, settings, SecretBox(Fernet.generate_key().decode()), mission_id
+        )
+    assert refused.value.code == "event_not_over" and refused.value.message

@@ -175,3 +175,15 @@ def test_the_clock_job_moves_due_missions_and_survives_a_failure(sessions, caplo
 
     assert tick(broken) == 0  # a sessionmaker that fails: logged, not raised
     assert "missions' clock" in caplog.text
+
+
+def test_the_clock_asks_for_the_wrap_up_when_a_mission_completes(sessions):
+    from app.jobs.missions import tick
+
+    mission_id = missions.import_mission(sessions, _document())
+    missions.move(sessions, mission_id, MissionState.TRAINING, now_utc=BEFORE)
+    asked: list[int] = []
+    assert tick(sessions, lambda: datetime(2027, 7, 4, tzinfo=UTC), completed=asked.append) == 1
+    assert asked == []  # the event started: no wrap-up yet
+    assert tick(sessions, lambda: datetime(2027, 9, 1, tzinfo=UTC), completed=asked.append) == 1
+    assert asked == [mission_id]

@@ -79,6 +79,7 @@ _SENTENCES = {
         stage=p.get("stage", "?"),
     ),
     "correction_mode_unknown": lambda p: _("Choose GC, breakaway or rest as the mode."),
+    "event_not_over": lambda p: _("The wrap-up comes once the event is over."),
 }
 
 
@@ -180,6 +181,7 @@ class StageRow:
 class MissionView:
     summary: MissionSummary
     transitions: list[TransitionView]
+    wrap_up: dict[str, Any] | None = None
 
     @property
     def mission(self) -> Mission:
@@ -351,6 +353,7 @@ def mission_view(session: Session, mission_id: int, now_utc: datetime) -> Missio
             )
             for m in moves
         ],
+        row.wrap_up,
     )
 
 

@@ -545,6 +545,16 @@ class WorkRunner:
 
         return self._submit(("mission_draft", "draft"), run)
 
+    def submit_wrap_up(self, mission_id: int) -> Future:
+        """The coach's wrap-up of a completed mission, on this thread."""
+        from app.services.missions import wrap_up
+
+        def work() -> dict[str, Any]:
+            written = wrap_up.write_wrap_up(self.sessions, self.settings, self.box, mission_id)
+            return {"written": written is not None}
+
+        return self._submit(("wrap_up", str(mission_id)), work, parameters={"mission": mission_id})
+
     def submit_coach_day(self) -> Future:
         """The daily coach's decision for today now (the dashboard's button), on this thread;
         the run's record says how it ended, the day's row what was decided."""

@@ -215,3 +215,11 @@ async def mission_draft_status(request: Request) -> Response:
         "missions/_draft_status.html",
         {"draft": request.app.state.work_runner.last_mission_draft},
     )
+
+
+@router.post("/missions/{mission_id}/wrap-up", name="missions:wrap_up")
+async def mission_wrap_up(request: Request, mission_id: int) -> Response:
+    """Ask the coach for the wrap-up again (after the event; it runs in the background)."""
+    request.app.state.work_runner.submit_wrap_up(mission_id)
+    url = request.url_for("missions:detail", mission_id=mission_id)
+    return RedirectResponse(f"{url}#wrap-up", status_code=303)
