@@ -35,7 +35,7 @@ def test_todays_decision_and_its_overrule_in_korean(signed_in, sessions, setting
     from app.models import DailyWellness
     from app.services.metrics.recompute import owner_today
 
-    _mission(sessions)
+    mission_id = _mission(sessions)
     with sessions() as session:
         today = owner_today(session)
     with sessions.begin() as session:
@@ -54,3 +54,6 @@ def test_todays_decision_and_its_overrule_in_korean(signed_in, sessions, setting
     assert "다리가 가벼우니 강하게 갑시다." in page
     assert 'data-testid="overruled"' in page
     assert "오늘: 휴식" in page
+    mornings = signed_in.get(f"/missions/{mission_id}", headers={"Accept-Language": "en"}).text
+    assert mornings.count('data-testid="decision-day"') == 1
+    assert "1 overrule" in mornings

@@ -64,7 +64,7 @@ from app.services.coach.config import load_config
 from app.services.coach.context import build_snapshot
 from app.services.coach.library import search
 from app.services.metrics.recompute import owner_today
-from app.services.missions import event as mission_event
+from app.services.missions.event import event_view as mission_event_view
 from app.services.plans.athlete import guardrail_inputs
 from app.services.plans.limits import load_limits
 
@@ -230,7 +230,7 @@ def decision_snapshot(session: Session, today: date, now_utc: datetime | None = 
         countdown_ = clock
         if state == MissionState.EVENT_ACTIVE and mission.stages:
             moment = now_utc or datetime.combine(today, datetime.min.time(), tzinfo=UTC)
-            view = mission_event.event_view(session, mission_id, moment)
+            view = mission_event_view(session, mission_id, moment)
             event = None if view is None else view.score
     snapshot = DecisionSnapshot(
         context=context,

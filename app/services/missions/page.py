@@ -3,12 +3,14 @@ the stage table scored from the rides."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from app.coach.messages import ride_mode_name
+from app.services.coach import day as coach_day
+from app.services.coach.day import DayView
 from app.services.missions.event import EventView, event_view
 from app.services.missions.lifecycle import MissionView, mission_view
 
@@ -19,6 +21,8 @@ RIDE_MODES = ("gc", "breakaway", "rest")
 class MissionPage:
     view: MissionView
     event: EventView | None
+    days: list[DayView] = field(default_factory=list)
+    """The daily coach's decisions for this mission, the latest first."""
 
     @property
     def mode_choices(self) -> list[tuple[str, str]]:
@@ -29,4 +33,6 @@ def mission_page(session: Session, mission_id: int, now_utc: datetime) -> Missio
     view = mission_view(session, mission_id, now_utc)
     if view is None:
         return None
-    return MissionPage(view, event_view(session, mission_id, now_utc))
+    return MissionPage(
+        view, event_view(session, mission_id, now_utc), coach_day.history(session, mission_id)
+    )

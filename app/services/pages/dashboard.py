@@ -45,6 +45,7 @@ from app.i18n import _
 from app.models import Activity, ActivityMetrics, DailyMetrics, DailyWellness
 from app.services.charts import Series
 from app.services.coach import day as coach_day
+from app.services.plans.calendar import PlanToday, plan_today
 from app.services.wellness import trends
 from app.services.wellness.trends import (
     DAILY_POINTS_MAX,
@@ -201,6 +202,7 @@ class Dashboard:
     recent: list[RecentActivity] = field(default_factory=list)
     changes: Changes | None = None
     coach: coach_day.Hero | None = None
+    plan: PlanToday | None = None
 
     @property
     def empty(self) -> bool:
@@ -222,6 +224,7 @@ def dashboard(session: Session, *, now: datetime, range_key: str) -> Dashboard:
         )
     ).one()
     view.coach = coach_day.hero(session, today)
+    view.plan = plan_today(session, today)
     if view.empty:
         return view
     since = datetime.combine(today - timedelta(days=1), time(), tzinfo=now.tzinfo)

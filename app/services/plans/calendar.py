@@ -13,13 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
 from app.coach.matching import Compliance, DoneActivity, compliance, family_of, match
 from app.coach.messages import describe_difference
 from app.i18n import _
-from app.models import Activity, PlannedWorkout
+from app.models import Activity, PlannedWorkout, PlanRevision
 from app.services.metrics.recompute import owner_today
 from app.services.plans.devices import feed_state
 from app.services.plans.follow import activities_on, planned_sessions
@@ -220,3 +220,46 @@ def calendar_view(
     return CalendarView(
         view, first, last, today, list(days.values()), previous, following, feed_state(session)
     )
+
+
+@dataclass(frozen=True)
+class PlanToday:
+    """The dashboard's plan card: today's planned workouts and the proposals waiting."""
+
+    workouts: list[WorkoutCell]
+    proposals: int
+
+
+def plan_today(session: Session, today: date) -> PlanToday | None:
+    """Today's workouts of the followed plan and how many revisions wait for approval, in one
+    statement; ``None`` when there is neither."""
+    waiting = (
+        select(func.count(PlanRevision.id))
+        .where(PlanRevision.state == "PROPOSED")
+        .scalar_subquery()
+    )
+    anchor = select(literal(1).label("one")).subquery()
+    rows = session.execute(
+        select(PlannedWorkout, waiting)
+        .select_from(anchor)
+        .outerjoin(PlannedWorkout, PlannedWorkout.day == today)
+        .order_by(PlannedWorkout.key.desc(), PlannedWorkout.duration_s.desc())
+    ).all()
+    proposals = int(rows[0][1]) if rows else 0
+    workouts = [
+        WorkoutCell(
+            r.workout_id,
+            r.name,
+            r.sport,
+            r.key,
+            r.state,
+            float(r.duration_s),
+            r.distance_m,
+            float(r.load),
+        )
+        for r, _count in rows
+        if r is not None
+    ]
+    if not workouts and not proposals:
+        return None
+    return PlanToday(workouts, proposals)
