@@ -48,3 +48,23 @@ def test_a_bad_date_falls_back_to_this_week_and_the_page_needs_a_login(signed_in
     assert signed_in.get("/calendar?date=not-a-day").status_code == 200
     signed_in.post("/logout")
     assert signed_in.get("/calendar", follow_redirects=False).status_code in (303, 307)
+
+
+def test_a_skipped_workout_is_neither_matched_nor_missed_until_taken_back(
+    signed_in,
+    sessions,
+    followed,  # noqa: F811
+):
+    from app.services.plans import follow
+
+    response = signed_in.post("/plan/workouts/w1-thu/skip", follow_redirects=False)
+    assert response.status_code == 303
+    follow.follow_up(sessions, today=NEXT_MONDAY)
+    page = signed_in.get(f"/calendar?view=week&date={WEDNESDAY.isoformat()}", headers=EN).text
+    assert 'data-workout="w1-thu" data-state="SKIPPED"' in page
+    assert signed_in.post("/plan/workouts/w1-tue/skip").status_code == 409  # done already
+    assert signed_in.post("/plan/workouts/no-such/skip").status_code == 404
+    signed_in.post("/plan/workouts/w1-thu/skip", data={"undo": "yes"})
+    follow.follow_up(sessions, today=NEXT_MONDAY)
+    page = signed_in.get(f"/calendar?view=week&date={WEDNESDAY.isoformat()}", headers=EN).text
+    assert 'data-workout="w1-thu" data-state="MISSED"' in page

@@ -132,3 +132,28 @@ def follow_up(
                 if now is not None and session.is_modified(row):
                     row.updated_at = now
     return FollowResult(done_count, missed_count, reopened)
+
+
+class SkipRefused(ValueError):
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(code)
+
+
+def skip(sessions: sessionmaker[Session], workout_id: str, *, skipped: bool = True) -> None:
+    """The owner skips a planned workout on purpose (it is then neither matched nor missed), or
+    takes the skip back (it is matched again at the next follow-up). A workout already done
+    cannot be skipped."""
+    with sessions.begin() as session:
+        rows = session.scalars(
+            select(PlannedWorkout).where(PlannedWorkout.workout_id == workout_id).with_for_update()
+        ).all()
+        if not rows:
+            raise SkipRefused("not_found")
+        for row in rows:
+            if skipped:
+                if row.state == "DONE":
+                    raise SkipRefused("already_done")
+                row.state, row.activity_id = "SKIPPED", None
+            elif row.state == "SKIPPED":
+                row.state = "PLANNED"

@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from app.services.plans import calendar as calendar_service
-from app.services.plans import devices
+from app.services.plans import devices, follow
 from app.web.templating import render
 
 router = APIRouter()
@@ -93,3 +93,20 @@ async def feed(request: Request, token: str) -> Response:
         media_type="text/calendar; charset=utf-8",
         headers={"Cache-Control": "private, max-age=300"},
     )
+
+
+@router.post("/plan/workouts/{workout_id}/skip", name="plan:workout_skip")
+async def workout_skip(request: Request, workout_id: str) -> Response:
+    """Skip a planned workout on purpose, or (``undo``) take the skip back."""
+    form = await request.form(max_files=0, max_fields=3)
+    undo = form.get("undo") == "yes"
+    try:
+        await run_in_threadpool(
+            lambda: follow.skip(request.app.state.sessions, workout_id[:40], skipped=not undo)
+        )
+    except follow.SkipRefused as refused:
+        return Response(status_code=404 if refused.code == "not_found" else 409)
+    back = request.headers.get("referer") or str(request.url_for("calendar"))
+    if not back.startswith(str(request.base_url)):
+        back = str(request.url_for("calendar"))
+    return RedirectResponse(back, status_code=303)
