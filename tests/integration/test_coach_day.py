@@ -176,3 +176,38 @@ def test_the_command_line_asks_for_the_day(sessions, env, fake, followed, monkey
         assert no_model.exit_code == 1 and no_model.stderr.strip()
     finally:
         get_settings.cache_clear()
+
+
+def test_an_eased_session_becomes_a_plan_proposal_not_a_change(
+    sessions, env, box, clock, fake, followed
+):
+    from app.coach.llm_schema import llm_workout
+    from app.coach.plans import PlannedWorkout
+    from app.models import PlannedWorkout as PlannedWorkoutRow
+    from app.models import PlanRevision
+    from tests.support.plans import easy_run, workout
+
+    easier = PlannedWorkout.model_validate(
+        workout("w1-tue", TUESDAY, "run", "Easy run instead", easy_run(40))
+    )
+    fake.answer(
+        {
+            **PUSH,
+            "action": "ease",
+            "intensity": "low",
+            "reason": "Legs are heavy: an easy run today.",
+            "workout": llm_workout(easier).model_dump(mode="json"),
+        }
+    )
+    view = _run(sessions, env, box, clock)
+    assert view.decision.workout is not None and view.decision.workout.name == "Easy run instead"
+    with sessions() as session:
+        proposed = session.scalars(
+            select(PlanRevision).where(PlanRevision.state == "PROPOSED")
+        ).all()
+        calendar_name = session.execute(
+            select(PlannedWorkoutRow.name).where(PlannedWorkoutRow.workout_id == "w1-tue")
+        ).scalar_one()
+    assert [r.origin for r in proposed] == ["adaptation"]
+    assert Plan.model_validate(proposed[0].content).workout("w1-tue").name == "Easy run instead"
+    assert calendar_name != "Easy run instead"  # nothing changed before approval

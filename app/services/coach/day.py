@@ -19,6 +19,7 @@ Points are computed here, never by the model.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -28,6 +29,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.coach import decision_prompt as prompt
+from app.coach.changes import ChangeSet, ReplaceWorkout
 from app.coach.decision import (
     Decision,
     DecisionSnapshot,
@@ -37,8 +39,9 @@ from app.coach.decision import (
     decision_from_llm,
     llm_decision_schema,
 )
+from app.coach.estimate import estimate_workout
 from app.coach.llm_messages import NOT_CONFIGURED, failure_sentence
-from app.coach.llm_schema import DraftInvalid
+from app.coach.llm_schema import DraftInvalid, llm_workout
 from app.coach.matching import family_of
 from app.coach.messages import action_name, describe_finding, phase_name, ride_mode_name
 from app.coach.missions import Countdown, Mission, MissionState, countdown
@@ -65,8 +68,11 @@ from app.services.coach.context import build_snapshot
 from app.services.coach.library import search
 from app.services.metrics.recompute import owner_today
 from app.services.missions.event import event_view as mission_event_view
-from app.services.plans.athlete import guardrail_inputs
-from app.services.plans.limits import load_limits
+from app.services.plans import revisions
+from app.services.plans.athlete import guardrail_inputs, thresholds_on
+from app.services.plans.limits import auto_approve_easier, load_limits
+
+log = logging.getLogger(__name__)
 
 HISTORY_DAYS = 7
 PASSAGES = 3
@@ -352,6 +358,7 @@ def run_day(
         constraints=None if day.mission is None else day.mission.constraints,
         guardrail_limits=guardrail_limits,
     )
+    _propose_todays_change(sessions, day, reviewed.decision, today)
     _store(
         sessions,
         {
@@ -366,6 +373,54 @@ def run_day(
         },
     )
     return day_view(sessions, today)  # type: ignore[return-value]
+
+
+def _propose_todays_change(
+    sessions: sessionmaker[Session], day: DayContext, decision: Decision, today: date
+) -> None:
+    """A decision that changes today's planned workout becomes a PROPOSED revision of the plan
+    (origin adaptation) — approved at once only when the owner lets changes that only ease
+    training apply by themselves and the new session carries no more load. Never raises: the
+    decision stands on the dashboard either way."""
+    planned, new = day.snapshot.planned, decision.workout
+    if planned is None or new is None or new.id != planned.id:
+        return
+    if (new.name, new.structure) == (planned.name, planned.structure):
+        return
+    try:
+        with sessions() as session:
+            plan_id = session.execute(
+                select(PlannedWorkoutRow.plan_id).where(
+                    PlannedWorkoutRow.workout_id == planned.id, PlannedWorkoutRow.day == today
+                )
+            ).scalar_one_or_none()
+            if plan_id is None:
+                return
+            thresholds = thresholds_on(session, today)
+            auto = auto_approve_easier(session)
+        change = ChangeSet(
+            summary=_("Today's session as the coach adjusted it"),
+            operations=[
+                ReplaceWorkout(
+                    op="replace_workout",
+                    workout_id=planned.id,
+                    name=new.name,
+                    purpose=None,
+                    blocks=llm_workout(new).blocks,
+                    notes=None,
+                )
+            ],
+        )
+        stored = revisions.apply_change_set(
+            sessions, plan_id, change, origin="adaptation", today=today
+        )
+        easier = (
+            estimate_workout(new, thresholds).load <= estimate_workout(planned, thresholds).load
+        )
+        if auto and easier and not stored.blocked:
+            revisions.approve(sessions, stored.revision_id, today=today)
+    except Exception:
+        log.exception("today's changed session could not become a plan proposal")
 
 
 # --- reading what was decided ------------------------------------------------------------------
