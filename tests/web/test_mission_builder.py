@@ -45,6 +45,7 @@ ANSWERS = {
     "training_days": ["tue", "wed", "thu", "sat", "sun"],
     "ftp_w": "250",
     "style": "breakaway",
+    "min_readiness": "65",
 }
 
 
@@ -62,6 +63,7 @@ def test_the_coach_drafts_a_mission_that_waits_in_preparation(
     [row] = _missions(sessions)
     assert (row.name, row.state, row.origin) == ("Virtual Tour 2027", "prep", "llm")
     assert row.document["event_start"] == "2027-07-03" and len(row.document["stages"]) == 23
+    assert row.document["constraints"]["min_readiness"] == 65  # the owner's wins
     page = signed_in.get("/missions", headers=EN).text
     assert 'data-testid="mission-draft-done"' in page
     system = fake.calls(CHAT)[0].body["messages"][0]["content"]

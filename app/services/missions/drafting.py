@@ -110,6 +110,17 @@ def wizard_from_form(form: Mapping[str, Any], days: list[str], today: date) -> M
             continue
         if value is not None:
             data[name] = value
+    constraints: dict[str, float] = {}
+    for name in ("min_readiness", "min_tsb", "max_hard_days_per_week"):
+        try:
+            value = _number(form.get(name))
+        except ValueError:
+            problems.append(MissionProblem(name, "not_a_number", _("Enter a number.")))
+            continue
+        if value is not None:
+            constraints[name] = int(value) if name == "max_hard_days_per_week" else value
+    if constraints:
+        data["constraints"] = constraints
     if problems:
         raise WizardInvalid(problems)
     try:
