@@ -305,3 +305,21 @@ def test_approving_another_plan_supersedes_the_followed_one(sessions, history):
     kept_of_first = {w for plan_id, w in rows if plan_id == first.plan_id}
     assert kept_of_first == {"w1-tue"}  # the past stays, the future left the calendar
     assert len([1 for plan_id, _ in rows if plan_id == second.plan_id]) == 6
+
+
+def test_thresholds_as_of_read_the_window_and_agree_with_the_whole_history(
+    sessions, settings, owner
+):
+    """The planner's thresholds read only the estimate window and the best sustained HR; they
+    must equal what resolving over every activity gives (real imported files)."""
+    from app.services.metrics.recompute import _stored_history, load_thresholds, thresholds_as_of
+    from tests.support.importing import import_files
+    from tests.web.test_activities_pages import _run_fit
+
+    import_files(sessions, settings, {"run.fit": _run_fit(3600)})
+    with sessions() as session:
+        day = session.execute(select(Activity.local_date)).scalar_one()
+        for when in (day, day + timedelta(days=30), day + timedelta(days=200)):
+            full = load_thresholds(session)
+            _stored_history(session, full, Activity.local_date <= when)
+            assert thresholds_as_of(session, when) == full.resolve(when)

@@ -4,8 +4,6 @@ their differences from the approved revision; and the upload that imports a plan
 
 from __future__ import annotations
 
-import functools
-import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -219,11 +217,19 @@ WEEKS_AHEAD = 8
 """The Plan page shows last week and the next eight; the calendar has every week."""
 
 
-@functools.lru_cache(maxsize=8)
-def _plan_of(revision_id: int, content_json: str) -> Plan:
-    """A revision's plan, validated once: a revision's content never changes after it is
-    stored, and a two-year plan takes longer to validate than the page to render."""
-    return Plan.model_validate_json(content_json)
+_PLANS: dict[int, Plan] = {}
+"""Validated plans by revision id (a revision's content never changes after it is stored)."""
+
+
+def _plan_of(revision: PlanRevision) -> Plan:
+    """A revision's plan, validated once: a two-year plan takes longer to validate than the page
+    takes to render."""
+    plan = _PLANS.get(revision.id)
+    if plan is None:
+        if len(_PLANS) >= 8:
+            _PLANS.pop(next(iter(_PLANS)))
+        plan = _PLANS[revision.id] = Plan.model_validate(revision.content)
+    return plan
 
 
 def _window(plan: Plan, today: date) -> range:
@@ -245,7 +251,7 @@ def _window(plan: Plan, today: date) -> range:
 def _weeks(
     session: Session, revision: PlanRevision, today: date
 ) -> tuple[list[WeekView], int, int]:
-    plan = _plan_of(revision.id, json.dumps(revision.content, sort_keys=True))
+    plan = _plan_of(revision)
     shown = _window(plan, today)
     estimates = estimate_plan(plan, thresholds_on(session, today))
     states = dict(
