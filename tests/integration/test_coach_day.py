@@ -4,11 +4,9 @@ stays invalid gives no decision and a sentence; no model configured; what reache
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import pytest
-from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from app.coach.missions import MissionState
@@ -18,7 +16,7 @@ from app.security.keys import SecretBox
 from app.services import missions
 from app.services.coach import day as coach_day
 from app.services.plans import revisions
-from tests.support.coach_llm import KEY, MODEL, TestClock, llm_settings
+from tests.support.coach_llm import KEY, MODEL, TestClock
 from tests.support.fake_llm import CHAT, FakeLlm
 from tests.support.missions import tour_mission
 from tests.support.plans import uniform_plan
@@ -28,17 +26,14 @@ TUESDAY = date(2027, 1, 5)  # the week's key intervals
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeLlm]:
-    server = FakeLlm(api_key=KEY).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+def fake(llm_server: FakeLlm) -> FakeLlm:
+    """The shared fake LLM server (tests.support.coach_llm)."""
+    return llm_server
 
 
 @pytest.fixture
-def box() -> SecretBox:
-    return SecretBox(Fernet.generate_key().decode())
+def box(llm_box: SecretBox) -> SecretBox:
+    return llm_box
 
 
 @pytest.fixture
@@ -47,8 +42,8 @@ def clock() -> TestClock:
 
 
 @pytest.fixture
-def env(settings, fake):
-    return llm_settings(settings, llm_base_url=fake.base_url, llm_model=MODEL, llm_api_key=KEY)
+def env(llm_env):
+    return llm_env
 
 
 @pytest.fixture

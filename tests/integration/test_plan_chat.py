@@ -5,18 +5,16 @@ stored; a free-text answer changes nothing; no model configured."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from app.coach.plans import Plan
 from app.models import LlmCall, PlanRevision
 from app.security.keys import SecretBox
 from app.services.plans import chat, revisions
-from tests.support.coach_llm import KEY, MODEL, TestClock, llm_settings
+from tests.support.coach_llm import TestClock
 from tests.support.fake_llm import CHAT, FakeLlm
 from tests.support.plans import uniform_plan
 
@@ -25,17 +23,14 @@ TODAY = START
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeLlm]:
-    server = FakeLlm(api_key=KEY).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+def fake(llm_server: FakeLlm) -> FakeLlm:
+    """The shared fake LLM server (tests.support.coach_llm)."""
+    return llm_server
 
 
 @pytest.fixture
-def box() -> SecretBox:
-    return SecretBox(Fernet.generate_key().decode())
+def box(llm_box: SecretBox) -> SecretBox:
+    return llm_box
 
 
 @pytest.fixture
@@ -44,8 +39,8 @@ def clock() -> TestClock:
 
 
 @pytest.fixture
-def env(settings, fake):
-    return llm_settings(settings, llm_base_url=fake.base_url, llm_model=MODEL, llm_api_key=KEY)
+def env(llm_env):
+    return llm_env
 
 
 @pytest.fixture

@@ -7,11 +7,9 @@ record and progress."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import pytest
-from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from app.coach.llm_schema import draft_from_plan
@@ -21,7 +19,7 @@ from app.models import PlanRevision, WorkRun
 from app.security.keys import SecretBox
 from app.services.plans import drafting
 from app.services.work.runner import InlineWorkRunner
-from tests.support.coach_llm import KEY, MODEL, TestClock, llm_settings
+from tests.support.coach_llm import TestClock
 from tests.support.fake_llm import CHAT, FakeLlm
 from tests.support.plans import uniform_plan
 
@@ -29,17 +27,14 @@ START = date(2027, 1, 4)
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeLlm]:
-    server = FakeLlm(api_key=KEY).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+def fake(llm_server: FakeLlm) -> FakeLlm:
+    """The shared fake LLM server (tests.support.coach_llm)."""
+    return llm_server
 
 
 @pytest.fixture
-def box() -> SecretBox:
-    return SecretBox(Fernet.generate_key().decode())
+def box(llm_box: SecretBox) -> SecretBox:
+    return llm_box
 
 
 @pytest.fixture
@@ -48,8 +43,8 @@ def clock() -> TestClock:
 
 
 @pytest.fixture
-def env(settings, fake):
-    return llm_settings(settings, llm_base_url=fake.base_url, llm_model=MODEL, llm_api_key=KEY)
+def env(llm_env):
+    return llm_env
 
 
 def questionnaire(weeks: int = 6) -> Questionnaire:

@@ -4,8 +4,6 @@ no model configured — on the Missions page, in English and Korean."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import select
 
@@ -18,12 +16,9 @@ EN = {"Accept-Language": "en"}
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeLlm]:
-    server = FakeLlm(api_key=KEY).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+def fake(llm_server: FakeLlm) -> FakeLlm:
+    """The shared fake LLM server (tests.support.coach_llm)."""
+    return llm_server
 
 
 @pytest.fixture
