@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Index,
     ARRAY,
     REAL,
     BigInteger,
@@ -65,6 +66,8 @@ class ActivityMetrics(Base):
     of ``BEST_EFFORT_DISTANCES_M``."""
 
     __tablename__ = "activity_metrics"
+    # max(computed_at) is part of the data version the Insights page and the coach key on
+    __table_args__ = (Index("ix_activity_metrics_computed_at", "computed_at"),)
 
     activity_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("activity.id", ondelete="CASCADE"), primary_key=True
@@ -145,7 +148,10 @@ class AthleteEstimate(Base):
     """An estimate as of a day (VDOT, VO2max, race predictions, CP/W′, eFTP) with its inputs."""
 
     __tablename__ = "athlete_estimate"
-    __table_args__ = (UniqueConstraint("kind", "day"),)
+    __table_args__ = (
+        UniqueConstraint("kind", "day"),
+        Index("ix_athlete_estimate_computed_at", "computed_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))

@@ -17,6 +17,7 @@ from app.records import WELLNESS_FIELDS
 
 class DailyWellness(Base):
     __tablename__ = "daily_wellness"
+    __table_args__ = (Index("ix_daily_wellness_updated_at", "updated_at"),)
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     resting_hr: Mapped[float | None] = mapped_column(Float)
