@@ -8,17 +8,18 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
-    Index,
     ARRAY,
     REAL,
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
     Date,
     DateTime,
     Float,
     ForeignKey,
     Identity,
+    Index,
     SmallInteger,
     String,
     UniqueConstraint,
@@ -58,6 +59,21 @@ class AthleteThreshold(Base):
     valid_from: Mapped[date] = mapped_column(Date)
     source: Mapped[str] = mapped_column(String(16), server_default="owner")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+PACE_BEST_EFFORTS = ("400m", "1k", "1mile", "5k", "10k", "half_marathon", "marathon")
+"""The keys of ``app.analytics.curves.BEST_EFFORT_DISTANCES_M``, in its order (a test keeps them
+equal; models do not import the analytics)."""
+
+
+def pace_bests_array(field: str) -> str:
+    """SQL: ``field`` of each best effort in ``pace_bests``, in the order of
+    :data:`PACE_BEST_EFFORTS` (NULL where an effort is missing; NULL without any)."""
+    items = ", ".join(
+        f"CAST(pace_bests -> '{name}' ->> '{field}' AS double precision)"
+        for name in PACE_BEST_EFFORTS
+    )
+    return f"CASE WHEN pace_bests = '{{}}'::jsonb THEN NULL ELSE ARRAY[{items}] END"
 
 
 class ActivityMetrics(Base):
@@ -107,6 +123,14 @@ class ActivityMetrics(Base):
     power_curve_w: Mapped[list[float] | None] = mapped_column(ARRAY(REAL))
     hr_curve_bpm: Mapped[list[float] | None] = mapped_column(ARRAY(REAL))
     pace_bests: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    # the same bests as arrays in the order of BEST_EFFORT_DISTANCES_M (kept by PostgreSQL):
+    # the coach's snapshot takes each period's best of every distance from them in one pass
+    pace_best_times_s: Mapped[list[float | None] | None] = mapped_column(
+        ARRAY(Float), Computed(pace_bests_array("time_s"), persisted=True)
+    )
+    pace_best_vdots: Mapped[list[float | None] | None] = mapped_column(
+        ARRAY(Float), Computed(pace_bests_array("vdot"), persisted=True)
+    )
     # what app.analytics.artifacts removed before curves and bests were taken, per channel:
     # {"heart_rate": {"spikes": 2, "share": 0.001, "usable": true, …}, "power": {…}, …}
     artifacts: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")

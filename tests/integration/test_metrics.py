@@ -12,6 +12,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from app.analytics import load as load_science
+from app.analytics.curves import BEST_EFFORT_DISTANCES_M
 from app.models import (
     Activity,
     ActivityMetrics,
@@ -19,6 +20,7 @@ from app.models import (
     AthleteThreshold,
     DailyMetrics,
 )
+from app.models.metrics import PACE_BEST_EFFORTS
 from app.services import metrics
 from tests.support.fitwriter import write_activity
 from tests.support.importing import import_files
@@ -107,6 +109,18 @@ def test_run_without_power_gets_rtss(sessions, db_session, settings):
     assert row.avg_power_w is None and row.tss is None
     assert row.pace_bests["5k"]["time_s"] == pytest.approx(5000 / 3.2, abs=0.01)
     assert row.hrss is not None  # also there, but pace wins
+    # PostgreSQL keeps the bests as arrays too, in the order of the best-effort distances
+    assert tuple(BEST_EFFORT_DISTANCES_M) == PACE_BEST_EFFORTS
+    db_session.refresh(row)
+    assert row.pace_best_times_s == [
+        row.pace_bests[name]["time_s"] if name in row.pace_bests else None
+        for name in PACE_BEST_EFFORTS
+    ]
+    assert row.pace_best_times_s[3] == row.pace_bests["5k"]["time_s"]  # 5 km: run 30 min
+    assert row.pace_best_vdots == [
+        row.pace_bests.get(name, {}).get("vdot") for name in PACE_BEST_EFFORTS
+    ]
+    assert row.pace_best_vdots[3] is not None and row.pace_best_vdots[0] is None  # 400 m
 
 
 def test_heart_rate_only_gets_hrss(sessions, db_session, settings):

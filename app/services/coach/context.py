@@ -38,7 +38,6 @@ from sqlalchemy import (
     Date,
     Float,
     Integer,
-    Text,
     bindparam,
     column,
     func,
@@ -49,13 +48,15 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by, distinct_on
+from sqlalchemy.dialects.postgresql import aggregate_order_by, distinct_on
 from sqlalchemy.orm import Session
 
 from app import i18n
 from app.analytics import hrv, pmc
+from app.analytics.curves import BEST_EFFORT_DISTANCES_M
 from app.coach import context as shaping
 from app.models import Activity, ActivityMetrics, AthleteThreshold, CoachSettings, DailyWellness
+from app.models.metrics import PACE_BEST_EFFORTS
 from app.models.owner import Owner
 from app.services.coach.ai_policy import ai_usable
 from app.services.metrics.compute import CYCLING_SPORTS, RUNNING_SPORTS
@@ -217,6 +218,8 @@ def _activities():
             m.sustained_hr_bpm,
             m.power_curve_w,
             m.pace_bests,
+            m.pace_best_times_s,
+            m.pace_best_vdots,
         )
         .outerjoin(m, m.activity_id == Activity.id)
         .cte("activities")
@@ -599,47 +602,42 @@ def _curves_found(rows: list, cutoffs: dict[str, date]) -> dict[str, np.ndarray]
 
 
 def _pace_bests(u, cutoffs: dict[str, Any]):
-    """Each period's fastest run over every best-effort distance and its VDOT."""
-    pairs = (
-        func.jsonb_each(u.c.pace_bests)
-        .table_valued(column("key", Text), column("value", JSONB))
+    """Each period's fastest run over every best-effort distance and its VDOT, from the arrays
+    PostgreSQL keeps beside each run's ``pace_bests`` (one pass, no JSON expanded)."""
+    efforts = (
+        func.unnest(u.c.pace_best_times_s, u.c.pace_best_vdots)
+        .table_valued(column("time_s", Float), column("vdot", Float), with_ordinality="position")
         .render_derived()
         .lateral()
     )
-    value = pairs.c.value
-    efforts = (  # materialized: each figure read once per effort, not once per aggregate
-        select(
-            u.c.local_date,
-            pairs.c.key,
-            value["time_s"].astext.cast(Float).label("time_s"),
-            value["vdot"].astext.cast(Float).label("vdot"),
-            value["distance_m"].astext.cast(Float).label("distance_m"),
-        )
-        .select_from(u)
-        .join(pairs, true())
-        .where(u.c.has_metrics, u.c.sport.in_(RUNNING_SPORTS), not_(u.c.excluded))
-        .cte("efforts")
-        .prefix_with("MATERIALIZED")
-    )
     columns = []
     for key in [*cutoffs, "lifetime"]:
-        flag = efforts.c.local_date > cutoffs[key] if key in cutoffs else true()
+        flag = u.c.local_date > cutoffs[key] if key in cutoffs else true()
         columns += [func.min(efforts.c.time_s).filter(flag), func.max(efforts.c.vdot).filter(flag)]
     return _rows(
-        select(efforts.c.key.label("effort"), func.max(efforts.c.distance_m), *columns).group_by(
-            efforts.c.key
-        ),
-        "effort",
+        select(efforts.c.position.label("position"), *columns)
+        .select_from(u)
+        .join(efforts, true())
+        .where(
+            u.c.has_metrics,
+            u.c.sport.in_(RUNNING_SPORTS),
+            not_(u.c.excluded),
+            efforts.c.time_s.is_not(None),
+        )
+        .group_by(efforts.c.position),
+        "position",
     )
 
 
 def _bests_found(rows: list, cutoffs: dict[str, date]):
     keys = [*cutoffs, "lifetime"]
     found: dict[str, dict[str, shaping.PaceBest]] = {}
-    for name, distance, *values in rows:
+    for position, *values in sorted(rows, key=lambda row: PACE_BEST_EFFORTS[row[0] - 1]):
+        name = PACE_BEST_EFFORTS[position - 1]
+        distance = BEST_EFFORT_DISTANCES_M[name]
         for index, key in enumerate(keys):
             best, rated = values[2 * index], values[2 * index + 1]
-            if best is not None and distance:
+            if best is not None:
                 found.setdefault(key, {})[name] = shaping.PaceBest(
                     float(distance), float(best), _float(rated)
                 )
