@@ -392,3 +392,18 @@ def test_the_page_reads_the_runs_in_as_many_statements_however_many_there_are(
         card = _card(_page(signed_in))
     assert len(_rows(card)) == 8 and _rows(card)[0] == "queued"
     assert len(many) == len(few)
+
+
+def test_a_sync_refused_before_it_began_is_listed_with_its_reason(signed_in, app, db_session):
+    connections.save_tokens(db_session, app.state.secret_box, "garmin", "t", account="a@b.c")
+    db_session.commit()
+    runner = QueuedWorkRunner(
+        app.state.sessions, app.state.settings, app.state.secret_box, app.state.sync_sources
+    )
+    app.state.work_runner = runner
+    signed_in.post("/connections/garmin/sync", headers=ORIGIN)
+    signed_in.post("/connections/garmin/disconnect", headers=ORIGIN)  # before it runs
+    assert runner.run_queued() == 1
+    card = _card(_page(signed_in))
+    assert _rows(card) == ["failed"]
+    assert "This source is not connected." in card.split('data-testid="run-error">')[1]
