@@ -3,6 +3,7 @@ cooldown that keeps a refused login from being retried in a loop."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    Uuid,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -59,12 +61,20 @@ class Connection(Base):
 
 
 class SyncRun(Base):
-    """One sync of one source: what it did, what failed, how it ended."""
+    """One sync of one source: what it did, what failed, how it ended — the detail record of
+    its background run (``work_run_id``, set when the runner runs it; none for rows from before
+    migration 0025 and for syncs run outside the runner)."""
 
     __tablename__ = "sync_run"
-    __table_args__ = (Index("ix_sync_run_source", "source", "started_at"),)
+    __table_args__ = (
+        Index("ix_sync_run_source", "source", "started_at"),
+        Index("ix_sync_run_work_run", "work_run_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    work_run_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("work_run.id", ondelete="SET NULL")
+    )
     source: Mapped[str] = mapped_column(String(32))
     mode: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(20))

@@ -293,3 +293,53 @@ def test_a_rate_limited_sync_is_resumed_after_a_restart(sessions, settings, box,
     with sessions() as session:
         statuses = session.execute(select(SyncRun.status).order_by(SyncRun.id)).scalars().all()
     assert statuses[-1] == "done"
+
+
+def test_a_killed_sync_is_interrupted_at_start_and_its_resumption_is_its_own_linked_run(
+    sessions, settings, box, connected
+):
+    from app.services.sync import status
+    from app.services.work import runs
+
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    killed = runs.new_id()
+    runs.started(sessions, killed, "sync", {"source": "garmin", "mode": "auto"}, at, at)
+    with sessions.begin() as session:
+        session.add(
+            SyncRun(
+                source="garmin",
+                work_run_id=killed,
+                mode="auto",
+                status="running",
+                items_done=7,
+                started_at=at,
+            )
+        )
+    restarted = WorkRunner(sessions, settings, box, {"garmin": _source(FakeGarmin)})
+    try:
+        (resumed,) = restarted.start()
+        assert resumed.result(timeout=30).status == "done"
+    finally:
+        restarted.stop()
+    with sessions() as session:
+        shown, last_success = status.sync_statuses(session, "garmin")
+        details = session.execute(select(SyncRun).order_by(SyncRun.id)).scalars().all()
+    assert [(s.status, s.error_code) for s in shown] == [
+        ("done", None),
+        ("interrupted", "work_interrupted"),
+    ]
+    assert shown[1].items_done == 7 and last_success == details[1].finished_at
+    assert details[0].work_run_id == killed and details[1].work_run_id not in (None, killed)
+
+
+def test_a_sync_whose_record_could_not_be_written_still_runs(sessions, settings, box, connected):
+    from app.services.sync import status
+    from app.services.work import runs
+
+    missing = runs.new_id()  # recording never stops the work: no row to link to
+    run = sync_source(sessions, settings, box, _source(FakeGarmin), work_run_id=missing)
+    assert run.status == "done" and run.work_run_id is None
+    with sessions() as session:
+        (shown,), last_success = status.sync_statuses(session, "garmin")
+    assert shown.status == "done" and shown.queued_at is None  # listed from its own row
+    assert last_success == run.finished_at

@@ -4,18 +4,26 @@ the loopback fake Garmin Connect, syncs run inline in the test's transaction."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
-from datetime import date, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
+from app.jobs.registry import JobRegistry
 from app.models import Activity, Connection, SyncRun, WorkRun
+from app.services.imports.runner import InlineRunner
 from app.services.sync import connections
 from app.services.sync.adapters import garmin_source
-from app.services.work.runner import InlineWorkRunner
-from tests.conftest import with_settings
+from app.services.work import runs
+from app.services.work.runner import InlineWorkRunner, QueuedWorkRunner, WorkRunner
+from app.web.app import create_app
+from tests.conftest import OWNER_PASSWORD, with_settings
 from tests.support.fake_garmin import FakeGarmin
+from tests.support.queries import count_queries
 
 ORIGIN = {"Origin": "http://testserver"}
 
@@ -203,3 +211,199 @@ def test_the_page_speaks_korean(signed_in):
     page = _page(signed_in)
     assert "다음 야간 동기화" in page and "비밀번호는 절대 저장하지 않습니다" in page
     assert "Next nightly sync" not in page
+
+
+# --- the status read from the background work's record ---------------------------------------
+
+
+def _fresh_client(settings, sessions, sources, runner) -> TestClient:
+    """Another app instance over the same database (a restart): it knows only what is stored.
+    Use it with ``with``; the owner is signed in."""
+    application = create_app(settings, jobs=JobRegistry())
+    application.state.sessions = sessions
+    application.state.import_runner = InlineRunner(sessions, settings)
+    application.state.sync_sources = sources
+    application.state.work_runner = runner(application)
+    client = TestClient(application, base_url="http://testserver", follow_redirects=False)
+    client.__enter__()
+    signed = client.post("/login", data={"username": "jiwoo", "password": OWNER_PASSWORD})
+    assert signed.status_code == 303
+    return client
+
+
+def _card(page: str, name: str = "garmin") -> str:
+    start = page.index(f'data-testid="source-{name}"')
+    return page[start : page.index("</section>", start)]
+
+
+def _rows(card: str) -> list[str]:
+    return re.findall(r'<tr data-status="([a-z_]+)">', card)
+
+
+def _inline(settings, sessions, sources):
+    return lambda application: InlineWorkRunner(
+        sessions, settings, application.state.secret_box, sources
+    )
+
+
+def test_a_sync_is_queued_then_running_then_done_as_the_database_says(
+    signed_in, app, settings, sessions, fake, db_session
+):
+    fast = with_settings(settings, sync_delay_s=0.0)
+    plain = garmin_source(fast, endpoints=fake.endpoints)
+    seen: list[tuple[str, int]] = []
+    sources = {"garmin": replace(plain, client=lambda context: _Watched(plain.client(context)))}
+    runner = QueuedWorkRunner(sessions, fast, app.state.secret_box, sources)
+    app.state.sync_sources, app.state.work_runner = sources, runner
+    connections.save_tokens(db_session, app.state.secret_box, "garmin", fake.issue_tokens())
+    db_session.commit()
+
+    assert signed_in.post("/connections/garmin/sync", headers=ORIGIN).status_code == 303
+    with _fresh_client(settings, sessions, sources, _inline(settings, sessions, sources)) as other:
+        queued = _card(_page(other))
+        assert 'data-running="true"' in queued and 'data-testid="sync-queued"' in queued
+        assert 'hx-trigger="every 2s"' in queued  # the card follows it
+        assert _rows(queued) == ["queued"]
+
+        def look() -> None:  # the sync has fetched its first day of wellness
+            with sessions() as session:
+                (done,) = session.execute(select(SyncRun.items_done)).scalars()
+            seen.append((_card(_page(other)), done))
+
+        _Watched.on_daily = look
+        try:
+            assert runner.run_queued() == 1
+        finally:
+            _Watched.on_daily = None
+        running, items = seen[0]
+        assert 'data-testid="sync-running"' in running and _rows(running) == ["running"]
+        assert items > 0 and f'value="{items}"' in running  # the progress the sync's row holds
+        assert "Never" in running  # no sync has succeeded yet
+
+        done = _card(_page(other))
+    assert _rows(done) == ["done"]
+    assert 'data-running="false"' in done and 'data-testid="sync-running"' not in done
+    assert "Never" not in done.split('data-testid="last-sync"')[1][:80]
+    work = db_session.execute(select(WorkRun).where(WorkRun.kind == "sync")).scalars().one()
+    detail = db_session.execute(select(SyncRun)).scalars().one()
+    assert detail.work_run_id == work.id and work.status == "done"
+
+
+class _Watched:
+    """A sync protocol that calls ``on_daily`` (when set) before its first day of wellness."""
+
+    on_daily = None
+
+    def __init__(self, inner) -> None:
+        self._inner, self._called = inner, False
+
+    def __getattr__(self, name: str):
+        return getattr(self._inner, name)
+
+    def daily(self, day):
+        if _Watched.on_daily is not None and not self._called:
+            self._called = True
+            _Watched.on_daily()
+        return self._inner.daily(day)
+
+
+def _left_by_a_killed_process(sessions) -> None:
+    """A sync the process was running when it was killed: its record and its row say running."""
+    at = datetime.now(UTC) - timedelta(hours=1)
+    run_id = runs.new_id()
+    runs.started(sessions, run_id, "sync", {"source": "garmin", "mode": "auto"}, at, at)
+    with sessions.begin() as session:
+        session.add(
+            SyncRun(
+                source="garmin",
+                work_run_id=run_id,
+                mode="auto",
+                status="running",
+                items_done=3,
+                started_at=at,
+            )
+        )
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence", "label"),
+    [
+        ("en", "It was cut short when Domestique stopped before it finished", "Interrupted"),
+        ("ko", "끝나기 전에 Domestique가 멈춰서 중단되었습니다", "중단됨"),
+    ],
+)
+def test_a_sync_a_killed_process_left_running_shows_interrupted_after_a_restart(
+    signed_in, app, settings, sessions, db_session, language, sentence, label
+):
+    connections.save_tokens(db_session, app.state.secret_box, "garmin", "t", account="a@b.c")
+    db_session.commit()
+    _left_by_a_killed_process(sessions)
+    before = _card(_page(signed_in))  # the process that was killed saw it running
+    assert 'data-testid="sync-running"' in before
+
+    # A restart: the real runner's start-up marks what the last process left (it resumes
+    # nothing here: its sources are none).
+    def restarted(application):
+        return WorkRunner(sessions, settings, application.state.secret_box, {})
+
+    with _fresh_client(settings, sessions, app.state.sync_sources, restarted) as other:
+        page = other.get("/connections", headers={"Accept-Language": language}).text
+    card = _card(page)
+    assert _rows(card) == ["interrupted"]
+    assert 'data-testid="sync-running"' not in card and 'data-running="false"' in card
+    assert sentence in card and label in card
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence", "label"),
+    [
+        ("en", "Garmin Connect asked Domestique to slow down", "Waiting (rate limit)"),
+        ("ko", "Garmin Connect에서 요청 속도를 줄여 달라고 했습니다", "대기 중 (요청 제한)"),
+    ],
+)
+def test_a_sync_that_ended_on_an_error_says_why_in_the_owners_language(
+    signed_in, wired, fake, db_session, language, sentence, label
+):
+    connections.save_tokens(db_session, wired.state.secret_box, "garmin", fake.issue_tokens())
+    db_session.commit()
+    fake.fail(
+        "/activitylist-service/activities/search/activities", 429, headers={"Retry-After": "600"}
+    )
+    signed_in.post("/connections/garmin/sync", headers=ORIGIN)
+    card = _card(signed_in.get("/connections", headers={"Accept-Language": language}).text)
+    assert _rows(card) == ["cooling_down"]
+    row = card[card.index('<tr data-status="cooling_down">') :]
+    assert label in row
+    assert sentence in re.search(r'data-testid="run-error">([^<]+)<', row).group(1)
+
+
+def test_the_page_reads_the_runs_in_as_many_statements_however_many_there_are(
+    signed_in, app, sessions, db_session, connection
+):
+    connections.save_tokens(db_session, app.state.secret_box, "garmin", "t", account="a@b.c")
+    db_session.commit()
+    _left_by_a_killed_process(sessions)
+    with count_queries(connection) as few:
+        assert signed_in.get("/connections").status_code == 200
+    for _ in range(12):
+        _left_by_a_killed_process(sessions)
+    runs.queued(sessions, runs.new_id(), "sync", {"source": "garmin"}, datetime.now(UTC))
+    with count_queries(connection) as many:
+        card = _card(_page(signed_in))
+    assert len(_rows(card)) == 8 and _rows(card)[0] == "queued"
+    assert len(many) == len(few)
+
+
+def test_a_sync_refused_before_it_began_is_listed_with_its_reason(signed_in, app, db_session):
+    connections.save_tokens(db_session, app.state.secret_box, "garmin", "t", account="a@b.c")
+    db_session.commit()
+    runner = QueuedWorkRunner(
+        app.state.sessions, app.state.settings, app.state.secret_box, app.state.sync_sources
+    )
+    app.state.work_runner = runner
+    signed_in.post("/connections/garmin/sync", headers=ORIGIN)
+    signed_in.post("/connections/garmin/disconnect", headers=ORIGIN)  # before it runs
+    assert runner.run_queued() == 1
+    card = _card(_page(signed_in))
+    assert _rows(card) == ["failed"]
+    assert "This source is not connected." in card.split('data-testid="run-error">')[1]

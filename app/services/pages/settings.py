@@ -41,20 +41,19 @@ class SettingsPage:
 
 
 def run_view(run: Any) -> dict[str, Any] | None:
-    """A recorded backup or restore as the page shows it: ``queued``/``running``, ``done`` or
-    ``failed`` (a run a stopped process cut short is a failure that says so)."""
+    """A recorded backup or restore as the page shows it (``runs.status_of``):
+    ``queued``/``running``, ``done`` or ``failed`` (a run a stopped process cut short is a
+    failure that says so)."""
     if run is None:
         return None
-    status, code, params = run.status, run.error_code, run.error_params or {}
-    if status == "interrupted":
-        status, code, params = "failed", "work_interrupted", {}
-    result = run.result or {}
+    shown = runs.status_of(run)
+    result = shown.result
     return {
-        "status": status,
-        "code": code,
-        "params": params,
-        "file": (run.parameters or {}).get("file"),
-        "at": run.finished_at,
+        "status": "failed" if shown.status == "interrupted" else shown.status,
+        "code": shown.error_code,
+        "params": shown.error_params,
+        "file": shown.parameters.get("file"),
+        "at": shown.finished_at,
         "before": result.get("before", {}),
         "after": result.get("after", {}),
         "safety": result.get("safety"),

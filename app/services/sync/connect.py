@@ -32,7 +32,6 @@ STRAVA_READ_SCOPES = frozenset({"activity:read", "activity:read_all"})
 class Runner(Protocol):
     """The part of the background-work runner the Connections page uses."""
 
-    def busy(self, source: str) -> bool: ...
     def submit_sync(self, name: str, mode: str = "auto") -> Any: ...
     def submit_uploads(self) -> Any: ...
     def submit_sign_in(self, name: str, email: str, password: str) -> Any: ...
@@ -58,7 +57,6 @@ class ConnectionsPage:
     apps: dict[str, dict]
     uploads: dict[str, int]
     upload_options: strava_uploads.UploadOptions
-    busy: dict[str, bool]
     next_run: datetime | None
 
 
@@ -69,8 +67,9 @@ def page(
     callback_url: Callable[[str], str],
     next_run: datetime | None,
 ) -> ConnectionsPage:
-    """Every source's card, the OAuth applications (client id, the callback address to give the
-    service) and Strava's uploads."""
+    """Every source's card (its syncs as the background work's record says: ``status``), the
+    OAuth applications (client id, the callback address to give the service) and Strava's
+    uploads."""
     with desk.sessions() as session:
         views = [status.source_view(session, source, now) for source in desk.sources.values()]
         apps = {}
@@ -91,7 +90,6 @@ def page(
         apps=apps,
         uploads=uploads,
         upload_options=upload_options,
-        busy={view.name: desk.runner.busy(view.name) for view in views},
         next_run=next_run,
     )
 

@@ -35,6 +35,7 @@ import json
 import logging
 import random
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -46,7 +47,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
-from app.models import ActivitySource, Connection, SyncRun
+from app.models import ActivitySource, Connection, SyncRun, WorkRun
 from app.models.owner import get_owner
 from app.security.keys import SecretBox
 from app.services import metrics, raw_store
@@ -103,6 +104,14 @@ def auth_code(error: SourceAuthError) -> str:
     return code if isinstance(code, str) and code else "auth_expired"
 
 
+def linkable(session: Session, work_run_id: uuid.UUID | None) -> uuid.UUID | None:
+    """``work_run_id`` when its record is there to link to (recording the background run never
+    stops the work, so its row may be missing), else none."""
+    if work_run_id is None or session.get(WorkRun, work_run_id) is None:
+        return None
+    return work_run_id
+
+
 class _Stop(Exception):
     def __init__(self, status: str, code: str, retry_after: float | None = None) -> None:
         super().__init__(code)
@@ -136,8 +145,10 @@ class Syncer:
         jitter: Callable[[], float] = random.random,
         progress: Callable[[SyncRun], None] | None = None,
         interrupt: Callable[[], str | None] | None = None,
+        work_run_id: uuid.UUID | None = None,
     ) -> None:
         self.sessions, self.settings, self.box = sessions, settings, box
+        self.work_run_id = work_run_id  # the background run this sync is the detail of
         self.protocol, self.source = protocol, protocol.name
         self.clock = clock or SystemClock()
         self.options = options or SyncOptions()
@@ -374,6 +385,7 @@ class Syncer:
             cooling = connection.cooldown_until is not None and now < connection.cooldown_until
             row = SyncRun(
                 source=self.source,
+                work_run_id=linkable(session, self.work_run_id),
                 mode=mode,
                 status="cooling_down" if cooling else "running",
                 started_at=now,

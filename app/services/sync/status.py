@@ -1,22 +1,95 @@
-"""What the Connections page shows for each source: status, sign-in step, cooldown, the running
-sync, the backfill's progress with an ETA and recent runs (the banner on every page is
-``app.services.pages.attention``)."""
+"""What the Connections page shows for each source: status, sign-in step, cooldown, the queued
+or running sync with its progress, the backfill's progress with an ETA, recent runs with their
+error sentences and the last successful sync (the banner on every page is
+``app.services.pages.attention``).
+
+A sync's status comes from the background work's record (``work_run``, kind ``sync``) joined to
+the sync's own row (``sync_run``, its detail) by ``app.services.work.runs`` — the record Settings
+reads for backups and restores — so what the page says survives a restart: a sync queued and not
+started is ``queued``, a run a stopped process left is ``interrupted``. Sync rows with no record
+(from before migration 0025, or ``domestique sync``) are listed too."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Connection, SyncRun
 from app.services.sync import connections
 from app.services.sync.adapters import SyncSource
 from app.services.sync.engine import remaining
+from app.services.work import runs as work_runs
 
 RECENT_RUNS = 8
 MIN_ITEMS_FOR_RATE = 5
+#: A sync that ended with these kept what it fetched up to its end: the "last successful sync".
+SUCCEEDED = ("done", "partial", "paused")
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """One sync as the page shows it: ``queued`` (asked for, not started), ``running`` (with
+    ``items_done`` of ``items_total``), or how it ended (``done``, ``partial``, ``paused``,
+    ``cooling_down``, ``needs_reconnect``, ``failed``, ``interrupted``) with the code of the
+    sentence that says why (``error_code``, ``error_params``)."""
+
+    status: str
+    mode: str
+    queued_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    items_done: int
+    items_total: int | None
+    counts: dict[str, Any]
+    failures: list[dict[str, Any]]
+    error_code: str | None
+    error_params: dict[str, Any]
+
+    @property
+    def at(self) -> datetime | None:
+        """When it started, or was asked for while it waits."""
+        return self.started_at or self.queued_at
+
+
+def _sync_status(shown: work_runs.RunStatus) -> SyncStatus:
+    detail: SyncRun | None = shown.detail
+    code = shown.error_code
+    if detail is None and code == "internal":  # refused before the sync's row was written
+        error = shown.error_params.get("error")
+        code = "not_connected" if error == "SourceAuthError" else "sync_failed"
+    return SyncStatus(
+        status=shown.status,
+        mode=detail.mode if detail is not None else shown.parameters.get("mode", "auto"),
+        queued_at=shown.queued_at,
+        started_at=shown.started_at,
+        finished_at=shown.finished_at,
+        items_done=detail.items_done if detail is not None else 0,
+        items_total=detail.items_total if detail is not None else None,
+        counts=(detail.counts or {}) if detail is not None else {},
+        failures=(detail.failures or []) if detail is not None else [],
+        error_code=code,
+        error_params={} if code != shown.error_code else shown.error_params,
+    )
+
+
+def sync_statuses(
+    session: Session, name: str, limit: int = RECENT_RUNS
+) -> tuple[list[SyncStatus], datetime | None]:
+    """The newest syncs of source ``name``, newest first, and when the last successful one
+    finished (over the whole history): one statement."""
+    shown, last_success = work_runs.recent_with_detail(
+        session,
+        "sync",
+        SyncRun,
+        parameters={"source": name},
+        unlinked=SyncRun.source == name,
+        succeeded=(SyncRun.source == name) & SyncRun.status.in_(SUCCEEDED),
+        limit=limit,
+    )
+    return [_sync_status(one) for one in shown], last_success
 
 
 @dataclass(frozen=True)
@@ -48,8 +121,10 @@ class Backfill:
 class SourceView:
     source: SyncSource
     connection: Connection
-    running: SyncRun | None
-    runs: list[SyncRun]
+    running: SyncStatus | None
+    queued: bool
+    runs: list[SyncStatus]
+    last_success: datetime | None
     backfill: Backfill | None
     cooling_until: datetime | None
     mfa_expires_at: datetime | None
@@ -63,17 +138,17 @@ class SourceView:
         return self.connection.status == "connected"
 
 
-def _seconds_per_item(runs: list[SyncRun], now: datetime, fallback: float) -> float:
+def _seconds_per_item(runs: list[SyncStatus], now: datetime, fallback: float) -> float:
     """Measured from the running run, else the last runs that did enough work."""
     for run in runs:
-        if run.items_done >= MIN_ITEMS_FOR_RATE:
+        if run.items_done >= MIN_ITEMS_FOR_RATE and run.started_at is not None:
             end = run.finished_at or now
             return max((end - run.started_at).total_seconds() / run.items_done, 0.05)
     return fallback
 
 
 def _backfill(
-    session: Session, source: SyncSource, connection: Connection, runs: list[SyncRun], now
+    session: Session, source: SyncSource, connection: Connection, runs: list[SyncStatus], now
 ) -> Backfill | None:
     cursors = connection.cursors or {}
     activities, wellness = cursors.get("activities", {}), cursors.get("wellness", {})
@@ -118,15 +193,9 @@ def _backfill(
 
 def source_view(session: Session, source: SyncSource, now: datetime) -> SourceView:
     connection = connections.peek_connection(session, source.name)
-    runs = list(
-        session.execute(
-            select(SyncRun)
-            .where(SyncRun.source == source.name)
-            .order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
-            .limit(RECENT_RUNS)
-        ).scalars()
-    )
-    running = runs[0] if runs and runs[0].status == "running" else None
+    runs, last_success = sync_statuses(session, source.name)
+    unfinished = [run for run in runs if run.status in work_runs.UNFINISHED]
+    running = next((run for run in unfinished if run.status == "running"), None)
     cooling = (
         connection.cooldown_until
         if connection.cooldown_until is not None and connection.cooldown_until > now
@@ -143,7 +212,9 @@ def source_view(session: Session, source: SyncSource, now: datetime) -> SourceVi
         source=source,
         connection=connection,
         running=running,
+        queued=any(run.status == "queued" for run in unfinished),
         runs=runs,
+        last_success=last_success,
         backfill=_backfill(session, source, connection, runs, now),
         cooling_until=cooling,
         mfa_expires_at=mfa_expires,

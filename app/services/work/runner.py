@@ -14,8 +14,9 @@ entry point with the nightly job, "Sync now" and `domestique sync`.
   until it ends; then the runner picks up what the database says is left, as at start-up.
 - Every run it takes is recorded in ``work_run`` (``app.services.work.runs``): queued, started,
   finished, how it ended and a small result; at start-up the runs a killed process left queued
-  or running are marked ``interrupted``. The Settings page reads the last backup and restore
-  from there.
+  or running are marked ``interrupted``. A sync's own row (``sync_run``) is the detail of its
+  record (``work_run_id``). The Settings page reads the last backup and restore from there,
+  the Connections page each source's syncs (``app.services.sync.status``).
 
 Size (~700 lines): the queue, its timers, the maintenance hooks and the record of each run
 belong to one thread's bookkeeping. The seam for a later split is the sync entry point
@@ -46,7 +47,7 @@ from app.security.keys import SecretBox
 from app.services.sync import connections, linking
 from app.services.sync.adapters import SyncSource
 from app.services.sync.connections import ClientContext
-from app.services.sync.engine import Clock, Syncer, SystemClock, auth_code
+from app.services.sync.engine import Clock, Syncer, SystemClock, auth_code, linkable
 from app.services.sync.protocol import SyncProtocol
 from app.services.work import runs
 from app.services.work.maintenance import Maintenance, restore_in_place
@@ -71,8 +72,10 @@ def sync_source(
     clock: Clock | None = None,
     progress: Callable[[SyncRun], None] | None = None,
     interrupt: Callable[[], str | None] | None = None,
+    work_run_id: uuid.UUID | None = None,
 ) -> SyncRun:
-    """Sync one connected source. Raises ``SyncBusy`` or ``SourceAuthError`` (not connected)."""
+    """Sync one connected source. Raises ``SyncBusy`` or ``SourceAuthError`` (not connected).
+    ``work_run_id``: the runner's record of this run, which the sync's row details."""
     clock = clock or SystemClock()
     with try_advisory_lock(sessions, f"sync:{source.name}") as held:
         if not held:
@@ -94,7 +97,7 @@ def sync_source(
                 connections.mark_needs_reconnect(session, source.name, auth_code(error))
             raise
         except SourceError as error:  # the token refresh met a 429 or an outage: say so
-            return _refused_run(sessions, source.name, mode, clock, error)
+            return _refused_run(sessions, source.name, mode, clock, error, work_run_id)
         syncer = Syncer(
             sessions,
             settings,
@@ -104,6 +107,7 @@ def sync_source(
             options=source.options,
             progress=progress,
             interrupt=interrupt,
+            work_run_id=work_run_id,
         )
         try:
             return syncer.run(mode)
@@ -123,7 +127,12 @@ def _keep_usage(sessions: sessionmaker[Session], name: str, api: SyncProtocol) -
 
 
 def _refused_run(
-    sessions: sessionmaker[Session], name: str, mode: str, clock: Clock, error: SourceError
+    sessions: sessionmaker[Session],
+    name: str,
+    mode: str,
+    clock: Clock,
+    error: SourceError,
+    work_run_id: uuid.UUID | None = None,
 ) -> SyncRun:
     """A run that could not start (the token refresh failed): recorded, so the page says why."""
     now = clock.now()
@@ -131,6 +140,7 @@ def _refused_run(
     with sessions.begin() as session:
         row = SyncRun(
             source=name,
+            work_run_id=linkable(session, work_run_id),
             mode=mode,
             status="cooling_down" if limited else "failed",
             error_code="rate_limited"
@@ -422,11 +432,8 @@ class WorkRunner:
     def submit_sync(self, name: str, mode: str = "auto") -> Future:
         """Queue a sync (a second request for the same source while one waits is the same)."""
         source = self.sources[name]
-        return self._submit(
-            ("sync", name),
-            lambda: self._sync(source, mode),
-            parameters={"source": name, "mode": mode},
-        )
+        run = _Run("sync", {"source": name, "mode": mode}, self.clock.now())
+        return self._submit(("sync", name), lambda: self._sync(source, mode, run.id), run=run)
 
     def sync_all(self) -> list[Future]:
         return [self.submit_sync(s.name) for s in connected_sources(self.sessions, self.sources)]
@@ -773,7 +780,7 @@ class WorkRunner:
 
     # --- the thread -------------------------------------------------------------------------
 
-    def _sync(self, source: SyncSource, mode: str) -> SyncRun | Exception:
+    def _sync(self, source: SyncSource, mode: str, run_id: uuid.UUID) -> SyncRun | Exception:
         try:
             run = sync_source(
                 self.sessions,
@@ -783,6 +790,7 @@ class WorkRunner:
                 mode,
                 clock=self.clock,
                 interrupt=lambda: "interrupted" if self._should_stop() else None,
+                work_run_id=run_id,
             )
         except (SyncBusy, SourceAuthError) as error:
             log.info("%s sync not started: %s", source.name, type(error).__name__)
