@@ -1,4 +1,5 @@
-"""The plan a mission seeded (``plan.mission_id``; the plan stays when the mission is deleted).
+"""The plan a mission seeded (``plan.mission_id``; the plan stays when the mission is deleted),
+and the owner's time of the morning decision (``owner.morning_time``, HH:MM; NULL: 06:00).
 
 Chained after 0022 for now: 0023 belongs to another branch, and the lead rechains this one
 after it when both are merged.
@@ -30,8 +31,10 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_plan_mission_id", "plan", ["mission_id"])
+    op.add_column("owner", sa.Column("morning_time", sa.String(5), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("owner", "morning_time")
     op.drop_index("ix_plan_mission_id", table_name="plan")
     op.drop_column("plan", "mission_id")
