@@ -172,6 +172,22 @@ async def mission_plan_draft(request: Request, mission_id: int) -> Response:
     return RedirectResponse(f"{url}#mission-plan", status_code=303)
 
 
+@router.post("/missions/{mission_id}/notify", name="missions:notify")
+async def mission_notify(request: Request, mission_id: int) -> Response:
+    """How the owner wants to be told each morning: the dashboard only, or e-mail too."""
+    form = await request.form(max_files=0, max_fields=3)
+    notify_by = missions.lifecycle.notify_from_form(str(form.get("notify", "")))
+    try:
+        await run_in_threadpool(
+            missions.set_notify_by, request.app.state.sessions, mission_id, notify_by
+        )
+    except missions.MissionRefused as refused:
+        status = 404 if refused.code == "mission_not_found" else 409
+        return await _detail_page(request, mission_id, error=refused.message, status=status)
+    url = request.url_for("missions:detail", mission_id=mission_id)
+    return RedirectResponse(str(url), status_code=303)
+
+
 @router.post("/missions/{mission_id}/delete", name="missions:delete")
 async def mission_delete(request: Request, mission_id: int) -> Response:
     try:
