@@ -34,6 +34,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -235,6 +236,16 @@ def _restore_summary(result: object) -> dict[str, Any]:
         "safety": result.safety_backup.name if result.safety_backup else None,  # type: ignore[attr-defined]
         "warnings": list(result.warnings),  # type: ignore[attr-defined]
     }
+
+
+class Morning(StrEnum):
+    """What the morning decision's job did (:meth:`WorkRunner.run_morning`)."""
+
+    DECIDED = "decided"
+    AFTER_SYNC = "after_sync"  # the nightly sync decides once it has ended
+    ALREADY = "already"  # today has its stored run
+    NOT_WANTED = "not_wanted"  # no active mission, or no model
+    FAILED = "failed"  # an unexpected error, logged
 
 
 class WorkRunner:
@@ -497,7 +508,7 @@ class WorkRunner:
 
         return decision_follows_sync(*self._owner_times())
 
-    def run_morning(self) -> str:
+    def run_morning(self) -> Morning:
         """The morning decision's job (Settings → *Morning decision at*, and once at start-up
         when the NAS was off at that time): today's decision for the active mission, once a
         day. It waits for the nightly sync — while the sync runs, the sync decides when it has
@@ -505,11 +516,11 @@ class WorkRunner:
         what it did: ``decided``, ``after_sync`` (the sync decides), ``already`` (today is
         decided) or ``not_wanted`` (no active mission, or no model)."""
         if self._decision_follows_sync():
-            return "after_sync"
+            return Morning.AFTER_SYNC
         with self._lock:
             if self._nightly_running:
                 self._morning_waiting = True
-                return "after_sync"
+                return Morning.AFTER_SYNC
         return self.decide_today()
 
     def follow_plans(self) -> None:
@@ -524,7 +535,7 @@ class WorkRunner:
         except Exception:
             log.exception("following the plan after the sync failed; the next night tries again")
 
-    def decide_today(self) -> str:
+    def decide_today(self) -> Morning:
         """The morning's decision (after the sync and the plan's follow-up): the daily coach's
         decision for the active mission, once a day — a day already stored (decided or failed)
         is left alone; none without a mission or a language model. Never raises: a failed day
@@ -534,14 +545,14 @@ class WorkRunner:
         try:
             today = day.owner_day(self.sessions, self.clock.now())
             if not day.wanted_today(self.sessions, self.settings, self.box):
-                return "not_wanted"
+                return Morning.NOT_WANTED
             if day.decided_on(self.sessions, today):
-                return "already"
+                return Morning.ALREADY
             day.run_day(self.sessions, self.settings, self.box, today=today)
         except Exception:
             log.exception("the daily coach failed; the dashboard can ask again")
-            return "failed"
-        return "decided"
+            return Morning.FAILED
+        return Morning.DECIDED
 
     def submit_garmin_push(self) -> Future | None:
         """Bring Garmin Connect's workouts and calendar in step with the approved plan (after an
@@ -680,16 +691,23 @@ class WorkRunner:
 
         return self._submit(("library", "reembed"), run, summary=lambda n: {"embedded": n})
 
-    def submit_plan_draft(self, work: Callable[[Callable[[int, int], None]], Any]) -> Future:
+    def submit_plan_draft(
+        self,
+        work: Callable[[Callable[[int, int], None]], Any],
+        *,
+        about: dict[str, Any] | None = None,
+    ) -> Future:
         """Draft a plan with the language model on this thread: ``work(progress)`` returns the
         stored revision (``plan_id``, ``revision_id``); ``last_plan_draft`` says how far it is
-        (``done`` of ``total`` mesocycles), then how it ended, for the Plan page."""
+        (``done`` of ``total`` mesocycles), then how it ended, for the Plan page — with
+        ``about`` (e.g. the ``mission_id`` the plan is for, for the mission's page)."""
+        about = dict(about or {})
 
         def progress(done: int, total: int) -> None:
-            self.last_plan_draft = {"status": "running", "done": done, "total": total}
+            self.last_plan_draft = {**about, "status": "running", "done": done, "total": total}
 
         def run() -> dict[str, Any]:
-            self.last_plan_draft = {"status": "running", "done": 0, "total": 0}
+            self.last_plan_draft = {**about, "status": "running", "done": 0, "total": 0}
             try:
                 stored = work(progress)
             except Exception as error:
