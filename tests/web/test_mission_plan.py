@@ -124,6 +124,8 @@ def test_the_draft_becomes_a_proposed_revision_of_the_missions_plan(
     assert again.status_code == 409
     assert "승인" in re.search(r'data-testid="mission-error">([^<]+)<', again.text).group(1)
     assert len(fake.calls(CHAT)) == 1
+    other = _import(signed_in, fondo(name="Spring Fondo"), start=False)
+    assert 'data-testid="draft-status"' not in signed_in.get(other, headers=EN).text
 
 
 def test_an_approved_plan_is_replaced_by_a_new_revision_of_it(

@@ -264,4 +264,4 @@ def submit_mission_plan(
             mission_id=mission_id,
         )
 
-    runner.submit_plan_draft(work)
+    runner.submit_plan_draft(work, about={"mission_id": mission_id})
