@@ -132,6 +132,8 @@ def test_a_morning_before_the_sync_leaves_the_decision_to_the_sync(
     followed,  # noqa: F811
 ):
     assert decision_follows_sync("03:00", "04:30") and not decision_follows_sync("06:00", "04:30")
+    assert not decision_follows_sync("06:00", "23:30")  # an evening sync comes the night before
+    assert not decision_follows_sync("13:00", "04:30") and decision_follows_sync("23:00", "23:30")
     with sessions.begin() as session:
         session.execute(update(Owner).values(morning_time="03:00", sync_time="04:30"))
     runner = _runner(sessions, env, box, now=seoul(5, 3))

@@ -79,10 +79,21 @@ def owner_times(sessions: sessionmaker[Session]) -> OwnerTimes | None:
         return OwnerTimes(owner.timezone, owner.sync_time, owner.morning_time)
 
 
+NIGHT_STARTS = 18 * 60
+"""Minutes after midnight at which a night begins: a sync at 23:30 comes before a 06:00 morning,
+one at 04:30 after a 03:00 one."""
+
+
+def _in_the_night(local_time: str) -> int:
+    hour, minute = (int(part) for part in local_time.split(":"))
+    return (hour * 60 + minute - NIGHT_STARTS) % (24 * 60)
+
+
 def decision_follows_sync(morning_time: str, sync_time: str) -> bool:
-    """Whether the morning decision is set before the nightly sync (both HH:MM, the same
-    night): then it runs as soon as that sync has ended instead, never on last night's data."""
-    return morning_time < sync_time
+    """Whether the morning decision is set before the nightly sync of the same night (both
+    HH:MM, a night counted from 18:00): then it runs as soon as that sync has ended instead,
+    never on last night's data."""
+    return _in_the_night(morning_time) < _in_the_night(sync_time)
 
 
 class Follower(Protocol):
