@@ -301,9 +301,10 @@ def coach_day(
         None, "--date", formats=["%Y-%m-%d"], help="Decide this day (default: today)."
     ),
 ) -> None:
-    """Ask the daily coach for the day's decision now (the nightly run does it after the sync
-    for the active mission): the model's proposal, the decision after the safety rules and
-    every overrule. Exit code 1 when no decision could be made (the reason is printed)."""
+    """Ask the daily coach for the day's decision now (the morning run does it at the time set
+    in Settings, after the nightly sync, for the active mission): the model's proposal, the
+    decision after the safety rules and every overrule. Exit code 1 when no decision could be
+    made (the reason is printed)."""
     import json
 
     from app.db import make_engine, make_session_factory

@@ -1,4 +1,4 @@
-"""Missions: mission import / list / show / start / back / archive / delete."""
+"""Missions: mission import / list / show / start / back / archive / delete / plan."""
 
 from __future__ import annotations
 
@@ -179,3 +179,65 @@ def mission_delete(mission_id: int = typer.Argument(...)) -> None:
     finally:
         engine.dispose()
     typer.echo(f"mission {mission_id} deleted")
+
+
+@mission_cli.command("plan")
+@needs_schema
+def mission_plan(
+    mission_id: int = typer.Argument(...),
+    hours: float = typer.Option(
+        None, "--hours", help="Most training hours a week (default: the mission's)."
+    ),
+    days: str = typer.Option(
+        None, "--days", help="Training days, e.g. tue,thu,sat,sun (default: the mission's)."
+    ),
+    start: str = typer.Option(
+        None, "--start", help="The plan's first day, YYYY-MM-DD (default: next Monday)."
+    ),
+) -> None:
+    """Draft a plan for the mission with the coach (the planner's drafting, its guardrails):
+    the draft waits for your approval on the Plan page or `domestique plan approve`. Exit code
+    1 when the mission cannot seed a plan now or the draft failed (nothing stored; the reason is
+    printed), 2 when the questionnaire is invalid."""
+    from app import i18n
+    from app.security.keys import SecretBox, load_master_key, previous_keys
+    from app.services.missions import plan as mission_plan_service
+    from app.services.plans import drafting
+
+    changes: dict[str, Any] = {}
+    if hours is not None:
+        changes["hours_per_week"] = f"{hours:g}"
+    if days is not None:
+        changes["weekdays"] = tuple(d.strip() for d in days.split(",") if d.strip())
+    if start is not None:
+        changes["start"] = start
+    settings = _settings()
+    engine, sessions = _sessions()
+    try:
+        with i18n.using(locale=settings.default_locale):
+            try:
+                stored = mission_plan_service.draft_mission_plan(
+                    sessions,
+                    settings,
+                    SecretBox(load_master_key(settings), previous_keys(settings)),
+                    mission_id,
+                    changes,
+                    language=settings.default_locale,
+                    progress=lambda done, total: typer.echo(f"drafted {done} of {total}", err=True),
+                )
+            except mission_plan_service.PlanRefused as refused:
+                typer.echo(refused.sentence, err=True)
+                raise typer.Exit(1) from None
+            except drafting.DraftFormInvalid as invalid:
+                for problem in invalid.problems:
+                    typer.echo(problem, err=True)
+                raise typer.Exit(2) from None
+            except drafting.DraftFailed as failed:
+                typer.echo(failed.sentence, err=True)
+                raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"plan {stored.plan_id} revision {stored.number} proposed for mission {mission_id} "
+        f"({stored.findings} guardrail findings{', blocked' if stored.blocked else ''})"
+    )

@@ -440,6 +440,9 @@ def mission_from_draft(draft: LlmMissionDraft, wizard: MissionWizard) -> Mission
             stages=stages,
             phases=phases,
             style=wizard.style,
+            weekly_hours_min=wizard.weekly_hours_min,
+            weekly_hours_max=wizard.weekly_hours_max,
+            training_days=wizard.training_days,
             notify_by=wizard.notify_by,
             notes=draft.notes or None,
         )

@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from app.coach.plans import ShortText
+from app.coach.plans import ShortText, Weekday
 from app.coach.points import DEFAULT_POINTS, PointsSchema, Stage
 
 MissionType = Literal[
@@ -358,6 +358,15 @@ class Mission(_Strict):
         "days to the event.",
     )
     style: EventStyle = Field(default="gc", description="gc, steady or breakaway.")
+    weekly_hours_min: float | None = Field(
+        default=None, gt=0, le=40, description="Fewest training hours a week (the builder's)."
+    )
+    weekly_hours_max: float | None = Field(
+        default=None, gt=0, le=40, description="Most training hours a week (the builder's)."
+    )
+    training_days: list[Weekday] = Field(
+        default_factory=list, max_length=7, description="Days of the week to train; empty: any."
+    )
     notify_by: list[NotifyBy] = Field(
         default_factory=list, max_length=2, description="email and/or push; empty: the dashboard."
     )

@@ -6,15 +6,18 @@ from dataclasses import dataclass
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
+from app.services.work.schedule import DEFAULT_MORNING_TIME
+
 
 @dataclass(frozen=True)
 class Schedule:
     """The owner's clock for scheduled work: their time zone and the local times (HH:MM) of the
-    nightly sync and the nightly backup."""
+    nightly sync, the nightly backup and the daily coach's morning decision."""
 
     timezone: str
     sync_time: str
     backup_time: str
+    morning_time: str = DEFAULT_MORNING_TIME
 
 
 def daily_at(local_time: str, timezone: str) -> CronTrigger:

@@ -38,6 +38,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def run_catch_ups(specs: list[JobSpec], sessions: sessionmaker[Session]) -> None:
+    """The runs missed while the app was down, one after the other in the order the jobs were
+    registered (the nightly sync before the morning decision that reads it)."""
+    for spec in specs:
+        run_job(spec, sessions)
+
+
 def run_job(spec: JobSpec, sessions: sessionmaker[Session]) -> None:
     """Run one job and record its outcome. Failures are logged and recorded, never raised."""
     schedule_state.record_start(sessions, spec.id, _now())
@@ -56,14 +63,21 @@ def run_job(spec: JobSpec, sessions: sessionmaker[Session]) -> None:
 def owner_schedule(sessions: sessionmaker[Session], settings: Settings) -> Schedule:
     """The owner's time zone and sync time, else the defaults (no owner yet, or an unreadable
     database: the scheduler must start anyway)."""
-    default = Schedule(settings.timezone, settings.sync_time, settings.backup_time)
+    default = Schedule(
+        settings.timezone,
+        settings.sync_time,
+        settings.backup_time,
+        schedule_state.DEFAULT_MORNING_TIME,
+    )
     try:
         times = schedule_state.owner_times(sessions)
         if times is None:
             return default
-        timezone, sync_time = times
         return Schedule(
-            timezone or settings.timezone, sync_time or settings.sync_time, settings.backup_time
+            times.timezone or settings.timezone,
+            times.sync_time or settings.sync_time,
+            settings.backup_time,
+            times.morning_time or schedule_state.DEFAULT_MORNING_TIME,
         )
     except Exception:
         log.exception("could not read the owner's schedule; using the defaults")
@@ -115,10 +129,12 @@ class Scheduler:
     def start(self) -> None:
         now = _now()
         schedule = self.apply_schedule()
-        for spec in missed_jobs(self.jobs, self.sessions, now, schedule):
+        missed = missed_jobs(self.jobs, self.sessions, now, schedule)
+        for spec in missed:
             log.info("job %s missed a run while the app was down; running it now", spec.id)
+        if missed:
             self._scheduler.add_job(
-                run_job, "date", run_date=now, args=(spec, self.sessions), id=f"{spec.id}.catch-up"
+                run_catch_ups, "date", run_date=now, args=(missed, self.sessions), id="catch-up"
             )
         self._scheduler.start()
 

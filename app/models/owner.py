@@ -32,6 +32,8 @@ class Owner(Base):
     units: Mapped[str] = mapped_column(String(8), server_default="metric")  # metric | imperial
     # The nightly sync's local time (HH:MM); NULL = DOMESTIQUE_SYNC_TIME.
     sync_time: Mapped[str | None] = mapped_column(String(5))
+    # The daily coach's morning decision, local time (HH:MM); NULL = 06:00 (migration 0024).
+    morning_time: Mapped[str | None] = mapped_column(String(5))
     # Fitness/fatigue time constants (GoldenCheetah's 42/7 by default) and which form is shown:
     # "yesterday" (TSB from yesterday's CTL and ATL, GoldenCheetah/TrainingPeaks) or "today".
     ctl_days: Mapped[int] = mapped_column(SmallInteger, server_default="42")

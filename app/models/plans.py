@@ -49,6 +49,10 @@ class TrainingPlan(Base):
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     title: Mapped[str] = mapped_column(Text)
     goal_summary: Mapped[str] = mapped_column(Text)
+    # The mission the plan was drafted for (migration 0024); NULL for a plan of its own.
+    mission_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("mission.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

@@ -15,7 +15,7 @@ from app.config import Settings, get_settings
 from app.db import make_engine, make_session_factory
 from app.db.roles import as_app_role
 from app.jobs import registry as default_registry
-from app.jobs.coach import audit_purge_job
+from app.jobs.coach import audit_purge_job, morning_decision_job
 from app.jobs.missions import mission_clock_job
 from app.jobs.missions import tick as mission_clock_tick
 from app.jobs.nightly import nightly_backup_job, nightly_sync_job
@@ -99,6 +99,7 @@ def create_app(
         scheduled.register(nightly_sync_job(work_runner))
         scheduled.register(nightly_backup_job(settings))
         scheduled.register(audit_purge_job(app.state.sessions, settings))
+        scheduled.register(morning_decision_job(work_runner))  # after the nightly sync
         wrap_up = work_runner.submit_wrap_up  # a mission completed: the coach looks back
         scheduled.register(mission_clock_job(app.state.sessions, wrap_up))
         mission_clock_tick(app.state.sessions, completed=wrap_up)  # moves due while off

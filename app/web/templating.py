@@ -145,7 +145,8 @@ def render(
 
 
 def _attention(request: Request) -> dict[str, Any]:
-    """The banners every page shows: sources to reconnect, a failed nightly backup."""
+    """The banners every page shows: sources to reconnect, a failed nightly backup, a morning
+    without the coach's decision."""
     from app.services.pages.attention import attention
 
     try:
@@ -158,4 +159,5 @@ def _attention(request: Request) -> dict[str, Any]:
     return {
         "reconnect_sources": [sources[n].label if n in sources else n for n in found.reconnect],
         "backup_failed": found.backup_failed,
+        "decision_failure": found.decision_failure,
     }

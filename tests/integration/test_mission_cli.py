@@ -65,3 +65,55 @@ def test_an_invalid_file_lists_every_problem_and_exits_2(cli_env, tmp_path):
     lines = result.stderr.strip().splitlines()
     assert any(line.startswith("prep_start:") for line in lines)
     assert any(line.startswith("stages.1") for line in lines)
+
+
+def test_mission_plan_drafts_the_missions_plan_and_refuses_a_second(cli_env, tmp_path, monkeypatch):
+    """``domestique mission plan ID``: the planner's draft from the mission (fake LLM server),
+    a PROPOSED revision of a plan that records the mission; a second while it waits is refused
+    with the sentence in the owner's language; without a model nothing is stored."""
+    from sqlalchemy import create_engine, text
+
+    from tests.integration.test_plan_drafting import START, model_weeks
+    from tests.support.coach_llm import KEY, MODEL
+    from tests.support.fake_llm import CHAT, FakeLlm
+    from tests.web.test_mission_plan import fondo
+
+    runner = CliRunner()
+    path = tmp_path / "fondo.json"
+    path.write_text(fondo().model_dump_json())
+    assert runner.invoke(cli, ["mission", "import", str(path)]).exit_code == 0
+    mission_id = json.loads(runner.invoke(cli, ["mission", "list", "--json"]).stdout)[0]["id"]
+    args = ["mission", "plan", str(mission_id), "--start", START.isoformat(), "--hours", "8"]
+
+    offline = runner.invoke(cli, args)
+    assert offline.exit_code == 1 and offline.stderr.strip()
+
+    server = FakeLlm(api_key=KEY).start()
+    try:
+        monkeypatch.setenv("DOMESTIQUE_LLM_BASE_URL", server.base_url)
+        monkeypatch.setenv("DOMESTIQUE_LLM_MODEL", MODEL)
+        monkeypatch.setenv("DOMESTIQUE_LLM_API_KEY", KEY)
+        monkeypatch.setenv("DOMESTIQUE_DEFAULT_LOCALE", "ko")
+        get_settings.cache_clear()
+        server.answer({"weeks": model_weeks(3)})
+        drafted = runner.invoke(cli, args)
+        assert drafted.exit_code == 0, drafted.output
+        assert f"proposed for mission {mission_id}" in drafted.stdout
+        assert '"hours_per_week":8.0' in server.calls(CHAT)[0].body["messages"][0]["content"]
+        again = runner.invoke(cli, args)
+        assert again.exit_code == 1 and "승인" in again.stderr
+        assert len(server.calls(CHAT)) == 1
+    finally:
+        server.stop()
+    engine = create_engine(cli_env)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT p.mission_id, r.state FROM plan p "
+                    "JOIN plan_revision r ON r.plan_id = p.id"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in rows] == [(mission_id, "PROPOSED")]

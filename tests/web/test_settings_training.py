@@ -129,3 +129,30 @@ def test_units_change_how_distances_read():
         i18n.current_units.reset(token)
     assert i18n.format_distance(16093.44) == "16.1 km"
     assert i18n.format_pace(300) == "5:00 /km"
+
+
+def test_a_new_morning_time_moves_the_morning_decision_and_the_page_says_when_it_runs(
+    app, sessions, owner
+):
+    from app.services.work.schedule import MORNING_DECISION
+
+    with TestClient(app, base_url="http://testserver", follow_redirects=False) as client:
+        client.post("/login", data={"username": "jiwoo", "password": "correct horse battery"})
+        page = client.get("/settings", headers={"Accept-Language": "en"}).text
+        assert 'name="morning_time" value="06:00"' in page  # the default, in the owner's zone
+        when = app.state.scheduler.next_run(MORNING_DECISION)
+        assert when.astimezone(ZoneInfo(owner.timezone)).hour == 6
+        _post(client, sync_time="04:30", morning_time="07:15")
+        when = app.state.scheduler.next_run(MORNING_DECISION)
+        page = client.get("/settings", headers={"Accept-Language": "en"}).text
+        assert "if the sync is still running then" in page
+        _post(client, sync_time="04:30", morning_time="03:00")  # before the sync
+        page = client.get("/settings", headers={"Accept-Language": "ko"}).text
+        refused = _post(client, sync_time="04:30", morning_time="7 am")
+    local = when.astimezone(ZoneInfo(owner.timezone))
+    assert (local.hour, local.minute) == (7, 15)
+    hint = page[page.index('data-testid="morning-hint"') :].split("</p>")[0]
+    assert "동기화" in hint  # it will run after the sync, in Korean
+    assert refused.status_code == 422 and "HH:MM" in refused.text
+    with sessions() as session:
+        assert get_owner(session).morning_time == "03:00"

@@ -23,6 +23,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import literal, select
 from sqlalchemy.dialects.postgresql import insert
@@ -256,11 +257,24 @@ def decision_snapshot(session: Session, today: date, now_utc: datetime | None = 
 
 
 def wanted_today(sessions: sessionmaker[Session], settings: Settings, box: SecretBox) -> bool:
-    """Whether the nightly run decides the day: an active mission and a configured model."""
+    """Whether the morning run decides the day: an active mission and a configured model."""
     with sessions() as session:
         if _active_mission(session) is None:
             return False
         return load_config(session, settings, box).configured
+
+
+def owner_day(sessions: sessionmaker[Session], now_utc: datetime) -> date:
+    """The owner's calendar day at ``now_utc``."""
+    with sessions() as session:
+        owner = get_owner(session)
+    return now_utc.astimezone(ZoneInfo(owner.timezone if owner is not None else "UTC")).date()
+
+
+def decided_on(sessions: sessionmaker[Session], day: date) -> bool:
+    """Whether ``day`` has its stored run (decided or failed): the morning runs once a day."""
+    with sessions() as session:
+        return session.get(CoachDay, day) is not None
 
 
 def _problems(answer: LlmDecision, snapshot: DecisionSnapshot) -> list[str]:

@@ -19,6 +19,7 @@ from app.services.missions.lifecycle import (
     move,
     parse_mission,
     sentence,
+    set_notify_by,
 )
 from app.services.missions.page import MissionPage, mission_page
 
@@ -41,4 +42,5 @@ __all__ = [
     "move",
     "parse_mission",
     "sentence",
+    "set_notify_by",
 ]

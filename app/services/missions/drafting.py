@@ -38,7 +38,7 @@ from app.services.coach import llm
 from app.services.coach.config import load_config
 from app.services.coach.context import build_snapshot
 from app.services.metrics.recompute import owner_today
-from app.services.missions.lifecycle import MissionProblem, import_mission
+from app.services.missions.lifecycle import MissionProblem, import_mission, notify_from_form
 from app.services.plans.athlete import thresholds_on
 from app.services.plans.page import weekday_names
 
@@ -100,6 +100,7 @@ def wizard_from_form(form: Mapping[str, Any], days: list[str], today: date) -> M
         "time_zone": (form.get("time_zone") or "").strip(),
         "training_days": [d for d in days if d in WEEKDAYS],
         "style": form.get("style") or "gc",
+        "notify_by": notify_from_form(str(form.get("notify") or "")),
     }
     problems: list[MissionProblem] = []
     for name in ("weekly_hours_min", "weekly_hours_max", "ftp_w", "threshold_pace_s_per_km"):

@@ -441,3 +441,26 @@ def delete_mission(sessions: sessionmaker[Session], mission_id: int) -> None:
         if row.state != MissionState.PREP.value:
             raise MissionRefused("mission_not_deletable", state=row.state)
         session.execute(delete(MissionRow).where(MissionRow.id == mission_id))
+
+
+NOTIFY_CHOICES: dict[str, list[str]] = {"dashboard": [], "email": ["email"]}
+"""How to be told each morning, as the wizard and the mission's page offer it: the dashboard
+only, or an e-mail morning brief besides."""
+
+
+def notify_from_form(value: str) -> list[str]:
+    """The mission's ``notify_by`` for the form's choice (anything else: the dashboard only)."""
+    return list(NOTIFY_CHOICES.get(value, []))
+
+
+def set_notify_by(sessions: sessionmaker[Session], mission_id: int, notify_by: list[str]) -> None:
+    """Keep how the owner wants to be told each morning (``notify_by`` of the mission); a
+    completed mission no longer changes (:class:`MissionRefused`)."""
+    with sessions.begin() as session:
+        row = session.get(MissionRow, mission_id, with_for_update=True)
+        if row is None:
+            raise MissionRefused("mission_not_found", id=mission_id)
+        if is_locked(MissionState(row.state)):
+            raise MissionRefused("mission_locked", state=row.state)
+        mission = Mission.model_validate({**row.document, "notify_by": notify_by})
+        row.document = mission.model_dump(mode="json")

@@ -55,7 +55,7 @@ class ThresholdView:
 @dataclass(frozen=True)
 class Saved:
     recompute_from: date | None  # metrics must be recomputed from this day (None: no need)
-    sync_time_changed: bool
+    schedule_changed: bool  # the nightly sync's or the morning decision's time
 
 
 def thresholds_view(session: Session, today: date) -> list[ThresholdView]:
@@ -144,6 +144,7 @@ def save(
     tsb_variant: str,
     thresholds: dict[str, str],
     valid_from: date | None,
+    morning_time: str | None = None,
 ) -> Saved:
     """Validate and store everything, in one transaction of the caller's session."""
     owner: Owner | None = get_owner(session)
@@ -157,6 +158,8 @@ def save(
         raise ProfileError(_("Enter a birth year such as 1988."))
     if sync_time is not None and not _TIME.match(sync_time):
         raise ProfileError(_("Enter the sync time as HH:MM, e.g. 04:30."))
+    if morning_time is not None and not _TIME.match(morning_time):
+        raise ProfileError(_("Enter the morning decision's time as HH:MM, e.g. 06:00."))
     if not (7 <= ctl_days <= 90 and 2 <= atl_days <= 21 and atl_days < ctl_days):
         raise ProfileError(
             _("Fitness takes 7–90 days, fatigue 2–21 days, and fatigue must be the shorter.")
@@ -186,7 +189,11 @@ def save(
             )
         )
         recompute = since if recompute is None else min(recompute, since)
-    sync_changed = (sync_time or None) != owner.sync_time
+    schedule_changed = (sync_time or None, morning_time or None) != (
+        owner.sync_time,
+        owner.morning_time,
+    )
+    owner.morning_time = morning_time or None
     owner.sex, owner.birth_year, owner.hr_zone_model = sex, birth_year, hr_zone_model
     owner.units, owner.sync_time, owner.tsb_variant = units, sync_time or None, tsb_variant
     owner.ctl_days, owner.atl_days = ctl_days, atl_days
@@ -195,7 +202,7 @@ def save(
         first = session.execute(select(Activity.local_date).order_by(Activity.local_date)).scalar()
         if first is not None:
             recompute = first if recompute is None else min(recompute, first)
-    return Saved(recompute_from=recompute, sync_time_changed=sync_changed)
+    return Saved(recompute_from=recompute, schedule_changed=schedule_changed)
 
 
 def input_value(kind: str, value: float | None, units: str) -> str:

@@ -98,7 +98,7 @@ def save_training_profile(
     in one transaction; ``ProfileError`` says what to fix. A new nightly sync time moves the
     scheduled jobs (``scheduler``: the app's) once saved."""
     saved = _save_training_profile(sessions, field, default_sync_time=default_sync_time)
-    if saved.sync_time_changed:
+    if saved.schedule_changed:
         schedule.apply_owner_schedule(scheduler)
     return saved
 
@@ -122,6 +122,7 @@ def _save_training_profile(
             hr_zone_model=field("hr_zone_model") or "lthr",
             units=field("units") or "metric",
             sync_time=_sync_time(session, field("sync_time"), default_sync_time),
+            morning_time=_morning_time(session, field("morning_time")),
             ctl_days=ctl_days,
             atl_days=atl_days,
             tsb_variant=field("tsb_variant") or "yesterday",
@@ -134,6 +135,16 @@ def _sync_time(session: Session, posted: str, default: str) -> str | None:
     """The owner's own sync time; the default posted back unchanged stays "the default"."""
     owner = get_owner(session)
     if not posted or (posted == default and owner is not None and owner.sync_time is None):
+        return None
+    return posted
+
+
+def _morning_time(session: Session, posted: str) -> str | None:
+    """The owner's own morning decision time; the default posted back unchanged stays "the
+    default"."""
+    owner = get_owner(session)
+    default = schedule.DEFAULT_MORNING_TIME
+    if not posted or (posted == default and owner is not None and owner.morning_time is None):
         return None
     return posted
 

@@ -50,10 +50,13 @@ def draft_plan(
     language: str,
     progress: Callable[[int, int], None] = lambda done, total: None,
     clock: llm.Clock = llm.SYSTEM_CLOCK,
+    plan_id: int | None = None,
+    mission_id: int | None = None,
 ) -> revisions.Stored:
     """Draft the plan the questionnaire describes; ``progress(done, total)`` after each
-    mesocycle. Raises :class:`DraftFailed` (no model, a call that failed, an answer that could
-    not continue the plan after its retry)."""
+    mesocycle. The draft is a PROPOSED revision of a new plan (of ``mission_id`` when a mission
+    seeds it) or of ``plan_id``. Raises :class:`DraftFailed` (no model, a call that failed, an
+    answer that could not continue the plan after its retry)."""
     with sessions() as session:
         config = load_config(session, settings, box)
         if not config.configured:
@@ -94,7 +97,9 @@ def draft_plan(
         plan = prompt.extend(questionnaire, result.value, previous)
         progress(done, len(blocks))
     assert plan is not None
-    return revisions.import_plan(sessions, plan, origin="llm")
+    return revisions.import_plan(
+        sessions, plan, origin="llm", plan_id=plan_id, mission_id=mission_id
+    )
 
 
 # --- the questionnaire on the Plan page ------------------------------------------------------

@@ -211,11 +211,15 @@ def _store(
     origin: str,
     plan_id: int | None,
     change_set: dict[str, Any] | None = None,
+    mission_id: int | None = None,
 ) -> Stored:
     now = datetime.now(UTC)
     if plan_id is None:
         row = TrainingPlan(
-            title=checked.plan.title, goal_summary=goal_summary(checked.plan), updated_at=now
+            title=checked.plan.title,
+            goal_summary=goal_summary(checked.plan),
+            mission_id=mission_id,
+            updated_at=now,
         )
         session.add(row)
         session.flush()
@@ -262,12 +266,14 @@ def import_plan(
     origin: str = "import",
     today: date | None = None,
     limits: GuardrailLimits | None = None,
+    mission_id: int | None = None,
 ) -> Stored:
-    """Check ``plan`` and store it as a PROPOSED revision with its report: of a new plan, or
-    of ``plan_id`` (compared with that plan's approved revision)."""
+    """Check ``plan`` and store it as a PROPOSED revision with its report: of a new plan (the
+    plan of ``mission_id`` when a mission seeded it), or of ``plan_id`` (compared with that
+    plan's approved revision)."""
     with sessions.begin() as session:
         checked = _check(session, plan, today, limits)
-        return _store(session, checked, origin=origin, plan_id=plan_id)
+        return _store(session, checked, origin=origin, plan_id=plan_id, mission_id=mission_id)
 
 
 def apply_change_set(

@@ -35,6 +35,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -247,6 +248,16 @@ def _restore_summary(result: object) -> dict[str, Any]:
     }
 
 
+class Morning(StrEnum):
+    """What the morning decision's job did (:meth:`WorkRunner.run_morning`)."""
+
+    DECIDED = "decided"
+    AFTER_SYNC = "after_sync"  # the nightly sync decides once it has ended
+    ALREADY = "already"  # today has its stored run
+    NOT_WANTED = "not_wanted"  # no active mission, or no model
+    FAILED = "failed"  # an unexpected error, logged
+
+
 class WorkRunner:
     """Every piece of background work the app does, one at a time, each recorded in
     ``work_run``."""
@@ -277,6 +288,8 @@ class WorkRunner:
         self.last_reembed: dict | None = None  # the library's re-embedding, live progress
         self.last_plan_draft: dict | None = None  # the plan being drafted, live progress
         self.last_mission_draft: dict | None = None  # the mission being drafted, its outcome
+        self._nightly_running = False  # the nightly job is syncing (the morning waits for it)
+        self._morning_waiting = False  # the morning decision came while it was
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -469,14 +482,53 @@ class WorkRunner:
 
     def run_nightly(self) -> None:
         """The nightly job: sync every connected source and wait (the job records the outcome);
-        then pass over Strava uploads left waiting (a restart, a rate limit)."""
-        failed = [f for f in self.sync_all() if isinstance(f.result(), Exception)]
-        self.submit_uploads()
-        self.follow_plans()
-        self.submit_garmin_push()
-        self.decide_today()
+        then pass over Strava uploads left waiting (a restart, a rate limit), follow the plan
+        and bring Garmin in step. The morning decision runs at its own time
+        (:meth:`run_morning`); it runs here, once the sync has ended, when it came while the
+        sync was still running or is set before the sync's time."""
+        with self._lock:
+            self._nightly_running = True
+        try:
+            failed = [f for f in self.sync_all() if isinstance(f.result(), Exception)]
+            self.submit_uploads()
+            self.follow_plans()
+            self.submit_garmin_push()
+        finally:
+            with self._lock:
+                self._nightly_running = False
+                waiting, self._morning_waiting = self._morning_waiting, False
+            if waiting or self._decision_follows_sync():
+                self.decide_today()
         if failed:
             raise RuntimeError(f"{len(failed)} source sync(s) failed")
+
+    def _owner_times(self) -> tuple[str, str]:
+        """The owner's morning decision and nightly sync times (HH:MM), defaults filled in."""
+        from app.services.work.schedule import DEFAULT_MORNING_TIME, owner_times
+
+        times = owner_times(self.sessions)
+        morning = (times.morning_time if times else None) or DEFAULT_MORNING_TIME
+        return morning, (times.sync_time if times else None) or self.settings.sync_time
+
+    def _decision_follows_sync(self) -> bool:
+        from app.services.work.schedule import decision_follows_sync
+
+        return decision_follows_sync(*self._owner_times())
+
+    def run_morning(self) -> Morning:
+        """The morning decision's job (Settings → *Morning decision at*, and once at start-up
+        when the NAS was off at that time): today's decision for the active mission, once a
+        day. It waits for the nightly sync — while the sync runs, the sync decides when it has
+        ended; a morning set before the sync's time leaves the decision to the sync. Returns
+        what it did: ``decided``, ``after_sync`` (the sync decides), ``already`` (today is
+        decided) or ``not_wanted`` (no active mission, or no model)."""
+        if self._decision_follows_sync():
+            return Morning.AFTER_SYNC
+        with self._lock:
+            if self._nightly_running:
+                self._morning_waiting = True
+                return Morning.AFTER_SYNC
+        return self.decide_today()
 
     def follow_plans(self) -> None:
         """After the sync: match the plan's workouts to what was done (DONE / MISSED) and
@@ -490,17 +542,24 @@ class WorkRunner:
         except Exception:
             log.exception("following the plan after the sync failed; the next night tries again")
 
-    def decide_today(self) -> None:
-        """After the sync and the plan's follow-up: the daily coach's decision for the active
-        mission (none without one, or without a language model). Never raises: a failed day is
-        stored with its reason by the service itself."""
+    def decide_today(self) -> Morning:
+        """The morning's decision (after the sync and the plan's follow-up): the daily coach's
+        decision for the active mission, once a day — a day already stored (decided or failed)
+        is left alone; none without a mission or a language model. Never raises: a failed day
+        is stored with its reason by the service itself."""
         from app.services.coach import day
 
         try:
-            if day.wanted_today(self.sessions, self.settings, self.box):
-                day.run_day(self.sessions, self.settings, self.box)
+            today = day.owner_day(self.sessions, self.clock.now())
+            if not day.wanted_today(self.sessions, self.settings, self.box):
+                return Morning.NOT_WANTED
+            if day.decided_on(self.sessions, today):
+                return Morning.ALREADY
+            day.run_day(self.sessions, self.settings, self.box, today=today)
         except Exception:
             log.exception("the daily coach failed; the dashboard can ask again")
+            return Morning.FAILED
+        return Morning.DECIDED
 
     def submit_garmin_push(self) -> Future | None:
         """Bring Garmin Connect's workouts and calendar in step with the approved plan (after an
@@ -639,16 +698,23 @@ class WorkRunner:
 
         return self._submit(("library", "reembed"), run, summary=lambda n: {"embedded": n})
 
-    def submit_plan_draft(self, work: Callable[[Callable[[int, int], None]], Any]) -> Future:
+    def submit_plan_draft(
+        self,
+        work: Callable[[Callable[[int, int], None]], Any],
+        *,
+        about: dict[str, Any] | None = None,
+    ) -> Future:
         """Draft a plan with the language model on this thread: ``work(progress)`` returns the
         stored revision (``plan_id``, ``revision_id``); ``last_plan_draft`` says how far it is
-        (``done`` of ``total`` mesocycles), then how it ended, for the Plan page."""
+        (``done`` of ``total`` mesocycles), then how it ended, for the Plan page — with
+        ``about`` (e.g. the ``mission_id`` the plan is for, for the mission's page)."""
+        about = dict(about or {})
 
         def progress(done: int, total: int) -> None:
-            self.last_plan_draft = {"status": "running", "done": done, "total": total}
+            self.last_plan_draft = {**about, "status": "running", "done": done, "total": total}
 
         def run() -> dict[str, Any]:
-            self.last_plan_draft = {"status": "running", "done": 0, "total": 0}
+            self.last_plan_draft = {**about, "status": "running", "done": 0, "total": 0}
             try:
                 stored = work(progress)
             except Exception as error:

@@ -16,6 +16,9 @@ from app.models.owner import get_owner
 
 NIGHTLY_SYNC = "sync.nightly"
 NIGHTLY_BACKUP = "backup.nightly"
+MORNING_DECISION = "coach.morning"
+DEFAULT_MORNING_TIME = "06:00"
+"""The daily coach's decision, in the owner's time zone, unless the owner sets their own."""
 
 
 @dataclass(frozen=True)
@@ -57,14 +60,40 @@ def last_run(session: Session, job_id: str) -> LastRun | None:
     return LastRun(state.last_status, state.last_finished_at, state.last_error)
 
 
-def owner_times(sessions: sessionmaker[Session]) -> tuple[str | None, str | None] | None:
-    """The owner's own time zone and sync time (``None`` for a default), ``None`` before the
-    owner exists."""
+@dataclass(frozen=True)
+class OwnerTimes:
+    """The owner's own time zone, nightly sync time and morning decision time (``None``: the
+    default)."""
+
+    timezone: str | None
+    sync_time: str | None
+    morning_time: str | None
+
+
+def owner_times(sessions: sessionmaker[Session]) -> OwnerTimes | None:
+    """The owner's own times, ``None`` before the owner exists."""
     with sessions() as session:
         owner = get_owner(session)
         if owner is None:
             return None
-        return owner.timezone, owner.sync_time
+        return OwnerTimes(owner.timezone, owner.sync_time, owner.morning_time)
+
+
+NIGHT_STARTS = 18 * 60
+"""Minutes after midnight at which a night begins: a sync at 23:30 comes before a 06:00 morning,
+one at 04:30 after a 03:00 one."""
+
+
+def _in_the_night(local_time: str) -> int:
+    hour, minute = (int(part) for part in local_time.split(":"))
+    return (hour * 60 + minute - NIGHT_STARTS) % (24 * 60)
+
+
+def decision_follows_sync(morning_time: str, sync_time: str) -> bool:
+    """Whether the morning decision is set before the nightly sync of the same night (both
+    HH:MM, a night counted from 18:00): then it runs as soon as that sync has ended instead,
+    never on last night's data."""
+    return _in_the_night(morning_time) < _in_the_night(sync_time)
 
 
 class Follower(Protocol):

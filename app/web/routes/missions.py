@@ -13,6 +13,8 @@ from app import i18n
 from app.services import missions
 from app.services.metrics.recompute import owner_today
 from app.services.missions import drafting
+from app.services.missions import plan as mission_plan
+from app.services.plans import drafting as plan_drafting
 from app.web.templating import render
 
 router = APIRouter()
@@ -92,7 +94,12 @@ async def _detail_page(
     return render(
         request,
         "missions/detail.html",
-        {"view": page.view, "page": page, "error": error},
+        {
+            "view": page.view,
+            "page": page,
+            "error": error,
+            "draft": request.app.state.work_runner.last_plan_draft,
+        },
         fragment="missions/_detail.html",
         status_code=status,
     )
@@ -115,6 +122,64 @@ async def mission_move(request: Request, mission_id: int) -> Response:
     try:
         await run_in_threadpool(
             lambda: missions.move(request.app.state.sessions, mission_id, target, now_utc=_now())
+        )
+    except missions.MissionRefused as refused:
+        status = 404 if refused.code == "mission_not_found" else 409
+        return await _detail_page(request, mission_id, error=refused.message, status=status)
+    url = request.url_for("missions:detail", mission_id=mission_id)
+    return RedirectResponse(str(url), status_code=303)
+
+
+@router.post("/missions/{mission_id}/plan", name="missions:plan")
+async def mission_plan_draft(request: Request, mission_id: int) -> Response:
+    """The mission seeds a plan: the planner drafts it in the background from the mission's
+    questionnaire with the owner's changes; the page follows it, the Plan page approves it."""
+    state = request.app.state
+    form = await request.form(max_files=0, max_fields=20)
+    changes: dict[str, object] = {
+        name: str(form.get(name))[:limit]
+        for name, limit in (
+            ("start", 20),
+            ("hours_per_week", 8),
+            ("long_day", 8),
+            ("injuries", 1000),
+            ("notes", 2000),
+        )
+        if name in form  # a field left out keeps the mission's answer
+    }
+    if "weekdays" in form:
+        changes["weekdays"] = tuple(v for v in form.getlist("weekdays")[:7] if isinstance(v, str))
+    try:
+        await run_in_threadpool(
+            lambda: mission_plan.submit_mission_plan(
+                state.work_runner,
+                state.sessions,
+                state.settings,
+                state.secret_box,
+                mission_id,
+                changes,
+                language=i18n.current_locale.get(),
+                clock=state.llm_clock,
+            )
+        )
+    except mission_plan.PlanRefused as refused:
+        status = 404 if refused.code == "mission_not_found" else 409
+        return await _detail_page(request, mission_id, error=refused.sentence, status=status)
+    except plan_drafting.DraftFormInvalid as invalid:
+        error = " ".join(invalid.problems[:10])
+        return await _detail_page(request, mission_id, error=error, status=422)
+    url = request.url_for("missions:detail", mission_id=mission_id)
+    return RedirectResponse(f"{url}#mission-plan", status_code=303)
+
+
+@router.post("/missions/{mission_id}/notify", name="missions:notify")
+async def mission_notify(request: Request, mission_id: int) -> Response:
+    """How the owner wants to be told each morning: the dashboard only, or e-mail too."""
+    form = await request.form(max_files=0, max_fields=3)
+    notify_by = missions.lifecycle.notify_from_form(str(form.get("notify", "")))
+    try:
+        await run_in_threadpool(
+            missions.set_notify_by, request.app.state.sessions, mission_id, notify_by
         )
     except missions.MissionRefused as refused:
         status = 404 if refused.code == "mission_not_found" else 409

@@ -17,7 +17,11 @@ from app.messages import describe
 from app.services.owner import account, training_profile
 from app.services.pages import settings as settings_service
 from app.services.wellness import origins
-from app.services.work.schedule import NIGHTLY_BACKUP
+from app.services.work.schedule import (
+    DEFAULT_MORNING_TIME,
+    NIGHTLY_BACKUP,
+    decision_follows_sync,
+)
 from app.web.deps import current_owner, db_session
 from app.web.templating import render
 
@@ -48,6 +52,8 @@ def _page(
             "recompute_from": date.fromisoformat(recompute) if _is_date(recompute) else None,
             "recomputing": request.query_params.get("recomputing") == "1",
             "default_sync_time": request.app.state.settings.sync_time,
+            "default_morning_time": DEFAULT_MORNING_TIME,
+            "decision_follows_sync": decision_follows_sync,
             "choices": training_profile,
             "backups": _backups(request, model),
             "describe": describe,
