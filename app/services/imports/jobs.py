@@ -56,7 +56,6 @@ from app.models import ImportItem, ImportJob, RawFile
 from app.models.owner import get_owner
 from app.services import raw_store
 from app.services.imports import store
-from app.services.imports.ahead import MetricsAhead
 from app.sources import SourceDataError
 
 if TYPE_CHECKING:
@@ -105,7 +104,6 @@ class _Context:
     # sessions on connections of their own for storing units side by side (none: one by one)
     writers: list[sessionmaker[Session]] = field(default_factory=list)
     activity_ids: set[int] = field(default_factory=set)  # stored, for the metrics hook
-    ahead: MetricsAhead | None = None  # metrics computed while the import goes on
 
 
 class _InlineExecutor(Executor):
@@ -259,8 +257,6 @@ def run_job(
                     connections.enter_context(_one_connection(sessions))
                     for _ in range(STORE_WRITERS)
                 ]
-                context.ahead = MetricsAhead(sessions.kw["bind"])
-                connections.callback(context.ahead.finish)
             _process_inputs(context, inputs)
         status, error = "done", None
     except ImportInterrupted:
@@ -282,8 +278,7 @@ def run_job(
         # only now, after the parser processes have ended.
         from app.services import metrics
 
-        computed = context.ahead.finish()[0] if context.ahead is not None else set[int]()
-        metrics.after_import(sessions, context.activity_ids - computed, computed=computed)
+        metrics.after_import(sessions, context.activity_ids)
     return _load(sessions, job_id)
 
 
@@ -660,8 +655,6 @@ def _store_unit(
                 raw_file_id=unit.raw.id if unit.raw else item.raw_file_id,
             )
         context.activity_ids.update(result.activity_ids)
-        if context.ahead is not None:
-            context.ahead.touched(result.activity_ids)
     except SourceDataError as error:
         _fail(context, item, error, sessions)
     except Exception as exc:  # a bug must cost one file, not the job

@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -53,10 +53,8 @@ BATCH_ACTIVITIES = 100
 RUNALYZE_SHAPE_DAYS = 30
 Progress = Callable[[int, int], None]
 
-_METRIC_COLUMNS = [  # what a recompute writes (not the columns PostgreSQL generates)
-    c.name
-    for c in ActivityMetrics.__table__.columns
-    if c.name not in ("computed_at",) and c.computed is None
+_METRIC_COLUMNS = [
+    c.name for c in ActivityMetrics.__table__.columns if c.name not in ("computed_at",)
 ]
 
 
@@ -245,13 +243,6 @@ def _sample_batches(
             yield samples
 
 
-PROVISIONAL_VERSION = -ALGORITHM_VERSION
-"""The ``algorithm_version`` of metrics an import computed while it was still storing
-(``app.services.imports.ahead``): stale to every later recompute until the import's own hook
-confirms them (:func:`confirm_provisional`), so an import killed before its hook leaves them to
-be computed again, days and estimates with them."""
-
-
 def _compute(
     session: Session,
     items: list[ActivityInput],
@@ -259,10 +250,9 @@ def _compute(
     progress: Progress | None = None,
     *,
     read_ahead: bool = False,
-    provisional: bool = False,
 ) -> None:
     """Compute and store ``items`` (sorted by date) batch by batch (``read_ahead``: see
-    ``_sample_batches``; ``provisional``: stored as :data:`PROVISIONAL_VERSION`)."""
+    ``_sample_batches``)."""
     for ident in (item.activity_id for item in items):
         thresholds.discard(ident)
     done = 0
@@ -285,8 +275,6 @@ def _compute(
         rows = []
         for item, base in prepared:
             columns = full_metrics(item, base, thresholds.resolve(item.day), thresholds.profile)
-            if provisional:
-                columns["algorithm_version"] = PROVISIONAL_VERSION
             rows.append(_clean({"activity_id": item.activity_id, **columns}))
         _upsert(session, rows)
         done += len(batch)
@@ -300,36 +288,17 @@ def recompute_activities(
     *,
     thresholds: Thresholds | None = None,
     read_ahead: bool = False,
-    provisional: bool = False,
 ) -> Thresholds:
     """Compute and store the metrics of ``activity_ids`` (nothing else); returns the
     thresholds resolver, holding the whole history. ``read_ahead``: their samples were
-    committed before this transaction began (see ``_sample_batches``); ``provisional``: see
-    :data:`PROVISIONAL_VERSION`."""
+    committed before this transaction began (see ``_sample_batches``)."""
     wanted = sorted(set(activity_ids))
     if thresholds is None:
         thresholds = load_thresholds(session)
         _stored_history(session, thresholds, exclude=wanted)
     items = _inputs(session, Activity.id.in_(wanted)) if wanted else []
-    _compute(session, items, thresholds, read_ahead=read_ahead, provisional=provisional)
+    _compute(session, items, thresholds, read_ahead=read_ahead)
     return thresholds
-
-
-def confirm_provisional(session: Session, activity_ids: Iterable[int]) -> int:
-    """Make the provisional metrics of ``activity_ids`` current (their import's hook, which
-    then re-checks their thresholds); returns how many were confirmed."""
-    wanted = sorted(set(activity_ids))
-    if not wanted:
-        return 0
-    result = session.execute(
-        update(ActivityMetrics)
-        .where(
-            ActivityMetrics.activity_id.in_(wanted),
-            ActivityMetrics.algorithm_version == PROVISIONAL_VERSION,
-        )
-        .values(algorithm_version=ALGORITHM_VERSION)
-    )
-    return result.rowcount
 
 
 def recompute_activity(session: Session, activity_id: int) -> None:
@@ -586,23 +555,18 @@ def recompute_changed(
     *,
     today: date | None = None,
     read_ahead: bool = False,
-    computed: Iterable[int] = (),
 ) -> RecomputeResult:
     """The incremental path: ``activity_ids`` (plus any activity without current metrics),
     later activities whose estimated thresholds changed, then days and estimates from the
     earliest date touched. ``read_ahead``: every sample was committed before this transaction
-    began (see ``_sample_batches``). ``computed``: activities of the same import whose
-    provisional metrics were computed while it ran — confirmed, and recomputed only when their
-    thresholds changed since; their days count as touched."""
+    began (see ``_sample_batches``)."""
     _one_at_a_time(session)
-    confirmed = set(computed)
-    confirm_provisional(session, confirmed)
     wanted = set(activity_ids) | set(_stale(session))
     days = [earliest_day] if earliest_day is not None else []
-    if wanted or confirmed:
+    if wanted:
         days.append(
             session.execute(
-                select(func.min(Activity.local_date)).where(Activity.id.in_(wanted | confirmed))
+                select(func.min(Activity.local_date)).where(Activity.id.in_(wanted))
             ).scalar_one()
         )
     days = [d for d in days if d is not None]
@@ -624,16 +588,15 @@ def after_import(
     earliest_day: date | None = None,
     *,
     today: date | None = None,
-    computed: Iterable[int] = (),
 ) -> RecomputeResult | None:
     """The hook run after an import job or a sync run: :func:`recompute_changed` in one
-    transaction (``computed``: see there). It never raises: the import or sync already
-    succeeded, and whatever is left uncomputed is found again by the next run (activities
-    without current metrics) or by ``domestique recompute``."""
+    transaction. It never raises: the import or sync already succeeded, and whatever is left
+    uncomputed is found again by the next run (activities without metrics) or by
+    ``domestique recompute``."""
     try:
         with session_factory.begin() as session:
             return recompute_changed(
-                session, activity_ids, earliest_day, today=today, read_ahead=True, computed=computed
+                session, activity_ids, earliest_day, today=today, read_ahead=True
             )
     except Exception:
         log.exception("recomputing metrics after an import failed")
