@@ -1,0 +1,70 @@
+"""What the plan pages remember between requests: a stored revision's content never changes, so
+what is read or computed from it (its validated plan, the weeks a page shows, the estimates of
+their workouts under given thresholds) is kept in small in-process maps of the most recently
+used values, keyed by the revision's id (and by the thresholds for estimates: new thresholds
+are a new key, so the old estimates are never read again)."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.coach.plans import Plan
+from app.models import PlanRevision
+
+_EVERY: list[Recent] = []
+
+
+class Recent[K: Hashable, V]:
+    """At most ``size`` values, the least recently used dropped first; safe across threads (the
+    pages run in the web server's thread pool)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._values: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+        _EVERY.append(self)
+
+    def get(self, key: K, make: Callable[[], V]) -> V:
+        """The value of ``key``, made by ``make()`` (outside the lock) when it is not kept."""
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+        value = make()
+        with self._lock:
+            self._values[key] = value
+            self._values.move_to_end(key)
+            while len(self._values) > self.size:
+                self._values.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+
+def forget_all() -> None:
+    """Drop every kept value (tests measuring the work of a first request)."""
+    for kept in _EVERY:
+        kept.clear()
+
+
+_PLANS: Recent[int, Plan] = Recent(8)
+
+
+def revision_plan(session: Session, revision_id: int) -> Plan:
+    """A stored revision's plan, read and validated once (a two-year plan's content takes longer
+    to read and validate than a page takes to render)."""
+
+    def load() -> Plan:
+        content = session.execute(
+            select(PlanRevision.content).where(PlanRevision.id == revision_id)
+        ).scalar_one()
+        return Plan.model_validate(content)
+
+    return _PLANS.get(revision_id, load)
