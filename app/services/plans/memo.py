@@ -13,7 +13,7 @@ from collections.abc import Callable, Hashable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.coach.plans import Plan
+from app.coach.plans import Plan, PlannedWorkout
 from app.models import PlanRevision
 
 _EVERY: list[Recent] = []
@@ -68,3 +68,13 @@ def revision_plan(session: Session, revision_id: int) -> Plan:
         return Plan.model_validate(content)
 
     return _PLANS.get(revision_id, load)
+
+
+_WORKOUTS: Recent[int, dict[str, PlannedWorkout]] = Recent(8)
+
+
+def revision_workouts(session: Session, revision_id: int) -> dict[str, PlannedWorkout]:
+    """A stored revision's workouts by id."""
+    return _WORKOUTS.get(
+        revision_id, lambda: {w.id: w for w in revision_plan(session, revision_id).workouts}
+    )
