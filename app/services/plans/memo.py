@@ -1,8 +1,10 @@
 """What the plan pages remember between requests: a stored revision's content never changes, so
 what is read or computed from it (its validated plan, the weeks a page shows, the estimates of
 their workouts under given thresholds) is kept in small in-process maps of the most recently
-used values, keyed by the revision's id (and by the thresholds for estimates: new thresholds
-are a new key, so the old estimates are never read again)."""
+used values, keyed by the database and the revision's id (and by the thresholds for estimates:
+new thresholds are a new key, so the old estimates are never read again). The database is part
+of the key because revision ids are only unique within one (the tests serve several databases
+from one process)."""
 
 from __future__ import annotations
 
@@ -54,7 +56,13 @@ def forget_all() -> None:
         kept.clear()
 
 
-_PLANS: Recent[int, Plan] = Recent(8)
+def database_of(session: Session) -> tuple[str | None, int | None, str | None]:
+    """Which database ``session`` reads (part of every key here)."""
+    url = session.get_bind().engine.url
+    return url.host, url.port, url.database
+
+
+_PLANS: Recent[tuple[Hashable, int], Plan] = Recent(8)
 
 
 def revision_plan(session: Session, revision_id: int) -> Plan:
@@ -67,14 +75,15 @@ def revision_plan(session: Session, revision_id: int) -> Plan:
         ).scalar_one()
         return Plan.model_validate(content)
 
-    return _PLANS.get(revision_id, load)
+    return _PLANS.get((database_of(session), revision_id), load)
 
 
-_WORKOUTS: Recent[int, dict[str, PlannedWorkout]] = Recent(8)
+_WORKOUTS: Recent[tuple[Hashable, int], dict[str, PlannedWorkout]] = Recent(8)
 
 
 def revision_workouts(session: Session, revision_id: int) -> dict[str, PlannedWorkout]:
     """A stored revision's workouts by id."""
     return _WORKOUTS.get(
-        revision_id, lambda: {w.id: w for w in revision_plan(session, revision_id).workouts}
+        (database_of(session), revision_id),
+        lambda: {w.id: w for w in revision_plan(session, revision_id).workouts},
     )

@@ -228,8 +228,8 @@ class _Shown:
     workouts: tuple[PlanWorkout, ...]
 
 
-_SHOWN: memo.Recent[tuple[int, int, int], _Shown] = memo.Recent(16)
-_ESTIMATES: memo.Recent[tuple[int, int, int, Thresholds], PlanEstimates] = memo.Recent(16)
+_SHOWN: memo.Recent[tuple[Any, int, int, int], _Shown] = memo.Recent(16)
+_ESTIMATES: memo.Recent[tuple[Any, int, int, int, Thresholds], PlanEstimates] = memo.Recent(16)
 
 _WEEKS_SHOWN = literal_column("'$.weeks[$first to $last]'::jsonpath")
 _WORKOUTS_SHOWN = literal_column("'$.workouts[*] ? (@.date >= $from && @.date < $to)'::jsonpath")
@@ -281,13 +281,14 @@ def _weeks(
     session: Session, revision_id: int, plan_id: int, first_day: date, count: int, today: date
 ) -> tuple[list[WeekView], int, int]:
     shown = shown_weeks(first_day, count, today)
+    database = memo.database_of(session)
     part = _SHOWN.get(
-        (revision_id, shown.start, shown.stop),
+        (database, revision_id, shown.start, shown.stop),
         lambda: _read_shown(session, revision_id, first_day, shown),
     )
     thresholds = thresholds_on(session, today)
     estimates = _ESTIMATES.get(
-        (revision_id, shown.start, shown.stop, thresholds),
+        (database, revision_id, shown.start, shown.stop, thresholds),
         lambda: PlanEstimates(estimate_workouts(part.workouts, thresholds)),
     )
     until = part.first_day + timedelta(weeks=len(shown))

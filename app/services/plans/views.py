@@ -125,7 +125,7 @@ def revision_plan(sessions: sessionmaker[Session], revision_id: int) -> tuple[di
         )
 
 
-_DIFFS: memo.Recent[tuple[int, int], list[dict[str, Any]]] = memo.Recent(16)
+_DIFFS: memo.Recent[tuple[Any, int, int], list[dict[str, Any]]] = memo.Recent(16)
 
 
 def revision_diff(session: Session, revision: PlanRevision) -> list[dict[str, Any]] | None:
@@ -145,7 +145,7 @@ def revision_diff(session: Session, revision: PlanRevision) -> list[dict[str, An
         new = memo.revision_plan(session, revision.id)
         return [change.as_dict() for change in diff(old, new)]
 
-    return _DIFFS.get((approved, revision.id), changes)
+    return _DIFFS.get((memo.database_of(session), approved, revision.id), changes)
 
 
 def export_json(plan: Plan) -> str:
