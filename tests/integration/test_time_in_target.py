@@ -15,7 +15,7 @@ from sqlalchemy import select
 from app.coach.plans import Plan
 from app.models import Activity, Lap, PlannedWorkout
 from app.services.metrics.samples import read_samples
-from app.services.plans import follow, revisions
+from app.services.plans import follow, revisions, views
 from tests.support.importing import import_files
 from tests.support.plans import meters, pace, step, workout
 from tests.support.shared import SHARED, unavailable
@@ -115,8 +115,10 @@ def test_time_in_target_is_worked_out_once_after_matching_and_shown_on_the_calen
 
     again = follow.follow_up(sessions, today=day)
     assert again.in_target == 0  # kept, not worked out again
-
     share = row.in_target_s / row.targeted_s
+    [listed] = views.list_plans(sessions)[0]["workouts"]
+    assert listed["in_target"] == round(share, 3)
+
     for language, words in (("en", "{} in target"), ("ko", "목표 범위 안 {}")):
         page = signed_in.get(
             f"/calendar?view=week&date={day.isoformat()}", headers={"Accept-Language": language}

@@ -61,6 +61,9 @@ def workout_row(row: PlannedWorkout) -> dict[str, Any]:
         "load_model": row.load_model,
         "state": row.state,
         "activity_id": row.activity_id,
+        "in_target": (
+            round((row.in_target_s or 0.0) / row.targeted_s, 3) if row.targeted_s else None
+        ),
     }
 
 
