@@ -11,8 +11,9 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.coach.plans import Plan, PlannedWorkout
@@ -87,3 +88,22 @@ def revision_workouts(session: Session, revision_id: int) -> dict[str, PlannedWo
         (database_of(session), revision_id),
         lambda: {w.id: w for w in revision_plan(session, revision_id).workouts},
     )
+
+
+_WEEKS: Recent[tuple[Hashable, int], tuple[date, int]] = Recent(16)
+
+
+def revision_weeks(session: Session, revision_id: int) -> tuple[date, int]:
+    """A stored revision's first day and number of weeks (the weeks follow one another), read
+    out of its content by the database once."""
+
+    def load() -> tuple[date, int]:
+        first, count = session.execute(
+            select(
+                PlanRevision.content[("weeks", 0, "start")].astext,
+                func.jsonb_array_length(PlanRevision.content["weeks"]),
+            ).where(PlanRevision.id == revision_id)
+        ).one()
+        return date.fromisoformat(first), int(count)
+
+    return _WEEKS.get((database_of(session), revision_id), load)

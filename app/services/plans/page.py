@@ -389,8 +389,6 @@ def plan_page(
                 PlanRevision.plan_id,
                 TrainingPlan.title,
                 TrainingPlan.goal_summary,
-                PlanRevision.content[("weeks", 0, "start")].astext,
-                func.jsonb_array_length(PlanRevision.content["weeks"]),
             )
             .join(TrainingPlan, TrainingPlan.id == PlanRevision.plan_id)
             .where(PlanRevision.state == "APPROVED")
@@ -398,10 +396,11 @@ def plan_page(
             .limit(1)
         ).first()
         if approved is not None:
-            revision_id, plan_id, page.title, page.goal, first_day, count = approved
+            revision_id, plan_id, page.title, page.goal = approved
             page.current_plan_id, page.current_revision_id = plan_id, revision_id
+            first_day, count = memo.revision_weeks(session, revision_id)
             page.weeks, page.weeks_before, page.weeks_after = _weeks(
-                session, revision_id, plan_id, date.fromisoformat(first_day), count, today
+                session, revision_id, plan_id, first_day, count, today
             )
         proposed = session.execute(
             select(PlanRevision, TrainingPlan.title)
