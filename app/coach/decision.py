@@ -585,14 +585,18 @@ def _constraint_findings(
 
 
 def gc_version(
-    workout: PlannedWorkout, estimate: WorkoutEstimate, thresholds: Thresholds, schema: PointsSchema
+    workout: PlannedWorkout,
+    estimate: WorkoutEstimate,
+    thresholds: Thresholds,
+    schema: PointsSchema,
+    glimits: GuardrailLimits | None = None,
 ) -> PlannedWorkout:
     """The session as a steady GC ride of the same length (whole 5 minutes, at most six hours):
     one step in the middle of the GC band — by power when there is an FTP (the band's IF from
     0.02 above GC's threshold to 0.03 below breakaway's), else in heart-rate zone 3. A swim
     becomes its easy version (swims go by distance)."""
     if workout.sport == "swim":
-        return easy_version(workout, estimate, GuardrailLimits())
+        return easy_version(workout, estimate, glimits or GuardrailLimits())
     seconds = max(1800, min(MAX_GC_RIDE_S, int(estimate.duration_s // 300 * 300)))
     low_if = schema.thresholds.gc.min_if + 0.02
     high_if = max(low_if, schema.thresholds.breakaway.min_if - 0.03)
@@ -775,7 +779,7 @@ def _guard_stage(
     if draft.mode == "breakaway":
         draft.mode = "gc"
     if workout is not None and paced_breakaway and estimate is not None:
-        draft.workout = gc_version(workout, estimate, thresholds, schema)
+        draft.workout = gc_version(workout, estimate, thresholds, schema, glimits)
 
 
 def _settle_stage_day(draft: _Draft, snapshot: DecisionSnapshot, glimits: GuardrailLimits) -> None:

@@ -124,6 +124,11 @@ class PlannedWorkout(Base):
     activity_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("activity.id", ondelete="SET NULL")
     )
+    in_target_s: Mapped[float | None] = mapped_column(Float)
+    targeted_s: Mapped[float | None] = mapped_column(Float)
+    """Time in target of the matched activity (migration 0023): the seconds inside the planned
+    steps' targets of the seconds they covered (:mod:`app.coach.time_in_target`); NULL until
+    worked out after matching, and again when the pairing or the workout changes."""
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

@@ -4,7 +4,7 @@ wellness are read before every coach snapshot and Insights page; without an inde
 of its table (~12 ms of a 50 ms snapshot on ten years).
 
 Revision ID: 0026
-Revises: 0022
+Revises: 0025
 Create Date: 2026-12-07
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0026"
-down_revision: str | None = "0022"
+down_revision: str | None = "0025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -43,3 +43,29 @@ def wait_for_lock_waiter(connection: Connection, name: str, *, timeout: float = 
     while not connection.execute(query, params).scalar():
         if time.monotonic() > deadline:
             raise AssertionError(f"nobody waited for the advisory lock {name!r}")
+
+
+@contextmanager
+def count_bytes(connection: Connection) -> Iterator[list[int]]:
+    """``with count_bytes(connection) as received: …`` — ``sum(received)`` afterwards: the
+    bytes of every value the statements returned (what the database sent, not the protocol's
+    framing), to prove a page reads what it shows rather than a whole document."""
+    received: list[int] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        result = cursor.pgresult
+        if result is None:
+            return
+        received.append(
+            sum(
+                len(result.get_value(row, column) or b"")
+                for row in range(result.ntuples)
+                for column in range(result.nfields)
+            )
+        )
+
+    event.listen(connection, "after_cursor_execute", record)
+    try:
+        yield received
+    finally:
+        event.remove(connection, "after_cursor_execute", record)

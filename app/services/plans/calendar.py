@@ -2,7 +2,8 @@
 
 Each planned workout shows its state and, once done, the activity that fulfilled it with its
 compliance (:func:`app.coach.matching.compliance`: duration, load and distance against
-Domestique's estimate, and TrainingPeaks' band). Activities that fulfil no workout appear as
+Domestique's estimate, and TrainingPeaks' band) and its time in target (stored by the
+follow-up). Activities that fulfil no workout appear as
 unplanned. The pairing shown is the one :func:`app.services.plans.follow.follow_up` recorded,
 and for the days it has not looked at yet (today, a page opened before the nightly run) the
 same matching computed on the fly, so the page never disagrees with itself. Read-only.
@@ -52,6 +53,9 @@ class WorkoutCell:
     compliance: Compliance | None = None
     attention: tuple[str, ...] = ()
     """How the workout Garmin stored differs from the one sent (needs attention), in words."""
+    in_target: float | None = None
+    """Share of the matched activity's targeted time inside the steps' targets (stored by the
+    follow-up; ``None`` when not worked out or the steps have no target it counts)."""
 
     @property
     def state_label(self) -> str:
@@ -212,6 +216,7 @@ def calendar_view(
                     describe_difference(d["code"], d.get("params") or {})
                     for d in flagged.get((r.plan_id, r.workout_id), [])
                 ),
+                _in_target(r, activity),
             )
         )
     for a in done:
@@ -220,6 +225,13 @@ def calendar_view(
     return CalendarView(
         view, first, last, today, list(days.values()), previous, following, feed_state(session)
     )
+
+
+def _in_target(row: PlannedWorkout, activity: DoneActivity | None) -> float | None:
+    """The stored time in target, when it is of the activity shown."""
+    if activity is None or row.activity_id != activity.activity_id or not row.targeted_s:
+        return None
+    return (row.in_target_s or 0.0) / row.targeted_s
 
 
 @dataclass(frozen=True)

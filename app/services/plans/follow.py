@@ -9,7 +9,10 @@ of today or later stays PLANNED (or PUSHED). A workout the owner marked SKIPPED 
 and a pairing already recorded is kept (``fixed``) as long as its activity exists, so a later
 activity of the same day never steals it. When a matched activity is deleted, its workout is
 matched again. Compliance (duration, load, distance against Domestique's estimate) is computed
-when a page shows it, from the same inputs, never stored.
+when a page shows it, from the same inputs, never stored; the **time in target** (the share of
+the activity's time inside the planned steps' targets, :mod:`app.coach.time_in_target`) needs
+the activity's samples, so it is worked out once, right after a workout is matched, and stored
+on its row (again after the pairing or the workout's structure changes).
 """
 
 from __future__ import annotations
@@ -17,15 +20,24 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.coach.estimate import Thresholds
 from app.coach.matching import DoneActivity, MatchResult, PlannedSession, match
-from app.models import Activity, ActivityMetrics, PlannedWorkout
+from app.coach.time_in_target import time_in_target
+from app.models import Activity, ActivityMetrics, Lap, PlannedWorkout
 from app.services.metrics.recompute import owner_today
+from app.services.metrics.samples import read_samples
+from app.services.plans import memo
 
 OPEN_STATES = ("PLANNED", "PUSHED")
+
+
+SAMPLE_BATCH = 40
+"""Activities whose samples are read at once while working out times in target."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +45,8 @@ class FollowResult:
     done: int
     missed: int
     reopened: int
+    in_target: int = 0
+    """Workouts whose time in target was worked out."""
 
 
 def planned_sessions(rows: Iterable[PlannedWorkout]) -> list[PlannedSession]:
@@ -121,17 +135,82 @@ def follow_up(
                 if row.workout_id in matched:
                     if row.state != "DONE" or row.activity_id != matched[row.workout_id]:
                         row.state, row.activity_id = "DONE", matched[row.workout_id]
+                        row.in_target_s = row.targeted_s = None
                         done_count += 1
                 elif row.workout_id in missed:
                     if row.state != "MISSED":
                         row.state, row.activity_id = "MISSED", None
+                        row.in_target_s = row.targeted_s = None
                         missed_count += 1
                 elif row.state in ("DONE", "MISSED"):  # its activity is gone; today's again
                     row.state, row.activity_id = "PLANNED", None
+                    row.in_target_s = row.targeted_s = None
                     reopened += 1
                 if now is not None and session.is_modified(row):
                     row.updated_at = now
-    return FollowResult(done_count, missed_count, reopened)
+        worked_out = record_time_in_target(session, rows)
+    return FollowResult(done_count, missed_count, reopened, worked_out)
+
+
+def _activity_thresholds(used: dict[str, Any] | None) -> Thresholds:
+    """The thresholds an activity's metrics used (``activity_metrics.thresholds_used``)."""
+
+    def value(kind: str) -> float | None:
+        entry = (used or {}).get(kind)
+        return None if entry is None else float(entry["value"])
+
+    return Thresholds(
+        ftp_w=value("ftp_w"),
+        lthr_bpm=value("lthr_bpm"),
+        hr_max_bpm=value("hr_max_bpm"),
+        hr_rest_bpm=value("hr_rest_bpm"),
+        threshold_pace_s_per_km=value("threshold_pace_s_per_km"),
+    )
+
+
+def record_time_in_target(session: Session, rows: Iterable[PlannedWorkout]) -> int:
+    """Work out and store the time in target of the DONE ``rows`` that have none yet: their
+    workout's structure (from the revision they mirror) laid on the matched activity's samples
+    and laps, against the thresholds the activity's metrics used. Returns how many."""
+    wanted = [
+        r for r in rows if r.state == "DONE" and r.activity_id is not None and r.targeted_s is None
+    ]
+    for at in range(0, len(wanted), SAMPLE_BATCH):
+        batch = wanted[at : at + SAMPLE_BATCH]
+        ids = sorted({r.activity_id for r in batch if r.activity_id is not None})
+        facts = {
+            activity_id: (start, used)
+            for activity_id, start, used in session.execute(
+                select(Activity.id, Activity.start_time, ActivityMetrics.thresholds_used)
+                .outerjoin(ActivityMetrics, ActivityMetrics.activity_id == Activity.id)
+                .where(Activity.id.in_(ids))
+            )
+        }
+        laps: dict[int, list[datetime]] = {}
+        for activity_id, start in session.execute(
+            select(Lap.activity_id, Lap.start_time)
+            .where(Lap.activity_id.in_(ids))
+            .order_by(Lap.activity_id, Lap.lap_index)
+        ):
+            laps.setdefault(activity_id, []).append(start)
+        samples = read_samples(session, ids)
+        for row in batch:
+            workout = memo.revision_workouts(session, row.revision_id).get(row.workout_id)
+            start, used = facts.get(row.activity_id, (None, None))
+            recorded = samples.get(row.activity_id) if row.activity_id is not None else None
+            if workout is None or start is None or recorded is None:
+                row.in_target_s, row.targeted_s = 0.0, 0.0
+                continue
+            origin = start.timestamp()
+            found = time_in_target(
+                workout.structure,
+                _activity_thresholds(used),
+                elapsed_s=recorded.time - origin,
+                channels=recorded.channels,
+                lap_starts_s=[lap.timestamp() - origin for lap in laps.get(row.activity_id, [])],
+            )
+            row.in_target_s, row.targeted_s = found.in_target_s, found.targeted_s
+    return len(wanted)
 
 
 class SkipRefused(ValueError):

@@ -9,16 +9,18 @@ from datetime import date, timedelta
 from typing import Any
 
 from babel import dates
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import bindparam, func, literal_column, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session, defer, sessionmaker
 
 from app import i18n
 from app.coach.describe import describe_workout, sport_words
-from app.coach.estimate import estimate_plan, week_totals
-from app.coach.plans import WEEKDAYS, Plan
+from app.coach.estimate import PlanEstimates, Thresholds, estimate_workouts
+from app.coach.plans import WEEKDAYS, Week
+from app.coach.plans import PlannedWorkout as PlanWorkout
 from app.i18n import _, format_date
 from app.models import PlannedWorkout, PlanRevision, TrainingPlan
-from app.services.plans import revisions
+from app.services.plans import memo, revisions
 from app.services.plans.athlete import thresholds_on
 from app.services.plans.views import revision_diff
 
@@ -217,56 +219,97 @@ WEEKS_AHEAD = 8
 """The Plan page shows last week and the next eight; the calendar has every week."""
 
 
-_PLANS: dict[int, Plan] = {}
-"""Validated plans by revision id (a revision's content never changes after it is stored)."""
+@dataclass(frozen=True)
+class _Shown:
+    """The weeks a page shows of a revision and their workouts (validated, by date then id)."""
+
+    first_day: date
+    weeks: tuple[Week, ...]
+    workouts: tuple[PlanWorkout, ...]
 
 
-def _plan_of(revision: PlanRevision) -> Plan:
-    """A revision's plan, validated once: a two-year plan takes longer to validate than the page
-    takes to render."""
-    plan = _PLANS.get(revision.id)
-    if plan is None:
-        if len(_PLANS) >= 8:
-            _PLANS.pop(next(iter(_PLANS)))
-        plan = _PLANS[revision.id] = Plan.model_validate(revision.content)
-    return plan
+_SHOWN: memo.Recent[tuple[Any, int, int, int], _Shown] = memo.Recent(16)
+_ESTIMATES: memo.Recent[tuple[Any, int, int, int, Thresholds], PlanEstimates] = memo.Recent(16)
+
+_WEEKS_SHOWN = literal_column("'$.weeks[$first to $last]'::jsonpath")
+_WORKOUTS_SHOWN = literal_column("'$.workouts[*] ? (@.date >= $from && @.date < $to)'::jsonpath")
 
 
-def _window(plan: Plan, today: date) -> range:
-    """The indexes of the weeks shown: from last week to eight ahead, or the first weeks of a
-    plan that has not started, or the last ones of a plan that has ended."""
+def shown_weeks(first_day: date, count: int, today: date) -> range:
+    """The indexes of the weeks shown of a plan whose ``count`` weeks start on ``first_day``
+    (weeks follow one another): from last week to eight ahead, or the first weeks of a plan
+    that has not started, or the last ones of a plan that has ended."""
     monday = today - timedelta(days=today.weekday())
-    starts = [week.start for week in plan.weeks]
-    first = next(
-        (
-            i
-            for i, s in enumerate(starts)
-            if s + timedelta(days=7) > monday - timedelta(weeks=WEEKS_BEFORE)
-        ),
-        max(0, len(starts) - WEEKS_AHEAD),
+    since = monday - timedelta(weeks=WEEKS_BEFORE)
+    first = max(0, (since - first_day).days // 7)  # the first week that ends after ``since``
+    if first >= count:
+        first = max(0, count - WEEKS_AHEAD)
+    return range(first, min(count, first + WEEKS_BEFORE + WEEKS_AHEAD))
+
+
+def _read_shown(session: Session, revision_id: int, first_day: date, shown: range) -> _Shown:
+    """Only the shown weeks and their workouts out of the revision's content: the database
+    picks them (JSON path), so a two-year plan costs the page what a nine-week one does."""
+    since = first_day + timedelta(weeks=shown.start)
+    until = first_day + timedelta(weeks=shown.stop)
+    weeks, workouts = session.execute(
+        select(
+            func.jsonb_path_query_array(
+                PlanRevision.content,
+                _WEEKS_SHOWN,
+                bindparam("weeks", {"first": shown.start, "last": shown.stop - 1}, JSONB),
+            ),
+            func.jsonb_path_query_array(
+                PlanRevision.content,
+                _WORKOUTS_SHOWN,
+                bindparam("days", {"from": since.isoformat(), "to": until.isoformat()}, JSONB),
+            ),
+        ).where(PlanRevision.id == revision_id)
+    ).one()
+    found = sorted(
+        (PlanWorkout.model_validate(workout) for workout in workouts),
+        key=lambda w: (w.date, w.id),
     )
-    return range(first, min(len(starts), first + WEEKS_BEFORE + WEEKS_AHEAD))
+    return _Shown(
+        since,
+        tuple(Week.model_validate(week) for week in weeks),
+        tuple(found),
+    )
 
 
 def _weeks(
-    session: Session, revision: PlanRevision, today: date
+    session: Session, revision_id: int, plan_id: int, first_day: date, count: int, today: date
 ) -> tuple[list[WeekView], int, int]:
-    plan = _plan_of(revision)
-    shown = _window(plan, today)
-    estimates = estimate_plan(plan, thresholds_on(session, today))
+    shown = shown_weeks(first_day, count, today)
+    database = memo.database_of(session)
+    part = _SHOWN.get(
+        (database, revision_id, shown.start, shown.stop),
+        lambda: _read_shown(session, revision_id, first_day, shown),
+    )
+    thresholds = thresholds_on(session, today)
+    estimates = _ESTIMATES.get(
+        (database, revision_id, shown.start, shown.stop, thresholds),
+        lambda: PlanEstimates(estimate_workouts(part.workouts, thresholds)),
+    )
+    until = part.first_day + timedelta(weeks=len(shown))
     states = dict(
         session.execute(
             select(PlannedWorkout.workout_id, PlannedWorkout.state).where(
-                PlannedWorkout.plan_id == revision.plan_id
+                PlannedWorkout.plan_id == plan_id,
+                PlannedWorkout.day >= part.first_day,
+                PlannedWorkout.day < until,
             )
         ).all()
     )
-    totals = week_totals(plan, estimates)
     grouped: dict[int, list[WorkoutLine]] = {}
-    for workout in plan.sorted_workouts():
-        index = plan.week_index(workout.date)
-        if index is None or index not in shown:
-            continue
+    hours = [0.0] * len(part.weeks)
+    loads = [0.0] * len(part.weeks)
+    for workout in part.workouts:
+        index = (workout.date - part.first_day).days // 7
+        estimate = estimates.get(workout.id)
+        if estimate is not None:
+            hours[index] += estimate.duration_s / 3600
+            loads[index] += estimate.load
         grouped.setdefault(index, []).append(
             WorkoutLine(
                 workout.id,
@@ -276,7 +319,7 @@ def _weeks(
                 workout.name,
                 workout.purpose,
                 workout.key or workout.race,
-                describe_workout(workout, estimates.get(workout.id)),
+                describe_workout(workout, estimate),
                 states.get(workout.id),
                 day_words(workout.date),
                 state_words(states[workout.id]) if workout.id in states else "",
@@ -287,15 +330,14 @@ def _weeks(
             week.start,
             week.focus,
             week.rationale,
-            round(total.duration_s / 3600, 1),
-            round(total.load),
+            round(hours[index], 1),
+            round(loads[index]),
             grouped.get(index, []),
             focus_words(week.focus),
         )
-        for index, (week, total) in enumerate(zip(plan.weeks, totals, strict=True))
-        if index in shown
+        for index, week in enumerate(part.weeks)
     ]
-    return weeks, shown.start, len(plan.weeks) - shown.stop
+    return weeks, shown.start, count - shown.stop
 
 
 def _proposed(session: Session, revision: PlanRevision, title: str) -> ProposedView:
@@ -342,18 +384,27 @@ def plan_page(
     with sessions() as session:
         today = today or owner_today(session)
         approved = session.execute(
-            select(PlanRevision, TrainingPlan.title, TrainingPlan.goal_summary)
+            select(
+                PlanRevision.id,
+                PlanRevision.plan_id,
+                TrainingPlan.title,
+                TrainingPlan.goal_summary,
+            )
             .join(TrainingPlan, TrainingPlan.id == PlanRevision.plan_id)
             .where(PlanRevision.state == "APPROVED")
             .order_by(PlanRevision.approved_at.desc())
             .limit(1)
         ).first()
         if approved is not None:
-            revision, page.title, page.goal = approved
-            page.current_plan_id, page.current_revision_id = revision.plan_id, revision.id
-            page.weeks, page.weeks_before, page.weeks_after = _weeks(session, revision, today)
+            revision_id, plan_id, page.title, page.goal = approved
+            page.current_plan_id, page.current_revision_id = plan_id, revision_id
+            first_day, count = memo.revision_weeks(session, revision_id)
+            page.weeks, page.weeks_before, page.weeks_after = _weeks(
+                session, revision_id, plan_id, first_day, count, today
+            )
         proposed = session.execute(
             select(PlanRevision, TrainingPlan.title)
+            .options(defer(PlanRevision.content), defer(PlanRevision.change_set))
             .join(TrainingPlan, TrainingPlan.id == PlanRevision.plan_id)
             .where(PlanRevision.state == "PROPOSED")
             .order_by(PlanRevision.created_at.desc(), PlanRevision.id.desc())

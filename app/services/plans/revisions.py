@@ -23,6 +23,7 @@ from app.coach.messages import describe_error, describe_finding
 from app.coach.plans import Plan
 from app.i18n import _
 from app.models import PlannedWorkout, PlanRevision, TrainingPlan
+from app.services.plans import memo
 from app.services.plans.athlete import guardrail_inputs
 from app.services.plans.limits import load_limits
 
@@ -389,7 +390,8 @@ def _follow(
     now: datetime,
 ) -> None:
     """``planned_workout`` mirrors ``plan``: rows updated in place by stable id (their state
-    and matched activity kept), new ones PLANNED, workouts no longer planned removed."""
+    and matched activity kept; their time in target forgotten when the steps changed), new ones
+    PLANNED, workouts no longer planned removed."""
     existing = {
         row.workout_id: row
         for row in session.execute(
@@ -412,6 +414,10 @@ def _follow(
             "updated_at": now,
         }
         row = existing.pop(workout.id, None)
+        if row is not None and row.targeted_s is not None and row.revision_id != revision.id:
+            before = memo.revision_workouts(session, row.revision_id).get(workout.id)
+            if before is None or before.structure != workout.structure:
+                values |= {"in_target_s": None, "targeted_s": None}  # worked out again
         if row is None:
             session.add(
                 PlannedWorkout(

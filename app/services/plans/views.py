@@ -16,6 +16,7 @@ from app.coach.estimate import estimate_plan, week_totals
 from app.coach.plans import Plan
 from app.i18n import _, format_number
 from app.models import PlannedWorkout, PlanRevision, TrainingPlan
+from app.services.plans import memo
 from app.services.plans.athlete import guardrail_inputs
 from app.services.plans.revisions import PlanError, finding_sentences
 
@@ -60,6 +61,9 @@ def workout_row(row: PlannedWorkout) -> dict[str, Any]:
         "load_model": row.load_model,
         "state": row.state,
         "activity_id": row.activity_id,
+        "in_target": (
+            round((row.in_target_s or 0.0) / row.targeted_s, 3) if row.targeted_s else None
+        ),
     }
 
 
@@ -124,18 +128,27 @@ def revision_plan(sessions: sessionmaker[Session], revision_id: int) -> tuple[di
         )
 
 
+_DIFFS: memo.Recent[tuple[Any, int, int], list[dict[str, Any]]] = memo.Recent(16)
+
+
 def revision_diff(session: Session, revision: PlanRevision) -> list[dict[str, Any]] | None:
     """What the revision changes against its plan's approved revision (``None`` when there is
-    none, or it is the approved one)."""
+    none, or it is the approved one). Two stored revisions' difference never changes: it is
+    worked out once."""
     approved = session.execute(
-        select(PlanRevision).where(
+        select(PlanRevision.id).where(
             PlanRevision.plan_id == revision.plan_id, PlanRevision.state == "APPROVED"
         )
     ).scalar_one_or_none()
-    if approved is None or approved.id == revision.id:
+    if approved is None or approved == revision.id:
         return None
-    old, new = Plan.model_validate(approved.content), Plan.model_validate(revision.content)
-    return [change.as_dict() for change in diff(old, new)]
+
+    def changes() -> list[dict[str, Any]]:
+        old = memo.revision_plan(session, approved)
+        new = memo.revision_plan(session, revision.id)
+        return [change.as_dict() for change in diff(old, new)]
+
+    return _DIFFS.get((memo.database_of(session), approved, revision.id), changes)
 
 
 def export_json(plan: Plan) -> str:

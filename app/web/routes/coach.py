@@ -547,7 +547,7 @@ async def _guardrails(
 
 @router.post("/settings/coach/guardrails", name="coach:guardrails_save")
 async def guardrails_save(request: Request) -> Response:
-    form = await request.form(max_files=0, max_fields=20)
+    form = await request.form(max_files=0, max_fields=80)
     values = {name: str(value)[:20] for name, value in form.items() if isinstance(value, str)}
     errors = await run_in_threadpool(
         functools.partial(
