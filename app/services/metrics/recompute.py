@@ -53,8 +53,10 @@ BATCH_ACTIVITIES = 100
 RUNALYZE_SHAPE_DAYS = 30
 Progress = Callable[[int, int], None]
 
-_METRIC_COLUMNS = [
-    c.name for c in ActivityMetrics.__table__.columns if c.name not in ("computed_at",)
+_METRIC_COLUMNS = [  # what a recompute writes (not the columns PostgreSQL generates)
+    c.name
+    for c in ActivityMetrics.__table__.columns
+    if c.name not in ("computed_at",) and c.computed is None
 ]
 
 
