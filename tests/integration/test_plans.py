@@ -19,6 +19,7 @@ from app.models import (
     Activity,
     AthleteThreshold,
     DailyMetrics,
+    DailyWellness,
     PlannedWorkout,
     PlanRevision,
 )
@@ -317,8 +318,13 @@ def test_thresholds_as_of_read_the_window_and_agree_with_the_whole_history(
     from tests.web.test_activities_pages import _run_fit
 
     import_files(sessions, settings, {"run.fit": _run_fit(3600)})
-    with sessions() as session:
+    with sessions.begin() as session:
         day = session.execute(select(Activity.local_date)).scalar_one()
+        # resting HR over more than a year on both sides: only the 90 days before count
+        for offset in range(-400, 260):
+            value = 50.0 + offset / 20  # rising: a narrower window moves the median
+            session.add(DailyWellness(day=day + timedelta(days=offset), resting_hr=value))
+    with sessions() as session:
         for when in (day, day + timedelta(days=30), day + timedelta(days=200)):
             full = load_thresholds(session)
             _stored_history(session, full, Activity.local_date <= when)

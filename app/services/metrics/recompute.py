@@ -155,8 +155,8 @@ def thresholds_as_of(session: Session, day: date) -> dict[str, dict[str, Any]]:
     Reads what the estimates use, not the whole history: the activities of the estimate
     window before ``day`` and the one with the highest sustained heart rate (HRmax), as the
     coach's context snapshot does — the same resolution in a fraction of the time on ten
-    years of activities."""
-    thresholds = load_thresholds(session)
+    years of activities (and the resting heart rate of the window, not of ten years)."""
+    thresholds = load_thresholds(session, resolved_on=day)
     best = session.execute(
         select(ActivityMetrics.activity_id, Activity.local_date, ActivityMetrics.sustained_hr_bpm)
         .join(Activity, Activity.id == ActivityMetrics.activity_id)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -281,8 +281,12 @@ class Thresholds:
         return used
 
 
-def load_thresholds(session: Session, profile: Profile | None = None) -> Thresholds:
-    """Owner thresholds and resting HR from the database; no activity history yet."""
+def load_thresholds(
+    session: Session, profile: Profile | None = None, *, resolved_on: date | None = None
+) -> Thresholds:
+    """Owner thresholds and resting HR from the database; no activity history yet.
+    ``resolved_on``: only the resting HR a resolution on that day reads (its
+    ``WINDOW_DAYS``), not ten years of it."""
     owner_values = [
         (kind, valid_from, value, source)
         for kind, valid_from, value, source in session.execute(
@@ -298,7 +302,15 @@ def load_thresholds(session: Session, profile: Profile | None = None) -> Thresho
         (day, value)
         for day, value in session.execute(
             select(DailyWellness.day, DailyWellness.resting_hr).where(
-                DailyWellness.resting_hr.is_not(None)
+                DailyWellness.resting_hr.is_not(None),
+                *(
+                    ()
+                    if resolved_on is None
+                    else (
+                        DailyWellness.day > resolved_on - timedelta(days=WINDOW_DAYS),
+                        DailyWellness.day <= resolved_on,
+                    )
+                ),
             )
         )
     ]
