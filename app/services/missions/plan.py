@@ -206,6 +206,37 @@ def questionnaire_for(
     return drafting.questionnaire_from(form, today), None if plan is None else plan.id
 
 
+def _drafter(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    box: SecretBox,
+    mission_id: int,
+    changes: dict[str, Any] | None,
+    *,
+    language: str,
+    clock: llm.Clock,
+) -> Callable[[Callable[[int, int], None]], revisions.Stored]:
+    """Check the questionnaire now (raises :class:`PlanRefused` or
+    :class:`~app.services.plans.drafting.DraftFormInvalid`) and return the draft to run, which
+    takes its progress callback."""
+    questionnaire, plan_id = questionnaire_for(sessions, mission_id, changes)
+
+    def work(progress: Callable[[int, int], None]) -> revisions.Stored:
+        return drafting.draft_plan(
+            sessions,
+            settings,
+            box,
+            questionnaire,
+            language=language,
+            progress=progress,
+            clock=clock,
+            plan_id=plan_id,
+            mission_id=mission_id,
+        )
+
+    return work
+
+
 def draft_mission_plan(
     sessions: sessionmaker[Session],
     settings: Settings,
@@ -221,18 +252,8 @@ def draft_mission_plan(
     :func:`submit_mission_plan`). Raises :class:`PlanRefused`,
     :class:`~app.services.plans.drafting.DraftFormInvalid` or
     :class:`~app.services.plans.drafting.DraftFailed` (nothing stored)."""
-    questionnaire, plan_id = questionnaire_for(sessions, mission_id, changes)
-    return drafting.draft_plan(
-        sessions,
-        settings,
-        box,
-        questionnaire,
-        language=language,
-        progress=progress,
-        clock=clock,
-        plan_id=plan_id,
-        mission_id=mission_id,
-    )
+    work = _drafter(sessions, settings, box, mission_id, changes, language=language, clock=clock)
+    return work(progress)
 
 
 def submit_mission_plan(
@@ -249,19 +270,5 @@ def submit_mission_plan(
     """Check the questionnaire and queue the draft on the work runner — the planner's own
     background run with its progress (raises :class:`PlanRefused` or
     :class:`~app.services.plans.drafting.DraftFormInvalid`)."""
-    questionnaire, plan_id = questionnaire_for(sessions, mission_id, changes)
-
-    def work(progress: Callable[[int, int], None]) -> revisions.Stored:
-        return drafting.draft_plan(
-            sessions,
-            settings,
-            box,
-            questionnaire,
-            language=language,
-            progress=progress,
-            clock=clock,
-            plan_id=plan_id,
-            mission_id=mission_id,
-        )
-
+    work = _drafter(sessions, settings, box, mission_id, changes, language=language, clock=clock)
     runner.submit_plan_draft(work, about={"mission_id": mission_id})
