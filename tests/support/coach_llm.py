@@ -89,6 +89,14 @@ def llm_env(settings, llm_server) -> Settings:
 
 
 @pytest.fixture
+def with_model(app, llm_env) -> Settings:
+    """The app (and its work runner) configured for the fake server through the environment."""
+    app.state.settings = llm_env
+    app.state.work_runner.settings = llm_env
+    return llm_env
+
+
+@pytest.fixture
 def connect_strava(app, sessions, settings):
     """``connect_strava(fake_strava, clock)``: Strava connected to the loopback fake (the app's
     credentials and the owner's tokens saved) and a work runner that syncs it in the caller's

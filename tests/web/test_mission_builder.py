@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import select
 
 from app.models import LlmCall, MissionRow
-from tests.support.coach_llm import KEY, MODEL, llm_settings
 from tests.support.fake_llm import CHAT, FakeLlm
 from tests.unit.coach.test_mission_draft import TOUR_END, draft_data
 
@@ -19,14 +18,6 @@ EN = {"Accept-Language": "en"}
 def fake(llm_server: FakeLlm) -> FakeLlm:
     """The shared fake LLM server (tests.support.coach_llm)."""
     return llm_server
-
-
-@pytest.fixture
-def with_model(app, settings, fake):
-    env = llm_settings(settings, llm_base_url=fake.base_url, llm_model=MODEL, llm_api_key=KEY)
-    app.state.settings = env
-    app.state.work_runner.settings = env
-    return env
 
 
 ANSWERS = {

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.models import MissionRow
 from app.services.coach import day as coach_day
 from app.services.metrics.recompute import owner_today
-from tests.support.coach_llm import KEY, MODEL, TestClock, llm_settings
+from tests.support.coach_llm import TestClock
 from tests.support.fake_llm import FakeLlm
 from tests.support.missions import tour_mission
 from tests.unit.coach.test_mission_draft import draft_data
@@ -27,14 +27,6 @@ KO = {"Accept-Language": "ko"}
 @pytest.fixture
 def fake(llm_server: FakeLlm) -> FakeLlm:
     return llm_server
-
-
-@pytest.fixture
-def with_model(app, settings, fake):
-    env = llm_settings(settings, llm_base_url=fake.base_url, llm_model=MODEL, llm_api_key=KEY)
-    app.state.settings = env
-    app.state.work_runner.settings = env
-    return env
 
 
 def _documents(sessions) -> list[dict]:

@@ -16,7 +16,6 @@ from app.coach.missions import Mission
 from app.models import MissionRow, PlanRevision, TrainingPlan
 from app.services.missions import plan as mission_plan
 from tests.integration.test_plan_drafting import START, model_weeks
-from tests.support.coach_llm import KEY, MODEL, llm_settings
 from tests.support.fake_llm import CHAT, FakeLlm
 
 EN = {"Accept-Language": "en"}
@@ -27,14 +26,6 @@ DAYS = ["tue", "wed", "thu", "fri", "sat", "sun"]
 @pytest.fixture
 def fake(llm_server: FakeLlm) -> FakeLlm:
     return llm_server
-
-
-@pytest.fixture
-def with_model(app, settings, fake):
-    env = llm_settings(settings, llm_base_url=fake.base_url, llm_model=MODEL, llm_api_key=KEY)
-    app.state.settings = env
-    app.state.work_runner.settings = env
-    return env
 
 
 def fondo(**changes) -> Mission:
