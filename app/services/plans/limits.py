@@ -307,20 +307,20 @@ def _out_of_order(values: Mapping[str, Any]) -> list[str]:
 
 @dataclass(frozen=True)
 class LimitRow:
-    name: str
+    """One limit as the page shows it: its :class:`Editable`, its label in the owner's
+    language, the value in force and the default."""
+
+    editable: Editable
     label: str
     value: float
     default: float
-    low: float
-    high: float
-    section: str
-    factor: float = 1.0
-    integer: bool = False
-    choice: bool = False
 
-    @property
-    def percent(self) -> bool:
-        return self.factor == 100
+    def __getattr__(self, name: str) -> Any:
+        """The editable's own fields: name, low, high, section, factor, integer, choice,
+        percent."""
+        if name.startswith("__") or name == "editable":  # copying, unpickling
+            raise AttributeError(name)
+        return getattr(self.editable, name)
 
     def _shown(self, value: float) -> float:
         shown = value * self.factor
@@ -422,18 +422,7 @@ def guardrail_settings(
 ) -> GuardrailSettings:
     limits = load_limits(session)
     rows = [
-        LimitRow(
-            e.name,
-            e.label(),
-            float(_current(limits, e.name)),
-            float(_default(e.name)),
-            e.low,
-            e.high,
-            e.section,
-            e.factor,
-            e.integer,
-            e.choice,
-        )
+        LimitRow(e, e.label(), float(_current(limits, e.name)), float(_default(e.name)))
         for e in EDITABLE
     ]
     return GuardrailSettings(rows, auto_approve_easier(session), dict(errors or {}))
