@@ -5,9 +5,12 @@ Every function works on a dense daily series: index 0 is the first day, one valu
 day, days without activity present as 0 (:func:`daily_load` builds it). A "day" is the
 owner's local calendar date, fixed when the activity is stored.
 
-The PMC recursion runs in :func:`scipy.signal.lfilter` (compiled, sequential), so a ten-year
-series takes microseconds, and continuing from a stored day with :func:`continue_pmc` is
-bit-identical to recomputing the whole history.
+The PMC recursion is one sequential pass (:func:`itertools.accumulate`): a ten-year series
+takes about half a millisecond per line, and continuing from a stored day with
+:func:`continue_pmc` is bit-identical to recomputing the whole history. It gives the same bits
+as :func:`scipy.signal.lfilter` (the same two products, summed in the same order); lfilter was
+used until importing ``scipy.signal`` turned out to cost every process that computes metrics
+0.3 s and 25 MB (a cold ``domestique import`` pays it, and the server holds it), for 0.03 ms.
 """
 
 from __future__ import annotations
@@ -16,12 +19,12 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import accumulate
 from typing import Literal
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike, NDArray
-from scipy.signal import lfilter
 
 from app.analytics.rolling import rolling_mean
 
@@ -139,10 +142,10 @@ def _as_daily(load: ArrayLike) -> FloatArray:
 
 
 def _ewma(load: FloatArray, alpha: float, before: float) -> FloatArray:
-    """x[d] = α·L[d] + (1−α)·x[d−1] with x[−1] = ``before``, in one compiled pass."""
+    """x[d] = α·L[d] + (1−α)·x[d−1] with x[−1] = ``before``, in one sequential pass."""
     keep = 1.0 - alpha
-    filtered, _ = lfilter([alpha], [1.0, -keep], load, zi=[keep * before])
-    return np.asarray(filtered, dtype=np.float64)
+    steps = accumulate(load.tolist(), lambda x, value: alpha * value + keep * x, initial=before)
+    return np.fromiter(steps, dtype=np.float64, count=load.size + 1)[1:]
 
 
 def continue_pmc(
