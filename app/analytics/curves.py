@@ -207,14 +207,27 @@ def mean_maximal(
     durations = np.asarray(durations_s, dtype=np.int64).ravel()
     if np.any(durations < 1):
         raise ValueError("durations must be at least 1 s")
-    fill = np.nan if gap_fill is None else float(gap_fill)
-    _, series = resample_to_1hz(time, values, max_gap_s=max_gap_s, fill=fill)
-    valid = np.isfinite(series)
+    t = np.asarray(time, dtype=np.float64)
+    v = np.asarray(values, dtype=np.float64)
+    if t.shape != v.shape or t.ndim != 1:
+        raise ValueError("time and values must be 1-D arrays of the same length")
+    grid = Grid.of(t, max_gap_s=max_gap_s)
     # Windows never hold a NaN second, so only the valid seconds are kept, each run of them
     # numbered: a window is one run's seconds i..i+k-1 (the sums are the same as over the full
     # series, whose NaN seconds would add 0.0).
-    where = np.flatnonzero(valid) if not valid.all() else None
-    kept = series if where is None else series[where]
+    if gap_fill is None and grid.kept is not None:
+        # Pauses are NaN: the valid seconds are the finite ones outside pauses, taken from
+        # them directly rather than from a full grid (a recording left running for a day
+        # would otherwise cost its 86,400 seconds per curve).
+        moving = grid.apply_moving(v)
+        finite = np.isfinite(moving)
+        where = grid.kept[finite]
+        kept = moving[finite]
+    else:
+        series = grid.apply(v, fill=np.nan if gap_fill is None else float(gap_fill))
+        valid = np.isfinite(series)
+        where = np.flatnonzero(valid) if not valid.all() else None
+        kept = series if where is None else series[where]
     cumulative = np.concatenate(([0.0], np.cumsum(kept)))
     run = None
     if where is not None and where.size:

@@ -114,9 +114,11 @@ def test_matches_the_definition_with_pauses_and_dropouts() -> None:
     """Windows stay inside one stretch of valid seconds; the sums and the tie rule (earliest)
     are the definition's, whichever stretches the recording is cut into."""
     rng = np.random.default_rng(11)
-    for _ in range(30):
+    for round_ in range(40):
         n = int(rng.integers(50, 400))
-        steps = rng.choice([1.0, 1.0, 1.0, 2.0, 40.0], n - 1)  # 40 s: a pause
+        # whole seconds (FIT files), then irregular ones (the grid is searched); 40 s: a pause
+        choices = [1.0, 1.0, 1.0, 2.0, 40.0] if round_ % 2 else [0.7, 1.0, 1.3, 2.5, 40.0]
+        steps = rng.choice(choices, n - 1)
         time = T0 + np.concatenate(([0.0], np.cumsum(steps)))
         values = np.round(rng.gamma(4.0, 50.0, n))  # whole watts: ties happen
         values[rng.random(n) < 0.03] = np.nan  # dropouts
