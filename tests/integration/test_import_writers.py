@@ -202,18 +202,22 @@ def test_claims_keep_apart_what_could_be_one_activity():
 
 def test_metrics_read_the_next_batch_while_computing_one(fresh, tmp_path, monkeypatch):
     """After an import the metrics hook reads each batch of samples on a connection of its own
-    while the one before is computed; the metrics are those of reading them in turn."""
+    while the one before is computed, the batches growing from a small first one (computing
+    starts early); the metrics are those of reading them in turn."""
     from app.services.metrics import recompute
 
     threads = []
+    sizes = []
     real = recompute.read_samples
 
     def recorded(session, ids):
         threads.append(threading.current_thread().name)
+        sizes.append(len(ids))
         return real(session, ids)
 
     monkeypatch.setattr(recompute, "read_samples", recorded)
     monkeypatch.setattr(recompute, "BATCH_ACTIVITIES", 4)
+    monkeypatch.setattr(recompute, "FIRST_BATCH_ACTIVITIES", 2)
     files = {
         f"r{i}.fit": _run(120, start=START + timedelta(days=i, hours=i % 5)) for i in range(13)
     }
@@ -222,12 +226,15 @@ def test_metrics_read_the_next_batch_while_computing_one(fresh, tmp_path, monkey
     sessions, settings = fresh()
     job = _import(sessions, settings, path)
     assert job.summary["activities_added"] == 13
-    assert len(threads) == 4 and all(name.startswith("metrics-read") for name in threads)
+    assert sizes == [2, 4, 4, 3]
+    assert all(name.startswith("metrics-read") for name in threads)
     computed = _state(sessions)["metrics"]
 
     threads.clear()
+    sizes.clear()
     with sessions.begin() as session:
         ids = session.execute(text("SELECT id FROM activity")).scalars().all()
         recompute.recompute_changed(session, ids)  # in turn, in this transaction
-    assert len(threads) == 4 and not any(name.startswith("metrics-read") for name in threads)
+    assert sizes == [4, 4, 4, 1]
+    assert not any(name.startswith("metrics-read") for name in threads)
     assert _state(sessions)["metrics"] == computed

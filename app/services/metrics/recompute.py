@@ -50,6 +50,10 @@ log = logging.getLogger(__name__)
 
 BATCH_ACTIVITIES = 100
 """Activities whose samples are read at once (~350 k samples, ~35 MB of COPY payload)."""
+FIRST_BATCH_ACTIVITIES = 8
+"""With the next batch read ahead, batches start this small and double up to
+:data:`BATCH_ACTIVITIES`: computing starts after a read of a few activities instead of a
+hundred, and every later read overlaps the computing of the batch before."""
 RUNALYZE_SHAPE_DAYS = 30
 Progress = Callable[[int, int], None]
 
@@ -177,14 +181,19 @@ def thresholds_as_of(session: Session, day: date) -> dict[str, dict[str, Any]]:
     return thresholds.resolve(day)
 
 
-def _day_batches(items: list[ActivityInput], size: int) -> Iterator[list[ActivityInput]]:
+def _day_batches(
+    items: list[ActivityInput], size: int, first: int | None = None
+) -> Iterator[list[ActivityInput]]:
     """Batches of about ``size`` activities that never split a day (estimates for a day need
-    every activity of that day)."""
+    every activity of that day); with ``first``, the first batch is about that size and each
+    next one twice the one before, up to ``size``."""
     batch: list[ActivityInput] = []
+    limit = size if first is None else min(first, size)
     for item in items:
-        if len(batch) >= size and item.day != batch[-1].day:
+        if len(batch) >= limit and item.day != batch[-1].day:
             yield batch
             batch = []
+            limit = min(limit * 2, size)
         batch.append(item)
     if batch:
         yield batch
@@ -258,7 +267,8 @@ def _compute(
     for ident in (item.activity_id for item in items):
         thresholds.discard(ident)
     done = 0
-    batches = list(_day_batches(items, BATCH_ACTIVITIES))
+    first = FIRST_BATCH_ACTIVITIES if read_ahead else None
+    batches = list(_day_batches(items, BATCH_ACTIVITIES, first))
     for batch, samples in zip(batches, _sample_batches(session, batches, read_ahead), strict=True):
         prepared = []
         for item in batch:
