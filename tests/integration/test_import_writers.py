@@ -238,3 +238,59 @@ def test_metrics_read_the_next_batch_while_computing_one(fresh, tmp_path, monkey
     assert sizes == [4, 4, 4, 1]
     assert not any(name.startswith("metrics-read") for name in threads)
     assert _state(sessions)["metrics"] == computed
+
+
+class _HeldPool:
+    """An executor whose futures finish only when the pipeline asks for their result: how many
+    files are in flight is what the window allows."""
+
+    def __init__(self) -> None:
+        self.pending: list = []
+        self.most = 0
+
+    def submit(self, fn, /, *args, **kwargs):
+        from concurrent.futures import Future
+
+        future = Future()
+        pool = self
+
+        def result(timeout=None):
+            if not future.done():
+                future.set_result(fn(*args, **kwargs))
+                pool.pending.remove(future)
+            return Future.result(future, timeout)
+
+        future.result = result  # type: ignore[method-assign]
+        self.pending.append(future)
+        self.most = max(self.most, len(self.pending))
+        return future
+
+
+@pytest.mark.parametrize(
+    ("count", "byte_cap", "expected"),
+    [(jobs.LOOKAHEAD_PER_WORKER, None, jobs.LOOKAHEAD_PER_WORKER), (2, 1, 1)],
+    ids=["by count", "by bytes"],
+)
+def test_files_decode_ahead_by_count_and_by_bytes(monkeypatch, count, byte_cap, expected):
+    """The decoders run ``lookahead`` files ahead of the store, and fewer when the files are
+    large (``LOOKAHEAD_BYTES``); results come back in input order."""
+    if byte_cap is not None:
+        monkeypatch.setattr(jobs, "LOOKAHEAD_BYTES", byte_cap)
+    files = [_run(60, start=START + timedelta(days=i)) for i in range(12)]
+    pool = _HeldPool()
+    context = jobs._Context(
+        sessions=None,  # type: ignore[arg-type]
+        settings=None,  # type: ignore[arg-type]
+        job_id=0,
+        zone=None,  # type: ignore[arg-type]
+        pool=pool,  # type: ignore[arg-type]
+        lookahead=count,
+        progress=None,
+        workers=0,
+    )
+    units = (
+        jobs._Unit(name=f"{i}.fit", source="fit_file", data=data) for i, data in enumerate(files)
+    )
+    out = [unit.name for unit in jobs._decoded(context, units)]
+    assert out == [f"{i}.fit" for i in range(12)]
+    assert pool.most == expected
