@@ -30,7 +30,7 @@ from app.web.app import create_app
 from tests.bench.coach import coach
 from tests.bench.devices import devices
 from tests.bench.library import library_bench
-from tests.bench.pages import percentile
+from tests.bench.pages import app_engine, percentile
 from tests.bench.rest import memory_at_rest
 from tests.support.postgres import TemporaryCluster
 
@@ -240,7 +240,7 @@ def metrics(cluster: TemporaryCluster, scale: Scale) -> dict[str, float]:
     from datetime import UTC, datetime, timedelta
 
     import numpy as np
-    from sqlalchemy import create_engine, func, select
+    from sqlalchemy import func, select
 
     from app.analytics import pmc
     from app.models import Activity, DailyMetrics
@@ -254,7 +254,7 @@ def metrics(cluster: TemporaryCluster, scale: Scale) -> dict[str, float]:
     url = cluster.create_database("bench_metrics")
     upgrade(url)
     with tempfile.TemporaryDirectory(dir=bench_data()) as scratch:
-        engine = create_engine(url)
+        engine = app_engine(url)
         from sqlalchemy.orm import sessionmaker
 
         sessions = sessionmaker(bind=engine, expire_on_commit=False)
@@ -414,7 +414,6 @@ def wellness(cluster: TemporaryCluster, scale: Scale) -> dict[str, float]:
     resolved again) and the Settings section's per-source day counts."""
     from datetime import date, timedelta
 
-    from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
 
     from app import records
@@ -423,7 +422,7 @@ def wellness(cluster: TemporaryCluster, scale: Scale) -> dict[str, float]:
 
     url = cluster.create_database("bench_wellness")
     upgrade(url)
-    engine = create_engine(url)
+    engine = app_engine(url)
     days = [date(2016, 1, 1) + timedelta(days=i) for i in range(scale.wellness_days)]
     values = {
         "garmin": {"sleep_s": 25200.0, "sleep_score": 81.0, "resting_hr": 47.0, "steps": 9000.0,

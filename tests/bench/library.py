@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from app.coach.library_files import read_shipped
@@ -34,7 +34,7 @@ from app.coach.retrieval import korean_analyzer
 from app.db.migrate import upgrade
 from app.models.coach import LibraryChunk
 from app.services.coach import library
-from tests.bench.pages import percentile
+from tests.bench.pages import app_engine, percentile
 from tests.support.embedder import embed_texts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,7 +76,7 @@ def library_bench(cluster: Any, scale: Any) -> dict[str, float]:
     rounds = 1 if smoke else 5
     url = cluster.create_database("bench_library")
     upgrade(url)
-    engine = create_engine(url)
+    engine = app_engine(url)
     sessions = sessionmaker(bind=engine, expire_on_commit=False)
     figures: dict[str, float] = {}
     try:

@@ -12,8 +12,12 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 OWNER = ("bench", "bench-password-1")
 
@@ -125,3 +129,12 @@ def first_request_ms(base: str, path: str) -> float:
         elapsed = (time.perf_counter() - started) * 1000
         assert response.status_code == 200, path
     return round(elapsed, 1)
+
+
+def app_engine(url: str) -> Engine:
+    """The app's own engine on ``url`` (``app.db.make_engine``: its connection settings, JIT
+    off among them): a bench that queries the database itself measures what the app would."""
+    from app.config import Settings
+    from app.db import make_engine
+
+    return make_engine(Settings(env="development", database_url=url))

@@ -87,13 +87,14 @@ def _postmaster(cluster: TemporaryCluster) -> int:
 
 def memory_at_rest(cluster: TemporaryCluster, scale) -> dict[str, float]:
     """``make bench ONLY=rest``: the figures the README's requirements quote."""
-    from sqlalchemy import create_engine, func, select
+    from sqlalchemy import func, select
     from sqlalchemy.orm import Session
 
     from app.db.migrate import upgrade
     from app.models import Activity
     from app.services.owner import account
     from tests.bench.groups import _history_export, _import_in_child, bench_data
+    from tests.bench.pages import app_engine
 
     idle_s = IDLE_S if scale.name == "full" else SMOKE_IDLE_S
     tuned = TemporaryCluster(extra_config=TUNED_1GB).start()
@@ -102,7 +103,7 @@ def memory_at_rest(cluster: TemporaryCluster, scale) -> dict[str, float]:
         upgrade(url)
         export, _ = _history_export(scale)
         _import_in_child(tuned, "bench_rest", [export], url=url)
-        engine = create_engine(url)
+        engine = app_engine(url)
         try:
             with Session(engine) as session:
                 account.create_owner(session, account.NewOwner("Bench", *OWNER, "ko", "Asia/Seoul"))
