@@ -480,16 +480,10 @@ def test_apple_health_parses_in_a_worker_process_with_the_same_result(
 
 def test_the_import_service_loads_scipy_only_for_the_metrics():
     """``domestique import`` and the decoder workers import this package: the metrics' scipy
-    (about 65 MB) waits until the metrics run, after the parsers are done."""
-    import subprocess
-    import sys
+    (about 40 MB) waits until the metrics run, after the parsers are done."""
+    from tests.support.modules import loaded_by
 
-    loaded = subprocess.run(
-        [sys.executable, "-c", "import sys, app.services.imports; print(*sys.modules)"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.split()
+    loaded = loaded_by("app.services.imports")
     assert "app.services.imports.jobs" in loaded
     assert [name for name in loaded if name.startswith("scipy")] == []
 

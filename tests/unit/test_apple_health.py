@@ -11,8 +11,6 @@ import pickle
 import random
 import signal
 import socket
-import subprocess
-import sys
 import time
 import xml.etree.ElementTree as ET
 import zipfile
@@ -31,6 +29,7 @@ from app.sources.apple_health.parser import parse_export_file
 from app.sources.apple_health.worker import parse_in_child
 from app.sources.apple_health.xmlstream import Sanitizer
 from tests.bench.gen_apple_health import write_export
+from tests.support.modules import loaded_by
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "apple_health"
 Q = "HKQuantityTypeIdentifier"
@@ -873,12 +872,7 @@ def test_closing_early_stops_the_parser_process(tmp_path, monkeypatch):
 
 def test_the_parser_process_imports_only_the_parser():
     """A lean child is the point (about 45 MB, where the whole application is about 150)."""
-    loaded = subprocess.run(
-        [sys.executable, "-c", f"import sys, {worker.__name__}; print(*sys.modules)"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.split()
+    loaded = loaded_by(worker.__name__)
     assert worker.__name__ in loaded
     heavy = ("scipy", "sqlalchemy", "psycopg", "pydantic", "app.services", "app.db", "app.web")
     assert [name for name in loaded if name.startswith(heavy)] == []

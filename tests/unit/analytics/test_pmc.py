@@ -7,8 +7,6 @@ the same format (``DOMESTIQUE_REFERENCE_DIR``).
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from datetime import date, datetime, timedelta
 from typing import Any, get_args
 
@@ -27,6 +25,7 @@ from app.analytics.pmc import (
     ramp_rate,
     smoothing_factor,
 )
+from tests.support.modules import loaded_by
 
 TOLERANCE = 1e-6
 PMC_VECTORS = "pmc_vectors.json"
@@ -214,12 +213,7 @@ def test_the_recursion_gives_lfilters_bits() -> None:
 def test_computing_metrics_does_not_load_scipy_signal() -> None:
     """Importing ``scipy.signal`` costs a cold process 0.3 s and 25 MB (``domestique import``
     pays it before its metrics pass), for nothing the metrics need."""
-    loaded = subprocess.run(
-        [sys.executable, "-c", "import sys, app.services.metrics; print(*sys.modules)"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.split()
+    loaded = loaded_by("app.services.metrics")
     assert "app.analytics.pmc" in loaded
     assert [name for name in loaded if name.startswith("scipy.signal")] == []
 
