@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from itertools import pairwise
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -155,6 +155,24 @@ class Thresholds:
         bounds = self.hr_zone_bounds_bpm
         if bounds is not None and (len(bounds) != 6 or any(b <= a for a, b in pairwise(bounds))):
             raise ValueError("hr_zone_bounds_bpm needs six ascending bounds")
+
+    @classmethod
+    def resolved(cls, values: Mapping[str, Any] | None, *, sex: str = "male") -> Thresholds:
+        """From the metrics' resolution (``{kind: {"value": …, …}}``, as stored in
+        ``activity_metrics.thresholds_used``); a kind that is absent stays unset."""
+
+        def value(kind: str) -> float | None:
+            entry = (values or {}).get(kind)
+            return None if entry is None else float(entry["value"])
+
+        return cls(
+            ftp_w=value("ftp_w"),
+            lthr_bpm=value("lthr_bpm"),
+            hr_max_bpm=value("hr_max_bpm"),
+            hr_rest_bpm=value("hr_rest_bpm"),
+            threshold_pace_s_per_km=value("threshold_pace_s_per_km"),
+            sex=sex,
+        )
 
     @property
     def effective_lthr(self) -> float | None:

@@ -37,19 +37,7 @@ def thresholds_on(session: Session, day: date) -> Thresholds:
     the activities a model may see)."""
     profile = load_profile(session)
     resolved = thresholds_as_of(session, day)
-
-    def value(kind: str) -> float | None:
-        entry = resolved.get(kind)
-        return None if entry is None else float(entry["value"])
-
-    return Thresholds(
-        ftp_w=value("ftp_w"),
-        lthr_bpm=value("lthr_bpm"),
-        hr_max_bpm=value("hr_max_bpm"),
-        hr_rest_bpm=value("hr_rest_bpm"),
-        threshold_pace_s_per_km=value("threshold_pace_s_per_km"),
-        sex=profile.trimp_variant,
-    )
+    return Thresholds.resolved(resolved, sex=profile.trimp_variant)
 
 
 def _loads(session: Session, today: date) -> tuple[DailyLoad, float, float]:

@@ -154,18 +154,7 @@ def follow_up(
 
 def _activity_thresholds(used: dict[str, Any] | None) -> Thresholds:
     """The thresholds an activity's metrics used (``activity_metrics.thresholds_used``)."""
-
-    def value(kind: str) -> float | None:
-        entry = (used or {}).get(kind)
-        return None if entry is None else float(entry["value"])
-
-    return Thresholds(
-        ftp_w=value("ftp_w"),
-        lthr_bpm=value("lthr_bpm"),
-        hr_max_bpm=value("hr_max_bpm"),
-        hr_rest_bpm=value("hr_rest_bpm"),
-        threshold_pace_s_per_km=value("threshold_pace_s_per_km"),
-    )
+    return Thresholds.resolved(used)
 
 
 def record_time_in_target(session: Session, rows: Iterable[PlannedWorkout]) -> int:
